@@ -55,9 +55,11 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands = map[string]command{}
-
-func register(name string, c command) { commands[name] = c }
+// commands is the whole CLI; each entry point lives in its own file.
+var commands = map[string]command{
+	"serve": {"run the embedded reference backend until interrupted", runServe},
+	"run":   {"run a scenario against a target (default: the embedded backend)", runRun},
+}
 
 func main() {
 	os.Exit(mainWithArgs(os.Args[1:], os.Stdout, os.Stderr))
