@@ -1,0 +1,124 @@
+package metrics
+
+import (
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// IntervalSink receives each finished per-interval histogram of a metric.
+// HlogWriter is one. The histogram is only valid during the call.
+type IntervalSink interface {
+	WriteInterval(metric string, h *hdr.Histogram) error
+}
+
+// IntervalStat is one metric's statistics over one interval.
+type IntervalStat struct {
+	Count  int64 `json:"count"`
+	Errors int64 `json:"errors"`
+	P50    int64 `json:"p50_us"`
+	P95    int64 `json:"p95_us"`
+	P99    int64 `json:"p99_us"`
+	Max    int64 `json:"max_us"`
+}
+
+// Point is the state of the run at the end of one interval: counter and
+// gauge values, and each latency metric's interval statistics.
+type Point struct {
+	// T is the end of the interval in seconds since the run start.
+	T         float64                 `json:"t"`
+	Seconds   float64                 `json:"interval_s"`
+	Values    map[string]int64        `json:"values"`
+	Latencies map[string]IntervalStat `json:"latencies"`
+}
+
+// Collector closes one interval per Tick: it rotates every latency metric's
+// interval histogram, hands it to the sink, and appends a Point to a bounded
+// series. Tick is driven by the caller (once a second in a run, by hand in
+// tests), from one goroutine.
+type Collector struct {
+	reg   *Registry
+	start time.Time
+	sink  IntervalSink // may be nil
+
+	prev  time.Time
+	spare *hdr.Histogram
+
+	mu       sync.Mutex
+	series   *Series
+	last     Point
+	sinkErrs int
+}
+
+// NewCollector returns a collector for reg whose first interval starts at
+// start. sink may be nil.
+func NewCollector(reg *Registry, start time.Time, sink IntervalSink) *Collector {
+	return &Collector{reg: reg, start: start, sink: sink, prev: start, spare: newHistogram(), series: NewSeries(DefaultSeriesPoints)}
+}
+
+// Tick ends the current interval at now.
+func (c *Collector) Tick(now time.Time) {
+	p := Point{
+		T:         now.Sub(c.start).Seconds(),
+		Seconds:   now.Sub(c.prev).Seconds(),
+		Values:    c.reg.Values(),
+		Latencies: map[string]IntervalStat{},
+	}
+	sinkErrs := 0
+	for _, l := range c.reg.Latencies() {
+		h, errs := l.rotate(c.spare)
+		h.SetStartTimeMs(c.prev.UnixMilli())
+		h.SetEndTimeMs(now.UnixMilli())
+		h.SetTag("")
+		if c.sink != nil {
+			if err := c.sink.WriteInterval(l.name, h); err != nil {
+				sinkErrs++
+			}
+		}
+		if h.TotalCount() > 0 || errs > 0 {
+			p.Latencies[l.name] = intervalStat(h, errs)
+		}
+		h.Reset()
+		c.spare = h
+	}
+	c.prev = now
+
+	c.mu.Lock()
+	c.series.Add(p)
+	c.last = p
+	c.sinkErrs += sinkErrs
+	c.mu.Unlock()
+}
+
+func intervalStat(h *hdr.Histogram, errs int64) IntervalStat {
+	return IntervalStat{
+		Count:  h.TotalCount(),
+		Errors: errs,
+		P50:    h.ValueAtQuantile(50),
+		P95:    h.ValueAtQuantile(95),
+		P99:    h.ValueAtQuantile(99),
+		Max:    h.Max(),
+	}
+}
+
+// Last returns the most recent interval's Point (zero before the first Tick).
+func (c *Collector) Last() Point {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// Series returns a copy of the points collected so far.
+func (c *Collector) Series() []Point {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.series.Points()
+}
+
+// SinkErrors returns how many interval writes failed.
+func (c *Collector) SinkErrors() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sinkErrs
+}

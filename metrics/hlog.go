@@ -1,0 +1,114 @@
+package metrics
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// HlogWriter streams per-interval histograms to one HdrHistogram interval
+// log per metric, "<dir>/<metric>.hlog", in the standard log format (v1.3),
+// so HdrHistogram's own tools read them. Values are microseconds; the
+// Interval_Max column is therefore in seconds (the format divides by 10^6).
+// Interval timestamps are relative to the run start, which is written as
+// the log's StartTime and BaseTime.
+//
+// Each file is written as "<metric>.hlog.tmp" and renamed into place by
+// Close, so a reader never sees a half-written log from a finished run.
+type HlogWriter struct {
+	dir   string
+	start time.Time
+
+	mu    sync.Mutex
+	files map[string]*hlogFile
+}
+
+type hlogFile struct {
+	f   *os.File
+	buf *bufio.Writer
+	w   *hdr.HistogramLogWriter
+}
+
+// NewHlogWriter creates dir if needed and returns a writer whose logs start
+// at start.
+func NewHlogWriter(dir string, start time.Time) (*HlogWriter, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("hlog: %w", err)
+	}
+	return &HlogWriter{dir: dir, start: start, files: map[string]*hlogFile{}}, nil
+}
+
+// WriteInterval appends h, stamped with its start and end times, to the
+// metric's log. Empty intervals are written too: an hlog with gaps would
+// hide that nothing happened.
+func (w *HlogWriter) WriteInterval(metric string, h *hdr.Histogram) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f, ok := w.files[metric]
+	if !ok {
+		var err error
+		if f, err = w.open(metric); err != nil {
+			return err
+		}
+		w.files[metric] = f
+	}
+	if err := f.w.OutputIntervalHistogram(h); err != nil {
+		return fmt.Errorf("hlog %s: %w", metric, err)
+	}
+	return nil
+}
+
+func (w *HlogWriter) open(metric string) (*hlogFile, error) {
+	f, err := os.Create(filepath.Join(w.dir, metric+".hlog.tmp"))
+	if err != nil {
+		return nil, fmt.Errorf("hlog: %w", err)
+	}
+	buf := bufio.NewWriter(f)
+	lw := hdr.NewHistogramLogWriter(buf)
+	startMs := w.start.UnixMilli()
+	lw.SetBaseTime(startMs)
+	err = errors.Join(
+		lw.OutputLogFormatVersion(),
+		lw.OutputComment(fmt.Sprintf("[eixamsim metric %s, values in microseconds]", metric)),
+		lw.OutputStartTime(startMs),
+		lw.OutputBaseTime(startMs),
+		lw.OutputLegend(),
+	)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("hlog %s: %w", metric, err)
+	}
+	return &hlogFile{f: f, buf: buf, w: lw}, nil
+}
+
+// Flush pushes buffered lines to the files, so a crash loses at most the
+// intervals since the last Flush.
+func (w *HlogWriter) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for _, f := range w.files {
+		errs = append(errs, f.buf.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes, syncs and renames every log into place.
+func (w *HlogWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for metric, f := range w.files {
+		errs = append(errs, f.buf.Flush(), f.f.Sync(), f.f.Close())
+		tmp := filepath.Join(w.dir, metric+".hlog.tmp")
+		errs = append(errs, os.Rename(tmp, filepath.Join(w.dir, metric+".hlog")))
+	}
+	w.files = map[string]*hlogFile{}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,93 @@
+package metrics
+
+import (
+	"sort"
+	"sync"
+)
+
+// Registry holds every metric of one run by name. Lookups take a lock;
+// callers on a hot path keep the returned pointer.
+type Registry struct {
+	mu        sync.Mutex
+	latencies map[string]*Latency
+	counters  map[string]*Counter
+	gauges    map[string]*Gauge
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{latencies: map[string]*Latency{}, counters: map[string]*Counter{}, gauges: map[string]*Gauge{}}
+}
+
+// Latency returns the latency metric called name, creating it on first use.
+func (r *Registry) Latency(name string) *Latency {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.latencies[name]
+	if !ok {
+		l = newLatency(name)
+		r.latencies[name] = l
+	}
+	return l
+}
+
+// Counter returns the counter called name, creating it on first use.
+func (r *Registry) Counter(name string) *Counter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.counters[name]
+	if !ok {
+		c = &Counter{name: name}
+		r.counters[name] = c
+	}
+	return c
+}
+
+// Gauge returns the gauge called name, creating it on first use.
+func (r *Registry) Gauge(name string) *Gauge {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g, ok := r.gauges[name]
+	if !ok {
+		g = &Gauge{name: name}
+		r.gauges[name] = g
+	}
+	return g
+}
+
+// Latencies returns every latency metric, sorted by name.
+func (r *Registry) Latencies() []*Latency {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Latency, 0, len(r.latencies))
+	for _, l := range r.latencies {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// Values returns the current value of every counter and gauge by name.
+func (r *Registry) Values() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int64, len(r.counters)+len(r.gauges))
+	for n, c := range r.counters {
+		out[n] = c.Value()
+	}
+	for n, g := range r.gauges {
+		out[n] = g.Value()
+	}
+	return out
+}
+
+// Summaries returns the cumulative summary of every latency metric, sorted
+// by name.
+func (r *Registry) Summaries() []Summary {
+	ls := r.Latencies()
+	out := make([]Summary, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, l.Summary())
+	}
+	return out
+}
