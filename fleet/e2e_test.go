@@ -1,0 +1,224 @@
+package fleet_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// startBackend starts the reference backend on free loopback ports.
+func startBackend(t *testing.T, secret string, ackDelay time.Duration) *refbackend.Server {
+	t.Helper()
+	srv, err := refbackend.Start(context.Background(), refbackend.Config{
+		MQTTAddr: "127.0.0.1:0",
+		WSAddr:   "127.0.0.1:0",
+		HTTPAddr: "127.0.0.1:0",
+		Apps:     map[string][]byte{"demo-app": []byte(secret)},
+		AckDelay: ackDelay,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+// parse loads a scenario from YAML text with the real parser.
+func parse(t *testing.T, yaml string) *scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.Parse("test.yaml", []byte(yaml), scenario.Options{Getenv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatalf("scenario: %v", err)
+	}
+	return sc
+}
+
+func run(t *testing.T, sc *scenario.Scenario, httpURL, mqttURL string) (*metrics.Registry, fleet.Result) {
+	t.Helper()
+	reg := metrics.NewRegistry()
+	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: httpURL, MQTTURL: mqttURL, Metrics: reg, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, res
+}
+
+const bookkeepingScenario = `
+version: 1
+name: bookkeeping
+duration: 4s
+identity: { app_id: demo-app, app_secret: demo-secret, user_id: "e2e-user-{{.N}}" }
+fleet: { users: 50, connect_rate: 500/s }
+behaviours:
+  telemetry: { every: 500ms, jitter: 10%, device_id: true, battery: true }
+  sos: { rate: 5/s, hold: 600ms, end: mixed }
+  contacts: { rate: 10/s, mix: { list: 40, create: 40, update: 10, delete: 10 } }
+  devices: { rate: 5/s, mix: { list: 40, upsert: 40, delete: 20 } }
+`
+
+// TestBookkeepingIsExact runs ~50 users against the reference backend and
+// checks that what the simulator counted is exactly what the backend saw.
+func TestBookkeepingIsExact(t *testing.T) {
+	for _, transport := range []string{"tcp", "ws"} {
+		t.Run(transport, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			srv := startBackend(t, "demo-secret", 200*time.Millisecond)
+			defer srv.Close()
+			mqttURL := srv.MQTTURL()
+			if transport == "ws" {
+				mqttURL = srv.WSURL()
+			}
+			sc := parse(t, bookkeepingScenario)
+			reg, res := run(t, sc, srv.HTTPURL(), mqttURL)
+			if !res.Completed {
+				t.Fatal("run did not complete")
+			}
+			got := map[string]metrics.Summary{}
+			for _, s := range reg.Summaries() {
+				got[s.Name] = s
+				if s.Errors != 0 {
+					t.Errorf("%s: %d errors %v", s.Name, s.Errors, s.ErrorsBy)
+				}
+			}
+			st := srv.Stats()
+
+			if n := got["user.login"].Count; n != 50 {
+				t.Errorf("user.login count = %d, want 50 (every user logged in)", n)
+			}
+			if n := got["mqtt.connect"].Count; n != 50 || st.MQTT.ConnectsAccepted != 50 {
+				t.Errorf("connects: simulator %d, backend %d, want 50", n, st.MQTT.ConnectsAccepted)
+			}
+			if n := got["mqtt.subscribe"].Count; n != 50 {
+				t.Errorf("mqtt.subscribe count = %d, want 50", n)
+			}
+			tel := got["telemetry.puback"].Count
+			if tel == 0 || tel != st.Telemetry.Accepted || st.Telemetry.Rejected != 0 {
+				t.Errorf("telemetry: simulator acknowledged %d, backend accepted %d rejected %d", tel, st.Telemetry.Accepted, st.Telemetry.Rejected)
+			}
+			sos := got["sos.puback"].Count
+			if sos == 0 || sos != st.SOS.AlertsAccepted || st.SOS.AlertsDuplicate != 0 {
+				t.Errorf("sos: simulator acknowledged %d alerts, backend accepted %d (duplicates %d)", sos, st.SOS.AlertsAccepted, st.SOS.AlertsDuplicate)
+			}
+			if n := got["sos.delivered"].Count; n != sos {
+				t.Errorf("sos.delivered = %d, want one per alert (%d)", n, sos)
+			}
+			if n := got["sos.visible"].Count; n != sos {
+				t.Errorf("sos.visible = %d, want %d", n, sos)
+			}
+			closed := got["sos.cancelled"].Count + got["sos.resolved"].Count
+			if closed != sos || st.SOS.IncidentsCancelled+st.SOS.IncidentsResolved != sos || st.SOS.IncidentsOpen != 0 {
+				t.Errorf("closed: simulator %d, backend cancelled %d + resolved %d (open %d), want %d",
+					closed, st.SOS.IncidentsCancelled, st.SOS.IncidentsResolved, st.SOS.IncidentsOpen, sos)
+			}
+			var contacts, devices int64
+			for name, s := range got {
+				if strings.HasPrefix(name, "http.contacts_") {
+					contacts += s.Count
+				}
+				if strings.HasPrefix(name, "http.devices_") {
+					devices += s.Count
+				}
+			}
+			if contacts == 0 || devices == 0 {
+				t.Errorf("contacts %d, devices %d: want both > 0", contacts, devices)
+			}
+			if !eventually(func() bool { return srv.Stats().MQTT.Connected == 0 }) {
+				t.Errorf("backend still has %d clients connected after the run", srv.Stats().MQTT.Connected)
+			}
+			if v := reg.Gauge("users.online").Value(); v != 0 {
+				t.Errorf("users.online = %d after the run", v)
+			}
+			t.Logf("%s: telemetry %d, sos %d, contacts %d, devices %d", transport, tel, sos, contacts, devices)
+		})
+	}
+}
+
+// TestWrongSecretIsCountedAsAuthFailure checks that users signed with the
+// wrong secret fail at login with a classified, counted error.
+func TestWrongSecretIsCountedAsAuthFailure(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startBackend(t, "the-real-secret", 0)
+	defer srv.Close()
+	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 4s", "duration: 1s", 1))
+	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
+	me := reg.Latency("http.me").Summary()
+	if me.Count != 0 || me.ErrorsBy["http_401"] < 50 {
+		t.Fatalf("http.me = %d ok, errors %v; want only http_401, at least one per user", me.Count, me.ErrorsBy)
+	}
+	if n := reg.Latency("user.login").Summary().Count; n != 0 {
+		t.Fatalf("user.login = %d, want 0", n)
+	}
+	if got := srv.Stats().HTTP.AuthFailures; sum(got) < 50 {
+		t.Fatalf("backend counted %v auth failures", got)
+	}
+}
+
+// eventually polls cond for up to two seconds: the backend counts a
+// disconnect when it has processed it, a moment after the client sent it.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+func sum(m map[string]int64) (n int64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestRampDownDisconnectsCleanly runs two stages, up then down, and checks
+// the backend sees clean disconnects and no one left online.
+func TestRampDownDisconnectsCleanly(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startBackend(t, "demo-secret", 0)
+	defer srv.Close()
+	sc := parse(t, `
+version: 1
+name: ramp
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 30, connect_rate: 300/s }
+stages:
+  - { for: 1s, users: 30 }
+  - { for: 1s, users: 10 }
+behaviours: { telemetry: { every: 200ms } }
+`)
+	reg, res := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
+	if len(res.Stages) != 2 {
+		t.Fatalf("stages = %+v", res.Stages)
+	}
+	if n := reg.Latency("user.login").Summary().Count; n != 30 {
+		t.Errorf("logins = %d, want 30", n)
+	}
+	if n := reg.Counter("mqtt.disconnects").Value(); n != 0 {
+		t.Errorf("unsolicited disconnects = %d, want 0", n)
+	}
+	eventually(func() bool { st := srv.Stats(); return st.MQTT.Connected == 0 && st.MQTT.Disconnects == 30 })
+	if st := srv.Stats(); st.MQTT.Connected != 0 || st.MQTT.Disconnects != 30 {
+		t.Errorf("backend: connected %d, disconnects %d; want 0 and 30", st.MQTT.Connected, st.MQTT.Disconnects)
+	}
+}

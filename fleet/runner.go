@@ -1,0 +1,495 @@
+package fleet
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// stopGrace bounds how long the end of a run waits for users to finish
+// what they are doing (an SOS being cancelled, a publish awaiting its
+// PUBACK) and disconnect.
+const stopGrace = 20 * time.Second
+
+// Config is what a run needs besides the scenario: where the target is and
+// where measurements go.
+type Config struct {
+	Scenario *scenario.Scenario
+	// HTTPURL is the API base URL, used verbatim (contract §2.1).
+	HTTPURL string
+	// MQTTURL is the broker URI: tcp://, ssl://, tls://, ws://, wss://
+	// (contract §3.2).
+	MQTTURL string
+	// TLS is used for ssl/tls/wss brokers and https; nil means the system
+	// roots.
+	TLS     *tls.Config
+	Metrics *metrics.Registry
+	// Logger receives debug detail; nil discards it.
+	Logger *slog.Logger
+}
+
+// StageTiming is when a stage actually ran.
+type StageTiming struct {
+	Name  string    `json:"name"`
+	Users int       `json:"users"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Result is how a run went, besides its metrics.
+type Result struct {
+	Start  time.Time     `json:"start"`
+	End    time.Time     `json:"end"`
+	Stages []StageTiming `json:"stages"`
+	// Completed is false when the run was stopped before its last stage
+	// ended (the context's cause says why).
+	Completed bool `json:"completed"`
+}
+
+// Status is a live view of a running fleet, for progress displays.
+type Status struct {
+	Stage      string
+	StageIndex int
+	StageEnd   time.Time
+	Target     int
+	Online     int64
+}
+
+// Runner runs one scenario. Create it with New, call Run once.
+type Runner struct{ r *runner }
+
+type runner struct {
+	sc      *scenario.Scenario
+	log     *slog.Logger
+	http    *sdkHTTP
+	dial    *dialer
+	backoff Backoff
+	users   []*user
+	reg     *metrics.Registry
+	// latencies is filled by New and only read after, so lookups need no lock.
+	latencies    map[string]*metrics.Latency
+	online       *metrics.Gauge
+	disconnects  *metrics.Counter
+	unsent       *metrics.Counter
+	dropped      *metrics.Counter
+	droppedBy    sync.Map // reason -> *metrics.Counter
+	loginTimeout time.Duration
+
+	// work tracks every goroutine the run starts, so Run returns only when
+	// all of it has stopped.
+	work sync.WaitGroup
+
+	onlineMu    sync.Mutex
+	onlineUsers []*user
+
+	status atomic.Pointer[Status]
+	rr     atomic.Uint64 // round-robin cursor for fleet-wide telemetry
+}
+
+// New checks cfg and prepares the users (identities signed, nothing
+// connected yet).
+func New(cfg Config) (*Runner, error) {
+	sc := cfg.Scenario
+	if sc == nil || cfg.Metrics == nil {
+		return nil, errors.New("fleet: Config.Scenario and Config.Metrics are required")
+	}
+	broker, err := parseBroker(cfg.MQTTURL)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	if cfg.HTTPURL == "" {
+		return nil, errors.New("fleet: Config.HTTPURL is required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var sources []net.IP
+	for _, a := range sc.Fleet.SourceIPs {
+		sources = append(sources, net.IP(a.AsSlice()))
+	}
+	r := &runner{
+		sc:           sc,
+		log:          log,
+		http:         newSDKHTTP(cfg.HTTPURL, cfg.TLS, sc.Fleet.HTTPTimeout, sc.Fleet.Users, sources),
+		dial:         &dialer{broker: broker, tls: cfg.TLS, sources: sources},
+		backoff:      newBackoff(sc.Fleet.Reconnect),
+		reg:          cfg.Metrics,
+		latencies:    map[string]*metrics.Latency{},
+		online:       cfg.Metrics.Gauge(cOnline),
+		disconnects:  cfg.Metrics.Counter(cDisconnects),
+		unsent:       cfg.Metrics.Counter(cUnsent),
+		dropped:      cfg.Metrics.Counter(cDropped),
+		loginTimeout: sc.Fleet.HTTPTimeout + sc.Fleet.ConnectTimeout*2,
+	}
+	for _, name := range r.metricNames() {
+		r.latencies[name] = cfg.Metrics.Latency(name)
+	}
+	r.users = make([]*user, sc.Fleet.Users)
+	for i := range r.users {
+		sess, err := sc.Identity.Session(i)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: user %d: %w", i, err)
+		}
+		r.users[i] = &user{r: r, index: i, sess: sess, onlinePos: -1, dev: newDevice(i, sc.Behaviours.Telemetry)}
+	}
+	return &Runner{r: r}, nil
+}
+
+// metricNames lists the latency metrics this scenario can produce, so they
+// exist (and show as zero) even when nothing was recorded.
+func (r *runner) metricNames() []string {
+	b := r.sc.Behaviours
+	names := []string{mConnect, mSubscribe, mReconnect, mLogin, mLag}
+	for _, step := range b.Login {
+		switch step {
+		case "me":
+			names = append(names, mMe)
+		case "sos_rehydrate":
+			names = append(names, mSOSGet)
+		}
+	}
+	if b.Telemetry != nil {
+		names = append(names, mTelPuback)
+	}
+	if b.SOS != nil {
+		names = append(names, mSOSPuback, mDelivered, mAcked, mVisible, mCancelled, mResolved, mSOSGet, mSOSCancel, mSOSResolve)
+	}
+	if b.Contacts != nil {
+		for _, a := range []string{"list", "create", "update", "delete"} {
+			names = append(names, httpMetric("contacts_"+a))
+		}
+	}
+	if b.Devices != nil {
+		for _, a := range []string{"list", "upsert", "delete"} {
+			names = append(names, httpMetric("devices_"+a))
+		}
+	}
+	return names
+}
+
+// m returns a latency metric prepared by New.
+func (r *runner) m(name string) *metrics.Latency {
+	if l, ok := r.latencies[name]; ok {
+		return l
+	}
+	return r.reg.Latency(name) // not expected; still never lose a sample
+}
+
+// Status returns the live state of the run.
+func (rn *Runner) Status() Status {
+	s := Status{}
+	if p := rn.r.status.Load(); p != nil {
+		s = *p
+	}
+	s.Online = rn.r.online.Value()
+	return s
+}
+
+// Run runs the scenario until its stages end or ctx is done, then stops
+// every user cleanly and returns. Whatever was measured is in the metrics
+// registry in either case.
+func (rn *Runner) Run(ctx context.Context) (Result, error) {
+	r := rn.r
+	defer r.http.close()
+	res := Result{Start: time.Now()}
+	end := res.Start.Add(r.sc.Duration())
+
+	streamsCtx, stopStreams := context.WithCancel(ctx)
+	r.startStreams(streamsCtx, res.Start, end)
+	res.Stages, res.Completed = r.control(ctx, res.Start)
+	stopStreams()
+
+	r.stopAll()
+	done := make(chan struct{})
+	go func() { r.work.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(stopGrace):
+		r.log.Warn("some users did not stop in time", "grace", stopGrace)
+	}
+	res.End = time.Now()
+	return res, nil
+}
+
+// goWork runs f in a goroutine the run waits for.
+func (r *runner) goWork(f func()) {
+	r.work.Add(1)
+	go func() {
+		defer r.work.Done()
+		f()
+	}()
+}
+
+// control drives the closed model: at each stage start the target number of
+// online users becomes the stage's; users are started or stopped one at a
+// time, at most connect_rate per second, until the target is met.
+func (r *runner) control(ctx context.Context, start time.Time) ([]StageTiming, bool) {
+	var timings []StageTiming
+	started := 0 // users[0:started] have been started, in index order
+	interval := time.Duration(float64(time.Second) / r.sc.Fleet.ConnectRate.PerSecond)
+	next := start
+	stageStart := start
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	wait := func(until time.Time) bool {
+		if d := time.Until(until); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-timer.C:
+			}
+		}
+		return ctx.Err() == nil
+	}
+	for i, st := range r.sc.Stages {
+		stageEnd := stageStart.Add(st.For)
+		name := st.Name
+		r.status.Store(&Status{Stage: name, StageIndex: i, StageEnd: stageEnd, Target: st.Users})
+		timing := StageTiming{Name: name, Users: st.Users, Start: time.Now()}
+		for ctx.Err() == nil && time.Now().Before(stageEnd) {
+			if started == st.Users {
+				wait(stageEnd)
+				continue
+			}
+			at := next
+			if at.After(stageEnd) {
+				at = stageEnd
+			}
+			if !wait(at) || !time.Now().Before(stageEnd) {
+				continue
+			}
+			if started < st.Users {
+				u := r.users[started]
+				started++
+				u.start()
+			} else {
+				started--
+				u := r.users[started]
+				r.goWork(u.stop)
+			}
+			// Pace from the schedule, but never bank unused time: after a
+			// pause the rate is a ceiling, not a debt to repay in a burst.
+			next = maxTime(next, time.Now().Add(-interval)).Add(interval)
+		}
+		timing.End = time.Now()
+		timings = append(timings, timing)
+		if ctx.Err() != nil {
+			return timings, false
+		}
+		stageStart = stageEnd
+	}
+	return timings, true
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// stopAll stops every user still online, several at a time.
+func (r *runner) stopAll() {
+	const parallel = 64
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, u := range r.users {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			u.stop()
+		}()
+	}
+	wg.Wait()
+}
+
+// startStreams starts one pacing goroutine per open-model behaviour.
+func (r *runner) startStreams(ctx context.Context, start, end time.Time) {
+	b := r.sc.Behaviours
+	seed := uint64(start.UnixNano())
+	stream := func(rate scenario.Rate, process string, salt uint64, fire func(time.Time)) {
+		if rate.PerSecond <= 0 {
+			return
+		}
+		s := newSchedule(rate.PerSecond, process, seed+salt)
+		r.goWork(func() { pace(ctx, start, end, s, fire) })
+	}
+	if b.SOS != nil {
+		stream(b.SOS.Rate, b.SOS.Arrivals, 1, func(at time.Time) {
+			u := r.pickUser(func(u *user) bool { return u.life.sos == nil })
+			if u == nil {
+				r.drop("no_idle_user")
+				return
+			}
+			r.goWork(func() { r.raiseSOS(u, at) })
+		})
+	}
+	if b.Contacts != nil {
+		m := newMix(b.Contacts.Mix)
+		stream(b.Contacts.Rate, b.Contacts.Arrivals, 2, func(at time.Time) {
+			r.httpArrival(at, func(u *user) { r.contactAction(u, m.pick(), at) })
+		})
+	}
+	if b.Devices != nil {
+		m := newMix(b.Devices.Mix)
+		stream(b.Devices.Rate, b.Devices.Arrivals, 3, func(at time.Time) {
+			r.httpArrival(at, func(u *user) { r.deviceAction(u, m.pick(), at) })
+		})
+	}
+	if t := b.Telemetry; t != nil && t.Every == 0 && t.Rate.PerSecond > 0 {
+		stream(t.Rate, "constant", 4, func(at time.Time) {
+			u := r.nextOnline()
+			if u == nil {
+				r.drop("no_user_online")
+				return
+			}
+			r.goWork(func() {
+				r.m(mLag).Record(time.Since(at))
+				u.publishTelemetry(at)
+			})
+		})
+	}
+}
+
+func (r *runner) httpArrival(at time.Time, do func(*user)) {
+	u := r.pickUser(func(*user) bool { return true })
+	if u == nil {
+		r.drop("no_user_online")
+		return
+	}
+	r.goWork(func() {
+		r.m(mLag).Record(time.Since(at))
+		do(u)
+	})
+}
+
+// drop counts an arrival that no user could take.
+func (r *runner) drop(reason string) {
+	r.dropped.Inc()
+	c, ok := r.droppedBy.Load(reason)
+	if !ok {
+		c, _ = r.droppedBy.LoadOrStore(reason, r.reg.Counter(cDropped+"."+reason))
+	}
+	c.(*metrics.Counter).Inc()
+}
+
+func (r *runner) addOnline(u *user) {
+	r.onlineMu.Lock()
+	u.onlinePos = len(r.onlineUsers)
+	r.onlineUsers = append(r.onlineUsers, u)
+	r.onlineMu.Unlock()
+}
+
+// removeOnline takes u out of the online set. Call with u.mu held.
+func (r *runner) removeOnline(u *user) {
+	r.onlineMu.Lock()
+	defer r.onlineMu.Unlock()
+	i := u.onlinePos
+	if i < 0 {
+		return
+	}
+	last := len(r.onlineUsers) - 1
+	r.onlineUsers[i] = r.onlineUsers[last]
+	r.onlineUsers[i].onlinePos = i
+	r.onlineUsers[last] = nil
+	r.onlineUsers = r.onlineUsers[:last]
+	u.onlinePos = -1
+}
+
+// pickUser returns a random online user for which ok holds (checked with
+// the user's lock held and its life online), or nil.
+func (r *runner) pickUser(ok func(*user) bool) *user {
+	r.onlineMu.Lock()
+	candidates := append([]*user(nil), r.onlineUsers...)
+	r.onlineMu.Unlock()
+	n := len(candidates)
+	if n == 0 {
+		return nil
+	}
+	first := rand.IntN(n)
+	for i := 0; i < n; i++ {
+		u := candidates[(first+i)%n]
+		u.mu.Lock()
+		good := u.life != nil && !u.life.stopped && u.life.state == online && ok(u)
+		u.mu.Unlock()
+		if good {
+			return u
+		}
+	}
+	return nil
+}
+
+// nextOnline returns online users in turn, for fleet-wide telemetry.
+func (r *runner) nextOnline() *user {
+	r.onlineMu.Lock()
+	defer r.onlineMu.Unlock()
+	if len(r.onlineUsers) == 0 {
+		return nil
+	}
+	return r.onlineUsers[int(r.rr.Add(1)%uint64(len(r.onlineUsers)))]
+}
+
+// observe records an operation that started at t0 under metric: its latency
+// when err is nil, else an error of class. It reports whether it succeeded.
+func (r *runner) observe(metric string, t0 time.Time, class string, err error) bool {
+	if err != nil {
+		r.m(metric).Error(class)
+		return false
+	}
+	r.m(metric).Record(time.Since(t0))
+	return true
+}
+
+// publishTimeout bounds the wait for a PUBACK.
+const publishTimeout = 30 * time.Second
+
+// publish sends p and records its PUBACK latency from intended under
+// metric. It reports success.
+func (r *runner) publish(client *paho.Client, metric string, intended time.Time, p *paho.Publish) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	resp, err := client.Publish(ctx, p)
+	if err != nil {
+		class := classifyNetError(err)
+		if resp != nil && resp.ReasonCode >= 0x80 {
+			class = fmt.Sprintf("puback_0x%02x", resp.ReasonCode)
+		} else if class == "network" {
+			class = "connection_lost"
+		}
+		r.log.Debug("publish failed", "metric", metric, "class", class, "err", err)
+		r.m(metric).Error(class)
+		return false
+	}
+	r.m(metric).Record(time.Since(intended))
+	return true
+}
+
+// telemetryPhase spreads users' first telemetry tick over one period so a
+// ramp does not make them publish in lockstep.
+func (r *runner) telemetryPhase(t *scenario.Telemetry) time.Duration {
+	return time.Duration(rand.Int64N(int64(t.Every)))
+}
+
+// jittered returns d varied uniformly by ±fraction.
+func jittered(d time.Duration, fraction float64) time.Duration {
+	if fraction <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * (1 + fraction*(2*rand.Float64()-1)))
+}

@@ -1,0 +1,112 @@
+package fleet
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+const kmPerDegreeLat = 111.32
+
+// device is the simulated state of one phone and its paired tag: a
+// position that random-walks inside a circle, batteries that drain, and a
+// stable hardware id.
+type device struct {
+	centerLat, centerLon, radiusKm float64
+	lat, lon, alt                  float64
+	mobileBattery, deviceBattery   float64
+	hardwareID                     string
+}
+
+func newDevice(index int, t *scenario.Telemetry) device {
+	d := device{
+		mobileBattery: 40 + 60*rand.Float64(),
+		deviceBattery: 40 + 60*rand.Float64(),
+		alt:           float64(rand.IntN(800)),
+		// Six colon-separated hex bytes, like the SDK's canonical hardware id
+		// (contract §2.9); unique per user.
+		hardwareID: fmt.Sprintf("CF:82:%02X:%02X:%02X:%02X", byte(index>>24), byte(index>>16), byte(index>>8), byte(index)),
+	}
+	d.centerLat, d.centerLon, d.radiusKm = 41.39, 2.17, 15
+	if t != nil && t.RadiusKm > 0 {
+		d.centerLat, d.centerLon, d.radiusKm = t.Around[0], t.Around[1], t.RadiusKm
+	}
+	// Uniform over the disc: sqrt of a uniform radius fraction.
+	r := d.radiusKm * math.Sqrt(rand.Float64())
+	theta := 2 * math.Pi * rand.Float64()
+	d.lat, d.lon = d.offset(r*math.Cos(theta), r*math.Sin(theta))
+	return d
+}
+
+// offset returns the point northKm north and eastKm east of the centre.
+func (d *device) offset(northKm, eastKm float64) (lat, lon float64) {
+	lat = d.centerLat + northKm/kmPerDegreeLat
+	lon = d.centerLon + eastKm/(kmPerDegreeLat*math.Cos(d.centerLat*math.Pi/180))
+	return lat, lon
+}
+
+// step moves the phone up to ~50 m and drains the batteries a little. A step
+// that would leave the circle is taken back towards the centre.
+func (d *device) step() {
+	dLat := (rand.Float64()*2 - 1) * 0.05 / kmPerDegreeLat
+	dLon := (rand.Float64()*2 - 1) * 0.05 / (kmPerDegreeLat * math.Cos(d.centerLat*math.Pi/180))
+	nextLat, nextLon := d.lat+dLat, d.lon+dLon
+	north := (nextLat - d.centerLat) * kmPerDegreeLat
+	east := (nextLon - d.centerLon) * kmPerDegreeLat * math.Cos(d.centerLat*math.Pi/180)
+	if math.Hypot(north, east) > d.radiusKm {
+		nextLat, nextLon = d.lat-dLat, d.lon-dLon
+	}
+	d.lat, d.lon = clamp(nextLat, -90, 90), clamp(nextLon, -180, 180)
+	d.alt = math.Max(0, d.alt+(rand.Float64()*2-1)*2)
+	d.mobileBattery = math.Max(1, d.mobileBattery-0.02*rand.Float64())
+	d.deviceBattery = math.Max(1, d.deviceBattery-0.01*rand.Float64())
+}
+
+func clamp(v, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, v)) }
+
+// round keeps n decimals, like a phone's GPS fix printed by Dart.
+func round(v float64, n int) float64 {
+	p := math.Pow(10, float64(n))
+	return math.Round(v*p) / p
+}
+
+// telemetry returns the next telemetry payload (contract §3.6), stepping
+// the walk first. userID is the canonical id.
+func (d *device) telemetry(now time.Time, userID string, t *scenario.Telemetry) contract.Telemetry {
+	d.step()
+	p := contract.Telemetry{
+		Timestamp: contract.Timestamp(now),
+		Latitude:  contract.Double(round(d.lat, 6)),
+		Longitude: contract.Double(round(d.lon, 6)),
+		Altitude:  contract.Double(round(d.alt, 1)),
+		UserID:    userID,
+	}
+	if t != nil && t.DeviceID {
+		p.DeviceID = d.hardwareID
+	}
+	if t != nil && t.Battery {
+		mb, db := contract.Double(round(d.mobileBattery, 1)), contract.Double(round(d.deviceBattery, 1))
+		mc, dc := 2+rand.IntN(3), 1+rand.IntN(4)
+		p.MobileBattery, p.DeviceBattery, p.MobileCoverage, p.DeviceCoverage = &mb, &db, &mc, &dc
+	}
+	return p
+}
+
+// alert returns an SOS alert at the current position (contract §3.5).
+func (d *device) alert(now time.Time, userID string, withDevice bool) contract.SOSAlert {
+	a := contract.SOSAlert{
+		Timestamp: contract.Timestamp(now),
+		Latitude:  contract.Double(round(d.lat, 6)),
+		Longitude: contract.Double(round(d.lon, 6)),
+		Altitude:  contract.Double(round(d.alt, 1)),
+		UserID:    userID,
+	}
+	if withDevice {
+		a.DeviceID = d.hardwareID
+	}
+	return a
+}
