@@ -37,7 +37,10 @@ func testLogger(t *testing.T) *slog.Logger {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // parse loads a scenario from YAML text with the real parser.
 func parse(t *testing.T, yaml string) *scenario.Scenario {
@@ -120,7 +123,7 @@ func TestBookkeepingIsExact(t *testing.T) {
 				t.Errorf("sos: simulator acknowledged %d alerts, backend accepted %d (duplicates %d)", sos, st.SOS.AlertsAccepted, st.SOS.AlertsDuplicate)
 			}
 			if n := got["sos.delivered"].Count; n != sos {
-				t.Errorf("sos.delivered = %d, want one per alert (%d)", n, sos)
+				t.Errorf("sos.delivered = %d, want one per alert (%d); backend events %+v", n, sos, st.Events)
 			}
 			if n := got["sos.visible"].Count; n != sos {
 				t.Errorf("sos.visible = %d, want %d", n, sos)

@@ -328,28 +328,49 @@ func (r *runner) startStreams(ctx context.Context, start, end time.Time) {
 			return
 		}
 		s := newSchedule(rate.PerSecond, process, seed+salt)
-		r.goWork(func() { pace(ctx, start, end, s, fire) })
+		r.goWork(func() {
+			pace(ctx, start, end, s, func(at time.Time) {
+				if !r.coolingDown(at.Sub(start)) {
+					fire(at)
+				}
+			})
+		})
 	}
 	if b.SOS != nil {
 		stream(b.SOS.Rate, b.SOS.Arrivals, 1, func(at time.Time) {
-			u := r.pickUser(func(u *user) bool { return u.life.sos == nil })
+			s := newSOSRun(r, at)
+			// Reserve the user under its lock, so two arrivals never pick
+			// the same idle user.
+			u := r.pickUser(func(u *user) bool {
+				if u.life.sos != nil {
+					return false
+				}
+				u.life.sos = s
+				return true
+			})
 			if u == nil {
 				r.drop("no_idle_user")
 				return
 			}
-			r.goWork(func() { r.raiseSOS(u, at) })
+			r.goWork(func() { r.raiseSOS(u, s) })
 		})
 	}
 	if b.Contacts != nil {
 		m := newMix(b.Contacts.Mix)
 		stream(b.Contacts.Rate, b.Contacts.Arrivals, 2, func(at time.Time) {
-			r.httpArrival(at, func(u *user) { r.contactAction(u, m.pick(), at) })
+			action := m.pick()
+			r.httpArrival(at, func(u *user) bool {
+				return (action != "update" && action != "delete") || len(u.contactIDs) > 0
+			}, func(u *user) { r.contactAction(u, action, at) })
 		})
 	}
 	if b.Devices != nil {
 		m := newMix(b.Devices.Mix)
 		stream(b.Devices.Rate, b.Devices.Arrivals, 3, func(at time.Time) {
-			r.httpArrival(at, func(u *user) { r.deviceAction(u, m.pick(), at) })
+			action := m.pick()
+			r.httpArrival(at, func(u *user) bool {
+				return action != "delete" || len(u.deviceIDs) > 0
+			}, func(u *user) { r.deviceAction(u, action, at) })
 		})
 	}
 	if t := b.Telemetry; t != nil && t.Every == 0 && t.Rate.PerSecond > 0 {
@@ -367,8 +388,27 @@ func (r *runner) startStreams(ctx context.Context, start, end time.Time) {
 	}
 }
 
-func (r *runner) httpArrival(at time.Time, do func(*user)) {
-	u := r.pickUser(func(*user) bool { return true })
+// coolingDown reports whether offset falls in a stage whose target is zero
+// users: open-model arrivals pause there (a ramp-down or cool-down is not
+// a period in which phones act), instead of all being counted as dropped.
+func (r *runner) coolingDown(offset time.Duration) bool {
+	var stageStart time.Duration
+	for _, st := range r.sc.Stages {
+		if offset < stageStart+st.For {
+			return st.Users == 0
+		}
+		stageStart += st.For
+	}
+	return true
+}
+
+// httpArrival hands an HTTP action to a random online user, preferring one
+// for which prefer holds (one that has a contact to update, say).
+func (r *runner) httpArrival(at time.Time, prefer func(*user) bool, do func(*user)) {
+	u := r.pickUser(prefer)
+	if u == nil {
+		u = r.pickUser(func(*user) bool { return true })
+	}
 	if u == nil {
 		r.drop("no_user_online")
 		return

@@ -454,6 +454,8 @@ func (u *user) onMessage(p *paho.Publish) {
 	u.mu.Unlock()
 	if s != nil {
 		s.onEvent(now, id, state)
+	} else {
+		u.r.log.Debug("event with no SOS running", "user", u.index, "state", state, "incident", id)
 	}
 }
 

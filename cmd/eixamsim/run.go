@@ -3,10 +3,210 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// runRun runs one scenario.
+// runFlags are the command-line overrides of `eixamsim run`.
+type runFlags struct {
+	users      int
+	duration   time.Duration
+	out        string
+	noProgress bool
+	quiet      bool
+}
+
+// runRun runs one scenario: start the target, run the fleet, write the
+// result directory, and pick the exit code.
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("run: not implemented yet")
+	fs := newFlagSet("run", "[flags] SCENARIO.yaml", stderr)
+	var f runFlags
+	fs.IntVar(&f.users, "users", 0, "override fleet.users")
+	fs.DurationVar(&f.duration, "duration", 0, "override the run length (replaces the stages with one stage at fleet.users)")
+	fs.StringVar(&f.out, "out", "", "result directory (default: the scenario's output.dir)")
+	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress")
+	fs.BoolVar(&f.quiet, "quiet", false, "print nothing but problems and the final verdict")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageError("run: want exactly one scenario file, got %d arguments", fs.NArg())
+	}
+	opts := scenario.Options{}
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "users":
+			opts.Users = &f.users
+		case "duration":
+			opts.Duration = &f.duration
+		case "out":
+			opts.OutDir = &f.out
+		}
+	})
+	sc, err := scenario.Load(fs.Arg(0), opts)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	return runScenario(ctx, sc, f, stdout, stderr)
+}
+
+func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout, stderr io.Writer) error {
+	tgt, err := startTarget(ctx, sc)
+	if err != nil {
+		return err
+	}
+	defer tgt.close()
+
+	start := time.Now()
+	dir, err := sc.Output.Render(sc.Name, start)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return withCode(exitInternal, fmt.Errorf("result directory: %w", err))
+	}
+	reg := metrics.NewRegistry()
+	hlogs, err := metrics.NewHlogWriter(filepath.Join(dir, "hdr"), start)
+	if err != nil {
+		return withCode(exitInternal, err)
+	}
+	collector := metrics.NewCollector(reg, start, hlogs)
+	runner, err := fleet.New(fleet.Config{
+		Scenario: sc,
+		HTTPURL:  tgt.httpURL,
+		MQTTURL:  tgt.mqttURL,
+		TLS:      tgt.tls,
+		Metrics:  reg,
+	})
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "eixamsim: running %q: %d users for %v against %s (%s, %s)\n",
+			sc.Name, sc.Fleet.Users, sc.Duration(), tgt.kind, tgt.httpURL, tgt.mqttURL)
+	}
+
+	tickDone := make(chan struct{})
+	tickStop := make(chan struct{})
+	go func() {
+		defer close(tickDone)
+		tickEvery(collector, hlogs, tickStop, func(p metrics.Point) {
+			if !f.quiet && !f.noProgress && int(p.T)%5 == 0 {
+				printStatusLine(stderr, runner.Status(), p)
+			}
+		})
+	}()
+	res, runErr := runner.Run(ctx)
+	close(tickStop)
+	<-tickDone
+	collector.Tick(time.Now())
+
+	endReason := "completed"
+	if !res.Completed {
+		endReason = "interrupted"
+	}
+	sum := buildSummary(sc, tgt, res, reg, collector, endReason)
+	writeErr := errors.Join(hlogs.Close(), writeResults(dir, sum))
+	if !f.quiet {
+		report.WriteText(stdout, sum)
+		fmt.Fprintf(stderr, "eixamsim: results in %s\n", dir)
+	}
+	switch {
+	case runErr != nil:
+		return withCode(exitInternal, runErr)
+	case writeErr != nil:
+		return withCode(exitInternal, writeErr)
+	case !res.Completed && ctx.Err() != nil:
+		return context.Cause(ctx)
+	case sum.Metrics["user.login"].Count == 0:
+		return withCode(exitUnreachable, fmt.Errorf("no user could log in and connect; %s", describeErrors(sum)))
+	}
+	return nil
+}
+
+// tickEvery closes one metrics interval per second until stop is closed,
+// flushing the hlog files so a crash loses at most a second.
+func tickEvery(c *metrics.Collector, hlogs *metrics.HlogWriter, stop <-chan struct{}, each func(metrics.Point)) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			c.Tick(now)
+			_ = hlogs.Flush()
+			each(c.Last())
+		}
+	}
+}
+
+// buildSummary assembles summary.json from the run.
+func buildSummary(sc *scenario.Scenario, tgt *target, res fleet.Result, reg *metrics.Registry, c *metrics.Collector, endReason string) *report.Summary {
+	seconds := res.End.Sub(res.Start).Seconds()
+	s := &report.Summary{
+		Schema:    "eixamsim/summary",
+		Version:   report.SchemaVersion,
+		Name:      sc.Name,
+		Scenario:  sc,
+		Target:    report.Target{Kind: tgt.kind, HTTP: tgt.httpURL, MQTT: tgt.mqttURL},
+		Start:     res.Start,
+		End:       res.End,
+		Seconds:   seconds,
+		EndReason: endReason,
+		Metrics:   map[string]report.Metric{},
+		Counters:  reg.Values(),
+		Series:    c.Series(),
+	}
+	for _, st := range res.Stages {
+		s.Stages = append(s.Stages, report.Stage{Name: st.Name, Users: st.Users, Start: st.Start, End: st.End})
+	}
+	for _, m := range reg.Summaries() {
+		s.Metrics[m.Name] = report.MetricFrom(m, seconds)
+	}
+	return s
+}
+
+// writeResults writes summary.json and summary.txt atomically.
+func writeResults(dir string, s *report.Summary) error {
+	return errors.Join(
+		report.WriteFileAtomic(filepath.Join(dir, "summary.json"), func(w io.Writer) error { return report.WriteJSON(w, s) }),
+		report.WriteFileAtomic(filepath.Join(dir, "summary.txt"), func(w io.Writer) error { return report.WriteText(w, s) }),
+	)
+}
+
+// describeErrors names the most common error classes, for a one-line hint.
+func describeErrors(s *report.Summary) string {
+	msg := "errors:"
+	for _, name := range s.MetricNames() {
+		m := s.Metrics[name]
+		for class, n := range m.ErrorsBy {
+			msg += fmt.Sprintf(" %s %s=%d", name, class, n)
+		}
+	}
+	if msg == "errors:" {
+		return "no errors were recorded"
+	}
+	return msg
+}
+
+// printStatusLine prints one compact progress line.
+func printStatusLine(w io.Writer, st fleet.Status, p metrics.Point) {
+	var errs int64
+	for _, l := range p.Latencies {
+		errs += l.Errors
+	}
+	tel := p.Latencies["telemetry.puback"]
+	fmt.Fprintf(w, "[%5.0fs] stage %s: %d/%d online, telemetry %d/s (p99 %s), errors %d/s\n",
+		p.T, st.Stage, st.Online, st.Target, tel.Count, time.Duration(tel.P99)*time.Microsecond, errs)
 }

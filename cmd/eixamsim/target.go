@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// reachTimeout bounds the pre-flight check of an external target.
+const reachTimeout = 5 * time.Second
+
+// target is what a run connects to: the embedded reference backend, or an
+// external one named in the scenario.
+type target struct {
+	kind    string // "embedded" or "external"
+	httpURL string
+	mqttURL string
+	tls     *tls.Config
+	backend *refbackend.Server // embedded only
+}
+
+func (t *target) close() {
+	if t.backend != nil {
+		t.backend.Close()
+	}
+}
+
+// startTarget starts the embedded backend on free loopback ports, or checks
+// that an external target answers on TCP, so a typo in a host name fails in
+// seconds with exit 3 instead of as thousands of connect errors.
+func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
+	if e := sc.Target.Embedded; e != nil {
+		return startEmbedded(ctx, sc, e)
+	}
+	tlsConf, err := clientTLS(sc.Target.TLS)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	t := &target{kind: "external", httpURL: sc.Target.HTTP, mqttURL: sc.Target.MQTT, tls: tlsConf}
+	for _, raw := range []string{sc.Target.HTTP, sc.Target.MQTT} {
+		if err := checkReachable(ctx, raw); err != nil {
+			return nil, withCode(exitUnreachable, err)
+		}
+	}
+	return t, nil
+}
+
+func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embedded) (*target, error) {
+	cfg := refbackend.Config{
+		MQTTAddr:        "127.0.0.1:0",
+		WSAddr:          "127.0.0.1:0",
+		HTTPAddr:        "127.0.0.1:0",
+		Apps:            map[string][]byte{sc.Identity.AppID: []byte(sc.Identity.AppSecret.Reveal())},
+		CanonicalPrefix: e.CanonicalPrefix,
+		AckDelay:        e.AckDelay,
+		Faults: refbackend.Faults{
+			HTTPLatency:   refbackend.Latency(e.HTTPLatency),
+			ErrorRate:     e.ErrorRate,
+			EventDelay:    e.EventDelay,
+			EventDropRate: e.EventDrop,
+		},
+	}
+	srv, err := refbackend.Start(ctx, cfg)
+	if err != nil {
+		return nil, withCode(exitUnreachable, fmt.Errorf("embedded backend: %w", err))
+	}
+	t := &target{kind: "embedded", httpURL: srv.HTTPURL(), mqttURL: srv.MQTTURL(), backend: srv}
+	if e.Transport == "ws" {
+		t.mqttURL = srv.WSURL()
+	}
+	return t, nil
+}
+
+// clientTLS builds the TLS settings for https, ssl/tls and wss targets.
+func clientTLS(c scenario.TLS) (*tls.Config, error) {
+	conf := &tls.Config{ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("target.tls.ca_file %s: no PEM certificate found", c.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	if c.CertFile != "" || c.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.tls.cert_file/key_file: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
+}
+
+// checkReachable opens (and closes) one TCP connection to the host of raw.
+func checkReachable(ctx context.Context, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("target %q: %w", raw, err)
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443", "ws": "80", "wss": "443", "ssl": "8883", "tls": "8883"}[u.Scheme]
+		if port == "" {
+			port = "1883"
+		}
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("target %s unreachable: no answer from %s within %v", raw, addr, reachTimeout)
+		}
+		return fmt.Errorf("target %s unreachable: %w", raw, err)
+	}
+	return conn.Close()
+}
