@@ -2,11 +2,253 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/refbackend"
 )
 
-// runServe runs the reference backend (refbackend) until ctx ends.
+// The demo app served when no --app is given. Its secret is public on
+// purpose: it is only for trying the simulator on one machine.
+const (
+	demoAppID     = "demo-app"
+	demoAppSecret = "demo-secret"
+)
+
+// serveUsage is the synopsis printed by `eixamsim serve --help`; the
+// endpoint names and ")" are appended.
+const serveUsage = `[flags]
+
+Runs the embedded reference backend (MQTT broker + SDK HTTP API) until
+interrupted. Without --app it serves the demo app "demo-app" whose secret is
+"demo-secret". Secrets are read from an environment variable or a file, never
+from the command line, and are never printed. See docs/refbackend.md.
+
+Fault specs: --http-latency 50ms | uniform:10ms-80ms | lognormal:40ms,0.5[,2s];
+--error-rate NAME=FRACTION where NAME is * or an endpoint (`
+
+// serveOptions are the parsed flags of `eixamsim serve`.
+type serveOptions struct {
+	mqtt, ws, http          string
+	apps                    listFlag
+	secretEnv, secretFile   string
+	canonicalPrefix         string
+	ackDelay                time.Duration
+	httpLatency             string
+	endpointLatency         listFlag
+	errorRate               listFlag
+	eventDelay              time.Duration
+	eventDrop               float64
+	tlsCert, tlsKey         string
+	maxContacts, maxDevices int
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// runServe runs the reference backend (refbackend) until ctx ends, then
+// closes it and returns nil.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("serve: not implemented yet")
+	var o serveOptions
+	fs := newFlagSet("serve", serveUsage+strings.Join(refbackend.EndpointNames(), ", ")+")", stderr)
+	fs.StringVar(&o.mqtt, "mqtt", "127.0.0.1:1883", "MQTT TCP listen `ADDR` (\"\" disables)")
+	fs.StringVar(&o.ws, "ws", "127.0.0.1:8083", "MQTT over WebSocket listen `ADDR`, path /ws (\"\" disables)")
+	fs.StringVar(&o.http, "http", "127.0.0.1:8080", "HTTP API listen `ADDR` (\"\" disables)")
+	fs.Var(&o.apps, "app", "serve app `ID` (repeatable; all apps share the one secret)")
+	fs.StringVar(&o.secretEnv, "secret-env", "", "read the app secret from environment variable `VAR`")
+	fs.StringVar(&o.secretFile, "secret-file", "", "read the app secret from `FILE` (one trailing newline is dropped)")
+	fs.StringVar(&o.canonicalPrefix, "canonical-prefix", "", "canonical user id = `PREFIX` + external user id (contract §1.4)")
+	fs.DurationVar(&o.ackDelay, "ack-delay", 2*time.Second, "operator acknowledges an incident after `DURATION` (0 = at once, negative = never)")
+	fs.StringVar(&o.httpLatency, "http-latency", "", "added latency before every SDK HTTP answer: `SPEC`")
+	fs.Var(&o.endpointLatency, "endpoint-latency", "latency of one endpoint, `NAME=SPEC` (repeatable)")
+	fs.Var(&o.errorRate, "error-rate", "fraction of requests answered 503, `NAME=FRACTION` (repeatable; NAME * = every endpoint)")
+	fs.DurationVar(&o.eventDelay, "event-delay", 0, "extra delay before every sos/events publish")
+	fs.Float64Var(&o.eventDrop, "event-drop", 0, "fraction (0..1) of lifecycle events never published")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate `FILE`: all listeners use TLS (with --tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `FILE` (with --tls-cert)")
+	fs.IntVar(&o.maxContacts, "max-contacts", refbackend.DefaultMaxContactsPerUser, "contacts per user before 409")
+	fs.IntVar(&o.maxDevices, "max-devices", refbackend.DefaultMaxDevicesPerUser, "devices per user before 409")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve: unexpected argument %q (serve takes flags only)", fs.Arg(0))
+	}
+	cfg, demo, err := o.config()
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	srv, err := refbackend.Start(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	printListening(stdout, srv, cfg, demo)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "eixamsim serve: stopping")
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Fprintln(stdout, "eixamsim serve: stopped")
+	return nil
+}
+
+// config turns the flags into a refbackend.Config; demo reports that the
+// demo app is served. Problems are usage errors (exit 2).
+func (o *serveOptions) config() (cfg refbackend.Config, demo bool, err error) {
+	cfg = refbackend.Config{
+		MQTTAddr:           o.mqtt,
+		WSAddr:             o.ws,
+		HTTPAddr:           o.http,
+		TLSCertFile:        o.tlsCert,
+		TLSKeyFile:         o.tlsKey,
+		CanonicalPrefix:    o.canonicalPrefix,
+		AckDelay:           o.ackDelay,
+		MaxContactsPerUser: o.maxContacts,
+		MaxDevicesPerUser:  o.maxDevices,
+	}
+	if o.mqtt == "" && o.ws == "" && o.http == "" {
+		return cfg, false, usageError("serve: --mqtt, --ws and --http are all disabled; nothing to serve")
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return cfg, false, usageError("serve: --tls-cert and --tls-key go together")
+	}
+	if o.maxContacts < 1 || o.maxDevices < 1 {
+		return cfg, false, usageError("serve: --max-contacts and --max-devices must be at least 1")
+	}
+	cfg.Apps, demo, err = o.appSecrets()
+	if err != nil {
+		return cfg, false, err
+	}
+	cfg.Faults, err = o.faults()
+	if err != nil {
+		return cfg, false, err
+	}
+	return cfg, demo, nil
+}
+
+// appSecrets reads the secret of the --app ids, or returns the demo app.
+func (o *serveOptions) appSecrets() (map[string][]byte, bool, error) {
+	if o.secretEnv != "" && o.secretFile != "" {
+		return nil, false, usageError("serve: give either --secret-env or --secret-file, not both")
+	}
+	if len(o.apps) == 0 {
+		if o.secretEnv != "" || o.secretFile != "" {
+			return nil, false, usageError("serve: a secret was given but no --app to use it for")
+		}
+		return map[string][]byte{demoAppID: []byte(demoAppSecret)}, true, nil
+	}
+	var secret string
+	switch {
+	case o.secretEnv != "":
+		v, ok := os.LookupEnv(o.secretEnv)
+		if !ok || v == "" {
+			return nil, false, usageError("serve: environment variable %s (from --secret-env) is not set or empty", o.secretEnv)
+		}
+		secret = v
+	case o.secretFile != "":
+		b, err := os.ReadFile(o.secretFile)
+		if err != nil {
+			return nil, false, usageError("serve: --secret-file: %v", err)
+		}
+		secret = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if secret == "" {
+			return nil, false, usageError("serve: --secret-file %s is empty", o.secretFile)
+		}
+	default:
+		return nil, false, usageError("serve: --app needs a secret: --secret-env VAR or --secret-file FILE")
+	}
+	apps := make(map[string][]byte, len(o.apps))
+	for _, id := range o.apps {
+		if id == "" || strings.Contains(id, ":") {
+			return nil, false, usageError("serve: --app %q: an app id must be non-empty and free of ':'", id)
+		}
+		apps[id] = []byte(secret)
+	}
+	return apps, false, nil
+}
+
+// faults parses the fault flags.
+func (o *serveOptions) faults() (refbackend.Faults, error) {
+	var f refbackend.Faults
+	var err error
+	if f.HTTPLatency, err = refbackend.ParseLatency(o.httpLatency); err != nil {
+		return f, usageError("serve: --http-latency: %v", err)
+	}
+	for _, kv := range o.endpointLatency {
+		name, spec, ok := strings.Cut(kv, "=")
+		if !ok {
+			return f, usageError("serve: --endpoint-latency %q: want NAME=SPEC, e.g. sos_cancel=uniform:10ms-80ms", kv)
+		}
+		l, err := refbackend.ParseLatency(spec)
+		if err != nil {
+			return f, usageError("serve: --endpoint-latency %s: %v", name, err)
+		}
+		if f.EndpointLatency == nil {
+			f.EndpointLatency = map[string]refbackend.Latency{}
+		}
+		f.EndpointLatency[name] = l
+	}
+	for _, kv := range o.errorRate {
+		name, val, ok := strings.Cut(kv, "=")
+		rate, perr := strconv.ParseFloat(val, 64)
+		if !ok || perr != nil {
+			return f, usageError("serve: --error-rate %q: want NAME=FRACTION, e.g. sos_cancel=0.05", kv)
+		}
+		if f.ErrorRate == nil {
+			f.ErrorRate = map[string]float64{}
+		}
+		f.ErrorRate[name] = rate
+	}
+	f.EventDelay, f.EventDropRate = o.eventDelay, o.eventDrop
+	if err := f.Validate(); err != nil {
+		return f, usageError("serve: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return f, nil
+}
+
+// printListening tells the user where the backend listens and how to use
+// it. Secrets are printed only for the public demo app.
+func printListening(w io.Writer, srv *refbackend.Server, cfg refbackend.Config, demo bool) {
+	fmt.Fprintln(w, "eixamsim serve: Eixam reference backend running")
+	for _, l := range []struct{ name, url string }{
+		{"MQTT", srv.MQTTURL()},
+		{"WebSocket", srv.WSURL()},
+		{"HTTP API", srv.HTTPURL()},
+	} {
+		if l.url != "" {
+			fmt.Fprintf(w, "  %-10s %s\n", l.name, l.url)
+		}
+	}
+	if u := srv.HTTPURL(); u != "" {
+		fmt.Fprintf(w, "  %-10s %s/debug/stats\n", "stats", u)
+	}
+	ids := make([]string, 0, len(cfg.Apps))
+	for id := range cfg.Apps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	fmt.Fprintf(w, "  %-10s %s\n", "apps", strings.Join(ids, ", "))
+	switch {
+	case cfg.AckDelay < 0:
+		fmt.Fprintln(w, "  operator never acknowledges incidents")
+	default:
+		fmt.Fprintf(w, "  operator acknowledges incidents after %v\n", cfg.AckDelay)
+	}
+	if demo {
+		fmt.Fprintf(w, "No --app given: serving the demo app %q with the public secret %q (local testing only).\n", demoAppID, demoAppSecret)
+		fmt.Fprintf(w, "  e.g. user \"user-1\": userHash %s\n", contract.Sign([]byte(demoAppSecret), "user-1"))
+	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

@@ -1,0 +1,29 @@
+// Package refbackend is a real, in-process implementation of the Eixam
+// Connect SDK backend wire contract (../shared/eixam-contract.md): an MQTT
+// broker (mochi-mqtt) with the SDK's authentication and topic ACL, and the
+// SDK's HTTP API on the standard library. The simulator's tests run against
+// it, and `eixamsim serve` runs it on its own.
+//
+// What it implements:
+//
+//   - MQTT 5 and 3.1.1 over TCP, WebSocket (path /ws) and, with a
+//     certificate, TLS (ssl://, wss://). Username "sdk:<appId>:<userId>",
+//     password = lowercase hex HMAC-SHA256(app secret, userId), checked in
+//     constant time (contract §1.1, §3.1).
+//   - ACL: a user may publish only to sos/alerts and tel/<own seg>/data and
+//     subscribe only to sos/events/<own seg>, where seg is the
+//     encodeURIComponent form of the user's canonical id (contract §3.3,
+//     §3.4).
+//   - Telemetry validation and per-user counters (contract §3.6).
+//   - The SOS lifecycle: at most one open incident per user, events on
+//     sos/events/<seg>, operator acknowledgement after Config.AckDelay,
+//     cancel and resolve over HTTP (contract §2.4–2.7, §3.5, §3.7, §4).
+//   - Every SDK HTTP endpoint of contract §2.2 rows 1–12 with its exact status
+//     codes and body shapes, header authentication (§2.1), doubled-slash
+//     paths (§7) and JSON errors.
+//   - Fault injection (Faults) and counters of everything (Stats, served at
+//     GET /debug/stats).
+//
+// Start it with Start and stop it with Server.Close; see docs/refbackend.md
+// for the behaviour in detail.
+package refbackend
