@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/eixamsim/eixamsim/refbackend"
@@ -41,7 +39,7 @@ func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 	if e := sc.Target.Embedded; e != nil {
 		return startEmbedded(ctx, sc, e)
 	}
-	tlsConf, err := clientTLS(sc.Target.TLS)
+	tlsConf, err := sc.Target.TLS.Config()
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
@@ -78,30 +76,6 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 		t.mqttURL = srv.WSURL()
 	}
 	return t, nil
-}
-
-// clientTLS builds the TLS settings for https, ssl/tls and wss targets.
-func clientTLS(c scenario.TLS) (*tls.Config, error) {
-	conf := &tls.Config{ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("target.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("target.tls.ca_file %s: no PEM certificate found", c.CAFile)
-		}
-		conf.RootCAs = pool
-	}
-	if c.CertFile != "" || c.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("target.tls.cert_file/key_file: %w", err)
-		}
-		conf.Certificates = []tls.Certificate{cert}
-	}
-	return conf, nil
 }
 
 // checkReachable opens (and closes) one TCP connection to the host of raw.

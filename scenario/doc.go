@@ -1,0 +1,27 @@
+// Package scenario reads eixamsim scenario files (YAML, version 1) into a
+// resolved, validated Scenario.
+//
+// Load (or Parse, for bytes in memory) runs every step once, in order:
+//
+//  1. parse the YAML into yaml.v3 nodes (a syntax error stops here);
+//  2. expand ${NAME} environment references in values ($$ is a literal $);
+//  3. decode strictly: unknown keys, duplicate keys and wrong types are
+//     errors, with a "did you mean" for near misses; values go through the
+//     one parser each for durations (ParseDuration), rates (ParseRate),
+//     percentages (ParsePercent), latency distributions (ParseLatency) and
+//     threshold rules (ParseRule);
+//  4. apply command-line overrides (Options), then defaults for every key
+//     left out, and load the files the scenario names (sessions CSV, TLS);
+//  5. validate the result (Scenario.Validate), which never changes it.
+//
+// Every problem of every step that ran is returned together in an
+// ErrorList, each entry with file, line, column and key path:
+//
+//	smoke.yaml:12:5: stages[1].users: must be <= fleet.users (200), got 300
+//
+// No message contains a value taken from the environment, the app secret
+// or a user hash (see Secret).
+//
+// The file format is documented in docs/scenario.md; the metric names that
+// thresholds may use are in Metrics.
+package scenario

@@ -1,0 +1,185 @@
+package scenario
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Error is one problem in a scenario, located in its file. Error() prints
+//
+//	FILE:LINE:COLUMN: PATH: MSG
+//
+// leaving out the parts that are unknown (a zero Line or Column, an empty
+// Path), e.g.
+//
+//	smoke.yaml:12:5: stages[1].users: must be <= fleet.users (200), got 300
+type Error struct {
+	File   string // the scenario file, or the sessions CSV for a CSV problem
+	Line   int    // 1-based; 0 if unknown
+	Column int    // 1-based; 0 if unknown
+	Path   string // the key path, e.g. "stages[1].users"; "" for the whole file
+	Msg    string // what is wrong and what is expected; never contains a secret
+	Err    error  // the underlying cause (e.g. an *fs.PathError), for errors.Is; may be nil
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+		if e.Column > 0 {
+			b.WriteString(":" + strconv.Itoa(e.Column))
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns the underlying cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorList is every problem found in one pass over a scenario, sorted by
+// position (problems without a line last). Load, Parse and Validate return
+// it as their error; use errors.As to get it (or the first *Error). Its
+// Error() prints one problem per line.
+type ErrorList []*Error
+
+func (l ErrorList) Error() string {
+	lines := make([]string, len(l))
+	for i, e := range l {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the entries, so errors.Is and errors.As look into each.
+func (l ErrorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
+
+// sorted returns the list grouped by file (in order of first appearance),
+// then ordered by line and column, with
+// unlocated problems after located ones of the same file; ties keep their
+// order. It returns nil for an empty list.
+func (l ErrorList) sorted() ErrorList {
+	if len(l) == 0 {
+		return nil
+	}
+	out := slices.Clone(l)
+	rank := map[string]int{}
+	for _, e := range out {
+		if _, ok := rank[e.File]; !ok {
+			rank[e.File] = len(rank)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *Error) int {
+		if a.File != b.File {
+			return cmp.Compare(rank[a.File], rank[b.File])
+		}
+		if (a.Line == 0) != (b.Line == 0) {
+			if a.Line == 0 {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+	return out
+}
+
+// scrub is the second line of defence behind messages that are written
+// never to echo a value that may be secret: it replaces the app secret
+// with "[redacted]" and each environment value of 6 or more bytes with the
+// ${NAME} it came from, in every message.
+func (l ErrorList) scrub(secret string, envVals map[string]string) {
+	type repl struct{ old, new string }
+	var rs []repl
+	if len(secret) >= 4 {
+		rs = append(rs, repl{secret, redacted})
+	}
+	for v, ref := range envVals {
+		if len(v) >= 6 && v != secret {
+			rs = append(rs, repl{v, ref})
+		}
+	}
+	slices.SortFunc(rs, func(a, b repl) int { return cmp.Compare(len(b.old), len(a.old)) }) // longest first
+	for _, e := range l {
+		for _, r := range rs {
+			e.Msg = strings.ReplaceAll(e.Msg, r.old, r.new)
+		}
+	}
+}
+
+// suggest returns the candidate closest to name when it is close enough to
+// be a likely typo, or "".
+func suggest(name string, candidates []string) string {
+	best, bestDist := "", -1
+	lower := strings.ToLower(name)
+	for _, c := range candidates {
+		if strings.ToLower(c) == lower {
+			return c
+		}
+		d := editDistance(lower, strings.ToLower(c))
+		limit := max(1, min(3, len(c)/3))
+		if d <= limit && (bestDist < 0 || d < bestDist) {
+			best, bestDist = c, d
+		}
+	}
+	if best != "" {
+		return best
+	}
+	// "delivered" for "sos.delivered", "users" for "fleet.users".
+	for _, c := range candidates {
+		if len(name) >= 3 && (strings.HasSuffix(c, "."+name) || strings.HasSuffix(c, "_"+name)) {
+			return c
+		}
+	}
+	return ""
+}
+
+// unknownMsg is the message for a name that is not one of valid, e.g.
+// `unknown metric "sos.deliverd" (did you mean sos.delivered?)`. showName
+// is false when the path already ends in the name.
+func unknownMsg(what, name string, showName bool, valid []string) string {
+	msg := "unknown " + what
+	if showName {
+		msg += " " + strconv.Quote(name)
+	}
+	if s := suggest(name, valid); s != "" {
+		return msg + " (did you mean " + s + "?)"
+	}
+	return msg + " (expected one of: " + strings.Join(valid, ", ") + ")"
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

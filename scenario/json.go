@@ -1,0 +1,272 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"time"
+)
+
+// JSON: a resolved scenario marshals with the file's snake_case keys and
+// value syntax (durations "5s", rates "5/s", percentages "20%"), secrets
+// redacted and sessions left out, so that the echo in summary.json reads
+// like the scenario that ran. Parsing that JSON (it is YAML too) gives the
+// same scenario back, apart from the redacted secret and the "file" key.
+// Write it with a json.Encoder that has SetEscapeHTML(false), or rules
+// read "p(95) \u003c 2s".
+
+func dur(d time.Duration) string { return d.String() }
+
+// marshal is json.Marshal without HTML escaping, so rules read "p(95) < 2s"
+// (an outer encoder that escapes HTML still does).
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+var (
+	_ json.Marshaler = Scenario{}
+	_ json.Marshaler = Target{}
+	_ json.Marshaler = Embedded{}
+	_ json.Marshaler = Identity{}
+	_ json.Marshaler = Fleet{}
+	_ json.Marshaler = Stage{}
+	_ json.Marshaler = Behaviours{}
+	_ json.Marshaler = Thresholds{}
+	_ json.Marshaler = Rate{}
+	_ json.Marshaler = Latency{}
+	_ json.Marshaler = Secret("")
+)
+
+// MarshalJSON implements json.Marshaler.
+func (s Scenario) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Version     int        `json:"version"`
+		Name        string     `json:"name"`
+		Description string     `json:"description,omitempty"`
+		File        string     `json:"file,omitempty"`
+		Target      Target     `json:"target"`
+		Identity    Identity   `json:"identity"`
+		Fleet       Fleet      `json:"fleet"`
+		Stages      []Stage    `json:"stages"`
+		Behaviours  Behaviours `json:"behaviours"`
+		Thresholds  Thresholds `json:"thresholds"`
+		Output      Output     `json:"output"`
+	}{s.Version, s.Name, s.Description, s.File, s.Target, s.Identity, s.Fleet, s.Stages, s.Behaviours, s.Thresholds, s.Output})
+}
+
+// MarshalJSON implements json.Marshaler.
+func (t Target) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		HTTP     string    `json:"http,omitempty"`
+		MQTT     string    `json:"mqtt,omitempty"`
+		TLS      TLS       `json:"tls,omitzero"`
+		Embedded *Embedded `json:"embedded,omitempty"`
+	}{t.HTTP, t.MQTT, t.TLS, t.Embedded})
+}
+
+// MarshalJSON implements json.Marshaler.
+func (t TLS) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		CAFile             string `json:"ca_file,omitempty"`
+		CertFile           string `json:"cert_file,omitempty"`
+		KeyFile            string `json:"key_file,omitempty"`
+		ServerName         string `json:"server_name,omitempty"`
+		InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
+	}{t.CAFile, t.CertFile, t.KeyFile, t.ServerName, t.InsecureSkipVerify})
+}
+
+// MarshalJSON implements json.Marshaler.
+func (e Embedded) MarshalJSON() ([]byte, error) {
+	ack := dur(e.AckDelay)
+	if e.AckDelay < 0 {
+		ack = "never"
+	}
+	rates := make(map[string]string, len(e.ErrorRate))
+	for k, f := range e.ErrorRate {
+		rates[k] = formatPercent(f)
+	}
+	return marshal(struct {
+		Transport       string            `json:"transport"`
+		AckDelay        string            `json:"ack_delay"`
+		CanonicalPrefix string            `json:"canonical_prefix"`
+		HTTPLatency     Latency           `json:"http_latency"`
+		ErrorRate       map[string]string `json:"error_rate"`
+		EventDelay      string            `json:"event_delay"`
+		EventDrop       string            `json:"event_drop"`
+	}{e.Transport, ack, e.CanonicalPrefix, e.HTTPLatency, rates, dur(e.EventDelay), formatPercent(e.EventDrop)})
+}
+
+// MarshalJSON implements json.Marshaler. The secret shows as
+// "[redacted]"; the sessions are left out.
+func (id Identity) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		AppID        string `json:"app_id,omitempty"`
+		AppSecret    Secret `json:"app_secret,omitempty"`
+		UserID       string `json:"user_id,omitempty"`
+		SessionsFile string `json:"sessions_file,omitempty"`
+	}{id.AppID, id.AppSecret, id.UserID, id.SessionsFile})
+}
+
+// MarshalJSON implements json.Marshaler; the hash shows as "[redacted]".
+func (s Session) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		AppID          string `json:"app_id"`
+		ExternalUserID string `json:"external_user_id"`
+		UserHash       Secret `json:"user_hash"`
+	}{s.AppID, s.ExternalUserID, s.UserHash})
+}
+
+// MarshalJSON implements json.Marshaler.
+func (f Fleet) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Users          int          `json:"users"`
+		ConnectRate    Rate         `json:"connect_rate"`
+		Reconnect      Reconnect    `json:"reconnect"`
+		ReceiveMaximum int          `json:"receive_maximum"`
+		KeepAlive      string       `json:"keep_alive"`
+		ConnectTimeout string       `json:"connect_timeout"`
+		HTTPTimeout    string       `json:"http_timeout"`
+		SourceIPs      []netip.Addr `json:"source_ips,omitempty"`
+	}{f.Users, f.ConnectRate, f.Reconnect, f.ReceiveMaximum, dur(f.KeepAlive), dur(f.ConnectTimeout), dur(f.HTTPTimeout), f.SourceIPs})
+}
+
+// MarshalJSON implements json.Marshaler. The sdk policy has no settings,
+// so it is written as {"policy": "sdk"}.
+func (r Reconnect) MarshalJSON() ([]byte, error) {
+	if r.Policy == ReconnectSDK {
+		return marshal(struct {
+			Policy string `json:"policy"`
+		}{r.Policy})
+	}
+	return marshal(struct {
+		Policy  string `json:"policy"`
+		Initial string `json:"initial"`
+		Max     string `json:"max"`
+		Jitter  string `json:"jitter"`
+	}{r.Policy, dur(r.Initial), dur(r.Max), formatPercent(r.Jitter)})
+}
+
+// MarshalJSON implements json.Marshaler.
+func (st Stage) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Name  string `json:"name"`
+		For   string `json:"for"`
+		Users int    `json:"users"`
+	}{st.Name, dur(st.For), st.Users})
+}
+
+// MarshalJSON implements json.Marshaler; blocks that are off are left out.
+func (b Behaviours) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Login     []string   `json:"login"`
+		Telemetry *Telemetry `json:"telemetry,omitempty"`
+		SOS       *SOS       `json:"sos,omitempty"`
+		Contacts  *HTTPMix   `json:"contacts,omitempty"`
+		Devices   *HTTPMix   `json:"devices,omitempty"`
+	}{b.Login, b.Telemetry, b.SOS, b.Contacts, b.Devices})
+}
+
+// MarshalJSON implements json.Marshaler. Only the keys of the chosen form
+// (every or rate) are written.
+func (t Telemetry) MarshalJSON() ([]byte, error) {
+	type position struct {
+		Around   [2]float64 `json:"around"`
+		RadiusKm float64    `json:"radius_km"`
+	}
+	out := struct {
+		Every    string   `json:"every,omitempty"`
+		Rate     *Rate    `json:"rate,omitempty"`
+		Arrivals string   `json:"arrivals,omitempty"`
+		Jitter   string   `json:"jitter,omitempty"`
+		QoS      byte     `json:"qos"`
+		DeviceID bool     `json:"device_id"`
+		Battery  bool     `json:"battery"`
+		Position position `json:"position"`
+	}{Arrivals: t.Arrivals, QoS: t.QoS, DeviceID: t.DeviceID, Battery: t.Battery, Position: position{t.Around, t.RadiusKm}}
+	if t.Every != 0 || t.Rate.IsZero() {
+		out.Every = dur(t.Every)
+		out.Jitter = formatPercent(t.Jitter)
+	}
+	if !t.Rate.IsZero() {
+		out.Rate = &t.Rate
+	}
+	return marshal(out)
+}
+
+// MarshalJSON implements json.Marshaler.
+func (s SOS) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Rate     Rate   `json:"rate"`
+		Arrivals string `json:"arrivals"`
+		Hold     string `json:"hold"`
+		End      string `json:"end"`
+	}{s.Rate, s.Arrivals, dur(s.Hold), s.End})
+}
+
+// MarshalJSON implements json.Marshaler.
+func (m HTTPMix) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Rate     Rate           `json:"rate"`
+		Arrivals string         `json:"arrivals"`
+		Mix      map[string]int `json:"mix"`
+	}{m.Rate, m.Arrivals, m.Mix})
+}
+
+// MarshalJSON writes the thresholds as in the file: an object from metric
+// name to its rules (as written), in file order, then abort_on_fail and
+// abort_grace when set.
+func (t Thresholds) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	field := func(key string, v any) error {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		k, _ := marshal(key)
+		val, err := marshal(v)
+		if err != nil {
+			return err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(val)
+		return nil
+	}
+	for _, mr := range t.Metrics {
+		rules := make([]string, len(mr.Rules))
+		for i, r := range mr.Rules {
+			rules[i] = r.Source
+			if rules[i] == "" {
+				rules[i] = r.String()
+			}
+		}
+		if err := field(mr.Metric, rules); err != nil {
+			return nil, err
+		}
+	}
+	if len(t.AbortOnFail) > 0 {
+		if err := field(keyAbortOnFail, t.AbortOnFail); err != nil {
+			return nil, err
+		}
+	}
+	if t.AbortGrace != 0 {
+		if err := field(keyAbortGrace, dur(t.AbortGrace)); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (o Output) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Dir string `json:"dir"`
+	}{o.Dir})
+}

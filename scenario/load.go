@@ -1,0 +1,139 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Options changes how a scenario is loaded. The zero value reads the
+// process environment and the real file system, with no overrides.
+type Options struct {
+	// Getenv looks up ${NAME} references; nil means os.LookupEnv.
+	Getenv func(name string) (value string, ok bool)
+	// ReadFile reads the files a scenario refers to (sessions CSV, TLS
+	// files); nil reads regular files from disk, up to 1 GiB.
+	ReadFile func(name string) ([]byte, error)
+
+	// Command-line overrides, applied before defaults and validation; nil
+	// keeps the file's value.
+	Users    *int           // replaces fleet.users
+	Duration *time.Duration // replaces duration; with stages, cuts the schedule there or extends its last stage
+	OutDir   *string        // replaces output.dir (still a template)
+}
+
+// Load reads a scenario file and returns it resolved: environment
+// expanded, overrides and defaults applied, validated, sessions CSV and
+// TLS files loaded. Relative paths in the file are relative to the file.
+// Every problem is reported at once in an ErrorList.
+func Load(path string, opts Options) (*Scenario, error) {
+	data, err := readLimited(path, maxFileSize+1)
+	if err != nil {
+		msg := "cannot read the scenario: " + err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = "cannot read the scenario: " + pe.Err.Error()
+		}
+		return nil, ErrorList{{File: path, Msg: msg, Err: err}}
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse is Load for a scenario already in memory. filename is used in
+// error messages and to resolve relative paths (the working directory when
+// it has no directory part).
+func Parse(filename string, data []byte, opts Options) (*Scenario, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.LookupEnv
+	}
+	if opts.ReadFile == nil {
+		opts.ReadFile = func(name string) ([]byte, error) { return readLimited(name, 1<<30) }
+	}
+	p := &parser{opts: opts, src: newSourceMap(filename), file: filename}
+	p.dir = filepath.Dir(filename)
+	if abs, err := filepath.Abs(p.dir); err == nil {
+		p.dir = abs
+	}
+
+	d := newDecoder(p.src, opts.Getenv)
+	var s *Scenario
+	if root := d.parseDocument(data); root != nil {
+		d.expandTree(root, "")
+		if raw := d.decodeRoot(root); raw != nil {
+			p.errs = d.errs
+			s = p.resolve(raw)
+		}
+	}
+	if s == nil {
+		d.errs.scrub("", d.envVals)
+		return nil, d.errs.sorted()
+	}
+	if verrs := s.validate(); len(verrs) > 0 {
+		p.errs = append(p.errs, verrs...)
+	}
+	if len(p.errs) > 0 {
+		p.errs.scrub(s.Identity.AppSecret.Reveal(), d.envVals)
+		return nil, p.errs.sorted()
+	}
+	return s, nil
+}
+
+// parser carries one Parse call's state through resolve and file loading.
+type parser struct {
+	opts Options
+	src  *sourceMap
+	file string // the scenario file, as given
+	dir  string // its absolute directory
+	errs ErrorList
+}
+
+// errorf records a problem at path (located through the source map).
+func (p *parser) errorf(path, format string, args ...any) {
+	p.errs = append(p.errs, p.src.errorAt(path, false, format, args...))
+	p.src.bad[path] = true
+}
+
+// resolvePath makes a path from the file absolute, relative to the file.
+func (p *parser) resolvePath(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(p.dir, name)
+}
+
+// displayPath is how a referenced file is named in messages: relative to
+// the working directory when the scenario's name was.
+func (p *parser) displayPath(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(filepath.Dir(p.file), name)
+}
+
+// readLimited reads a regular file of at most limit bytes.
+func readLimited(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("not a regular file")}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("larger than %d bytes", limit)}
+	}
+	return data, nil
+}

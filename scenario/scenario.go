@@ -1,0 +1,246 @@
+package scenario
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Scenario is a resolved scenario: parsed, environment expanded, defaults
+// and command-line overrides applied, validated, sessions loaded. Every
+// field holds its final value; no field is "unset". It is read-only after
+// Load or Parse and safe for concurrent reads.
+//
+// A Scenario marshals to JSON with the scenario file's snake_case keys,
+// secrets redacted, durations and rates as strings; run summaries embed it.
+type Scenario struct {
+	Version     int        // always 1
+	Name        string     // [A-Za-z0-9._-]+
+	Description string     // free text; may be empty
+	File        string     // the path the scenario was read from, as given
+	Target      Target     // where the users connect
+	Identity    Identity   // who the users are
+	Fleet       Fleet      // how users connect
+	Stages      []Stage    // the online-users schedule, at least one stage
+	Behaviours  Behaviours // what users do while online
+	Thresholds  Thresholds // pass/fail rules
+	Output      Output     // where results go
+
+	src *sourceMap // positions of the file's keys; nil for a hand-built Scenario
+}
+
+// Duration is the length of the run: the sum of the stages' durations.
+func (s *Scenario) Duration() time.Duration {
+	var d time.Duration
+	for _, st := range s.Stages {
+		d += st.For
+	}
+	return d
+}
+
+// MaxUsers is the highest users target of any stage: the most users online
+// at once.
+func (s *Scenario) MaxUsers() int {
+	n := 0
+	for _, st := range s.Stages {
+		n = max(n, st.Users)
+	}
+	return n
+}
+
+// Target is the system under test. Exactly one of these holds:
+//   - HTTP and MQTT are both set and Embedded is nil: an external backend;
+//   - HTTP and MQTT are both empty and Embedded is non-nil: the run starts the
+//     reference backend in-process (with Identity.AppID and AppSecret) and
+//     connects the users to it.
+type Target struct {
+	// HTTP is the API base URL, http:// or https://, kept verbatim: a
+	// trailing slash is legal and, as in the SDK, doubles the slash of
+	// every path ("https://x/" + "/v1/sdk/me").
+	HTTP string
+	// MQTT is the broker URI: tcp, mqtt, mqtts (plain TCP, as in the SDK),
+	// ssl, tls, ws or wss; default ports 1883, 8883 (ssl/tls), 80 (ws) and
+	// 443 (wss); ws/wss keep their path (contract §3.2).
+	MQTT string
+	// TLS configures https, ssl, tls and wss connections. The zero value
+	// verifies against the system roots.
+	TLS TLS
+	// Embedded configures the in-process reference backend; nil for an
+	// external target.
+	Embedded *Embedded
+}
+
+// TLS is the client TLS configuration of an external target. File paths
+// are resolved against the scenario file's directory and made absolute.
+type TLS struct {
+	CAFile             string // PEM bundle to verify the server with instead of the system roots
+	CertFile, KeyFile  string // client certificate and key (PEM), both or neither
+	ServerName         string // SNI and verification name; empty = the URL's host
+	InsecureSkipVerify bool   // accept any server certificate (rehearsals only)
+}
+
+// IsZero reports whether no TLS setting is given.
+func (t TLS) IsZero() bool { return t == TLS{} }
+
+// Embedded configures the in-process reference backend and its fault knobs.
+// The zero value is a backend without faults that acknowledges at once
+// over TCP; Load fills in the documented defaults.
+type Embedded struct {
+	Transport       string             // "tcp" or "ws": the listener the users connect to
+	AckDelay        time.Duration      // operator acknowledgement delay after an alert; Never (< 0) disables acknowledgements
+	CanonicalPrefix string             // prefix the backend puts before user ids in GET /v1/sdk/me's external_user_id
+	HTTPLatency     Latency            // added to every HTTP response
+	ErrorRate       map[string]float64 // endpoint name (or "*") -> fraction 0..1 of requests answered with a 500
+	EventDelay      time.Duration      // added before each lifecycle event is published, >= 0
+	EventDrop       float64            // fraction 0..1 of lifecycle events not published
+}
+
+// Never is the AckDelay that disables operator acknowledgements.
+const Never time.Duration = -1
+
+// Identity says who the virtual users are: either user ids from a
+// template signed with the app secret, or the rows of a sessions CSV.
+type Identity struct {
+	AppID     string // the app id of every user; may be empty only with SessionsFile
+	AppSecret Secret // signs user ids; required unless SessionsFile is given with an external target
+	// UserID is a text/template for the n-th user's external id, with .N
+	// the 0-based user index ("loadtest-{{.N}}"). Empty with SessionsFile.
+	UserID string
+	// SessionsFile is the absolute path of the sessions CSV, or "".
+	SessionsFile string
+	// Sessions are the CSV rows in file order; nil without SessionsFile.
+	Sessions []Session
+
+	tmpl *userIDTemplate // parsed UserID; nil for a hand-built Identity
+}
+
+// Session is the signed session of one user, as a partner backend hands
+// it to the SDK (contract §1.2).
+type Session struct {
+	AppID          string
+	ExternalUserID string
+	UserHash       Secret // lowercase hex HMAC-SHA256(app secret, ExternalUserID)
+}
+
+// Fleet sets how the users connect.
+type Fleet struct {
+	Users          int           // identity pool size = most users online at once, >= 1
+	ConnectRate    Rate          // connects (and ramp-down disconnects) per second across the fleet
+	Reconnect      Reconnect     // what a user does after losing its connection
+	ReceiveMaximum int           // MQTT 5 Receive Maximum, 1..65535
+	KeepAlive      time.Duration // MQTT keep-alive, whole seconds, 1s..65535s
+	ConnectTimeout time.Duration // bound on one MQTT connect (dial, TLS, WebSocket, CONNACK), > 0
+	HTTPTimeout    time.Duration // bound on one HTTP request, > 0 (the SDK has none)
+	SourceIPs      []netip.Addr  // local addresses to bind, used round-robin; nil = the system's choice
+}
+
+// Reconnect policies.
+const (
+	ReconnectSDK     = "sdk"     // fixed 2 s wait, unlimited attempts: what the SDK does
+	ReconnectBackoff = "backoff" // exponential from Initial, doubling up to Max, with Jitter
+)
+
+// Reconnect is a reconnect policy. The n-th wait (n from 0) is
+// min(Initial * 2^n, Max) for backoff, and Initial for sdk; each wait is
+// then multiplied by a random factor in [1-Jitter, 1+Jitter].
+type Reconnect struct {
+	Policy  string        // ReconnectSDK or ReconnectBackoff
+	Initial time.Duration // first wait, > 0 (sdk: 2s)
+	Max     time.Duration // longest wait, >= Initial (sdk: 2s)
+	Jitter  float64       // fraction 0..1 (sdk: 0)
+}
+
+// Stage is one step of the closed-model schedule: when it starts, the
+// target number of online users becomes Users, and users connect or
+// disconnect at Fleet.ConnectRate until it is reached; the stage lasts For.
+type Stage struct {
+	Name  string        // unique, [A-Za-z0-9._-]+; default "stage-<i>" with i 0-based
+	For   time.Duration // > 0
+	Users int           // 0..Fleet.Users
+}
+
+// Behaviours is what online users do. A nil block is off.
+type Behaviours struct {
+	// Login is the HTTP sequence each user runs before MQTT CONNECT, in
+	// order: "me" (GET /v1/sdk/me) then optionally "sos_rehydrate"
+	// (GET /v1/sdk/sos), as the SDK does (contract §6.1).
+	Login     []string
+	Telemetry *Telemetry
+	SOS       *SOS
+	Contacts  *HTTPMix // operations list, create, update, delete
+	Devices   *HTTPMix // operations list, upsert, delete
+}
+
+// Login steps.
+const (
+	LoginMe           = "me"
+	LoginSOSRehydrate = "sos_rehydrate"
+)
+
+// Arrival processes of open-model behaviours.
+const (
+	ArrivalsConstant = "constant" // evenly spaced, every Rate.Interval()
+	ArrivalsPoisson  = "poisson"  // exponential gaps with mean Rate.Interval()
+)
+
+// Telemetry publishes positions on tel/<seg>/data. Exactly one of Every
+// (closed model: each online user publishes every Every, +-Jitter) and Rate
+// (open model: Rate publishes per second across the fleet) is set.
+type Telemetry struct {
+	Every    time.Duration // per-user period, > 0; 0 when Rate is set
+	Rate     Rate          // fleet-wide rate; zero when Every is set
+	Arrivals string        // with Rate: ArrivalsConstant or ArrivalsPoisson; "" with Every
+	Jitter   float64       // with Every: each period is multiplied by a random factor in [1-Jitter, 1+Jitter]; fraction 0..1
+	QoS      byte          // 0, 1 (the SDK's) or 2
+	DeviceID bool          // add a deviceId (a tag hardware id) to each message
+	Battery  bool          // include battery levels that drain over the run
+	Around   [2]float64    // centre of the positions: latitude, longitude in degrees
+	RadiusKm float64       // positions random-walk within this radius of Around, >= 0
+}
+
+// SOS end actions.
+const (
+	EndCancel  = "cancel"  // POST /v1/sdk/sos/cancel (resolve instead if already acknowledged, as the SDK must)
+	EndResolve = "resolve" // POST /v1/sdk/sos/resolve
+	EndMixed   = "mixed"   // half cancel, half resolve
+)
+
+// SOS is the open-model SOS flow: at Rate across the fleet an idle online
+// user publishes sos/alerts, learns the incident with GET /v1/sdk/sos,
+// waits for lifecycle events, holds the incident for Hold, then ends it.
+type SOS struct {
+	Rate     Rate          // alerts per second across the fleet, > 0
+	Arrivals string        // ArrivalsConstant or ArrivalsPoisson
+	Hold     time.Duration // time from the alert to the end action, >= 0
+	End      string        // EndCancel, EndResolve or EndMixed
+}
+
+// HTTPMix is an open-model stream of HTTP operations: at Rate across the
+// fleet an online user runs one operation, picked with probability
+// weight/sum(weights) from Mix.
+type HTTPMix struct {
+	Rate     Rate           // operations per second across the fleet, > 0
+	Arrivals string         // ArrivalsConstant or ArrivalsPoisson
+	Mix      map[string]int // operation -> weight >= 0; every operation of the block is present; sum > 0
+}
+
+// Thresholds are the pass/fail rules of a run.
+type Thresholds struct {
+	Metrics     []MetricRules // in file order
+	AbortOnFail []string      // metrics whose rules are checked continuously; the first breach stops the run
+	AbortGrace  time.Duration // no abort before this much run time, >= 0
+}
+
+// MetricRules are the rules of one metric.
+type MetricRules struct {
+	Metric string // a name from Metrics
+	Line   int    // line of the metric's key in the file; 0 if hand-built
+	Rules  []Rule // at least one
+}
+
+// Output says where a run writes its results.
+type Output struct {
+	// Dir is a text/template for the result directory, with .Name the
+	// scenario name and .Start the start time as 20060102-150405.
+	// Relative paths are relative to the working directory of the run.
+	Dir string
+}

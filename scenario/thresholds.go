@@ -1,0 +1,236 @@
+package scenario
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Threshold aggregations (Rule.Agg).
+const (
+	AggPercentile = "p"      // p(N): the N-th percentile of the latencies
+	AggAvg        = "avg"    // mean
+	AggMin        = "min"    // smallest
+	AggMax        = "max"    // largest
+	AggErrors     = "errors" // errors / (count + errors)
+	AggCount      = "count"  // number of successful operations (latency) or events (counter)
+	AggRate       = "rate"   // count per second of run time
+)
+
+// Units of Rule.Value.
+const (
+	UnitDuration = "duration" // seconds
+	UnitPercent  = "percent"  // fraction 0..1
+	UnitCount    = "count"    // a whole number (for gauges: a level, such as users)
+	UnitRate     = "rate"     // per second
+)
+
+// Threshold comparison operators (Rule.Op).
+const (
+	OpLess         = "<"
+	OpLessEqual    = "<="
+	OpGreater      = ">"
+	OpGreaterEqual = ">="
+)
+
+// Rule is one threshold rule, "<agg> <op> <value>", such as "p(95) < 2s".
+// A run passes the rule when Pass(observed) holds for the metric's
+// aggregated value.
+type Rule struct {
+	Source     string  `json:"source"`               // the rule as written
+	Line       int     `json:"line,omitempty"`       // line in the scenario file; 0 if hand-built
+	Agg        string  `json:"agg"`                  // AggPercentile, AggAvg, ...
+	Percentile float64 `json:"percentile,omitempty"` // for AggPercentile: 0 < N <= 100 (99.9 for p(99.9))
+	Op         string  `json:"op"`                   // OpLess, OpLessEqual, OpGreater or OpGreaterEqual
+	Value      float64 `json:"value"`                // in Unit: seconds, fraction 0..1, count, or per second
+	Unit       string  `json:"unit"`                 // UnitDuration, UnitPercent, UnitCount or UnitRate
+}
+
+// ParseRule parses a rule for a metric of the given kind:
+//
+//	p(95) < 2s     p(99.9) <= 500ms    avg < 300ms    min >= 0s    max < 5s
+//	errors < 0.1%  count > 0           rate >= 10/s
+//
+// Spaces around the operator are optional. For latency metrics p, avg, min
+// and max take a duration; for gauges min, max and avg take a number.
+// errors takes a percentage, count a whole number, rate a rate.
+func ParseRule(kind MetricKind, src string) (Rule, error) {
+	r := Rule{Source: src}
+	s := strings.TrimSpace(src)
+	bad := func(format string, args ...any) (Rule, error) {
+		return Rule{}, fmt.Errorf("invalid rule %q: %s", src, fmt.Sprintf(format, args...))
+	}
+	if s == "" {
+		return bad(`empty (want "<aggregation> <operator> <value>", e.g. "p(95) < 2s")`)
+	}
+
+	// Aggregation: letters, optionally followed by (N).
+	i := 0
+	for i < len(s) && ('a' <= s[i] && s[i] <= 'z' || 'A' <= s[i] && s[i] <= 'Z' || '0' <= s[i] && s[i] <= '9' || s[i] == '_' || s[i] == '.') {
+		i++
+	}
+	name := s[:i]
+	rest := strings.TrimLeft(s[i:], " \t")
+	if strings.HasPrefix(rest, "(") {
+		end := strings.IndexByte(rest, ')')
+		if end < 0 {
+			return bad("missing ) after %s(", name)
+		}
+		if name != "p" {
+			return bad("only p takes an argument, as in p(95)")
+		}
+		arg := strings.TrimSpace(rest[1:end])
+		n, err := strconv.ParseFloat(arg, 64)
+		if err != nil || math.IsNaN(n) || n <= 0 || n > 100 {
+			return bad("percentile must be a number with 0 < N <= 100, got %q", arg)
+		}
+		r.Agg, r.Percentile = AggPercentile, n
+		rest = strings.TrimLeft(rest[end+1:], " \t")
+	} else {
+		switch name {
+		case AggAvg, AggMin, AggMax, AggErrors, AggCount, AggRate:
+			r.Agg = name
+		case "p":
+			return bad("p needs a percentile, as in p(95)")
+		case "":
+			return bad(`must start with an aggregation: p(N), avg, min, max, errors, count or rate`)
+		default:
+			if len(name) > 1 && (name[0] == 'p' || name[0] == 'P') {
+				if _, err := strconv.ParseFloat(name[1:], 64); err == nil {
+					return bad("write p(%s), not %s", name[1:], name)
+				}
+			}
+			hint := ""
+			if s := suggest(name, []string{AggAvg, AggMin, AggMax, AggErrors, AggCount, AggRate, "med"}); s != "" && s != "med" {
+				hint = " (did you mean " + s + "?)"
+			}
+			return bad("unknown aggregation %q%s; want p(N), avg, min, max, errors, count or rate", name, hint)
+		}
+	}
+
+	if aggs := kind.Aggregations(); aggs != nil && !slices.Contains(aggs, r.Agg) {
+		return bad("%s does not apply to a %s metric (use %s)", r.AggString(), kind, strings.Join(displayAggs(aggs), ", "))
+	}
+
+	// Operator.
+	switch {
+	case strings.HasPrefix(rest, "<="), strings.HasPrefix(rest, ">="):
+		r.Op, rest = rest[:2], rest[2:]
+	case strings.HasPrefix(rest, "=="), strings.HasPrefix(rest, "!="), strings.HasPrefix(rest, "=<"), strings.HasPrefix(rest, "=>"):
+		return bad("unknown operator %q; want <, <=, > or >= (for \"exactly 0\" write \"<= 0\")", rest[:2])
+	case strings.HasPrefix(rest, "<"), strings.HasPrefix(rest, ">"):
+		r.Op, rest = rest[:1], rest[1:]
+	case strings.HasPrefix(rest, "="):
+		return bad("unknown operator \"=\"; want <, <=, > or >=")
+	case rest == "":
+		return bad("missing operator and value after %q", s)
+	default:
+		return bad("missing operator (<, <=, > or >=) after %q", strings.TrimSpace(s[:len(s)-len(rest)]))
+	}
+	value := strings.TrimSpace(rest)
+	if value == "" {
+		return bad("missing value after %s", r.Op)
+	}
+
+	// Value, by aggregation and metric kind.
+	switch r.Unit = ruleUnit(kind, r.Agg); r.Unit {
+	case UnitDuration:
+		d, err := ParseDuration(value)
+		if err != nil {
+			return bad("value must be %s, got %q", wantDuration, value)
+		}
+		if d < 0 {
+			return bad("value must not be negative")
+		}
+		r.Value = d.Seconds()
+	case UnitPercent:
+		f, err := ParsePercent(value)
+		if err != nil {
+			return bad("value must be %s, got %q", wantPercent, value)
+		}
+		r.Value = f
+	case UnitRate:
+		rate, err := ParseRate(value)
+		if err != nil {
+			return bad("value must be %s, got %q", wantRate, value)
+		}
+		r.Value = rate.PerSecond
+	case UnitCount:
+		if r.Agg == AggCount {
+			n, err := strconv.ParseUint(value, 10, 53)
+			if err != nil {
+				return bad("value must be a whole number >= 0, got %q", value)
+			}
+			r.Value = float64(n)
+		} else {
+			f, err := strconv.ParseFloat(value, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+				return bad("value must be a number >= 0, got %q", value)
+			}
+			r.Value = f
+		}
+	}
+	return r, nil
+}
+
+// ruleUnit is the unit of an aggregation's value for a metric kind.
+func ruleUnit(kind MetricKind, agg string) string {
+	switch agg {
+	case AggErrors:
+		return UnitPercent
+	case AggCount:
+		return UnitCount
+	case AggRate:
+		return UnitRate
+	}
+	if kind == KindGauge {
+		return UnitCount
+	}
+	return UnitDuration
+}
+
+// Pass reports whether an observed aggregated value (in the rule's Unit)
+// satisfies the rule. NaN (no data) never passes.
+func (r Rule) Pass(observed float64) bool {
+	switch r.Op {
+	case OpLess:
+		return observed < r.Value
+	case OpLessEqual:
+		return observed <= r.Value
+	case OpGreater:
+		return observed > r.Value
+	case OpGreaterEqual:
+		return observed >= r.Value
+	}
+	return false
+}
+
+// AggString is the aggregation as written: "p(95)", "avg", "errors", ...
+func (r Rule) AggString() string {
+	if r.Agg == AggPercentile {
+		return "p(" + strconv.FormatFloat(r.Percentile, 'g', -1, 64) + ")"
+	}
+	return r.Agg
+}
+
+// FormatValue formats a value in the rule's unit the way rules are
+// written: "1.5s", "0.1%", "12", "5/s". Use it for observed values too.
+func (r Rule) FormatValue(v float64) string {
+	switch r.Unit {
+	case UnitDuration:
+		return time.Duration(math.Round(v * float64(time.Second))).String()
+	case UnitPercent:
+		return formatPercent(v)
+	case UnitRate:
+		return Rate{PerSecond: v}.String()
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// String is the rule in canonical form, e.g. "p(95) < 2s".
+func (r Rule) String() string {
+	return r.AggString() + " " + r.Op + " " + r.FormatValue(r.Value)
+}

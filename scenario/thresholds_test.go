@@ -1,0 +1,126 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseRule(t *testing.T) {
+	good := []struct {
+		kind MetricKind
+		in   string
+		want Rule
+		str  string // canonical String()
+	}{
+		// A percentile of a latency, in seconds.
+		{KindLatency, "p(95) < 2s", Rule{Agg: AggPercentile, Percentile: 95, Op: OpLess, Value: 2, Unit: UnitDuration}, "p(95) < 2s"},
+		// A fractional percentile, no spaces.
+		{KindLatency, "p(99.9)<=500ms", Rule{Agg: AggPercentile, Percentile: 99.9, Op: OpLessEqual, Value: 0.5, Unit: UnitDuration}, "p(99.9) <= 500ms"},
+		// Mean, min and max take durations for latencies.
+		{KindLatency, "avg < 300ms", Rule{Agg: AggAvg, Op: OpLess, Value: 0.3, Unit: UnitDuration}, "avg < 300ms"},
+		{KindLatency, "max>=1m", Rule{Agg: AggMax, Op: OpGreaterEqual, Value: 60, Unit: UnitDuration}, "max >= 1m0s"},
+		// Errors as a fraction.
+		{KindLatency, "errors < 0.1%", Rule{Agg: AggErrors, Op: OpLess, Value: 0.001, Unit: UnitPercent}, "errors < 0.1%"},
+		// Count, a whole number.
+		{KindCounter, "count <= 0", Rule{Agg: AggCount, Op: OpLessEqual, Value: 0, Unit: UnitCount}, "count <= 0"},
+		// Rate, per second.
+		{KindLatency, "rate > 60/min", Rule{Agg: AggRate, Op: OpGreater, Value: 1, Unit: UnitRate}, "rate > 1/s"},
+		// A gauge's max is a plain number.
+		{KindGauge, "max >= 190", Rule{Agg: AggMax, Op: OpGreaterEqual, Value: 190, Unit: UnitCount}, "max >= 190"},
+	}
+	for _, tc := range good {
+		got, err := ParseRule(tc.kind, tc.in)
+		tc.want.Source = tc.in
+		if err != nil || got != tc.want {
+			t.Errorf("ParseRule(%s, %q) = %+v, %v; want %+v", tc.kind, tc.in, got, err, tc.want)
+			continue
+		}
+		if got.String() != tc.str {
+			t.Errorf("ParseRule(%q).String() = %q; want %q", tc.in, got.String(), tc.str)
+		}
+	}
+	bad := []struct {
+		kind MetricKind
+		in   string
+		want string // the end of the message
+	}{
+		{KindLatency, "", `empty (want "<aggregation> <operator> <value>", e.g. "p(95) < 2s")`},                                            // empty
+		{KindLatency, "p95 < 2s", "write p(95), not p95"},                                                                                  // k6 habit
+		{KindLatency, "p < 2s", "p needs a percentile, as in p(95)"},                                                                       // no argument
+		{KindLatency, "p(0) < 2s", `percentile must be a number with 0 < N <= 100, got "0"`},                                               // zero percentile
+		{KindLatency, "p(95 < 2s", "missing ) after p("},                                                                                   // unclosed
+		{KindLatency, "avg(95) < 2s", "only p takes an argument, as in p(95)"},                                                             // argument on avg
+		{KindLatency, "mean < 2s", `unknown aggregation "mean"; want p(N), avg, min, max, errors, count or rate`},                          // unknown
+		{KindLatency, "erors < 1%", `unknown aggregation "erors" (did you mean errors?); want p(N), avg, min, max, errors, count or rate`}, // typo
+		{KindLatency, "avg 2s", `missing operator (<, <=, > or >=) after "avg"`},                                                           // no operator
+		{KindLatency, "avg", `missing operator and value after "avg"`},                                                                     // nothing after
+		{KindLatency, "avg <", "missing value after <"},                                                                                    // no value
+		{KindLatency, "avg == 2s", `unknown operator "=="; want <, <=, > or >= (for "exactly 0" write "<= 0")`},                            // equality
+		{KindLatency, "avg < -2s", "value must not be negative"},                                                                           // negative
+		{KindLatency, "errors < 0.1", `value must be a percentage like 5% or 0.1%, got "0.1"`},                                             // no %
+		{KindLatency, "rate > 10", `value must be a rate like 5/s, 60/min or 100/h, got "10"`},                                             // no unit
+		{KindCounter, "avg < 2s", "avg does not apply to a counter metric (use count, rate)"},                                              // latency agg on counter
+		{KindGauge, "errors < 1%", "errors does not apply to a gauge metric (use min, max, avg)"},                                          // errors on gauge
+		{KindGauge, "max > 1s", `value must be a number >= 0, got "1s"`},                                                                   // duration on gauge
+	}
+	for _, tc := range bad {
+		_, err := ParseRule(tc.kind, tc.in)
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "invalid rule ") {
+			t.Errorf("ParseRule(%s, %q) error = %v; want ...%s", tc.kind, tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestRulePass(t *testing.T) {
+	rule := func(s string) Rule {
+		r, err := ParseRule(KindLatency, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	tests := []struct {
+		rule     string
+		observed float64
+		pass     bool
+	}{
+		{"p(95) < 2s", 1.999, true},  // below
+		{"p(95) < 2s", 2, false},     // equal is not below
+		{"p(95) <= 2s", 2, true},     // equal is allowed
+		{"count > 0", 0, false},      // nothing measured
+		{"count >= 1", 1, true},      // something measured
+		{"errors < 1%", 0.02, false}, // 2% errors
+	}
+	for _, tc := range tests {
+		if got := rule(tc.rule).Pass(tc.observed); got != tc.pass {
+			t.Errorf("%q.Pass(%v) = %v; want %v", tc.rule, tc.observed, got, tc.pass)
+		}
+	}
+	if r := rule("errors < 1%"); r.FormatValue(0.0025) != "0.25%" {
+		t.Errorf("FormatValue = %q", r.FormatValue(0.0025))
+	}
+}
+
+// TestMetricsCatalogue checks that names are unique and every metric has
+// a kind, a unit and a description.
+func TestMetricsCatalogue(t *testing.T) {
+	seen := map[string]bool{}
+	for _, m := range Metrics {
+		if seen[m.Name] {
+			t.Errorf("%s listed twice", m.Name)
+		}
+		seen[m.Name] = true
+		if m.Kind.Aggregations() == nil || m.Unit == "" || m.Description == "" {
+			t.Errorf("%s is incomplete: %+v", m.Name, m)
+		}
+		if got, ok := LookupMetric(m.Name); !ok || got.Name != m.Name {
+			t.Errorf("LookupMetric(%q) = %v, %v", m.Name, got, ok)
+		}
+	}
+	if _, ok := LookupMetric("sos.deliverd"); ok {
+		t.Error("LookupMetric found a misspelt name")
+	}
+	if len(Metrics) != 27 {
+		t.Errorf("%d metrics; update docs/scenario.md when the catalogue changes", len(Metrics))
+	}
+}

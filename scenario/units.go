@@ -1,0 +1,290 @@
+package scenario
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds the one parser each for the value syntaxes of a scenario:
+// durations, rates, percentages and latency distributions. The decoder, the
+// threshold rules and the CLI flags all go through these functions.
+
+// ValueError is the error of ParseDuration, ParseRate, ParsePercent and
+// ParseLatency. The decoder reports it with the input replaced by its source
+// text, so a value taken from the environment is never echoed.
+type ValueError struct {
+	Kind   string // "duration", "rate", "percentage" or "latency"
+	Input  string // the text that failed to parse
+	Want   string // the accepted forms, e.g. "N/s, N/min or N/h"
+	Reason string // what is wrong; may be empty
+}
+
+func (e *ValueError) Error() string {
+	msg := fmt.Sprintf("invalid %s %q", e.Kind, e.Input)
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg + " (want " + e.Want + ")"
+}
+
+const (
+	wantDuration = "a duration like 500ms, 30s or 1h30m"
+	wantRate     = "a rate like 5/s, 60/min or 100/h"
+	wantPercent  = "a percentage like 5% or 0.1%"
+	wantLatency  = `"20ms", "uniform:10ms-50ms" or "lognormal:40ms,0.5"`
+)
+
+// ParseDuration parses a duration in Go syntax ("500ms", "2m", "1h30m").
+// A bare "0" is accepted; any other number needs a unit. The sign is kept:
+// callers decide whether negative or zero durations make sense.
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, &ValueError{Kind: "duration", Input: s, Want: wantDuration, Reason: "empty"}
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil {
+		reason := "not Go duration syntax"
+		if _, nerr := strconv.ParseFloat(t, 64); nerr == nil {
+			reason = "missing unit"
+		}
+		return 0, &ValueError{Kind: "duration", Input: s, Want: wantDuration, Reason: reason}
+	}
+	return d, nil
+}
+
+// Rate is an arrival rate. The zero value means "no rate" (unset); every
+// rate a scenario accepts is greater than zero.
+type Rate struct {
+	PerSecond float64 // events per second; > 0 when set
+}
+
+// ParseRate parses "N/s", "N/min" or "N/h", where N is a decimal number
+// greater than zero ("0.5/s", "60/min").
+func ParseRate(s string) (Rate, error) {
+	bad := func(reason string) (Rate, error) {
+		return Rate{}, &ValueError{Kind: "rate", Input: s, Want: wantRate, Reason: reason}
+	}
+	num, unit, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok {
+		return bad("missing /s, /min or /h")
+	}
+	num, unit = strings.TrimSpace(num), strings.TrimSpace(unit)
+	var per float64
+	switch unit {
+	case "s":
+		per = 1
+	case "min":
+		per = 60
+	case "h":
+		per = 3600
+	case "m":
+		return bad(`"/m" is ambiguous: write /min`)
+	default:
+		return bad(fmt.Sprintf("unknown unit %q", unit))
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || strings.ContainsAny(num, "xXpP_") {
+		return bad(fmt.Sprintf("%q is not a number", num))
+	}
+	if n <= 0 {
+		return bad("must be greater than 0")
+	}
+	return Rate{PerSecond: n / per}, nil
+}
+
+// IsZero reports whether the rate is unset.
+func (r Rate) IsZero() bool { return r.PerSecond == 0 }
+
+// Interval is the mean time between two events: 1/PerSecond. It is 0 for
+// the zero rate.
+func (r Rate) Interval() time.Duration {
+	if r.PerSecond <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / r.PerSecond)
+}
+
+// String formats the rate per second if that is a whole number, else per
+// minute, else per hour ("5/s", "30/min", "7/h"), else as a decimal per
+// second. It parses back with ParseRate. The zero rate formats as "0/s".
+func (r Rate) String() string {
+	if r.PerSecond == 0 {
+		return "0/s"
+	}
+	for _, u := range []struct {
+		name string
+		secs float64
+	}{{"s", 1}, {"min", 60}, {"h", 3600}} {
+		n := r.PerSecond * u.secs
+		if rn := math.Round(n); rn >= 1 && math.Abs(n-rn) <= 1e-9*rn {
+			return strconv.FormatFloat(rn, 'f', -1, 64) + "/" + u.name
+		}
+	}
+	return strconv.FormatFloat(r.PerSecond, 'g', -1, 64) + "/s"
+}
+
+// MarshalJSON writes the rate as its String form, e.g. "5/s".
+func (r Rate) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
+
+// ParsePercent parses a percentage "N%" with 0 <= N <= 100 and returns it
+// as a fraction: "5%" is 0.05, "0.1%" is 0.001.
+func ParsePercent(s string) (float64, error) {
+	bad := func(reason string) (float64, error) {
+		return 0, &ValueError{Kind: "percentage", Input: s, Want: wantPercent, Reason: reason}
+	}
+	t := strings.TrimSpace(s)
+	num, ok := strings.CutSuffix(t, "%")
+	if !ok {
+		return bad("missing %")
+	}
+	num = strings.TrimSpace(num)
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || strings.ContainsAny(num, "xXpP_") {
+		return bad(fmt.Sprintf("%q is not a number", num))
+	}
+	if n < 0 || n > 100 {
+		return bad("must be between 0% and 100%")
+	}
+	return n / 100, nil
+}
+
+// formatPercent formats a fraction as a percentage that ParsePercent reads
+// back: 0.05 -> "5%".
+func formatPercent(f float64) string {
+	s := strconv.FormatFloat(f*100, 'g', 12, 64)
+	if strings.ContainsAny(s, "e") {
+		s = strconv.FormatFloat(f*100, 'f', -1, 64)
+	}
+	return s + "%"
+}
+
+// Latency kinds of a Latency distribution.
+const (
+	LatencyNone      = ""          // no added latency
+	LatencyFixed     = "fixed"     // always Fixed
+	LatencyUniform   = "uniform"   // uniform in [Min, Max]
+	LatencyLognormal = "lognormal" // log-normal with median Median and shape Sigma
+)
+
+// Latency is a distribution of added latency, used by the embedded
+// backend's http_latency knob. The zero value adds none.
+//
+// A log-normal sample is Median * exp(Sigma * Z) with Z standard normal, so
+// half the samples are below Median and Sigma (> 0) sets the tail: 0.5 puts
+// p95 at about 2.3 x Median.
+type Latency struct {
+	Kind   string        // LatencyNone, LatencyFixed, LatencyUniform or LatencyLognormal
+	Fixed  time.Duration // for LatencyFixed; > 0
+	Min    time.Duration // for LatencyUniform; >= 0
+	Max    time.Duration // for LatencyUniform; >= Min
+	Median time.Duration // for LatencyLognormal; > 0
+	Sigma  float64       // for LatencyLognormal; > 0
+}
+
+// MarshalJSON writes the distribution as its String form, e.g. "20ms".
+func (l Latency) MarshalJSON() ([]byte, error) { return json.Marshal(l.String()) }
+
+// ParseLatency parses a latency distribution:
+//
+//	20ms                  fixed 20 ms ("0s" means none)
+//	uniform:10ms-50ms     uniform between 10 and 50 ms
+//	lognormal:40ms,0.5    log-normal, median 40 ms, sigma 0.5
+func ParseLatency(s string) (Latency, error) {
+	bad := func(reason string) (Latency, error) {
+		return Latency{}, &ValueError{Kind: "latency", Input: s, Want: wantLatency, Reason: reason}
+	}
+	t := strings.TrimSpace(s)
+	kind, args, hasKind := strings.Cut(t, ":")
+	if !hasKind {
+		d, err := ParseDuration(t)
+		if err != nil {
+			return bad(err.(*ValueError).Reason)
+		}
+		if d < 0 {
+			return bad("must not be negative")
+		}
+		if d == 0 {
+			return Latency{}, nil
+		}
+		return Latency{Kind: LatencyFixed, Fixed: d}, nil
+	}
+	switch strings.TrimSpace(kind) {
+	case LatencyUniform:
+		lo, hi, ok := strings.Cut(args, "-")
+		if !ok {
+			return bad("uniform needs MIN-MAX")
+		}
+		min, err1 := ParseDuration(lo)
+		max, err2 := ParseDuration(hi)
+		if err1 != nil || err2 != nil {
+			return bad("uniform bounds must be durations")
+		}
+		if min < 0 || max < min {
+			return bad("uniform needs 0 <= MIN <= MAX")
+		}
+		return Latency{Kind: LatencyUniform, Min: min, Max: max}, nil
+	case LatencyLognormal:
+		med, sig, ok := strings.Cut(args, ",")
+		if !ok {
+			return bad("lognormal needs MEDIAN,SIGMA")
+		}
+		median, err := ParseDuration(med)
+		if err != nil {
+			return bad("lognormal median must be a duration")
+		}
+		sigma, err := strconv.ParseFloat(strings.TrimSpace(sig), 64)
+		if err != nil || math.IsNaN(sigma) || math.IsInf(sigma, 0) {
+			return bad("lognormal sigma must be a number")
+		}
+		if median <= 0 || sigma <= 0 {
+			return bad("lognormal needs MEDIAN > 0 and SIGMA > 0")
+		}
+		return Latency{Kind: LatencyLognormal, Median: median, Sigma: sigma}, nil
+	default:
+		return bad(fmt.Sprintf("unknown distribution %q", strings.TrimSpace(kind)))
+	}
+}
+
+// String formats the distribution in the syntax ParseLatency reads.
+func (l Latency) String() string {
+	switch l.Kind {
+	case LatencyFixed:
+		return l.Fixed.String()
+	case LatencyUniform:
+		return "uniform:" + l.Min.String() + "-" + l.Max.String()
+	case LatencyLognormal:
+		return "lognormal:" + l.Median.String() + "," + strconv.FormatFloat(l.Sigma, 'g', -1, 64)
+	case LatencyNone:
+		return "0s"
+	default:
+		return l.Kind + ":?"
+	}
+}
+
+// validate reports what is wrong with a hand-built distribution, or "".
+func (l Latency) validate() string {
+	switch l.Kind {
+	case LatencyNone:
+		return ""
+	case LatencyFixed:
+		if l.Fixed <= 0 {
+			return "fixed latency must be > 0"
+		}
+	case LatencyUniform:
+		if l.Min < 0 || l.Max < l.Min {
+			return "uniform latency needs 0 <= min <= max"
+		}
+	case LatencyLognormal:
+		if l.Median <= 0 || !(l.Sigma > 0) || math.IsInf(l.Sigma, 0) {
+			return "lognormal latency needs median > 0 and sigma > 0"
+		}
+	default:
+		return fmt.Sprintf("unknown latency kind %q", l.Kind)
+	}
+	return ""
+}

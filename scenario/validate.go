@@ -1,0 +1,681 @@
+package scenario
+
+import (
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eixamsim/eixamsim/contract"
+)
+
+// Validate checks a resolved scenario and returns every problem as an
+// ErrorList (nil if there is none). It never changes s. Load and Parse
+// already call it; call it yourself for a Scenario built in code (defaults
+// are not applied to one: every field must hold its final value).
+func (s *Scenario) Validate() error {
+	if errs := s.validate(); len(errs) > 0 {
+		return errs.sorted()
+	}
+	return nil
+}
+
+// validator collects the problems of one Validate call.
+type validator struct {
+	s    *Scenario
+	src  *sourceMap
+	errs ErrorList
+}
+
+func (s *Scenario) validate() ErrorList {
+	v := &validator{s: s, src: s.src}
+	v.checkTop()
+	v.checkTarget()
+	v.checkIdentity()
+	v.checkFleet()
+	v.checkStages()
+	v.checkBehaviours()
+	v.checkThresholds()
+	v.checkOutput()
+	return v.errs
+}
+
+// report records a problem unless path (or, for a value problem, anything
+// under it) was already reported while decoding: a value that could not be
+// read has its default, and checks on it would only add noise.
+func (v *validator) report(path string, keyFirst bool, format string, args ...any) {
+	fp := v.src.filePath(path)
+	if v.src.isBad(fp) || v.src.isBad(path) || (!keyFirst && (v.src.isBadUnder(fp) || v.src.isBadUnder(path))) {
+		return
+	}
+	e := v.src.errorAt(path, keyFirst, format, args...)
+	if v.src == nil {
+		e.File = v.s.File
+	}
+	v.errs = append(v.errs, e)
+}
+
+// errorf reports a problem with the value at path.
+func (v *validator) errorf(path, format string, args ...any) { v.report(path, false, format, args...) }
+
+// keyErrorf reports a problem with the key at path (an unknown name).
+func (v *validator) keyErrorf(path, format string, args ...any) {
+	v.report(path, true, format, args...)
+}
+
+// written reports whether the file (or an override) gave path a value.
+func (v *validator) written(path string) bool {
+	if v.src == nil {
+		return true
+	}
+	_, ok := v.src.vals[v.src.filePath(path)]
+	_, over := v.src.overridden[path]
+	return ok || over
+}
+
+// ok reports whether none of paths had a problem while decoding.
+func (v *validator) ok(paths ...string) bool {
+	for _, p := range paths {
+		if v.src.isBad(p) {
+			return false
+		}
+	}
+	return true
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// checkName checks a name used in file names and reports.
+func (v *validator) checkName(path, name string) {
+	switch {
+	case name == "":
+		v.errorf(path, "must not be empty")
+	case len(name) > 100:
+		v.errorf(path, "must be at most 100 characters, got %d", len(name))
+	case !nameRE.MatchString(name):
+		v.errorf(path, "must use only letters, digits, '.', '_' and '-', got %q", name)
+	case strings.Trim(name, ".") == "":
+		v.errorf(path, "must not be only dots")
+	}
+}
+
+func (v *validator) checkTop() {
+	if v.s.Version != 1 {
+		v.errorf("version", "unsupported version %d (the only version is 1)", v.s.Version)
+	}
+	if v.s.Name == "" && !v.written("name") {
+		v.errorf("name", "required: a short name for the results, e.g. `name: smoke`")
+	} else {
+		v.checkName("name", v.s.Name)
+	}
+}
+
+// Schemes of target.mqtt (contract §3.2).
+var mqttSchemes = []string{"tcp", "mqtt", "mqtts", "ssl", "tls", "ws", "wss"}
+
+func usesTLS(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https", "ssl", "tls", "wss":
+		return true
+	}
+	return false
+}
+
+func (v *validator) checkURL(path, raw string, schemes []string, pathAllowed func(scheme string) bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		v.errorf(path, "must be a URL, got %q", raw)
+		return
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme == "":
+		v.errorf(path, "must start with a scheme (%s), got %q", strings.Join(schemes, "://, ")+"://", raw)
+	case !slices.Contains(schemes, scheme):
+		v.errorf(path, "unknown scheme %q (want %s)", u.Scheme, strings.Join(schemes, "://, ")+"://")
+	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
+		v.errorf(path, "must have a host, as in %s://host:port, got %q", scheme, raw)
+	case u.User != nil:
+		v.errorf(path, "must not contain credentials (the SDK authenticates with the user's hash)")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		v.errorf(path, "must not have a query or fragment (the SDK appends paths to it)")
+	case u.Path != "" && u.Path != "/" && !pathAllowed(scheme):
+		v.errorf(path, "a path is only used with ws:// and wss:// (got path %q)", u.Path)
+	default:
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				v.errorf(path, "port must be 1..65535, got %q", p)
+			}
+		} else if strings.HasSuffix(u.Host, ":") {
+			v.errorf(path, "empty port after ':'")
+		}
+	}
+}
+
+// endpointNames are the endpoints of target.embedded.error_rate.
+var endpointNames = []string{"me", "sos_get", "sos_create", "sos_cancel", "sos_resolve", "contacts_list", "contacts_create", "contacts_update", "contacts_delete", "devices_list", "devices_upsert", "devices_delete"}
+
+func (v *validator) checkTarget() {
+	t := v.s.Target
+	if t.Embedded == nil {
+		if t.HTTP == "" {
+			v.errorf("target.http", "required with target.mqtt (omit both for the embedded backend)")
+		} else {
+			v.checkURL("target.http", t.HTTP, []string{"http", "https"}, func(string) bool { return true })
+		}
+		if t.MQTT == "" {
+			v.errorf("target.mqtt", "required with target.http (omit both for the embedded backend)")
+		} else {
+			v.checkURL("target.mqtt", t.MQTT, mqttSchemes, func(s string) bool { return s == "ws" || s == "wss" })
+		}
+		if !t.TLS.IsZero() && t.HTTP != "" && t.MQTT != "" && !usesTLS(t.HTTP) && !usesTLS(t.MQTT) {
+			v.errorf("target.tls", "neither target.http nor target.mqtt uses TLS (https://, ssl://, tls://, wss://)")
+		}
+		if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
+			if t.TLS.CertFile == "" {
+				v.errorf("target.tls.key_file", "needs target.tls.cert_file too")
+			} else {
+				v.errorf("target.tls.cert_file", "needs target.tls.key_file too")
+			}
+		}
+		return
+	}
+
+	if t.HTTP != "" || t.MQTT != "" {
+		v.errorf("target.embedded", "only allowed when target.http and target.mqtt are omitted")
+	}
+	if !t.TLS.IsZero() {
+		v.errorf("target.tls", "only applies to an external target (target.http and target.mqtt); the embedded backend listens without TLS")
+	}
+	e := t.Embedded
+	const p = "target.embedded."
+	if e.Transport != "tcp" && e.Transport != "ws" {
+		v.errorf(p+"transport", "%s", unknownMsg("transport", e.Transport, true, []string{"tcp", "ws"}))
+	}
+	if msg := e.HTTPLatency.validate(); msg != "" {
+		v.errorf(p+"http_latency", "%s", msg)
+	}
+	for _, name := range sortedKeys(e.ErrorRate) {
+		ep := p + "error_rate." + name
+		if name != "*" && !slices.Contains(endpointNames, name) {
+			v.keyErrorf(ep, "%s", unknownMsg("endpoint", name, false, append(slices.Clone(endpointNames), "*")))
+		} else if f := e.ErrorRate[name]; !(f >= 0 && f <= 1) {
+			v.errorf(ep, "must be between 0%% and 100%%, got %s", formatPercent(f))
+		}
+	}
+	if e.EventDelay < 0 {
+		v.errorf(p+"event_delay", "must not be negative, got %s", e.EventDelay)
+	}
+	if !(e.EventDrop >= 0 && e.EventDrop <= 1) {
+		v.errorf(p+"event_drop", "must be between 0%% and 100%%, got %s", formatPercent(e.EventDrop))
+	}
+}
+
+func (v *validator) checkIdentity() {
+	id := v.s.Identity
+	embedded := v.s.Target.Embedded != nil
+	switch {
+	case id.AppID == "" && (embedded || id.SessionsFile == ""):
+		why := "the app id of every user"
+		if embedded {
+			why = "the app the embedded backend accepts"
+		}
+		v.errorf("identity.app_id", "required: %s", why)
+	case id.AppID != "" && strings.TrimSpace(id.AppID) != id.AppID:
+		v.errorf("identity.app_id", "must not start or end with spaces (the SDK trims it)")
+	case strings.Contains(id.AppID, ":"):
+		v.errorf("identity.app_id", "must not contain ':' (it separates the parts of the MQTT username sdk:<appId>:<externalUserId>)")
+	}
+	switch {
+	case id.AppSecret == "" && embedded:
+		v.errorf("identity.app_secret", "required with the embedded target: the in-process backend verifies user hashes with it")
+	case id.AppSecret == "" && id.SessionsFile == "":
+		v.errorf("identity.app_secret", "required to sign user ids (or give identity.sessions_file with pre-signed sessions)")
+	}
+	if id.SessionsFile != "" {
+		if id.UserID != "" {
+			v.errorf("identity.user_id", "cannot be combined with identity.sessions_file (the ids come from the file)")
+		}
+		return
+	}
+	v.checkUserIDTemplate(id)
+}
+
+// checkUserIDTemplate renders the first two and the last two users' ids:
+// they must differ, as must their MQTT client ids (cut to 64 characters).
+func (v *validator) checkUserIDTemplate(id Identity) {
+	const p = "identity.user_id"
+	if id.UserID == "" {
+		v.errorf(p, "must not be empty (default %q)", DefaultUserID)
+		return
+	}
+	t, err := parseUserID(id.UserID)
+	if err != nil {
+		v.errorf(p, "%v", err)
+		return
+	}
+	users := v.s.Fleet.Users
+	pairs := [][2]int{{0, 1}}
+	if users > 3 {
+		pairs = append(pairs, [2]int{users - 2, users - 1})
+	}
+	for _, pair := range pairs {
+		a, errA := t.render(pair[0])
+		b, errB := t.render(pair[1])
+		switch {
+		case errA != nil:
+			v.errorf(p, "%v", errA)
+			return
+		case errB != nil:
+			v.errorf(p, "%v", errB)
+			return
+		case strings.TrimSpace(a) == "":
+			v.errorf(p, "renders an empty id for user %d", pair[0])
+			return
+		case a == b:
+			hint := ""
+			if !strings.Contains(id.UserID, ".N") {
+				hint = ": it has no {{.N}}"
+			}
+			v.errorf(p, "renders the same id %q for users %d and %d%s", a, pair[0], pair[1], hint)
+			return
+		case contract.ClientID(id.AppID, a) == contract.ClientID(id.AppID, b):
+			v.errorf(p, "users %d and %d get the same MQTT client id %q (characters outside [A-Za-z0-9_-] become _ and ids are cut at 64, contract §3.1): shorten identity.app_id or the id prefix", pair[0], pair[1], contract.ClientID(id.AppID, a))
+			return
+		}
+	}
+}
+
+func (v *validator) checkFleet() {
+	f := v.s.Fleet
+	const p = "fleet."
+	switch {
+	case f.Users < 1 && !v.written(p+"users") && v.s.Identity.SessionsFile == "":
+		v.errorf(p+"users", "required: the number of users (>= 1)")
+	case f.Users < 1:
+		v.errorf(p+"users", "must be >= 1, got %d", f.Users)
+	case v.s.Identity.Sessions != nil && f.Users > len(v.s.Identity.Sessions):
+		v.errorf(p+"users", "must be <= the %d sessions in identity.sessions_file, got %d", len(v.s.Identity.Sessions), f.Users)
+	}
+	if !(f.ConnectRate.PerSecond > 0) || math.IsInf(f.ConnectRate.PerSecond, 0) {
+		v.errorf(p+"connect_rate", "must be > 0")
+	}
+	r := f.Reconnect
+	switch r.Policy {
+	case ReconnectSDK, ReconnectBackoff:
+		if r.Initial <= 0 {
+			v.errorf(p+"reconnect.initial", "must be > 0, got %s", r.Initial)
+		} else if r.Max < r.Initial && v.ok(p+"reconnect.initial") {
+			v.errorf(p+"reconnect.max", "must be >= reconnect.initial (%s), got %s", r.Initial, r.Max)
+		}
+		if !(r.Jitter >= 0 && r.Jitter <= 1) {
+			v.errorf(p+"reconnect.jitter", "must be between 0%% and 100%%, got %s", formatPercent(r.Jitter))
+		}
+	default:
+		path := p + "reconnect.policy"
+		if !v.written(path) {
+			path = p + "reconnect" // the scalar form: reconnect: <policy>
+		}
+		v.errorf(path, "%s", unknownMsg("policy", r.Policy, true, []string{ReconnectSDK, ReconnectBackoff}))
+	}
+	if f.ReceiveMaximum < 1 || f.ReceiveMaximum > 65535 {
+		v.errorf(p+"receive_maximum", "must be 1..65535, got %d", f.ReceiveMaximum)
+	}
+	switch {
+	case f.KeepAlive < time.Second || f.KeepAlive > 65535*time.Second:
+		v.errorf(p+"keep_alive", "must be 1s..65535s, got %s", f.KeepAlive)
+	case f.KeepAlive%time.Second != 0:
+		v.errorf(p+"keep_alive", "must be whole seconds (MQTT counts keep-alive in seconds), got %s", f.KeepAlive)
+	}
+	if f.ConnectTimeout <= 0 {
+		v.errorf(p+"connect_timeout", "must be > 0, got %s", f.ConnectTimeout)
+	}
+	if f.HTTPTimeout <= 0 {
+		v.errorf(p+"http_timeout", "must be > 0, got %s", f.HTTPTimeout)
+	}
+	seen := map[string]bool{}
+	for _, a := range f.SourceIPs {
+		switch {
+		case !a.IsValid():
+			v.errorf(p+"source_ips", "contains an invalid address")
+		case seen[a.String()]:
+			v.errorf(p+"source_ips", "lists %s twice", a)
+		}
+		seen[a.String()] = true
+	}
+}
+
+func (v *validator) checkStages() {
+	stages := v.s.Stages
+	if len(stages) == 0 {
+		v.errorf("stages", "must have at least one stage, like { for: 1m, users: 100 }")
+		return
+	}
+	users := v.s.Fleet.Users
+	names := map[string]int{}
+	for i, st := range stages {
+		p := index("stages", i)
+		switch {
+		case st.For == 0 && !v.written(p+".for"):
+			v.errorf(p+".for", "required: how long the stage lasts, e.g. 1m")
+		case st.For <= 0:
+			v.errorf(p+".for", "must be > 0, got %s", st.For)
+		}
+		switch {
+		case st.Users < 0:
+			v.errorf(p+".users", "must be >= 0, got %d", st.Users)
+		case st.Users > users && users >= 1 && v.ok("fleet.users"):
+			v.errorf(p+".users", "must be <= fleet.users (%d), got %d", users, st.Users)
+		}
+		v.checkName(p+".name", st.Name)
+		if first, dup := names[st.Name]; dup && st.Name != "" {
+			v.errorf(p+".name", "%q is also the name of stages[%d]", st.Name, first)
+		}
+		names[st.Name] = i
+	}
+	if v.s.MaxUsers() == 0 && users >= 1 && v.ok("fleet.users") {
+		msg := "every stage has 0 users online, so nothing would run"
+		if rates := v.s.Behaviours.rates(); len(rates) > 0 {
+			msg += " (yet " + strings.Join(rates, ", ") + ")"
+		}
+		v.errorf("stages", "%s", msg)
+	}
+}
+
+// stagesOK reports whether the schedule is sound enough to compare other
+// durations with.
+func (v *validator) stagesOK() bool {
+	if len(v.s.Stages) == 0 || !v.ok("stages", "duration") {
+		return false
+	}
+	for _, st := range v.s.Stages {
+		if st.For <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// rates lists the configured open-model rates, for messages.
+func (b Behaviours) rates() []string {
+	var out []string
+	if b.Telemetry != nil && !b.Telemetry.Rate.IsZero() {
+		out = append(out, "behaviours.telemetry.rate is "+b.Telemetry.Rate.String())
+	}
+	if b.SOS != nil && !b.SOS.Rate.IsZero() {
+		out = append(out, "behaviours.sos.rate is "+b.SOS.Rate.String())
+	}
+	if b.Contacts != nil && !b.Contacts.Rate.IsZero() {
+		out = append(out, "behaviours.contacts.rate is "+b.Contacts.Rate.String())
+	}
+	if b.Devices != nil && !b.Devices.Rate.IsZero() {
+		out = append(out, "behaviours.devices.rate is "+b.Devices.Rate.String())
+	}
+	return out
+}
+
+func (v *validator) checkBehaviours() {
+	b := v.s.Behaviours
+	const p = "behaviours."
+	v.checkLogin(b.Login)
+	if t := b.Telemetry; t != nil {
+		tp := p + "telemetry"
+		hasEvery, hasRate := t.Every != 0 || v.written(tp+".every"), !t.Rate.IsZero()
+		switch {
+		case hasEvery && hasRate:
+			v.errorf(tp, "give either every (each user, closed model) or rate (fleet-wide, open model), not both")
+		case !hasEvery && !hasRate:
+			v.errorf(tp, "needs every (each user publishes every N, e.g. 5s) or rate (fleet-wide, e.g. 100/s)")
+		case hasEvery && t.Every <= 0:
+			v.errorf(tp+".every", "must be > 0, got %s", t.Every)
+		}
+		v.checkRate(tp+".rate", t.Rate, false)
+		if hasRate {
+			v.checkArrivals(tp+".arrivals", t.Arrivals)
+			if t.Jitter != 0 {
+				v.errorf(tp+".jitter", "only applies with every (a rate's arrivals are already spread)")
+			}
+		} else if t.Arrivals != "" {
+			v.errorf(tp+".arrivals", "only applies with rate")
+		}
+		if !(t.Jitter >= 0 && t.Jitter <= 1) {
+			v.errorf(tp+".jitter", "must be between 0%% and 100%%, got %s", formatPercent(t.Jitter))
+		}
+		if t.QoS > 2 {
+			v.errorf(tp+".qos", "must be 0, 1 (the SDK's) or 2, got %d", t.QoS)
+		}
+		if lat := t.Around[0]; !(lat >= -90 && lat <= 90) {
+			v.errorf(tp+".position.around[0]", "latitude must be -90..90, got %g", lat)
+		}
+		if lon := t.Around[1]; !(lon >= -180 && lon <= 180) {
+			v.errorf(tp+".position.around[1]", "longitude must be -180..180, got %g", lon)
+		}
+		if r := t.RadiusKm; !(r >= 0 && r <= 20000) {
+			v.errorf(tp+".position.radius_km", "must be 0..20000, got %g", r)
+		}
+	}
+	if s := b.SOS; s != nil {
+		sp := p + "sos"
+		v.checkRate(sp+".rate", s.Rate, true)
+		v.checkArrivals(sp+".arrivals", s.Arrivals)
+		if s.Hold < 0 {
+			v.errorf(sp+".hold", "must not be negative, got %s", s.Hold)
+		}
+		if !slices.Contains([]string{EndCancel, EndResolve, EndMixed}, s.End) {
+			v.errorf(sp+".end", "%s", unknownMsg("end action", s.End, true, []string{EndCancel, EndResolve, EndMixed}))
+		}
+	}
+	v.checkMix(p+"contacts", b.Contacts, contactsOps)
+	v.checkMix(p+"devices", b.Devices, devicesOps)
+}
+
+func (v *validator) checkLogin(login []string) {
+	const p = "behaviours.login"
+	steps := []string{LoginMe, LoginSOSRehydrate}
+	if len(login) == 0 {
+		v.errorf(p, "must start with me: the SDK needs GET /v1/sdk/me for the canonical user id before MQTT (contract §1.4)")
+		return
+	}
+	seen := map[string]bool{}
+	reported := len(v.errs)
+	for i, step := range login {
+		ip := index(p, i)
+		switch {
+		case !slices.Contains(steps, step):
+			v.errorf(ip, "%s", unknownMsg("login step", step, true, steps))
+		case seen[step]:
+			v.errorf(ip, "%s is listed twice", step)
+		case step == LoginSOSRehydrate && !seen[LoginMe]:
+			v.errorf(ip, "sos_rehydrate needs me before it, as in the SDK (contract §6.1): write [me, sos_rehydrate]")
+		}
+		seen[step] = true
+	}
+	if !seen[LoginMe] && v.ok(p) && len(v.errs) == reported {
+		v.errorf(p, "must include me: the SDK needs GET /v1/sdk/me for the canonical user id before MQTT (contract §1.4)")
+	}
+}
+
+// checkRate checks an open-model rate; required says it must be set.
+func (v *validator) checkRate(path string, r Rate, required bool) {
+	switch {
+	case r.IsZero() && required:
+		v.errorf(path, "required: arrivals per time across the fleet, e.g. 60/min")
+	case r.PerSecond < 0 || math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0):
+		v.errorf(path, "must be > 0")
+	}
+}
+
+func (v *validator) checkArrivals(path, a string) {
+	if a != ArrivalsConstant && a != ArrivalsPoisson {
+		v.errorf(path, "%s", unknownMsg("arrival process", a, true, []string{ArrivalsConstant, ArrivalsPoisson}))
+	}
+}
+
+func (v *validator) checkMix(path string, m *HTTPMix, ops []string) {
+	if m == nil {
+		return
+	}
+	v.checkRate(path+".rate", m.Rate, true)
+	v.checkArrivals(path+".arrivals", m.Arrivals)
+	sum := 0
+	for _, op := range sortedKeys(m.Mix) {
+		w := m.Mix[op]
+		switch {
+		case !slices.Contains(ops, op):
+			v.keyErrorf(path+".mix."+op, "%s", unknownMsg("operation", op, false, ops))
+		case w < 0:
+			v.errorf(path+".mix."+op, "weight must be >= 0, got %d", w)
+		default:
+			sum += w
+		}
+	}
+	if sum == 0 && v.ok(path+".mix") {
+		v.errorf(path+".mix", "weights must add up to more than 0 (operations: %s)", strings.Join(ops, ", "))
+	}
+}
+
+// metricHasSamples reports whether a metric can get samples with the
+// scenario's behaviours, and if not, what to turn on.
+func (v *validator) metricHasSamples(m Metric) (bool, string) {
+	if len(m.needs) == 0 {
+		return true, ""
+	}
+	b := v.s.Behaviours
+	var want []string
+	for _, need := range m.needs {
+		on := false
+		switch need {
+		case "telemetry":
+			on = b.Telemetry != nil
+		case "sos":
+			on = b.SOS != nil
+		case "contacts":
+			on = b.Contacts != nil
+		case "devices":
+			on = b.Devices != nil
+		case "login.me":
+			on = slices.Contains(b.Login, LoginMe)
+		case "login.sos_rehydrate":
+			on = slices.Contains(b.Login, LoginSOSRehydrate)
+		}
+		if on {
+			return true, ""
+		}
+		want = append(want, "behaviours."+need)
+	}
+	return false, strings.Join(want, " or ")
+}
+
+func (v *validator) checkThresholds() {
+	th := v.s.Thresholds
+	const p = "thresholds."
+	withRules := map[string]bool{}
+	for _, mr := range th.Metrics {
+		mp := p + mr.Metric
+		m, known := LookupMetric(mr.Metric)
+		if !known {
+			v.keyErrorf(mp, "%s", unknownMsg("metric", mr.Metric, false, metricNames()))
+			continue
+		}
+		if withRules[mr.Metric] {
+			v.keyErrorf(mp, "metric listed twice")
+			continue
+		}
+		if len(mr.Rules) == 0 {
+			if !v.written(index(mp, 0)) {
+				v.errorf(mp, "needs at least one rule, e.g. [\"p(95) < 2s\"]")
+			}
+			continue
+		}
+		withRules[mr.Metric] = true
+		if on, want := v.metricHasSamples(m); !on {
+			v.keyErrorf(mp, "has no samples in this scenario: it needs %s (a rule on it could never be checked)", want)
+		}
+		for i, r := range mr.Rules {
+			v.checkRule(index(mp, i), m, r)
+		}
+	}
+	seen := map[string]bool{}
+	for i, name := range th.AbortOnFail {
+		ip := index(p+keyAbortOnFail, i)
+		switch {
+		case seen[name]:
+			v.errorf(ip, "%s is listed twice", name)
+		case withRules[name]:
+		default:
+			if _, known := LookupMetric(name); !known {
+				v.errorf(ip, "%s", unknownMsg("metric", name, true, metricNames()))
+			} else if v.ok(p + name) {
+				v.errorf(ip, "%s has no rules in thresholds: add rules for it, e.g. %s: [\"p(95) < 2s\"]", name, name)
+			}
+		}
+		seen[name] = true
+	}
+	switch g := th.AbortGrace; {
+	case g < 0:
+		v.errorf(p+keyAbortGrace, "must not be negative, got %s", g)
+	case g > 0 && len(th.AbortOnFail) == 0:
+		v.errorf(p+keyAbortGrace, "has no effect without abort_on_fail")
+	case g > 0 && g >= v.s.Duration() && v.stagesOK():
+		v.errorf(p+keyAbortGrace, "must be shorter than the run (%s), got %s: abort_on_fail could never stop it", v.s.Duration(), g)
+	}
+}
+
+func (v *validator) checkRule(path string, m Metric, r Rule) {
+	aggs := m.Kind.Aggregations()
+	switch {
+	case r.Agg == "":
+		v.errorf(path, "rule has no aggregation (want %s)", strings.Join(displayAggs(aggs), ", "))
+		return
+	case !slices.Contains(aggs, r.Agg):
+		v.errorf(path, "%s does not apply to %s, a %s metric (use %s)", r.AggString(), m.Name, m.Kind, strings.Join(displayAggs(aggs), ", "))
+		return
+	case r.Agg == AggPercentile && !(r.Percentile > 0 && r.Percentile <= 100):
+		v.errorf(path, "percentile must be 0 < N <= 100, got %g", r.Percentile)
+	case !slices.Contains([]string{OpLess, OpLessEqual, OpGreater, OpGreaterEqual}, r.Op):
+		v.errorf(path, "unknown operator %q (want <, <=, > or >=)", r.Op)
+	case math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || r.Value < 0:
+		v.errorf(path, "value must be a number >= 0")
+	case r.Unit != "" && r.Unit != ruleUnit(m.Kind, r.Agg):
+		v.errorf(path, "value unit %s does not fit %s (want %s)", r.Unit, r.AggString(), ruleUnit(m.Kind, r.Agg))
+	case r.Agg == AggErrors && r.Value > 1:
+		v.errorf(path, "errors must be between 0%% and 100%%")
+	}
+}
+
+func displayAggs(aggs []string) []string {
+	out := slices.Clone(aggs)
+	for i, a := range out {
+		if a == AggPercentile {
+			out[i] = "p(N)"
+		}
+	}
+	return out
+}
+
+func (v *validator) checkOutput() {
+	const p = "output.dir"
+	if v.s.Output.Dir == "" {
+		v.errorf(p, "must not be empty (default %q)", DefaultOutputDir)
+		return
+	}
+	if _, err := v.s.Output.Render("name", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
+		v.errorf(p, "%v", err)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
