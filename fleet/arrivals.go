@@ -5,67 +5,132 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
+// segment is one stage's stretch of an arrival-rate curve: the rate goes
+// linearly from `from` to `to` arrivals per second between start and end
+// (from == to for a step).
+type segment struct {
+	start, end time.Duration
+	from, to   float64
+}
+
+// area is the expected number of arrivals in the segment.
+func (s segment) area() float64 { return (s.from + s.to) / 2 * (s.end - s.start).Seconds() }
+
+// rateCurve is an open-model behaviour's arrival rate over the whole run,
+// one segment per stage. Its integral N(t) is the expected number of
+// arrivals by t; arrival number s is due at N⁻¹(s).
+//
+//	rate  ▲        ____
+//	      │   ____/    \
+//	      │__/          \____
+//	      └──────────────────▶ t
+//	        step  linear  step
+type rateCurve []segment
+
+// newRateCurve builds the curve of an open-model behaviour from the stages:
+// each stage runs at its own `rates:` value for the behaviour, or the
+// behaviour's rate; with `ramp: linear` the rate moves linearly from the
+// previous stage's value over the stage.
+func newRateCurve(sc *scenario.Scenario, behaviour string) rateCurve {
+	base, on := sc.Behaviours.RateOf(behaviour)
+	if !on {
+		return nil
+	}
+	var curve rateCurve
+	prev := base.PerSecond
+	var t time.Duration
+	for _, st := range sc.Stages {
+		target := base.PerSecond
+		if r, ok := st.Rates[behaviour]; ok {
+			target = r.PerSecond
+		}
+		from := target
+		if st.Ramp == scenario.RampLinear {
+			from = prev
+		}
+		curve = append(curve, segment{start: t, end: t + st.For, from: from, to: target})
+		prev, t = target, t+st.For
+	}
+	return curve
+}
+
+// at returns the offset at which the expected number of arrivals reaches s,
+// and false when the curve ends before.
+func (c rateCurve) at(s float64) (time.Duration, bool) {
+	for _, seg := range c {
+		a := seg.area()
+		if s >= a { // an arrival exactly at a segment end belongs to the next one
+			s -= a
+			continue
+		}
+		// Solve from·x + (to-from)/(2D)·x² = s for x in [0, D]; this form
+		// is stable for rising, falling and flat rates alike.
+		d := (seg.end - seg.start).Seconds()
+		disc := seg.from*seg.from + 2*(seg.to-seg.from)/d*s
+		x := 2 * s / (seg.from + math.Sqrt(math.Max(disc, 0)))
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			x = 0
+		}
+		return seg.start + time.Duration(math.Min(x, d)*float64(time.Second)), true
+	}
+	return 0, false
+}
+
 // schedule gives the intended offset from the run start of each arrival of
-// an open-model stream. It is a pure function of the arrival number (and,
-// for Poisson spacing, of a seeded random source), so the whole schedule is
-// fixed before the run and a stalled target cannot slow it down.
-type schedule interface {
-	// offset returns when arrival k (k = 0, 1, …) is due.
-	offset(k int) time.Duration
+// an open-model stream. The whole schedule is fixed by the curve (and, for
+// Poisson spacing, a seeded random source) before the run, so a stalled
+// target cannot slow it down.
+type schedule struct {
+	curve   rateCurve
+	rng     *rand.Rand // nil: evenly spaced arrivals
+	nextArr float64    // expected-arrival count of the next arrival
 }
 
-// constantSchedule spaces arrivals evenly: arrival k is due at k/rate.
-type constantSchedule struct{ perSecond float64 }
-
-func (s constantSchedule) offset(k int) time.Duration {
-	return time.Duration(float64(k) / s.perSecond * float64(time.Second))
-}
-
-// poissonSchedule spaces arrivals by exponential gaps with mean 1/rate, the
-// arrivals of independent phones. Offsets are generated in order and cached
-// one step at a time, so offset must be called with k = 0, 1, 2, ….
-type poissonSchedule struct {
-	perSecond float64
-	rng       *rand.Rand
-	next      time.Duration
-	k         int
-}
-
-func newPoissonSchedule(perSecond float64, seed uint64) *poissonSchedule {
-	return &poissonSchedule{perSecond: perSecond, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-}
-
-func (s *poissonSchedule) offset(k int) time.Duration {
-	for s.k <= k {
-		gap := -math.Log(1-s.rng.Float64()) / s.perSecond
-		s.next += time.Duration(gap * float64(time.Second))
-		s.k++
+// newSchedule returns the schedule of a curve. process "poisson" spaces
+// arrivals by exponential gaps (independent phones); anything else spaces
+// them evenly.
+func newSchedule(curve rateCurve, process string, seed uint64) *schedule {
+	s := &schedule{curve: curve}
+	if process == scenario.ArrivalsPoisson {
+		s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		s.nextArr = s.gap()
 	}
-	return s.next
+	return s
 }
 
-// newSchedule returns the schedule for a rate and an arrival process name
-// ("constant" or "poisson").
-func newSchedule(perSecond float64, process string, seed uint64) schedule {
-	if process == "poisson" {
-		return newPoissonSchedule(perSecond, seed)
+// gap is the next step of the unit-rate arrival count: 1 for even spacing,
+// an Exp(1) draw for Poisson (time-changed by the curve).
+func (s *schedule) gap() float64 {
+	if s.rng == nil {
+		return 1
 	}
-	return constantSchedule{perSecond: perSecond}
+	return -math.Log(1 - s.rng.Float64())
 }
 
-// pace calls fire(intended) for every arrival of s due before end, each at
-// its intended time, from start. fire must not block: it starts work in its
-// own goroutine. pace returns when end is reached or ctx is done.
-func pace(ctx context.Context, start, end time.Time, s schedule, fire func(intended time.Time)) {
+// next returns the offset of the next arrival, or false when there is none
+// left in the run.
+func (s *schedule) next() (time.Duration, bool) {
+	at, ok := s.curve.at(s.nextArr)
+	s.nextArr += s.gap()
+	return at, ok
+}
+
+// pace calls fire(intended) for every arrival of s, each at its intended
+// time from start. fire must not block: it starts work in its own
+// goroutine. pace returns when the schedule ends or ctx is done.
+func pace(ctx context.Context, start time.Time, s *schedule, fire func(intended time.Time)) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for k := 0; ; k++ {
-		intended := start.Add(s.offset(k))
-		if !intended.Before(end) {
+	for {
+		offset, ok := s.next()
+		if !ok {
 			return
 		}
+		intended := start.Add(offset)
 		if wait := time.Until(intended); wait > 0 {
 			timer.Reset(wait)
 			select {

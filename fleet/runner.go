@@ -206,10 +206,9 @@ func (rn *Runner) Run(ctx context.Context) (Result, error) {
 	r := rn.r
 	defer r.http.close()
 	res := Result{Start: time.Now()}
-	end := res.Start.Add(r.sc.Duration())
 
 	streamsCtx, stopStreams := context.WithCancel(ctx)
-	r.startStreams(streamsCtx, res.Start, end)
+	r.startStreams(streamsCtx, res.Start)
 	res.Stages, res.Completed = r.control(ctx, res.Start)
 	stopStreams()
 
@@ -320,16 +319,17 @@ func (r *runner) stopAll() {
 }
 
 // startStreams starts one pacing goroutine per open-model behaviour.
-func (r *runner) startStreams(ctx context.Context, start, end time.Time) {
+func (r *runner) startStreams(ctx context.Context, start time.Time) {
 	b := r.sc.Behaviours
 	seed := uint64(start.UnixNano())
-	stream := func(rate scenario.Rate, process string, salt uint64, fire func(time.Time)) {
-		if rate.PerSecond <= 0 {
+	stream := func(behaviour, process string, salt uint64, fire func(time.Time)) {
+		curve := newRateCurve(r.sc, behaviour)
+		if curve == nil {
 			return
 		}
-		s := newSchedule(rate.PerSecond, process, seed+salt)
+		s := newSchedule(curve, process, seed+salt)
 		r.goWork(func() {
-			pace(ctx, start, end, s, func(at time.Time) {
+			pace(ctx, start, s, func(at time.Time) {
 				if !r.coolingDown(at.Sub(start)) {
 					fire(at)
 				}
@@ -337,7 +337,7 @@ func (r *runner) startStreams(ctx context.Context, start, end time.Time) {
 		})
 	}
 	if b.SOS != nil {
-		stream(b.SOS.Rate, b.SOS.Arrivals, 1, func(at time.Time) {
+		stream("sos", b.SOS.Arrivals, 1, func(at time.Time) {
 			s := newSOSRun(r, at)
 			// Reserve the user under its lock, so two arrivals never pick
 			// the same idle user.
@@ -357,7 +357,7 @@ func (r *runner) startStreams(ctx context.Context, start, end time.Time) {
 	}
 	if b.Contacts != nil {
 		m := newMix(b.Contacts.Mix)
-		stream(b.Contacts.Rate, b.Contacts.Arrivals, 2, func(at time.Time) {
+		stream("contacts", b.Contacts.Arrivals, 2, func(at time.Time) {
 			action := m.pick()
 			r.httpArrival(at, func(u *user) bool {
 				return (action != "update" && action != "delete") || len(u.contactIDs) > 0
@@ -366,15 +366,15 @@ func (r *runner) startStreams(ctx context.Context, start, end time.Time) {
 	}
 	if b.Devices != nil {
 		m := newMix(b.Devices.Mix)
-		stream(b.Devices.Rate, b.Devices.Arrivals, 3, func(at time.Time) {
+		stream("devices", b.Devices.Arrivals, 3, func(at time.Time) {
 			action := m.pick()
 			r.httpArrival(at, func(u *user) bool {
 				return action != "delete" || len(u.deviceIDs) > 0
 			}, func(u *user) { r.deviceAction(u, action, at) })
 		})
 	}
-	if t := b.Telemetry; t != nil && t.Every == 0 && t.Rate.PerSecond > 0 {
-		stream(t.Rate, "constant", 4, func(at time.Time) {
+	if t := b.Telemetry; t != nil && t.Every == 0 {
+		stream("telemetry", t.Arrivals, 4, func(at time.Time) {
 			u := r.nextOnline()
 			if u == nil {
 				r.drop("no_user_online")

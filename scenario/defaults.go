@@ -212,7 +212,7 @@ func (p *parser) resolveStages(r *rawScenario, users int) []Stage {
 			p.errorf("duration", "use either duration (one stage with fleet.users online) or stages, not both")
 		}
 		for i, rs := range r.Stages {
-			st := Stage{Name: or(rs.Name, fmt.Sprintf("stage-%d", i)), For: or(rs.For, 0), Users: users}
+			st := Stage{Name: or(rs.Name, fmt.Sprintf("stage-%d", i)), For: or(rs.For, 0), Users: users, Rates: rs.Rates, Ramp: or(rs.Ramp, "")}
 			switch {
 			case rs.Users != nil:
 				st.Users = *rs.Users

@@ -105,6 +105,16 @@ func TestParseErrors(t *testing.T) {
 		// A key given twice.
 		{"duplicate key", base + "name: u\n",
 			Options{}, `/s/t.yaml:6:1: name: duplicate key (first at line 2)`},
+		// A stage rate for a behaviour that does not exist.
+		{"stage rate unknown behaviour", strings.Replace(base, "duration: 10s\n", "", 1) + "stages: [{ for: 5s, rates: { soss: 1/s } }]\nbehaviours: { sos: { rate: 1/s } }\n",
+			Options{}, `/s/t.yaml:5:36: stages[0].rates.soss: unknown behaviour "soss" (did you mean sos?)`},
+		// A stage rate for a behaviour that is off, and a bad ramp.
+		{"stage rate off", strings.Replace(base, "duration: 10s\n", "", 1) + "stages: [{ for: 5s, rates: { contacts: 1/s }, ramp: smooth }]\n",
+			Options{}, "/s/t.yaml:5:40: stages[0].rates.contacts: cannot set a rate: behaviours.contacts is off\n" +
+				`/s/t.yaml:5:53: stages[0].ramp: unknown ramp "smooth" (expected one of: step, linear)`},
+		// A stage rate for telemetry that uses every (closed model).
+		{"stage rate closed telemetry", strings.Replace(base, "duration: 10s\n", "", 1) + "stages: [{ for: 5s, rates: { telemetry: 1/s } }]\nbehaviours: { telemetry: { every: 1s } }\n",
+			Options{}, "/s/t.yaml:5:41: stages[0].rates.telemetry: cannot set a rate: behaviours.telemetry uses `every` (closed model), not `rate`"},
 		// Wrong type: a word where an integer belongs.
 		{"wrong type", strings.Replace(base, "users: 10", "users: many", 1),
 			Options{}, `/s/t.yaml:5:17: fleet.users: must be an integer, got "many"`},

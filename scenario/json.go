@@ -155,10 +155,23 @@ func (r Reconnect) MarshalJSON() ([]byte, error) {
 // MarshalJSON implements json.Marshaler.
 func (st Stage) MarshalJSON() ([]byte, error) {
 	return marshal(struct {
-		Name  string `json:"name"`
-		For   string `json:"for"`
-		Users int    `json:"users"`
-	}{st.Name, dur(st.For), st.Users})
+		Name  string            `json:"name"`
+		For   string            `json:"for"`
+		Users int               `json:"users"`
+		Rates map[string]string `json:"rates,omitempty"`
+		Ramp  string            `json:"ramp,omitempty"`
+	}{st.Name, dur(st.For), st.Users, stageRates(st.Rates), st.Ramp})
+}
+
+func stageRates(rates map[string]Rate) map[string]string {
+	if len(rates) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(rates))
+	for k, r := range rates {
+		out[k] = r.String()
+	}
+	return out
 }
 
 // MarshalJSON implements json.Marshaler; blocks that are off are left out.

@@ -294,13 +294,13 @@ stages:
 		want []Stage
 	}{
 		// Users scales the percentage stages.
-		{"users", Options{Users: users(10)}, []Stage{{"stage-0", 10 * time.Second, 5}, {"stage-1", 20 * time.Second, 10}, {"stage-2", 10 * time.Second, 0}}},
+		{"users", Options{Users: users(10)}, []Stage{{Name: "stage-0", For: 10 * time.Second, Users: 5}, {Name: "stage-1", For: 20 * time.Second, Users: 10}, {Name: "stage-2", For: 10 * time.Second, Users: 0}}},
 		// Duration inside the second stage cuts it and drops the rest.
-		{"cut", Options{Duration: dur(15 * time.Second)}, []Stage{{"stage-0", 10 * time.Second, 50}, {"stage-1", 5 * time.Second, 100}}},
+		{"cut", Options{Duration: dur(15 * time.Second)}, []Stage{{Name: "stage-0", For: 10 * time.Second, Users: 50}, {Name: "stage-1", For: 5 * time.Second, Users: 100}}},
 		// Duration exactly at a stage boundary.
-		{"boundary", Options{Duration: dur(10 * time.Second)}, []Stage{{"stage-0", 10 * time.Second, 50}}},
+		{"boundary", Options{Duration: dur(10 * time.Second)}, []Stage{{Name: "stage-0", For: 10 * time.Second, Users: 50}}},
 		// Duration past the end extends the last stage.
-		{"extend", Options{Duration: dur(time.Minute)}, []Stage{{"stage-0", 10 * time.Second, 50}, {"stage-1", 20 * time.Second, 100}, {"stage-2", 30 * time.Second, 0}}},
+		{"extend", Options{Duration: dur(time.Minute)}, []Stage{{Name: "stage-0", For: 10 * time.Second, Users: 50}, {Name: "stage-1", For: 20 * time.Second, Users: 100}, {Name: "stage-2", For: 30 * time.Second, Users: 0}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -320,7 +320,7 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(s.Stages, []Stage{{"stage-0", time.Second, 3}}) || s.Output.Dir != out {
+	if !reflect.DeepEqual(s.Stages, []Stage{{Name: "stage-0", For: time.Second, Users: 3}}) || s.Output.Dir != out {
 		t.Errorf("shorthand with overrides: stages %v, dir %q", s.Stages, s.Output.Dir)
 	}
 	// Duration alone is enough when the file has neither duration nor stages.

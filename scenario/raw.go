@@ -76,6 +76,8 @@ type rawStage struct {
 	For      *time.Duration
 	Users    *int
 	UsersPct *float64 // users written as a percentage of fleet.users
+	Rates    map[string]Rate
+	Ramp     *string
 }
 
 type rawBehaviours struct {
@@ -371,10 +373,19 @@ func (d *decoder) decodeStages(n *yaml.Node, path string) []rawStage {
 	stages := []rawStage{}
 	d.items(n, path, "a list of stages like { for: 1m, users: 100 }", func(_ int, v *yaml.Node, p string) {
 		var st rawStage
-		d.fields(v, p, []string{"name", "for", "users"}, func(key string, v *yaml.Node, p string) {
+		d.fields(v, p, []string{"name", "for", "users", "rates", "ramp"}, func(key string, v *yaml.Node, p string) {
 			switch key {
 			case "name":
 				st.Name = d.str(v, p)
+			case "rates":
+				st.Rates = map[string]Rate{}
+				d.pairs(v, p, "a mapping of behaviour name to rate, like { sos: 60/min }", func(key string, _, v *yaml.Node, p string) {
+					if r := d.rate(v, p); r != nil {
+						st.Rates[key] = *r
+					}
+				})
+			case "ramp":
+				st.Ramp = d.str(v, p)
 			case "for":
 				st.For = d.duration(v, p)
 			case "users":

@@ -156,6 +156,48 @@ type Stage struct {
 	Name  string        // unique, [A-Za-z0-9._-]+; default "stage-<i>" with i 0-based
 	For   time.Duration // > 0
 	Users int           // 0..Fleet.Users
+	// Rates overrides the open-model rate of behaviours during this stage,
+	// keyed by behaviour: "sos", "contacts", "devices", "telemetry" (only
+	// with telemetry.rate). A behaviour not listed keeps its own rate. A
+	// zero rate pauses it. nil when the stage sets none.
+	Rates map[string]Rate
+	// Ramp is how the rates reach this stage's values: RampStep or ""
+	// (at the stage start) or RampLinear (linearly from the previous stage's rates
+	// over the whole stage, like k6's ramping-arrival-rate).
+	Ramp string
+}
+
+// Stage ramps.
+const (
+	RampStep   = "step"
+	RampLinear = "linear"
+)
+
+// RateBehaviours are the behaviours whose open-model rate a stage can set.
+var RateBehaviours = []string{"sos", "contacts", "devices", "telemetry"}
+
+// RateOf returns the base (behaviour-level) rate of an open-model
+// behaviour, and whether that behaviour is on with a rate.
+func (b Behaviours) RateOf(behaviour string) (Rate, bool) {
+	switch behaviour {
+	case "sos":
+		if b.SOS != nil {
+			return b.SOS.Rate, true
+		}
+	case "contacts":
+		if b.Contacts != nil {
+			return b.Contacts.Rate, true
+		}
+	case "devices":
+		if b.Devices != nil {
+			return b.Devices.Rate, true
+		}
+	case "telemetry":
+		if b.Telemetry != nil && !b.Telemetry.Rate.IsZero() {
+			return b.Telemetry.Rate, true
+		}
+	}
+	return Rate{}, false
 }
 
 // Behaviours is what online users do. A nil block is off.

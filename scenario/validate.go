@@ -375,6 +375,7 @@ func (v *validator) checkStages() {
 			v.errorf(p+".users", "must be <= fleet.users (%d), got %d", users, st.Users)
 		}
 		v.checkName(p+".name", st.Name)
+		v.checkStageRates(p, st)
 		if first, dup := names[st.Name]; dup && st.Name != "" {
 			v.errorf(p+".name", "%q is also the name of stages[%d]", st.Name, first)
 		}
@@ -386,6 +387,27 @@ func (v *validator) checkStages() {
 			msg += " (yet " + strings.Join(rates, ", ") + ")"
 		}
 		v.errorf("stages", "%s", msg)
+	}
+}
+
+// checkStageRates checks a stage's rate overrides: each names an
+// open-model behaviour that is on, and the ramp is step or linear.
+func (v *validator) checkStageRates(p string, st Stage) {
+	if st.Ramp != "" && st.Ramp != RampStep && st.Ramp != RampLinear {
+		v.errorf(p+".ramp", "%s", unknownMsg("ramp", st.Ramp, true, []string{RampStep, RampLinear}))
+	}
+	for _, name := range sortedKeys(st.Rates) {
+		if !slices.Contains(RateBehaviours, name) {
+			v.errorf(p+".rates."+name, "%s", unknownMsg("behaviour", name, true, RateBehaviours))
+			continue
+		}
+		if _, on := v.s.Behaviours.RateOf(name); !on {
+			what := "behaviours." + name + " is off"
+			if name == "telemetry" && v.s.Behaviours.Telemetry != nil {
+				what = "behaviours.telemetry uses `every` (closed model), not `rate`"
+			}
+			v.errorf(p+".rates."+name, "cannot set a rate: %s", what)
+		}
 	}
 }
 
