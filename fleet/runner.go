@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -345,6 +346,7 @@ func (r *runner) startStreams(ctx context.Context, start time.Time) {
 				if u.life.sos != nil {
 					return false
 				}
+				s.stale = slices.Clone(u.incidents)
 				u.life.sos = s
 				return true
 			})

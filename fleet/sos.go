@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ const (
 // time, so a late start is part of every SOS latency.
 type sosRun struct {
 	start time.Time
+	// stale holds ids of this user's earlier incidents: their late events
+	// (a delayed "cancelled", say) must not count for this SOS.
+	stale []string
 
 	mu        sync.Mutex
 	delivered bool // first lifecycle event seen
@@ -40,10 +44,17 @@ func (s *sosRun) endEarly() { s.endedOnce.Do(func() { close(s.ended) }) }
 // runs: the first one is sos.delivered, "acknowledged" is
 // sos.acknowledged. The topic is per user, so every lifecycle event on it
 // after the alert concerns this SOS even before the backend id is known.
+//
+// Only a non-terminal state can be the first event of a new incident (a
+// cancel or resolve follows our own HTTP call), and events of earlier
+// incidents are ignored.
 func (s *sosRun) onEvent(at time.Time, incidentID, state string) {
+	if slices.Contains(s.stale, incidentID) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.delivered {
+	if !s.delivered && (state == contract.StateActive || state == contract.StateAcknowledged) {
 		s.delivered = true
 		s.r.m(mDelivered).Record(at.Sub(s.start))
 		close(s.firstEv)
@@ -56,6 +67,24 @@ func (s *sosRun) onEvent(at time.Time, incidentID, state string) {
 
 func newSOSRun(r *runner, intended time.Time) *sosRun {
 	return &sosRun{start: intended, firstEv: make(chan struct{}), ended: make(chan struct{}), r: r}
+}
+
+// maxStaleIncidents is how many of a user's past incident ids are kept to
+// filter late events.
+const maxStaleIncidents = 4
+
+// rememberIncident records the backend id of the user's current incident,
+// so that once it is closed its late events are not taken for the next.
+func (u *user) rememberIncident(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if slices.Contains(u.incidents, id) {
+		return
+	}
+	u.incidents = append(u.incidents, id)
+	if len(u.incidents) > maxStaleIncidents {
+		u.incidents = u.incidents[1:]
+	}
 }
 
 // raiseSOS runs the SDK's SOS flow for one open-model arrival (contract
@@ -131,6 +160,7 @@ func (r *runner) waitVisible(ctx context.Context, u *user, s *sosRun) {
 		r.observe(mSOSGet, t0, class, err)
 		if err == nil && body.Incident != nil {
 			r.m(mVisible).Record(time.Since(s.start))
+			u.rememberIncident(body.Incident.ID)
 			return
 		}
 		if time.Now().Add(visiblePoll).After(deadline) {

@@ -43,6 +43,7 @@ type user struct {
 	dev        device
 	contactIDs []string
 	deviceIDs  []string
+	incidents  []string // backend ids of recent incidents, oldest first
 }
 
 type lifeState int
@@ -280,7 +281,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		ClientID: contract.ClientID(u.sess.AppID, u.sess.ExternalUserID),
 		Conn:     conn,
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-			func(pr paho.PublishReceived) (bool, error) { u.onMessage(pr.Packet); return true, nil },
+			func(pr paho.PublishReceived) (bool, error) { u.onMessage(l, pr.Packet); return true, nil },
 		},
 		OnClientError: func(err error) { u.lost(l, client, err) },
 		OnServerDisconnect: func(d *paho.Disconnect) {
@@ -416,9 +417,11 @@ func (u *user) publishTelemetry(intended time.Time) {
 	r.publish(client, mTelPuback, intended, &paho.Publish{Topic: topic, QoS: qos, Payload: payload})
 }
 
-// onMessage receives what the broker sends on the user's event topic. It
-// runs on paho's goroutine and must not block.
-func (u *user) onMessage(p *paho.Publish) {
+// onMessage receives what the broker sends on the user's event topic for
+// life l. It looks the SOS up on l, not on u.life: stop detaches the life
+// first and then drains its work, and an SOS ending in that window must
+// still see its events. It runs on paho's goroutine and must not block.
+func (u *user) onMessage(l *life, p *paho.Publish) {
 	now := time.Now()
 	var ev struct {
 		IncidentID string `json:"incidentId"`
@@ -447,10 +450,7 @@ func (u *user) onMessage(p *paho.Publish) {
 		return
 	}
 	u.mu.Lock()
-	var s *sosRun
-	if u.life != nil {
-		s = u.life.sos
-	}
+	s := l.sos
 	u.mu.Unlock()
 	if s != nil {
 		s.onEvent(now, id, state)
