@@ -41,7 +41,7 @@ func newSDKHTTP(base string, tlsConf *tls.Config, timeout time.Duration, users i
 			return d.DialContext(ctx, network, addr)
 		}
 	}
-	perHost := min(max(users/4, 64), 2048)
+	perHost := httpPoolSize(users)
 	transport := &http.Transport{
 		Proxy:               nil, // a load test never goes through an environment proxy
 		DialContext:         dial,
