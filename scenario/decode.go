@@ -374,6 +374,21 @@ func (d *decoder) rate(n *yaml.Node, path string) *Rate {
 	return parsed(d, n, path, wantRate, ParseRate)
 }
 
+// rateOrZero is rate that also accepts a zero rate ("0/s"), which pauses
+// a behaviour during a stage.
+func (d *decoder) rateOrZero(n *yaml.Node, path string) *Rate {
+	return parsed(d, n, path, wantRate, func(s string) (Rate, error) {
+		if num, _, ok := strings.Cut(strings.TrimSpace(s), "/"); ok {
+			if v, err := strconv.ParseFloat(strings.TrimSpace(num), 64); err == nil && v == 0 {
+				if _, err := ParseRate("1/" + strings.TrimSpace(s[strings.Index(s, "/")+1:])); err == nil {
+					return Rate{}, nil
+				}
+			}
+		}
+		return ParseRate(s)
+	})
+}
+
 func (d *decoder) percent(n *yaml.Node, path string) *float64 {
 	return parsed(d, n, path, wantPercent, ParsePercent)
 }

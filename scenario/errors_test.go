@@ -219,6 +219,9 @@ func TestParseErrors(t *testing.T) {
 				`/s/t.yaml:8:19: thresholds.abort_on_fail[0]: mqtt.subscribe has no rules in thresholds: add rules for it, e.g. mqtt.subscribe: ["p(95) < 2s"]`,
 				`/s/t.yaml:8:35: thresholds.abort_on_fail[1]: unknown metric "mqtt.conect" (did you mean mqtt.connect?)`,
 			}, "\n")},
+		// abort_on_fail on a metric whose rules are all judged at the end only.
+		{"abort_on_fail end-only rules", base + "thresholds:\n  mqtt.connect: [\"count > 0\", \"rate >= 1/s\"]\n  abort_on_fail: [mqtt.connect]\n",
+			Options{}, `/s/t.yaml:8:19: thresholds.abort_on_fail[0]: mqtt.connect has no rule that can fail before the run ends, so it could never abort it (rates, lower bounds on count, max, p(N), avg and errors, and upper bounds on min are judged at the end): add an upper bound such as "p(95) < 2s"`},
 		// abort_grace not shorter than the run.
 		{"abort_grace", base + "thresholds:\n  mqtt.connect: [\"p(95) < 1s\"]\n  abort_on_fail: [mqtt.connect]\n  abort_grace: 10s\n",
 			Options{}, `/s/t.yaml:9:16: thresholds.abort_grace: must be shorter than the run (10s), got 10s: abort_on_fail could never stop it`},

@@ -380,7 +380,7 @@ func (d *decoder) decodeStages(n *yaml.Node, path string) []rawStage {
 			case "rates":
 				st.Rates = map[string]Rate{}
 				d.pairs(v, p, "a mapping of behaviour name to rate, like { sos: 60/min }", func(key string, _, v *yaml.Node, p string) {
-					if r := d.rate(v, p); r != nil {
+					if r := d.rateOrZero(v, p); r != nil {
 						st.Rates[key] = *r
 					}
 				})

@@ -208,6 +208,27 @@ func (r Rule) Pass(observed float64) bool {
 	return false
 }
 
+// Continuous reports whether the rule can fail before the run ends, and
+// so is checked every second for a metric listed in abort_on_fail. These
+// can: an upper bound (<, <=) on p(N), avg, max, errors or count, and a
+// lower bound (>, >=) on min. A breach of max, min or count is final (max
+// and count only grow, min only shrinks); a breach of p(N), avg or errors
+// is the SLO failing on everything measured so far. The others are judged
+// once, at the end: a lower bound on count or max (count > 0 is false until
+// the first sample), an upper bound on min, any rate (a whole-run average),
+// and lower bounds on p(N), avg and errors (sanity checks, such as
+// "errors > 0%" with injected faults, that need the whole run).
+func (r Rule) Continuous() bool {
+	upper := r.Op == OpLess || r.Op == OpLessEqual
+	switch r.Agg {
+	case AggPercentile, AggAvg, AggMax, AggErrors, AggCount:
+		return upper
+	case AggMin:
+		return !upper
+	}
+	return false
+}
+
 // AggString is the aggregation as written: "p(95)", "avg", "errors", ...
 func (r Rule) AggString() string {
 	if r.Agg == AggPercentile {

@@ -124,3 +124,39 @@ func TestMetricsCatalogue(t *testing.T) {
 		t.Errorf("%d metrics; update docs/scenario.md when the catalogue changes", len(Metrics))
 	}
 }
+
+// TestRuleContinuous checks which rules abort_on_fail checks mid-run.
+func TestRuleContinuous(t *testing.T) {
+	tests := []struct {
+		kind MetricKind
+		rule string
+		want bool
+	}{
+		{KindLatency, "p(95) < 2s", true},     // the SLO case: upper bound on a percentile
+		{KindLatency, "p(99.9) <= 5s", true},  // inclusive upper bound
+		{KindLatency, "avg < 300ms", true},    // upper bound on the mean
+		{KindLatency, "errors < 1%", true},    // upper bound on the error ratio
+		{KindLatency, "max < 10s", true},      // max only grows: a breach is final
+		{KindLatency, "count <= 100", true},   // count only grows: a breach is final
+		{KindLatency, "min > 1ms", true},      // min only shrinks: a breach is final
+		{KindCounter, "count <= 0", true},     // "no disconnects at all"
+		{KindGauge, "avg < 1000", true},       // upper bound on a level
+		{KindLatency, "count > 0", false},     // false until the first sample
+		{KindLatency, "max >= 1s", false},     // may still be reached
+		{KindLatency, "min < 1s", false},      // may still be reached
+		{KindLatency, "rate >= 10/s", false},  // a whole-run average
+		{KindCounter, "rate < 1/s", false},    // also for upper bounds
+		{KindLatency, "errors > 0%", false},   // sanity check of injected faults
+		{KindLatency, "p(50) >= 40ms", false}, // sanity check of injected latency
+		{KindGauge, "max >= 190", false},      // the fleet may still get there
+	}
+	for _, tc := range tests {
+		r, err := ParseRule(tc.kind, tc.rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Continuous(); got != tc.want {
+			t.Errorf("%q.Continuous() = %v; want %v", tc.rule, got, tc.want)
+		}
+	}
+}

@@ -599,6 +599,7 @@ func (v *validator) checkThresholds() {
 	th := v.s.Thresholds
 	const p = "thresholds."
 	withRules := map[string]bool{}
+	continuous := map[string]bool{} // metrics with a rule that can fail mid-run
 	for _, mr := range th.Metrics {
 		mp := p + mr.Metric
 		m, known := LookupMetric(mr.Metric)
@@ -622,6 +623,7 @@ func (v *validator) checkThresholds() {
 		}
 		for i, r := range mr.Rules {
 			v.checkRule(index(mp, i), m, r)
+			continuous[mr.Metric] = continuous[mr.Metric] || r.Continuous()
 		}
 	}
 	seen := map[string]bool{}
@@ -630,6 +632,8 @@ func (v *validator) checkThresholds() {
 		switch {
 		case seen[name]:
 			v.errorf(ip, "%s is listed twice", name)
+		case withRules[name] && !continuous[name]:
+			v.errorf(ip, "%s has no rule that can fail before the run ends, so it could never abort it (rates, lower bounds on count, max, p(N), avg and errors, and upper bounds on min are judged at the end): add an upper bound such as \"p(95) < 2s\"", name)
 		case withRules[name]:
 		default:
 			if _, known := LookupMetric(name); !known {
