@@ -351,7 +351,7 @@ func (r *runner) startStreams(ctx context.Context, start time.Time) {
 				return true
 			})
 			if u == nil {
-				r.drop("no_idle_user")
+				r.drop(r.noUserReason("no_idle_user"))
 				return
 			}
 			r.goWork(func() { r.raiseSOS(u, s) })
@@ -419,6 +419,17 @@ func (r *runner) httpArrival(at time.Time, prefer func(*user) bool, do func(*use
 		r.m(mLag).Record(time.Since(at))
 		do(u)
 	})
+}
+
+// noUserReason names why no user took an arrival: nobody online at all,
+// or else reason.
+func (r *runner) noUserReason(reason string) string {
+	r.onlineMu.Lock()
+	defer r.onlineMu.Unlock()
+	if len(r.onlineUsers) == 0 {
+		return "no_user_online"
+	}
+	return reason
 }
 
 // drop counts an arrival that no user could take.

@@ -25,6 +25,7 @@ const (
 // time, so a late start is part of every SOS latency.
 type sosRun struct {
 	start time.Time
+	hold  time.Duration // from start to the end action
 	// stale holds ids of this user's earlier incidents: their late events
 	// (a delayed "cancelled", say) must not count for this SOS.
 	stale []string
@@ -66,7 +67,11 @@ func (s *sosRun) onEvent(at time.Time, incidentID, state string) {
 }
 
 func newSOSRun(r *runner, intended time.Time) *sosRun {
-	return &sosRun{start: intended, firstEv: make(chan struct{}), ended: make(chan struct{}), r: r}
+	hold := r.sc.Behaviours.SOS.Hold
+	if hmax := r.sc.Behaviours.SOS.HoldMax; hmax > hold {
+		hold += time.Duration(rand.Int64N(int64(hmax - hold)))
+	}
+	return &sosRun{start: intended, hold: hold, firstEv: make(chan struct{}), ended: make(chan struct{}), r: r}
 }
 
 // maxStaleIncidents is how many of a user's past incident ids are kept to
@@ -123,11 +128,11 @@ func (r *runner) raiseSOS(u *user, s *sosRun) {
 		return // the SDK's state is failed; nothing reached the backend
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), r.sc.Behaviours.SOS.Hold+sosHTTPLimit+eventGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), s.hold+sosHTTPLimit+eventGrace)
 	defer cancel()
 	r.waitVisible(ctx, u, s)
 
-	hold := time.NewTimer(time.Until(intended.Add(r.sc.Behaviours.SOS.Hold)))
+	hold := time.NewTimer(time.Until(intended.Add(s.hold)))
 	select {
 	case <-hold.C:
 	case <-s.ended:
@@ -152,7 +157,7 @@ func (r *runner) raiseSOS(u *user, s *sosRun) {
 // sos.visible from the alert's intended time. The SDK reads it the same way
 // to learn the backend incident id (contract §4.7).
 func (r *runner) waitVisible(ctx context.Context, u *user, s *sosRun) {
-	deadline := s.start.Add(r.sc.Behaviours.SOS.Hold)
+	deadline := s.start.Add(s.hold)
 	for {
 		var body contract.IncidentBody
 		t0 := time.Now()

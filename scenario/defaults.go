@@ -293,6 +293,7 @@ func resolveBehaviours(r rawBehaviours) Behaviours {
 			Rate:     or(s.Rate, Rate{}),
 			Arrivals: or(s.Arrivals, ArrivalsConstant),
 			Hold:     or(s.Hold, DefaultSOSHold),
+			HoldMax:  or(s.HoldMax, 0),
 			End:      or(s.End, EndCancel),
 		}
 	}

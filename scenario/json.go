@@ -219,7 +219,14 @@ func (s SOS) MarshalJSON() ([]byte, error) {
 		Arrivals string `json:"arrivals"`
 		Hold     string `json:"hold"`
 		End      string `json:"end"`
-	}{s.Rate, s.Arrivals, dur(s.Hold), s.End})
+	}{s.Rate, s.Arrivals, holdString(s), s.End})
+}
+
+func holdString(s SOS) string {
+	if s.HoldMax > 0 {
+		return dur(s.Hold) + ".." + dur(s.HoldMax)
+	}
+	return dur(s.Hold)
 }
 
 // MarshalJSON implements json.Marshaler.

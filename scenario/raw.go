@@ -106,6 +106,7 @@ type rawSOS struct {
 	Rate     *Rate
 	Arrivals *string
 	Hold     *time.Duration
+	HoldMax  *time.Duration
 	End      *string
 }
 
@@ -418,6 +419,13 @@ func (d *decoder) decodeBehaviours(n *yaml.Node, path string, b *rawBehaviours) 
 				case "arrivals":
 					s.Arrivals = d.str(v, p)
 				case "hold":
+					if v.Kind == yaml.ScalarNode && strings.Contains(v.Value, "..") {
+						lo, hi, _ := strings.Cut(v.Value, "..")
+						lv, hv := *v, *v
+						lv.Value, hv.Value = strings.TrimSpace(lo), strings.TrimSpace(hi)
+						s.Hold, s.HoldMax = d.duration(&lv, p), d.duration(&hv, p)
+						return
+					}
 					s.Hold = d.duration(v, p)
 				case "end":
 					s.End = d.str(v, p)

@@ -253,6 +253,10 @@ type SOS struct {
 	Rate     Rate          // alerts per second across the fleet, > 0
 	Arrivals string        // ArrivalsConstant or ArrivalsPoisson
 	Hold     time.Duration // time from the alert to the end action, >= 0
+	// HoldMax, when > 0, makes the hold uniform in [Hold, HoldMax] per SOS
+	// (written `hold: 1s..6s`), so some end before the operator
+	// acknowledges and some after.
+	HoldMax time.Duration
 	End      string        // EndCancel, EndResolve or EndMixed
 }
 

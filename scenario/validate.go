@@ -487,6 +487,9 @@ func (v *validator) checkBehaviours() {
 		sp := p + "sos"
 		v.checkRate(sp+".rate", s.Rate, true)
 		v.checkArrivals(sp+".arrivals", s.Arrivals)
+		if s.HoldMax != 0 && s.HoldMax <= s.Hold {
+			v.errorf(sp+".hold", "a range lo..hi needs lo < hi, got %s..%s", s.Hold, s.HoldMax)
+		}
 		if s.Hold < 0 {
 			v.errorf(sp+".hold", "must not be negative, got %s", s.Hold)
 		}
