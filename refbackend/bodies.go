@@ -19,9 +19,9 @@ type apiError struct {
 
 func (e *apiError) write(w http.ResponseWriter) { writeError(w, e.status, e.msg) }
 
-// readObject reads the request body as one JSON object of at most max
-// bytes: 413 if larger, 400 if it is not JSON or not an object.
-func readObject(w http.ResponseWriter, r *http.Request, max int64) (*fields, *apiError) {
+// readBody reads the request body, at most max bytes: 413 if larger
+// (declared or streamed).
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, *apiError) {
 	tooLarge := &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", max)}
 	if r.ContentLength > max {
 		return nil, tooLarge
@@ -33,6 +33,12 @@ func readObject(w http.ResponseWriter, r *http.Request, max int64) (*fields, *ap
 		}
 		return nil, &apiError{http.StatusBadRequest, "reading the request body failed: " + err.Error()}
 	}
+	return body, nil
+}
+
+// parseObject parses body as one JSON object: 400 if it is not JSON or not
+// an object.
+func parseObject(body []byte) (*fields, *apiError) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
 		if errors.As(err, new(*json.UnmarshalTypeError)) {

@@ -50,6 +50,18 @@ type Config struct {
 	// Server.SetFaults. The zero value injects nothing.
 	Faults Faults
 
+	// Schedule is a fault schedule run from the moment Start returns, as
+	// Server.RunSchedule would (e.g. `eixamsim serve --fault`); nil runs
+	// none. It is validated by Start.
+	Schedule []ScheduledFault
+
+	// FaultControl serves the unauthenticated runtime fault controls
+	// POST /debug/faults/* on the HTTP listener (restart the MQTT
+	// listeners, kick clients, stall HTTP, run a schedule). False (the
+	// default) answers them 404. Enable it only where whoever can reach
+	// the HTTP port may break the server on purpose.
+	FaultControl bool
+
 	// MaxContactsPerUser and MaxDevicesPerUser cap the registry rows of one
 	// user; a create over the cap answers 409. Zero means the defaults
 	// (100 and 20).
@@ -92,6 +104,12 @@ func (c Config) withDefaults() Config {
 	}
 	c.Apps = apps
 	c.Faults = c.Faults.clone()
+	sched := make([]ScheduledFault, len(c.Schedule))
+	for i, f := range c.Schedule {
+		f.Faults = f.Faults.clone()
+		sched[i] = f
+	}
+	c.Schedule = sched
 	return c
 }
 
@@ -128,6 +146,9 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("MaxPayloadBytes must not be negative"))
 	}
 	if err := c.Faults.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateSchedule(c.Schedule, c.MQTTAddr != "" || c.WSAddr != ""); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -23,6 +23,12 @@
 //     paths (§7) and JSON errors.
 //   - Fault injection (Faults) and counters of everything (Stats, served at
 //     GET /debug/stats).
+//   - Runtime faults, callable while serving: Server.StallHTTP (freeze the
+//     HTTP API), Server.StopMQTT and Server.StartMQTT (broker restart on the
+//     same ports), Server.Kick (disconnect a fraction of the clients), and
+//     schedules of them (ScheduledFault, Config.Schedule,
+//     Server.RunSchedule), also reachable as POST /debug/faults/* with
+//     Config.FaultControl.
 //
 // Start it with Start and stop it with Server.Close; see docs/refbackend.md
 // for the behaviour in detail.

@@ -16,6 +16,10 @@ import (
 // statsPath serves Stats as JSON, without authentication or faults.
 const statsPath = "/debug/stats"
 
+// debugPrefix starts the paths that faults (latency, errors, stalls) never
+// apply to.
+const debugPrefix = "/debug/"
+
 // handlerFunc serves one endpoint for an authenticated user; id is the
 // {id} path segment of rows 8, 9 and 12, "" elsewhere.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, u *user, id string)
@@ -76,15 +80,22 @@ func newAPI(s *Server) *api {
 	return a
 }
 
-// ServeHTTP implements http.Handler. Order of checks: path (404), method
-// (405), injected latency, injected 503, authentication (401), then the
-// endpoint (400, 404, 409, 413 or success).
+// ServeHTTP implements http.Handler. Order of checks: stall (held),
+// path (404), method (405), injected latency, injected 503, authentication
+// (401), then the endpoint (400, 404, 409, 413 or success); the answer is
+// held again if a stall began meanwhile. /debug/* is served without any of
+// the faults.
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := "/" + strings.TrimLeft(r.URL.Path, "/") // "//v1/sdk/me" is "/v1/sdk/me"
-	if path == statsPath {
-		a.serveStats(w, r)
+	if strings.HasPrefix(path, debugPrefix) {
+		a.serveDebug(w, r, path)
 		return
 	}
+	h := &hold{st: &a.s.stall, stats: a.s.stats, ctx: r.Context()}
+	if !h.wait() {
+		return // client gone or server closing
+	}
+	w = &stallWriter{ResponseWriter: w, h: h}
 	methods, id := a.lookup(path)
 	if methods == nil {
 		a.s.stats.httpUnrouted.add(http.StatusNotFound)
@@ -131,6 +142,20 @@ func (a *api) lookup(path string) (map[string]route, string) {
 		}
 	}
 	return nil, ""
+}
+
+// serveDebug serves /debug/stats and, with Config.FaultControl,
+// /debug/faults/*; anything else under /debug/ is 404.
+func (a *api) serveDebug(w http.ResponseWriter, r *http.Request, path string) {
+	switch {
+	case path == statsPath:
+		a.serveStats(w, r)
+	case strings.HasPrefix(path, faultControlPrefix) && a.s.cfg.FaultControl:
+		a.serveFaultControl(w, r, strings.TrimPrefix(path, faultControlPrefix))
+	default:
+		a.s.stats.httpUnrouted.add(http.StatusNotFound)
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+path)
+	}
 }
 
 // serveStats answers GET /debug/stats; ?per_user=false leaves out the

@@ -117,10 +117,20 @@ func (a *api) contactsDelete(w http.ResponseWriter, _ *http.Request, u *user, id
 	writeNoContent(w)
 }
 
-// contactInput reads a contact body (contract §2.8): name, phone and email
-// strings and an integer priority, all four required.
+// contactInput reads a contact body (parseContact).
 func (a *api) contactInput(w http.ResponseWriter, r *http.Request) (contract.ContactInput, *apiError) {
-	f, apiErr := readObject(w, r, a.s.cfg.MaxBodyBytes)
+	body, apiErr := readBody(w, r, a.s.cfg.MaxBodyBytes)
+	if apiErr != nil {
+		return contract.ContactInput{}, apiErr
+	}
+	return parseContact(body)
+}
+
+// parseContact decodes a contact body (contract §2.8): name, phone and
+// email strings and an integer priority, all four required; unknown keys
+// are ignored. A problem is a 400 naming every problem.
+func parseContact(body []byte) (contract.ContactInput, *apiError) {
+	f, apiErr := parseObject(body)
 	if apiErr != nil {
 		return contract.ContactInput{}, apiErr
 	}

@@ -47,21 +47,13 @@ func (a *api) devicesList(w http.ResponseWriter, _ *http.Request, u *user, _ str
 // same created_at) or creates "dev_<n>"; always 200 {"device":{…}}, never
 // 201. 409 when a new row would exceed MaxDevicesPerUser.
 func (a *api) devicesUpsert(w http.ResponseWriter, r *http.Request, u *user, _ string) {
-	f, apiErr := readObject(w, r, a.s.cfg.MaxBodyBytes)
+	body, apiErr := readBody(w, r, a.s.cfg.MaxBodyBytes)
 	if apiErr != nil {
 		apiErr.write(w)
 		return
 	}
-	in := contract.DeviceInput{
-		HardwareID:      f.str("hardware_id"),
-		FirmwareVersion: f.str("firmware_version"),
-		HardwareModel:   f.str("hardware_model"),
-		PairedAt:        f.str("paired_at"),
-	}
-	if _, ok := f.m["hardware_id"]; ok && in.HardwareID == "" {
-		f.problem("hardware_id must not be empty")
-	}
-	if apiErr := f.err(); apiErr != nil {
+	in, apiErr := parseDevice(body)
+	if apiErr != nil {
 		apiErr.write(w)
 		return
 	}
@@ -110,4 +102,25 @@ func (a *api) devicesDelete(w http.ResponseWriter, _ *http.Request, u *user, id 
 		return
 	}
 	writeNoContent(w)
+}
+
+// parseDevice decodes a device upsert body (contract §2.9): hardware_id
+// (non-empty), firmware_version, hardware_model (may be "") and paired_at
+// strings, all required; unknown keys are ignored. A problem is a 400
+// naming every problem.
+func parseDevice(body []byte) (contract.DeviceInput, *apiError) {
+	f, apiErr := parseObject(body)
+	if apiErr != nil {
+		return contract.DeviceInput{}, apiErr
+	}
+	in := contract.DeviceInput{
+		HardwareID:      f.str("hardware_id"),
+		FirmwareVersion: f.str("firmware_version"),
+		HardwareModel:   f.str("hardware_model"),
+		PairedAt:        f.str("paired_at"),
+	}
+	if _, ok := f.m["hardware_id"]; ok && in.HardwareID == "" {
+		f.problem("hardware_id must not be empty")
+	}
+	return in, f.err()
 }

@@ -35,10 +35,32 @@ func (a *api) sosResolve(w http.ResponseWriter, _ *http.Request, u *user, _ stri
 // open it answers 200 with it, after moving it to the new position and
 // re-publishing its state (the same rule as a duplicate alert).
 func (a *api) sosCreate(w http.ResponseWriter, r *http.Request, u *user, _ string) {
-	f, apiErr := readObject(w, r, a.s.cfg.MaxBodyBytes)
+	body, apiErr := readBody(w, r, a.s.cfg.MaxBodyBytes)
 	if apiErr != nil {
 		apiErr.write(w)
 		return
+	}
+	p, apiErr := parseSOSCreate(body)
+	if apiErr != nil {
+		apiErr.write(w)
+		return
+	}
+	inc, created := a.s.life.raise(u, p, viaHTTP, time.Now())
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, contract.IncidentBody{Incident: inc})
+}
+
+// parseSOSCreate decodes a POST /v1/sdk/sos body: latitude and longitude
+// (required numbers in range), altitude (number, null or absent),
+// timestamp and deviceId (optional strings). A problem is a 400 naming
+// every problem.
+func parseSOSCreate(body []byte) (sosPosition, *apiError) {
+	f, apiErr := parseObject(body)
+	if apiErr != nil {
+		return sosPosition{}, apiErr
 	}
 	p := sosPosition{
 		latitude:  f.number("latitude"),
@@ -53,14 +75,5 @@ func (a *api) sosCreate(w http.ResponseWriter, r *http.Request, u *user, _ strin
 	if p.longitude < -180 || p.longitude > 180 {
 		f.problem("longitude must be within -180..180")
 	}
-	if apiErr := f.err(); apiErr != nil {
-		apiErr.write(w)
-		return
-	}
-	inc, created := a.s.life.raise(u, p, viaHTTP, time.Now())
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, contract.IncidentBody{Incident: inc})
+	return p, f.err()
 }

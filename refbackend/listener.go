@@ -22,37 +22,50 @@ const connectTimeout = 10 * time.Second
 // wsPath is the only path of the MQTT WebSocket listener (contract §1.5).
 const wsPath = "/ws"
 
+// errListenerClosed is returned by listener.start after Close.
+var errListenerClosed = errors.New("listener closed")
+
 // listener is a mochi listener for MQTT over TCP or over WebSocket (path
 // /ws), optionally with TLS. Unlike mochi's own listeners it binds in Init,
 // so that a ":0" port can be read back before Serve; it closes connections
-// that do not send CONNECT within connectTimeout; and Close returns only
-// after every goroutine it started has ended.
+// that do not send CONNECT within connectTimeout; it can be stopped and
+// started again on the same address (Server.StopMQTT, Server.StartMQTT);
+// and stop and Close return only after every goroutine it started has
+// ended.
+//
+// States: open (ln != nil) ⇄ stopped (ln == nil) → closed (final). Every
+// bind is a generation: a connection accepted by an earlier generation is
+// refused once that generation was stopped.
 type listener struct {
 	id        string
 	ws        bool
-	addr      string
+	addr      string // configured address
 	tlsConfig *tls.Config
 	log       *slog.Logger
+	onEnd     func(err error) // called with the error that ended each connection; may be nil
+	upgrade   websocket.Upgrader
 
-	ln      net.Listener
-	httpSrv *http.Server // WebSocket only
-	upgrade websocket.Upgrader
+	bound string // address bound by Init; start binds it again (same port)
 
 	mu        sync.Mutex
 	closed    bool
+	gen       uint64       // current generation; bumped by every bind and stop
+	ln        net.Listener // nil while stopped
+	httpSrv   *http.Server // WebSocket only, one per generation
 	conns     map[net.Conn]struct{}
 	establish listeners.EstablishFn
-	wg        sync.WaitGroup // Serve and every connection
+	wg        sync.WaitGroup // accept loops and connections
 }
 
 var _ listeners.Listener = (*listener)(nil)
 
-func newListener(id, addr string, ws bool, tlsConfig *tls.Config) *listener {
+func newListener(id, addr string, ws bool, tlsConfig *tls.Config, onEnd func(error)) *listener {
 	return &listener{
 		id:        id,
 		ws:        ws,
 		addr:      addr,
 		tlsConfig: tlsConfig,
+		onEnd:     onEnd,
 		conns:     make(map[net.Conn]struct{}),
 		upgrade: websocket.Upgrader{
 			// MQTT over WebSocket (MQTT 5 §6); the SDK offers mqtt and mqttv5.
@@ -65,10 +78,11 @@ func newListener(id, addr string, ws bool, tlsConfig *tls.Config) *listener {
 // ID implements listeners.Listener.
 func (l *listener) ID() string { return l.id }
 
-// Address implements listeners.Listener: the bound address after Init.
+// Address implements listeners.Listener: the bound address after Init (also
+// while stopped).
 func (l *listener) Address() string {
-	if l.ln != nil {
-		return l.ln.Addr().String()
+	if l.bound != "" {
+		return l.bound
 	}
 	return l.addr
 }
@@ -90,45 +104,72 @@ func (l *listener) Protocol() string {
 // Init implements listeners.Listener: it binds the address.
 func (l *listener) Init(log *slog.Logger) error {
 	l.log = log
-	ln, err := net.Listen("tcp", l.addr)
+	ln, err := l.bind(l.addr)
 	if err != nil {
-		return fmt.Errorf("listen %s (%s): %w", l.addr, l.Protocol(), err)
+		return err
+	}
+	l.bound = ln.Addr().String()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ln = ln
+	l.gen++
+	return nil
+}
+
+// bind listens on addr, with TLS when configured.
+func (l *listener) bind(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s (%s): %w", addr, l.Protocol(), err)
 	}
 	if l.tlsConfig != nil {
 		ln = tls.NewListener(ln, l.tlsConfig)
 	}
-	l.ln = ln
-	if l.ws {
-		l.httpSrv = &http.Server{
-			Handler:           http.HandlerFunc(l.serveWS),
-			ReadHeaderTimeout: connectTimeout,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		}
-	}
-	return nil
+	return ln, nil
 }
 
-// Serve implements listeners.Listener; mochi runs it on its own goroutine.
+// Serve implements listeners.Listener. mochi runs it on its own goroutine;
+// it starts the accept loop of the current generation and returns.
 func (l *listener) Serve(establish listeners.EstablishFn) {
 	l.mu.Lock()
-	if l.closed || l.ln == nil {
-		l.mu.Unlock()
-		return
-	}
+	defer l.mu.Unlock()
 	l.establish = establish
-	l.wg.Add(1)
-	l.mu.Unlock()
-	defer l.wg.Done()
+	if !l.closed && l.ln != nil {
+		l.serveLocked()
+	}
+}
 
+// serveLocked starts the accept loop of the current generation. The caller
+// holds l.mu, l.ln is set and l.establish too.
+func (l *listener) serveLocked() {
+	ln, gen := l.ln, l.gen
+	l.wg.Add(1)
 	if l.ws {
-		_ = l.httpSrv.Serve(l.ln) // returns on Close
+		srv := &http.Server{
+			Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { l.serveWS(w, r, gen) }),
+			ReadHeaderTimeout: connectTimeout,
+			ErrorLog:          slog.NewLogLogger(l.log.Handler(), slog.LevelDebug),
+		}
+		l.httpSrv = srv
+		go func() {
+			defer l.wg.Done()
+			_ = srv.Serve(ln) // returns on stop or Close
+		}()
 		return
 	}
+	go func() {
+		defer l.wg.Done()
+		l.acceptLoop(ln, gen)
+	}()
+}
+
+// acceptLoop accepts TCP connections on ln until it is closed.
+func (l *listener) acceptLoop(ln net.Listener, gen uint64) {
 	backoff := 5 * time.Millisecond
 	for {
-		conn, err := l.ln.Accept()
+		conn, err := ln.Accept()
 		if err != nil {
-			if l.isClosed() || errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || !l.isCurrent(gen) {
 				return
 			}
 			// e.g. out of file descriptors: wait and retry, as net/http does.
@@ -138,7 +179,7 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		if !l.track(conn) {
+		if !l.track(conn, gen) {
 			_ = conn.Close()
 			continue
 		}
@@ -150,7 +191,7 @@ func (l *listener) Serve(establish listeners.EstablishFn) {
 }
 
 // serveWS upgrades a request on /ws and hands the connection to mochi.
-func (l *listener) serveWS(w http.ResponseWriter, r *http.Request) {
+func (l *listener) serveWS(w http.ResponseWriter, r *http.Request, gen uint64) {
 	if r.URL.Path != wsPath {
 		http.Error(w, "MQTT over WebSocket is served on "+wsPath, http.StatusNotFound)
 		return
@@ -160,7 +201,7 @@ func (l *listener) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered the request
 	}
 	conn := &wsConn{Conn: c.UnderlyingConn(), ws: c}
-	if !l.track(conn) {
+	if !l.track(conn, gen) {
 		_ = conn.Close()
 		return
 	}
@@ -172,22 +213,28 @@ func (l *listener) serveWS(w http.ResponseWriter, r *http.Request) {
 func (l *listener) serveConn(conn net.Conn) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(connectTimeout))
-	if err := l.establish(l.id, conn); err != nil {
+	err := l.establish(l.id, conn)
+	if err != nil {
 		l.log.Debug("mqtt connection ended", "listener", l.id, "remote", conn.RemoteAddr().String(), "error", err)
+	}
+	if l.onEnd != nil {
+		l.onEnd(err)
 	}
 }
 
-func (l *listener) isClosed() bool {
+// isCurrent reports whether gen is the open generation.
+func (l *listener) isCurrent(gen uint64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.closed
+	return !l.closed && l.ln != nil && l.gen == gen
 }
 
-// track registers conn; false once the listener is closed.
-func (l *listener) track(conn net.Conn) bool {
+// track registers conn of generation gen; false once that generation was
+// stopped or the listener closed.
+func (l *listener) track(conn net.Conn, gen uint64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed || l.ln == nil || l.gen != gen {
 		return false
 	}
 	l.conns[conn] = struct{}{}
@@ -202,18 +249,44 @@ func (l *listener) untrack(conn net.Conn) {
 	l.wg.Done()
 }
 
-// Close implements listeners.Listener. It stops accepting, lets mochi send
-// DISCONNECT (0x8B server shutting down) to the established clients, closes
-// the connections still waiting for CONNECT and waits for all of them.
-func (l *listener) Close(closeClients listeners.CloseFn) {
+// start binds the address of Init again and serves it; nil if already
+// open. The caller serialises start, stop and Close.
+func (l *listener) start() error {
 	l.mu.Lock()
-	l.closed = true
+	defer l.mu.Unlock()
+	if l.closed {
+		return errListenerClosed
+	}
+	if l.ln != nil {
+		return nil
+	}
+	ln, err := l.bind(l.bound)
+	if err != nil {
+		return err
+	}
+	l.ln = ln
+	l.gen++
+	if l.establish != nil { // else the pending Serve starts it
+		l.serveLocked()
+	}
+	return nil
+}
+
+// stop closes the socket (new connections are refused), lets closeClients
+// end the established sessions, closes the connections still waiting for
+// CONNECT and waits for every connection and accept loop to end. Stopping
+// a stopped listener only waits.
+func (l *listener) stop(closeClients listeners.CloseFn) {
+	l.mu.Lock()
+	ln, srv := l.ln, l.httpSrv
+	l.ln, l.httpSrv = nil, nil
+	l.gen++
 	l.mu.Unlock()
 	switch {
-	case l.httpSrv != nil:
-		_ = l.httpSrv.Close() // closes l.ln and the connections not yet upgraded
-	case l.ln != nil:
-		_ = l.ln.Close()
+	case srv != nil:
+		_ = srv.Close() // closes ln and the connections not yet upgraded
+	case ln != nil:
+		_ = ln.Close()
 	}
 	closeClients(l.id)
 	l.mu.Lock()
@@ -222,4 +295,14 @@ func (l *listener) Close(closeClients listeners.CloseFn) {
 	}
 	l.mu.Unlock()
 	l.wg.Wait()
+}
+
+// Close implements listeners.Listener. It stops the listener for good:
+// mochi's closeClients sends DISCONNECT (0x8B server shutting down) to the
+// established clients.
+func (l *listener) Close(closeClients listeners.CloseFn) {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.stop(closeClients)
 }

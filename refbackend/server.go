@@ -13,6 +13,7 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Server is a running reference backend. Its methods are safe for
@@ -26,6 +27,17 @@ type Server struct {
 	sched    *scheduler
 	life     *lifecycle
 	faults   atomic.Pointer[Faults]
+	stall    stall
+
+	// mqttMu serialises StopMQTT, StartMQTT, Kick and the start of Close;
+	// closed is set by Close.
+	mqttMu sync.Mutex
+	closed bool
+
+	runsMu     sync.Mutex
+	runs       map[*FaultRun]struct{} // fault schedules running
+	runsClosed bool
+	runsWG     sync.WaitGroup
 
 	broker     *mqtt.Server
 	mqttLn     *listener
@@ -63,6 +75,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ids:        newIdentities(cfg.Apps, cfg.CanonicalPrefix),
 		sessions:   new(sessions),
 		sched:      newScheduler(),
+		runs:       make(map[*FaultRun]struct{}),
 		tlsEnabled: tlsConfig != nil,
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
@@ -93,6 +106,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.abort()
 		return nil, fmt.Errorf("refbackend: start broker: %w", err)
 	}
+	s.stats.listening.Store(s.mqttLn != nil || s.wsLn != nil)
 	s.sched.start()
 	if s.httpLn != nil {
 		s.httpWG.Add(1)
@@ -102,6 +116,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}()
 	}
 	s.log.Info("reference backend started", "mqtt", s.MQTTURL(), "ws", s.WSURL(), "http", s.HTTPURL())
+	if len(cfg.Schedule) > 0 {
+		if _, err := s.RunSchedule(time.Now(), cfg.Schedule); err != nil { // validated above: cannot fail
+			_ = s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -133,14 +153,14 @@ func (s *Server) listen(tlsConfig *tls.Config) error {
 		}
 	}
 	if s.cfg.MQTTAddr != "" {
-		s.mqttLn = newListener("mqtt", s.cfg.MQTTAddr, false, cloneTLS(tlsConfig))
+		s.mqttLn = newListener("mqtt", s.cfg.MQTTAddr, false, cloneTLS(tlsConfig), s.connectionEnded)
 		if err := s.broker.AddListener(s.mqttLn); err != nil {
 			s.mqttLn = nil
 			return err
 		}
 	}
 	if s.cfg.WSAddr != "" {
-		s.wsLn = newListener("ws", s.cfg.WSAddr, true, cloneTLS(tlsConfig))
+		s.wsLn = newListener("ws", s.cfg.WSAddr, true, cloneTLS(tlsConfig), s.connectionEnded)
 		if err := s.broker.AddListener(s.wsLn); err != nil {
 			s.wsLn = nil
 			return err
@@ -166,6 +186,19 @@ func (s *Server) listen(tlsConfig *tls.Config) error {
 	return nil
 }
 
+// connectionEnded counts the MQTT connections closed for a bad packet.
+// err is what ended the connection (mochi's attachClient error).
+func (s *Server) connectionEnded(err error) {
+	var code packets.Code
+	switch {
+	case err == nil:
+	case errors.Is(err, packets.ErrPacketTooLarge):
+		s.stats.packetsTooLarge.Add(1)
+	case errors.As(err, &code) && (code.Code == packets.ErrMalformedPacket.Code || code.Code == packets.ErrProtocolViolation.Code):
+		s.stats.malformedPackets.Add(1)
+	}
+}
+
 // abort releases what a failed Start acquired.
 func (s *Server) abort() {
 	s.cancelBase()
@@ -176,13 +209,18 @@ func (s *Server) abort() {
 	s.sched.stop()
 }
 
-// Close stops the server: HTTP first (requests in progress finish, injected
-// latency is cut short), then the broker (clients get DISCONNECT 0x8B), then
-// pending acknowledgements and delayed events are discarded. It returns
-// when every goroutine the server started has ended. Calling it again
-// returns the first result.
+// Close stops the server: fault schedules first (the runtime fault
+// controls return ErrClosed from then on), then HTTP (requests in progress
+// finish, injected latency and stalls are cut short), then the broker
+// (clients get DISCONNECT 0x8B), then pending acknowledgements and delayed
+// events are discarded. It returns when every goroutine the server started
+// has ended. Calling it again returns the first result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.mqttMu.Lock()
+		s.closed = true
+		s.mqttMu.Unlock()
+		s.stopRuns()
 		s.cancelBase()
 		if s.httpSrv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -16,6 +16,7 @@ type Stats struct {
 	SOS       SOSStats       `json:"sos"`
 	Events    EventStats     `json:"events"`
 	HTTP      HTTPStats      `json:"http"`
+	Schedule  ScheduleStats  `json:"schedule"`
 }
 
 // MQTTStats counts broker sessions and ACL decisions.
@@ -36,6 +37,25 @@ type MQTTStats struct {
 	// SUBSCRIBE topic filters refused by the ACL.
 	ACLDeniedPublish   int64 `json:"acl_denied_publish"`
 	ACLDeniedSubscribe int64 `json:"acl_denied_subscribe"`
+	// PacketsTooLarge counts connections closed because a packet was
+	// larger than Config.MaxPayloadBytes (before or after CONNECT).
+	PacketsTooLarge int64 `json:"packets_too_large"`
+	// MalformedPackets counts connections closed because a packet could
+	// not be decoded or broke the protocol (before or after CONNECT).
+	MalformedPackets int64 `json:"malformed_packets"`
+	// Listening is a gauge: the MQTT listeners are open (false between
+	// StopMQTT and StartMQTT, and when no MQTT listener is configured).
+	Listening bool `json:"listening"`
+	// ListenerStops counts StopMQTT calls that closed open listeners;
+	// ListenerRestarts counts StartMQTT calls that re-opened them.
+	ListenerStops    int64 `json:"listener_stops"`
+	ListenerRestarts int64 `json:"listener_restarts"`
+	// DroppedByStop counts sessions ended by StopMQTT.
+	DroppedByStop int64 `json:"dropped_by_stop"`
+	// Kicks counts Kick calls with a positive fraction; Kicked the
+	// sessions they disconnected.
+	Kicks  int64 `json:"kicks"`
+	Kicked int64 `json:"kicked"`
 }
 
 // TelemetryStats counts telemetry publishes on tel/<seg>/data that passed
@@ -118,6 +138,25 @@ type HTTPStats struct {
 	// Unrouted counts answers to requests outside the API by status
 	// (404 unknown path, 405 wrong method).
 	Unrouted map[int]int64 `json:"unrouted"`
+	// Stalls counts StallHTTP calls that started or extended a stall.
+	Stalls int64 `json:"stalls"`
+	// StalledRequests counts requests held by a stall (each once).
+	StalledRequests int64 `json:"stalled_requests"`
+	// StalledNow is a gauge: requests held now.
+	StalledNow int64 `json:"stalled_now"`
+}
+
+// ScheduleStats counts scheduled faults (Config.Schedule,
+// Server.RunSchedule) of every run.
+type ScheduleStats struct {
+	// Fired counts faults that fired, by action ("restart_mqtt" once per
+	// restart, when the listeners close).
+	Fired map[string]int64 `json:"fired"`
+	// Failed counts scheduled actions that returned an error (e.g. a port
+	// that could not be bound again when re-opening the listeners).
+	Failed int64 `json:"failed"`
+	// Pending is a gauge: faults scheduled and not fired yet.
+	Pending int64 `json:"pending"`
 }
 
 // counters is the live, goroutine-safe form of Stats (per-user telemetry
@@ -126,6 +165,10 @@ type counters struct {
 	connectsAccepted, connected, disconnects atomic.Int64
 	aclDeniedPublish, aclDeniedSubscribe     atomic.Int64
 	connectsRefused                          keyed[string]
+	packetsTooLarge, malformedPackets        atomic.Int64
+	listening                                atomic.Bool
+	listenerStops, listenerRestarts          atomic.Int64
+	droppedByStop, kicks, kicked             atomic.Int64
 
 	telAccepted, telRejected atomic.Int64
 	telRejectedBy            keyed[string]
@@ -138,9 +181,12 @@ type counters struct {
 	eventsPublished, eventsDropped, eventsFailed, eventsPending atomic.Int64
 	eventsByStatus                                              keyed[string]
 
-	httpRequests     keyed[endpointStatus]
-	httpAuthFailures keyed[string]
-	httpUnrouted     keyed[int]
+	httpRequests                        keyed[endpointStatus]
+	httpAuthFailures                    keyed[string]
+	httpUnrouted                        keyed[int]
+	stalls, stalledRequests, stalledNow atomic.Int64
+	faultsFired                         keyed[string]
+	faultsFailed, faultsPending         atomic.Int64
 }
 
 type endpointStatus struct {
@@ -198,6 +244,14 @@ func (c *counters) snapshot(users []*user) Stats {
 			Disconnects:        c.disconnects.Load(),
 			ACLDeniedPublish:   c.aclDeniedPublish.Load(),
 			ACLDeniedSubscribe: c.aclDeniedSubscribe.Load(),
+			PacketsTooLarge:    c.packetsTooLarge.Load(),
+			MalformedPackets:   c.malformedPackets.Load(),
+			Listening:          c.listening.Load(),
+			ListenerStops:      c.listenerStops.Load(),
+			ListenerRestarts:   c.listenerRestarts.Load(),
+			DroppedByStop:      c.droppedByStop.Load(),
+			Kicks:              c.kicks.Load(),
+			Kicked:             c.kicked.Load(),
 		},
 		Telemetry: TelemetryStats{
 			Accepted:         c.telAccepted.Load(),
@@ -225,9 +279,17 @@ func (c *counters) snapshot(users []*user) Stats {
 			Pending:           c.eventsPending.Load(),
 		},
 		HTTP: HTTPStats{
-			Requests:     requests,
-			AuthFailures: c.httpAuthFailures.snapshot(),
-			Unrouted:     c.httpUnrouted.snapshot(),
+			Requests:        requests,
+			AuthFailures:    c.httpAuthFailures.snapshot(),
+			Unrouted:        c.httpUnrouted.snapshot(),
+			Stalls:          c.stalls.Load(),
+			StalledRequests: c.stalledRequests.Load(),
+			StalledNow:      c.stalledNow.Load(),
+		},
+		Schedule: ScheduleStats{
+			Fired:   c.faultsFired.snapshot(),
+			Failed:  c.faultsFailed.Load(),
+			Pending: c.faultsPending.Load(),
 		},
 	}
 	if users != nil {

@@ -32,6 +32,9 @@ interrupted. Without --app it serves the demo app "demo-app" whose secret is
 from the command line, and are never printed. See docs/refbackend.md.
 
 Fault specs: --http-latency 50ms | uniform:10ms-80ms | lognormal:40ms,0.5[,2s];
+--fault restart_mqtt@20s:5s | kick@10s:25% | stall_http@15s:3s |
+'set_faults@30s:error-rate=*=0.5;http-latency=200ms' (times from the start);
+live: POST /debug/faults/{restart-mqtt?down=5s,kick?fraction=0.25,stall?d=3s,...};
 --error-rate NAME=FRACTION where NAME is * or an endpoint (`
 
 // serveOptions are the parsed flags of `eixamsim serve`.
@@ -48,6 +51,8 @@ type serveOptions struct {
 	eventDrop               float64
 	tlsCert, tlsKey         string
 	maxContacts, maxDevices int
+	schedule                listFlag
+	faultControl            bool
 }
 
 // listFlag is a repeatable string flag.
@@ -78,6 +83,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `FILE` (with --tls-cert)")
 	fs.IntVar(&o.maxContacts, "max-contacts", refbackend.DefaultMaxContactsPerUser, "contacts per user before 409")
 	fs.IntVar(&o.maxDevices, "max-devices", refbackend.DefaultMaxDevicesPerUser, "devices per user before 409")
+	fs.Var(&o.schedule, "fault", "scheduled fault `ACTION@AT:ARG`, AT from the start (repeatable), e.g. restart_mqtt@20s:5s, kick@10s:25%, stall_http@15s:3s")
+	fs.BoolVar(&o.faultControl, "fault-control", true, "serve the unauthenticated POST /debug/faults/* controls on the HTTP listener")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -117,6 +124,7 @@ func (o *serveOptions) config() (cfg refbackend.Config, demo bool, err error) {
 		AckDelay:           o.ackDelay,
 		MaxContactsPerUser: o.maxContacts,
 		MaxDevicesPerUser:  o.maxDevices,
+		FaultControl:       o.faultControl,
 	}
 	if o.mqtt == "" && o.ws == "" && o.http == "" {
 		return cfg, false, usageError("serve: --mqtt, --ws and --http are all disabled; nothing to serve")
@@ -135,7 +143,27 @@ func (o *serveOptions) config() (cfg refbackend.Config, demo bool, err error) {
 	if err != nil {
 		return cfg, false, err
 	}
+	cfg.Schedule, err = o.faultSchedule()
+	if err != nil {
+		return cfg, false, err
+	}
 	return cfg, demo, nil
+}
+
+// faultSchedule parses the --fault flags.
+func (o *serveOptions) faultSchedule() ([]refbackend.ScheduledFault, error) {
+	var sched []refbackend.ScheduledFault
+	for _, text := range o.schedule {
+		f, err := refbackend.ParseScheduledFault(text)
+		if err != nil {
+			return nil, usageError("serve: --fault: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		if f.Action == refbackend.FaultRestartMQTT && o.mqtt == "" && o.ws == "" {
+			return nil, usageError("serve: --fault %s: --mqtt and --ws are disabled, there is no MQTT listener to restart", text)
+		}
+		sched = append(sched, f)
+	}
+	return sched, nil
 }
 
 // appSecrets reads the secret of the --app ids, or returns the demo app.
@@ -233,6 +261,16 @@ func printListening(w io.Writer, srv *refbackend.Server, cfg refbackend.Config, 
 	}
 	if u := srv.HTTPURL(); u != "" {
 		fmt.Fprintf(w, "  %-10s %s/debug/stats\n", "stats", u)
+		if cfg.FaultControl {
+			fmt.Fprintf(w, "  %-10s POST %s/debug/faults/{restart-mqtt?down=5s,stop-mqtt,start-mqtt,kick?fraction=0.25,stall?d=3s,schedule}\n", "faults", u)
+		}
+	}
+	if len(cfg.Schedule) > 0 {
+		texts := make([]string, len(cfg.Schedule))
+		for i, f := range cfg.Schedule {
+			texts[i] = f.String()
+		}
+		fmt.Fprintf(w, "  %-10s %s (from now)\n", "schedule", strings.Join(texts, ", "))
 	}
 	ids := make([]string, 0, len(cfg.Apps))
 	for id := range cfg.Apps {

@@ -167,6 +167,10 @@ func TestServeUsageErrors(t *testing.T) {
 		{"cert without key", []string{"--tls-cert", file}},
 		{"nothing to serve", []string{"--mqtt", "", "--ws", "", "--http", ""}},
 		{"zero contacts", []string{"--max-contacts", "0"}},
+		{"unknown fault", []string{"--fault", "reboot@1s:1s"}},
+		{"fault without arg", []string{"--fault", "kick@10s"}},
+		{"fault bad fraction", []string{"--fault", "kick@10s:150%"}},
+		{"restart without mqtt", []string{"--mqtt", "", "--ws", "", "--fault", "restart_mqtt@1s:1s"}},
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer
@@ -184,5 +188,58 @@ func TestServePortInUse(t *testing.T) {
 	err := runServe(context.Background(), []string{"--mqtt", "", "--ws", "", "--http", addr}, io.Discard, io.Discard)
 	if err == nil || exitCode(err, io.Discard) == exitOK {
 		t.Errorf("serve on a used port: %v", err)
+	}
+}
+
+func TestServeFaultScheduleAndControls(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	out, httpURL, stop := startServe(t, "--fault", "set_faults@0s:error-rate=me=1", "--fault", "kick@1h:25%")
+	for _, want := range []string{"schedule   set_faults@0s:error-rate=me=1, kick@1h0m0s:0.25 (from now)", "/debug/faults/{restart-mqtt"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, _ := serveGetMe(t, httpURL, "demo-app", "user-1", "demo-secret")
+		if status == 503 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduled error rate never applied (last status %d)", status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for path, want := range map[string]string{
+		"/debug/faults/kick?fraction=1":        `{"kicked":0}`,
+		"/debug/faults/stall?d=0":              `{"stalled_until":null}`,
+		"/debug/faults/restart-mqtt?down=10ms": `"restart_in":"10ms"`,
+	} {
+		resp, err := c.Post(httpURL+path, "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("POST %s: %d %s, want 200 %s", path, resp.StatusCode, body, want)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("serve returned %v", err)
+	}
+
+	_, httpURL, stop = startServe(t, "--fault-control=false")
+	defer stop()
+	resp, err := c.Post(httpURL+"/debug/faults/kick?fraction=1", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("--fault-control=false: kick answered %d, want 404", resp.StatusCode)
 	}
 }
