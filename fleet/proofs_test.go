@@ -2,11 +2,16 @@ package fleet_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
 )
 
@@ -91,4 +96,110 @@ behaviours:
 		t.Errorf("sos.delivered min %v is below the injected event delay %v", s.Min, delay)
 	}
 	t.Logf("sos.delivered: injected %v; min %v, max %v over %d samples", delay, s.Min, s.Max, s.Count)
+}
+
+// TestStallIsNotOmitted freezes the backend's HTTP API for one second in
+// the middle of an open-model run at 50 requests/s and checks that every
+// scheduled request is recorded and the stall shows in the tail. A
+// closed-loop client (one worker that measures from its actual send, like
+// hey) runs against the same stall for comparison; the test logs what it
+// sees, which docs/measurement.md quotes.
+func TestStallIsNotOmitted(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const (
+		rate     = 50                     // requests per second
+		measured = 4 * time.Second        // open-model stage length
+		warmup   = 500 * time.Millisecond // users log in; no arrivals
+		stallAt  = warmup + 1500*time.Millisecond
+		stall    = time.Second
+	)
+	srv := startFaulty(t, refbackend.Faults{}, -1)
+	defer srv.Close()
+	sc := parse(t, `
+version: 1
+name: stall-proof
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 10, connect_rate: 1000/s, http_timeout: 10s }
+stages:
+  - { for: 500ms, rates: { contacts: 0/s } }
+  - { for: 4s }
+behaviours:
+  login: [me]
+  contacts: { rate: 50/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+`)
+	fault, err := refbackend.ParseScheduledFault(fmt.Sprintf("stall_http@%v:%v", stallAt, stall))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schedule, err := srv.RunSchedule(time.Now(), []refbackend.ScheduledFault{fault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer schedule.Stop()
+	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
+	open := reg.Latency("http.contacts_list").Summary()
+	want := int64(rate * measured / time.Second)
+	if got := open.Count + open.Errors + reg.Counter("arrivals.dropped").Value(); got != want {
+		t.Errorf("open model: %d requests accounted for (%d ok, %d errors, dropped %d), want R×T = %d", got, open.Count, open.Errors, reg.Counter("arrivals.dropped").Value(), want)
+	}
+	if open.Count != want {
+		t.Errorf("open model recorded %d requests, want all %d", open.Count, want)
+	}
+	p99, _ := open.At(99)
+	if p99 < stall/2 || open.Max < stall*9/10 {
+		t.Errorf("open model p99 %v, max %v: the %v stall does not show", p99, open.Max, stall)
+	}
+	p50, _ := open.At(50)
+	t.Logf("open model:  %d requests, p50 %v, p99 %v, max %v", open.Count, p50, p99, open.Max)
+
+	// The same stall against a closed loop that measures from its own send.
+	schedule2, err := srv.RunSchedule(time.Now(), []refbackend.ScheduledFault{fault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer schedule2.Stop()
+	closed := closedLoop(t, srv.HTTPURL(), rate, warmup+measured)
+	cp50, _ := closed.At(50)
+	cp99, _ := closed.At(99)
+	t.Logf("closed loop: %d requests, p50 %v, p99 %v, max %v", closed.Count, cp50, cp99, closed.Max)
+	if closed.Count >= want {
+		t.Errorf("the closed loop sent %d requests during a stall; expected it to miss some", closed.Count)
+	}
+	if cp99 >= stall/2 {
+		t.Logf("note: the closed loop's p99 (%v) showed the stall on this machine", cp99)
+	}
+}
+
+// closedLoop is the naive client: one worker, one request at a time, at
+// most rate per second, each measured from its actual send.
+func closedLoop(t *testing.T, baseURL string, rate int, d time.Duration) metrics.Summary {
+	t.Helper()
+	lat := metrics.NewRegistry().Latency("closed")
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	interval := time.Second / time.Duration(rate)
+	for end, next := time.Now().Add(d), time.Now(); time.Now().Before(end); {
+		time.Sleep(time.Until(next))
+		req, _ := http.NewRequest("GET", baseURL+"/v1/sdk/contacts", nil)
+		req.Header.Set("X-App-ID", "demo-app")
+		req.Header.Set("X-User-ID", "closed-loop")
+		req.Header.Set("Authorization", "Bearer "+contract.Sign([]byte("demo-secret"), "closed-loop"))
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("closed loop: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		lat.Record(time.Since(t0))
+		next = maxTime(next.Add(interval), time.Now()) // no catch-up burst after the stall
+	}
+	return lat.Summary()
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
