@@ -512,17 +512,19 @@ func (r *runner) observe(metric string, t0 time.Time, class string, err error) b
 // publishTimeout bounds the wait for a PUBACK.
 const publishTimeout = 30 * time.Second
 
-// publish sends p and records its PUBACK latency from intended under
-// metric. It reports success.
-func (r *runner) publish(client *paho.Client, metric string, intended time.Time, p *paho.Publish) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+// publish sends p on client and records its PUBACK latency from intended
+// under metric. clientCtx ends when the connection is lost. It reports
+// success.
+func (r *runner) publish(clientCtx context.Context, client *paho.Client, metric string, intended time.Time, p *paho.Publish) bool {
+	ctx, cancel := context.WithTimeout(clientCtx, publishTimeout)
 	defer cancel()
 	resp, err := client.Publish(ctx, p)
 	if err != nil {
 		class := classifyNetError(err)
-		if resp != nil && resp.ReasonCode >= 0x80 {
+		switch {
+		case resp != nil && resp.ReasonCode >= 0x80:
 			class = fmt.Sprintf("puback_0x%02x", resp.ReasonCode)
-		} else if class == "network" {
+		case clientCtx.Err() != nil, class == "network", class == "connection_reset":
 			class = "connection_lost"
 		}
 		r.log.Debug("publish failed", "metric", metric, "class", class, "err", err)

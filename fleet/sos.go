@@ -112,7 +112,7 @@ func (r *runner) raiseSOS(u *user, s *sosRun) {
 		return
 	}
 	l.work.Add(1)
-	client := l.client
+	client, clientCtx := l.client, l.clientCtx
 	alert := u.dev.alert(time.Now(), u.canonical, r.sc.Behaviours.Telemetry != nil && r.sc.Behaviours.Telemetry.DeviceID)
 	u.mu.Unlock()
 	defer func() {
@@ -124,7 +124,7 @@ func (r *runner) raiseSOS(u *user, s *sosRun) {
 	r.m(mLag).Record(time.Since(intended))
 
 	payload, _ := json.Marshal(alert)
-	if !r.publish(client, mSOSPuback, intended, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}) {
+	if !r.publish(clientCtx, client, mSOSPuback, intended, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}) {
 		return // the SDK's state is failed; nothing reached the backend
 	}
 

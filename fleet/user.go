@@ -59,6 +59,12 @@ type life struct {
 	state   lifeState
 	stopped bool
 	client  *paho.Client
+	// clientCtx ends when client's connection is lost, failing the
+	// publishes still waiting for a PUBACK on it: paho keeps QoS 1
+	// messages in its session past the connection, and this client will
+	// never reconnect (the SDK builds a new one each time).
+	clientCtx    context.Context
+	cancelClient context.CancelFunc
 	// loggedIn is set once /me (and the rehydration read) succeeded in this
 	// life; reconnects after that are MQTT-only, like the SDK's.
 	loggedIn bool
@@ -121,6 +127,9 @@ func (u *user) stop() {
 	u.mu.Lock()
 	client := l.client
 	l.client = nil
+	if l.cancelClient != nil {
+		l.cancelClient()
+	}
 	u.mu.Unlock()
 	if client != nil {
 		u.r.online.Add(-1)
@@ -172,6 +181,7 @@ func (u *user) bringUp(l *life) {
 		return
 	}
 	l.client = client
+	l.clientCtx, l.cancelClient = context.WithCancel(context.Background())
 	wasDown, reconnected := l.downSince, l.everOnline
 	l.state, l.attempts, l.downSince, l.everOnline = online, 0, time.Time{}, true
 	u.r.addOnline(u)
@@ -350,6 +360,7 @@ func (u *user) lost(l *life, client *paho.Client, cause error) {
 		return
 	}
 	l.client = nil
+	l.cancelClient()
 	l.state = retrying
 	l.downSince = time.Now()
 	u.r.removeOnline(u)
@@ -397,7 +408,7 @@ func (u *user) publishTelemetry(intended time.Time) {
 	}
 	l.inFlight++
 	l.work.Add(1)
-	client, topic := l.client, u.telTopic
+	client, clientCtx, topic := l.client, l.clientCtx, u.telTopic
 	payload, err := json.Marshal(u.dev.telemetry(time.Now(), u.canonical, r.sc.Behaviours.Telemetry))
 	u.mu.Unlock()
 	defer func() {
@@ -414,7 +425,7 @@ func (u *user) publishTelemetry(intended time.Time) {
 	if tt := r.sc.Behaviours.Telemetry; tt != nil {
 		qos = tt.QoS
 	}
-	r.publish(client, mTelPuback, intended, &paho.Publish{Topic: topic, QoS: qos, Payload: payload})
+	r.publish(clientCtx, client, mTelPuback, intended, &paho.Publish{Topic: topic, QoS: qos, Payload: payload})
 }
 
 // onMessage receives what the broker sends on the user's event topic for

@@ -133,6 +133,7 @@ func (p *parser) resolveTarget(r *rawTarget) Target {
 		ErrorRate:       e.ErrorRate,
 		EventDelay:      or(e.EventDelay, 0),
 		EventDrop:       or(e.EventDrop, 0),
+		Faults:          e.Faults,
 	}
 	if t.Embedded.AckDelay < 0 {
 		t.Embedded.AckDelay = Never

@@ -99,7 +99,8 @@ func (e Embedded) MarshalJSON() ([]byte, error) {
 		ErrorRate       map[string]string `json:"error_rate"`
 		EventDelay      string            `json:"event_delay"`
 		EventDrop       string            `json:"event_drop"`
-	}{e.Transport, ack, e.CanonicalPrefix, e.HTTPLatency, rates, dur(e.EventDelay), formatPercent(e.EventDrop)})
+		Faults          []string          `json:"faults,omitempty"`
+	}{e.Transport, ack, e.CanonicalPrefix, e.HTTPLatency, rates, dur(e.EventDelay), formatPercent(e.EventDrop), e.Faults})
 }
 
 // MarshalJSON implements json.Marshaler. The secret shows as

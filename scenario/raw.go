@@ -47,6 +47,8 @@ type rawEmbedded struct {
 	ErrorRate       map[string]float64
 	EventDelay      *time.Duration
 	EventDrop       *float64
+	Faults          []string
+	FaultNodes      []*yaml.Node
 }
 
 type rawIdentity struct {
@@ -213,7 +215,7 @@ func (d *decoder) decodeTarget(n *yaml.Node, path string) *rawTarget {
 	return t
 }
 
-var embeddedKeys = []string{"transport", "ack_delay", "canonical_prefix", "http_latency", "error_rate", "event_delay", "event_drop"}
+var embeddedKeys = []string{"transport", "ack_delay", "canonical_prefix", "http_latency", "error_rate", "event_delay", "event_drop", "faults"}
 
 func (d *decoder) decodeEmbedded(n *yaml.Node, path string) *rawEmbedded {
 	e := &rawEmbedded{}
@@ -241,6 +243,8 @@ func (d *decoder) decodeEmbedded(n *yaml.Node, path string) *rawEmbedded {
 			})
 		case "event_delay":
 			e.EventDelay = d.duration(v, p)
+		case "faults":
+			e.Faults, e.FaultNodes, _ = d.stringList(v, p, false)
 		case "event_drop":
 			e.EventDrop = d.percent(v, p)
 		}

@@ -92,6 +92,11 @@ type Embedded struct {
 	ErrorRate       map[string]float64 // endpoint name (or "*") -> fraction 0..1 of requests answered with a 500
 	EventDelay      time.Duration      // added before each lifecycle event is published, >= 0
 	EventDrop       float64            // fraction 0..1 of lifecycle events not published
+	// Faults are scheduled faults, "ACTION@AT:ARG" as the reference
+	// backend's serve --fault reads them (docs/refbackend.md):
+	// restart_mqtt@20s:5s, kick@10s:25%, stall_http@15s:3s, set_faults@….
+	// AT counts from the start of the run.
+	Faults []string
 }
 
 // Never is the AckDelay that disables operator acknowledgements.
@@ -257,7 +262,7 @@ type SOS struct {
 	// (written `hold: 1s..6s`), so some end before the operator
 	// acknowledges and some after.
 	HoldMax time.Duration
-	End      string        // EndCancel, EndResolve or EndMixed
+	End     string // EndCancel, EndResolve or EndMixed
 }
 
 // HTTPMix is an open-model stream of HTTP operations: at Rate across the

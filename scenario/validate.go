@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"github.com/eixamsim/eixamsim/refbackend"
+
 	"math"
 	"net/url"
 	"regexp"
@@ -215,6 +217,11 @@ func (v *validator) checkTarget() {
 	}
 	if !(e.EventDrop >= 0 && e.EventDrop <= 1) {
 		v.errorf(p+"event_drop", "must be between 0%% and 100%%, got %s", formatPercent(e.EventDrop))
+	}
+	for i, f := range e.Faults {
+		if _, err := refbackend.ParseScheduledFault(f); err != nil {
+			v.errorf(index(p+"faults", i), "%v (expected ACTION@AT:ARG such as restart_mqtt@20s:5s, kick@10s:25%%, stall_http@15s:3s)", err)
+		}
 	}
 }
 

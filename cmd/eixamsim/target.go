@@ -46,6 +46,9 @@ func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 	t := &target{kind: "external", httpURL: sc.Target.HTTP, mqttURL: sc.Target.MQTT, tls: tlsConf}
 	for _, raw := range []string{sc.Target.HTTP, sc.Target.MQTT} {
 		if err := checkReachable(ctx, raw); err != nil {
+			if ctx.Err() != nil { // a signal during the check: not the target's fault
+				return nil, withCode(exitInterrupted, context.Cause(ctx))
+			}
 			return nil, withCode(exitUnreachable, err)
 		}
 	}
@@ -67,6 +70,15 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 			EventDropRate: e.EventDrop,
 		},
 	}
+	for _, f := range e.Faults {
+		// Validated with the scenario; the run starts within milliseconds
+		// of the backend, so AT counts from the run start.
+		sf, err := refbackend.ParseScheduledFault(f)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("target.embedded.faults: %w", err))
+		}
+		cfg.Schedule = append(cfg.Schedule, sf)
+	}
 	srv, err := refbackend.Start(ctx, cfg)
 	if err != nil {
 		return nil, withCode(exitUnreachable, fmt.Errorf("embedded backend: %w", err))
@@ -76,6 +88,21 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 		t.mqttURL = srv.WSURL()
 	}
 	return t, nil
+}
+
+// targetHosts returns the hosts the run connects to (loopback for the
+// embedded backend).
+func targetHosts(sc *scenario.Scenario) []string {
+	if sc.Target.Embedded != nil {
+		return []string{"127.0.0.1"}
+	}
+	var hosts []string
+	for _, raw := range []string{sc.Target.HTTP, sc.Target.MQTT} {
+		if u, err := url.Parse(raw); err == nil {
+			hosts = append(hosts, u.Hostname())
+		}
+	}
+	return hosts
 }
 
 // checkReachable opens (and closes) one TCP connection to the host of raw.
