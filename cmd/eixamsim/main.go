@@ -57,8 +57,10 @@ type command struct {
 
 // commands is the whole CLI; each entry point lives in its own file.
 var commands = map[string]command{
-	"serve": {"run the embedded reference backend until interrupted", runServe},
-	"run":   {"run a scenario against a target (default: the embedded backend)", runRun},
+	"serve":    {"run the embedded reference backend until interrupted", runServe},
+	"run":      {"run a scenario against a target (default: the embedded backend)", runRun},
+	"report":   {"re-render summary.txt and report.html of a result directory", runReport},
+	"validate": {"check scenario files without running them (exit 0 or 2)", runValidate},
 }
 
 func main() {
@@ -88,19 +90,23 @@ func mainWithArgs(args []string, stdout, stderr io.Writer) int {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
+	finished := make(chan struct{})
+	defer close(finished)
 	go func() {
 		select {
 		case sig := <-signals:
 			fmt.Fprintf(stderr, "\neixamsim: %v received, stopping (send again to exit at once)\n", sig)
 			cancel(errInterrupted)
-		case <-ctx.Done():
+		case <-finished:
 			return
 		}
+		// The context is cancelled now; only the command's return ends
+		// the wait for a second signal.
 		select {
 		case <-signals:
 			fmt.Fprintln(stderr, "eixamsim: second signal, exiting now")
 			os.Exit(exitInterrupted)
-		case <-ctx.Done():
+		case <-finished:
 		}
 	}()
 

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/eixamsim/eixamsim/contract"
+)
+
+// TestSecretsNeverLeak runs a scenario with a recognisable app secret
+// (from the environment, as users are told to) and greps everything the
+// run produced — stdout, stderr and every file of the result directory —
+// for the secret and for every user's userHash.
+func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	const secret = "Recognisable-App-Secret-5c1d"
+	path, out := writeScenario(t, "secrets.yaml", `
+version: 1
+name: secrets
+duration: 3s
+identity: { app_id: demo-app, app_secret: "${LEAK_TEST_SECRET}", user_id: "leak-{{.N}}" }
+fleet: { users: 20, connect_rate: 200/s }
+behaviours:
+  telemetry: { every: 500ms, device_id: true }
+  sos: { rate: 2/s, hold: 500ms }
+  contacts: { rate: 5/s, mix: { list: 1, create: 1, update: 1, delete: 1 } }
+  devices: { rate: 2/s, mix: { list: 1, upsert: 1, delete: 1 } }
+thresholds:
+  telemetry.puback: ["p(99) < 1ns"]   # fails on purpose: failure output must not leak either
+`)
+	_, wait := startEnv(t, []string{"LEAK_TEST_SECRET=" + secret}, "run", "--out", out, path)
+	res := wait()
+	if res.code != exitThresholds {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", res.code, exitThresholds, res.stderr)
+	}
+	needles := map[string]string{"the app secret": secret}
+	for n := 0; n < 20; n++ {
+		id := fmt.Sprintf("leak-%d", n)
+		needles["the userHash of "+id] = contract.Sign([]byte(secret), id)
+	}
+	haystacks := map[string]string{"stdout": res.stdout, "stderr": res.stderr}
+	files := 0
+	err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		haystacks[p] = string(b)
+		files++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 3 {
+		t.Fatalf("the run wrote only %d files to %s", files, out)
+	}
+	for where, text := range haystacks {
+		for what, needle := range needles {
+			if strings.Contains(text, needle) {
+				t.Errorf("%s contains %s", where, what)
+			}
+		}
+	}
+}
+
+// TestSecondSignalExitsAtOnce interrupts a run twice: the first signal
+// starts a graceful stop (which waits for SOS flows to be cancelled), the
+// second exits at once with code 130.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
+	path, out := writeScenario(t, "twice.yaml", `
+version: 1
+name: twice
+duration: 30s
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 20, connect_rate: 200/s }
+target: { embedded: { http_latency: 3s } }   # slow answers keep the graceful stop busy
+behaviours:
+  contacts: { rate: 20/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+`)
+	cmd, wait := start(t, "run", "--out", out, path)
+	time.Sleep(2 * time.Second)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	sent := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	res := wait()
+	if res.code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", res.code, exitInterrupted, res.stderr)
+	}
+	if waited := time.Since(sent); waited > 2*time.Second {
+		t.Errorf("exited %v after the second signal, want at once", waited)
+	}
+	if !strings.Contains(res.stderr, "second signal") {
+		t.Errorf("stderr does not say why it exited:\n%s", res.stderr)
+	}
+}
