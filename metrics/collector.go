@@ -49,12 +49,14 @@ type Collector struct {
 	series   *Series
 	last     Point
 	sinkErrs int
+	gauges   map[string]GaugeStats // every gauge's samples, one per Tick (for thresholds)
 }
 
 // NewCollector returns a collector for reg whose first interval starts at
 // start. sink may be nil.
 func NewCollector(reg *Registry, start time.Time, sink IntervalSink) *Collector {
-	return &Collector{reg: reg, start: start, sink: sink, prev: start, spare: newHistogram(), series: NewSeries(DefaultSeriesPoints)}
+	return &Collector{reg: reg, start: start, sink: sink, prev: start, spare: newHistogram(), series: NewSeries(DefaultSeriesPoints),
+		gauges: map[string]GaugeStats{}}
 }
 
 // Tick ends the current interval at now.
@@ -83,8 +85,14 @@ func (c *Collector) Tick(now time.Time) {
 		c.spare = h
 	}
 	c.prev = now
+	gauges := c.reg.GaugeValues()
 
 	c.mu.Lock()
+	for name, v := range gauges {
+		g := c.gauges[name]
+		g.Add(v, p.Seconds)
+		c.gauges[name] = g
+	}
 	c.series.Add(p)
 	c.last = p
 	c.sinkErrs += sinkErrs

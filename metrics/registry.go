@@ -91,3 +91,26 @@ func (r *Registry) Summaries() []Summary {
 	}
 	return out
 }
+
+// CounterValues returns the current value of every counter by name (not the
+// gauges, unlike Values), for exporters that must tell the two apart.
+func (r *Registry) CounterValues() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int64, len(r.counters))
+	for n, c := range r.counters {
+		out[n] = c.Value()
+	}
+	return out
+}
+
+// GaugeValues returns the current value of every gauge by name.
+func (r *Registry) GaugeValues() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int64, len(r.gauges))
+	for n, g := range r.gauges {
+		out[n] = g.Value()
+	}
+	return out
+}

@@ -66,14 +66,20 @@ type Metric struct {
 	Max      float64          `json:"max_ms"`
 }
 
-// Verdict is the outcome of one threshold rule.
+// Verdict is the outcome of one threshold rule. Value is the observed
+// aggregate in the rule's unit (seconds, fraction 0..1, count, or per
+// second); Observed is the same written as rules are ("1.52s", "0.3%"), or
+// "no samples" when the metric had nothing to judge (NoData, Value 0: the
+// rule failed). Note says more, e.g. that this rule aborted the run.
 type Verdict struct {
 	Metric   string  `json:"metric"`
 	Rule     string  `json:"rule"`
 	Observed string  `json:"observed"`
 	Value    float64 `json:"observed_value"`
 	Passed   bool    `json:"passed"`
+	NoData   bool    `json:"no_data,omitempty"`
 	Line     int     `json:"line,omitempty"`
+	Note     string  `json:"note,omitempty"`
 }
 
 // MetricFrom converts a metrics.Summary over a run of the given length.
@@ -112,10 +118,11 @@ func (s *Summary) TotalErrors() int64 {
 	return n
 }
 
-// WriteJSON writes s as indented JSON.
+// WriteJSON writes s as indented JSON, without HTML escaping.
 func WriteJSON(w io.Writer, s *Summary) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // rules read "p(95) < 2s", not "p(95) \u003c 2s"
 	if err := enc.Encode(s); err != nil {
 		return fmt.Errorf("summary.json: %w", err)
 	}
@@ -124,7 +131,9 @@ func WriteJSON(w io.Writer, s *Summary) error {
 
 // ReadJSON reads a summary written by WriteJSON.
 func ReadJSON(r io.Reader) (*Summary, error) {
-	var s Summary
+	// The scenario echo stays raw JSON, so re-rendering lists its keys in
+	// the order they were written.
+	s := Summary{Scenario: new(json.RawMessage)}
 	if err := json.NewDecoder(r).Decode(&s); err != nil {
 		return nil, fmt.Errorf("summary.json: %w", err)
 	}

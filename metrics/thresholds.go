@@ -1,0 +1,261 @@
+package metrics
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// Threshold evaluation: pure functions from Measurements (what a run has
+// measured so far) to Verdicts. The CLI maps verdicts to an exit code; this
+// file knows nothing about runs, files or exit codes.
+//
+// What each aggregation observes (units as in scenario.Rule.Unit):
+//
+//	latency p(N)    ValueAt(histogram, N), the top of its bucket (3 significant digits)
+//	latency avg     histogram mean
+//	latency min/max smallest / largest recorded value
+//	latency errors  errors / (count + errors)
+//	latency count   successful operations (the histogram's count)
+//	rate            count / Elapsed seconds
+//	counter count   the counter's value
+//	gauge min/max   smallest / largest per-second sample
+//	gauge avg       mean of the per-second samples, weighted by interval length
+//
+// A rule that has nothing to judge fails with HasData false ("no samples"),
+// never passes silently: p(N), avg, min and max of a latency without a
+// successful operation; errors of a latency without any operation; a gauge
+// never sampled; a rate over no elapsed time. count is always defined
+// (zero is a real count), so "count > 0" fails and "count <= 0" passes on
+// an idle metric.
+
+// Measurements is the cumulative state of a run at one moment, as far as
+// thresholds need it. Metrics missing from the maps have measured nothing.
+type Measurements struct {
+	// Elapsed is the run time rates are computed over.
+	Elapsed time.Duration
+	// Latencies holds latency metrics by name.
+	Latencies map[string]LatencyData
+	// Counters holds counter values by name.
+	Counters map[string]int64
+	// Gauges holds gauge statistics by name.
+	Gauges map[string]GaugeStats
+}
+
+// LatencyData is one latency metric's cumulative measurements.
+type LatencyData struct {
+	Hist   *hdr.Histogram // successful operations, in microseconds; nil = none
+	Errors int64          // failed operations, every class
+}
+
+// GaugeStats summarises a gauge's per-second samples. The zero value has
+// no samples.
+type GaugeStats struct {
+	Samples int64   // number of samples
+	Min     int64   // smallest sample; 0 without samples
+	Max     int64   // largest sample; 0 without samples
+	sum     float64 // sum of value x interval seconds
+	seconds float64 // sum of interval seconds
+}
+
+// Add adds one sample v that held for an interval of the given length in
+// seconds (used to weight the average; <= 0 counts as one second).
+func (g *GaugeStats) Add(v int64, seconds float64) {
+	if seconds <= 0 {
+		seconds = 1
+	}
+	if g.Samples == 0 || v < g.Min {
+		g.Min = v
+	}
+	if g.Samples == 0 || v > g.Max {
+		g.Max = v
+	}
+	g.Samples++
+	g.sum += float64(v) * seconds
+	g.seconds += seconds
+}
+
+// Avg is the mean of the samples weighted by interval length; 0 without
+// samples.
+func (g GaugeStats) Avg() float64 {
+	if g.seconds == 0 {
+		return 0
+	}
+	return g.sum / g.seconds
+}
+
+// Verdict is the outcome of one threshold rule.
+type Verdict struct {
+	Metric   string        // the metric's name
+	Rule     scenario.Rule // the rule judged
+	Observed float64       // the observed aggregate in Rule.Unit; 0 when !HasData
+	HasData  bool          // false: nothing to judge, and the rule failed
+	Passed   bool          // the rule holds
+}
+
+// ObservedString is the observed value as rules are written ("1.52s",
+// "0.3%", "12", "5/s"), or "no samples".
+func (v Verdict) ObservedString() string {
+	if !v.HasData {
+		return "no samples"
+	}
+	return v.Rule.FormatValue(v.Observed)
+}
+
+// Evaluate judges every rule of th on m, in file order.
+func Evaluate(th scenario.Thresholds, m Measurements) []Verdict {
+	var out []Verdict
+	for _, mr := range th.Metrics {
+		for _, r := range mr.Rules {
+			out = append(out, Judge(mr.Metric, r, m))
+		}
+	}
+	return out
+}
+
+// FirstBreach judges, in file order, the continuous rules (see
+// scenario.Rule.Continuous) of the metrics listed in th.AbortOnFail, and
+// returns the first that fails on data. A rule without data yet does not
+// breach: the run waits for samples. Grace periods are the caller's.
+func FirstBreach(th scenario.Thresholds, m Measurements) (Verdict, bool) {
+	for _, mr := range th.Metrics {
+		if !slices.Contains(th.AbortOnFail, mr.Metric) {
+			continue
+		}
+		for _, r := range mr.Rules {
+			if !r.Continuous() {
+				continue
+			}
+			if v := Judge(mr.Metric, r, m); v.HasData && !v.Passed {
+				return v, true
+			}
+		}
+	}
+	return Verdict{}, false
+}
+
+// Judge judges one rule on metric (a name from scenario.Metrics). An
+// unknown metric has no data, so its rule fails.
+func Judge(metric string, r scenario.Rule, m Measurements) Verdict {
+	v := Verdict{Metric: metric, Rule: r}
+	if cat, ok := scenario.LookupMetric(metric); ok {
+		v.Observed, v.HasData = observe(cat.Kind, metric, r, m)
+	}
+	if !v.HasData || math.IsNaN(v.Observed) {
+		v.Observed, v.HasData = 0, false
+		return v
+	}
+	v.Passed = r.Pass(v.Observed)
+	return v
+}
+
+// observe returns the aggregate r asks for, and whether there was data.
+func observe(kind scenario.MetricKind, name string, r scenario.Rule, m Measurements) (float64, bool) {
+	switch kind {
+	case scenario.KindLatency:
+		return observeLatency(m.Latencies[name], r, m.Elapsed)
+	case scenario.KindCounter:
+		n := m.Counters[name]
+		switch r.Agg {
+		case scenario.AggCount:
+			return float64(n), true
+		case scenario.AggRate:
+			return perSecond(n, m.Elapsed)
+		}
+	case scenario.KindGauge:
+		g := m.Gauges[name]
+		if g.Samples == 0 {
+			return 0, false
+		}
+		switch r.Agg {
+		case scenario.AggMin:
+			return float64(g.Min), true
+		case scenario.AggMax:
+			return float64(g.Max), true
+		case scenario.AggAvg:
+			return g.Avg(), true
+		}
+	}
+	return 0, false
+}
+
+func observeLatency(d LatencyData, r scenario.Rule, elapsed time.Duration) (float64, bool) {
+	var n int64
+	if d.Hist != nil {
+		n = d.Hist.TotalCount()
+	}
+	switch r.Agg {
+	case scenario.AggCount:
+		return float64(n), true
+	case scenario.AggRate:
+		return perSecond(n, elapsed)
+	case scenario.AggErrors:
+		if n+d.Errors == 0 {
+			return 0, false
+		}
+		return float64(d.Errors) / float64(n+d.Errors), true
+	}
+	if n == 0 {
+		return 0, false
+	}
+	switch r.Agg {
+	case scenario.AggPercentile:
+		return ValueAt(d.Hist, r.Percentile).Seconds(), true
+	case scenario.AggAvg:
+		return d.Hist.Mean() / 1e6, true
+	case scenario.AggMin:
+		return micros(d.Hist.Min()).Seconds(), true
+	case scenario.AggMax:
+		return micros(d.Hist.Max()).Seconds(), true
+	}
+	return 0, false
+}
+
+func perSecond(n int64, elapsed time.Duration) (float64, bool) {
+	if elapsed <= 0 {
+		return 0, false
+	}
+	return float64(n) / elapsed.Seconds(), true
+}
+
+// Measure returns the measurements of the named metrics (every metric when
+// names is nil) with the given elapsed time: a snapshot of each latency
+// histogram, counter values, and the gauge statistics of the ticks so far.
+// Safe to call while the run records and ticks.
+func (c *Collector) Measure(elapsed time.Duration, names []string) Measurements {
+	want := func(name string) bool { return names == nil || slices.Contains(names, name) }
+	m := Measurements{
+		Elapsed:   elapsed,
+		Latencies: map[string]LatencyData{},
+		Counters:  map[string]int64{},
+		Gauges:    map[string]GaugeStats{},
+	}
+	for _, l := range c.reg.Latencies() {
+		if !want(l.name) {
+			continue
+		}
+		h, errs := l.Snapshot()
+		d := LatencyData{Hist: h}
+		for _, n := range errs {
+			d.Errors += n
+		}
+		m.Latencies[l.name] = d
+	}
+	for name, v := range c.reg.CounterValues() {
+		if want(name) {
+			m.Counters[name] = v
+		}
+	}
+	c.mu.Lock()
+	for name, g := range c.gauges {
+		if want(name) {
+			m.Gauges[name] = g
+		}
+	}
+	c.mu.Unlock()
+	return m
+}

@@ -1,0 +1,347 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/eixamsim/eixamsim/metrics"
+)
+
+// MaxChartPoints bounds the points of one line of a chart over time:
+// adjacent intervals are merged until at most this many are left, so a
+// 24 h run draws as fast as a 1 min one.
+const MaxChartPoints = 300
+
+// xy is one chart point.
+type xy struct{ X, Y float64 }
+
+// chartLine is one line of a chart: a legend name, a colour from palette
+// and the points, in x order.
+type chartLine struct {
+	Name   string
+	Color  string
+	Dashed bool
+	Step   bool // draw as a staircase (a target that changes at stage starts)
+	Points []xy
+}
+
+// chartKind says how a chart's x axis reads.
+type chartKind int
+
+const (
+	overTime     chartKind = iota // x: seconds since the run started
+	byPercentile                  // x: 1/(1-q), drawn log-scaled with percentile ticks
+)
+
+// chart is the data of one chart, before it is drawn. Latency values are
+// microseconds; drawing picks the unit.
+type chart struct {
+	ID      string
+	Title   string
+	Caption string
+	Kind    chartKind
+	YLabel  string // for non-latency charts; latency charts say their unit
+	Latency bool   // y values are microseconds
+	Lines   []chartLine
+	Stages  []float64 // stage boundaries in seconds, drawn as vertical lines
+	XMax    float64   // end of the time axis in seconds (overTime)
+}
+
+// populated reports whether any line of c has a point.
+func (c chart) populated() bool {
+	for _, l := range c.Lines {
+		if len(l.Points) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Palette of the charts (Tableau 10): colour-blind friendly and distinct
+// in print. Legends in the HTML use the same strings.
+var palette = []string{"#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#bab0ac"}
+
+func colorAt(i int) string { return palette[i%len(palette)] }
+
+// groupSize is how many adjacent items merge into one chart point so that
+// n items give at most MaxChartPoints points.
+func groupSize(n int) int {
+	if n <= MaxChartPoints {
+		return 1
+	}
+	return (n + MaxChartPoints - 1) / MaxChartPoints
+}
+
+// latencyOverTime builds p50/p95/p99 lines from a metric's interval log.
+// Adjacent intervals are merged (exactly: histograms add) into at most
+// MaxChartPoints groups; a point sits at its group's end. Groups with no
+// value leave a gap in the points rather than a fake zero.
+func latencyOverTime(ivs []Interval) (p50, p95, p99 []xy) {
+	if len(ivs) == 0 {
+		return nil, nil, nil
+	}
+	k := groupSize(len(ivs))
+	merged := newLike(ivs[0].Hist)
+	for i := 0; i < len(ivs); i += k {
+		merged.Reset()
+		end := ivs[i].End()
+		for _, iv := range ivs[i:min(i+k, len(ivs))] {
+			merged.Merge(iv.Hist)
+			end = iv.End()
+		}
+		if merged.TotalCount() == 0 {
+			continue
+		}
+		p50 = append(p50, xy{end, float64(merged.ValueAtQuantile(50))})
+		p95 = append(p95, xy{end, float64(merged.ValueAtQuantile(95))})
+		p99 = append(p99, xy{end, float64(merged.ValueAtQuantile(99))})
+	}
+	return p50, p95, p99
+}
+
+// percentileCurve samples h's distribution like the HdrHistogram plotter:
+// x = 1/(1-q) for percentile q, log-spaced from q=0 (x=1) up to
+// q = 1-1/count (x=count, the highest percentile the data can tell apart
+// from the maximum), ending at the maximum. y is in microseconds.
+func percentileCurve(h *hdr.Histogram) []xy {
+	n := h.TotalCount()
+	if n == 0 {
+		return nil
+	}
+	xmax := max(float64(n), 10)
+	const steps = 120
+	pts := make([]xy, 0, steps+2)
+	for j := 0; j <= steps; j++ {
+		x := math.Pow(xmax, float64(j)/steps)
+		q := 100 * (1 - 1/x)
+		pts = append(pts, xy{x, float64(h.ValueAtQuantile(q))})
+	}
+	pts[len(pts)-1].Y = float64(h.Max())
+	return pts
+}
+
+// seriesGroup is adjacent series points merged into one chart point.
+type seriesGroup struct {
+	end     float64          // seconds since start
+	seconds float64          // total interval length
+	counts  map[string]int64 // successes per latency metric
+	errors  map[string]int64 // errors per latency metric
+	values  map[string]int64 // counter and gauge values at the group's end
+}
+
+// groupSeries merges adjacent points into at most MaxChartPoints groups.
+func groupSeries(points []metrics.Point) []seriesGroup {
+	k := groupSize(len(points))
+	var out []seriesGroup
+	for i := 0; i < len(points); i += k {
+		g := seriesGroup{counts: map[string]int64{}, errors: map[string]int64{}}
+		for _, p := range points[i:min(i+k, len(points))] {
+			g.end = p.T
+			g.seconds += p.Seconds
+			g.values = p.Values
+			for name, st := range p.Latencies {
+				g.counts[name] += st.Count
+				g.errors[name] += st.Errors
+			}
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// rate is n per second over the group (0 for an empty interval).
+func (g seriesGroup) rate(n int64) float64 {
+	if g.seconds <= 0 {
+		return 0
+	}
+	return float64(n) / g.seconds
+}
+
+// sum adds f over the latency metric names that match.
+func sumWhere(m map[string]int64, match func(string) bool) int64 {
+	var n int64
+	for name, v := range m {
+		if match(name) {
+			n += v
+		}
+	}
+	return n
+}
+
+// throughputLines are the operations per second the charts show: each
+// family of metrics a person thinks of as "load".
+var throughputLines = []struct {
+	name  string
+	match func(string) bool
+}{
+	{"telemetry published", func(n string) bool { return n == "telemetry.puback" }},
+	{"HTTP requests", func(n string) bool { return strings.HasPrefix(n, "http.") }},
+	{"MQTT connects", func(n string) bool { return n == "mqtt.connect" || n == "mqtt.reconnect" }},
+	{"SOS alerts", func(n string) bool { return n == "sos.puback" }},
+}
+
+// throughputChart: successful operations per second, by family. Families
+// that never happened are left out.
+func throughputChart(groups []seriesGroup) chart {
+	c := chart{ID: "throughput", Title: "Throughput", YLabel: "operations / s",
+		Caption: "Successful operations per second, by kind (errors are in the next chart)."}
+	var totals []string
+	for i, tl := range throughputLines {
+		l := chartLine{Name: tl.name, Color: colorAt(i)}
+		var total int64
+		for _, g := range groups {
+			n := sumWhere(g.counts, tl.match)
+			total += n
+			l.Points = append(l.Points, xy{g.end, g.rate(n)})
+		}
+		if total > 0 {
+			c.Lines = append(c.Lines, l)
+			totals = append(totals, fmt.Sprintf("%d %s", total, tl.name))
+		}
+	}
+	if len(totals) > 0 {
+		c.Caption += " In all: " + strings.Join(totals, ", ") + "."
+	}
+	return c
+}
+
+// errorsChart: errors per second over all metrics, plus the (at most
+// three) metrics with the most errors.
+func errorsChart(groups []seriesGroup, sum *Summary) chart {
+	c := chart{ID: "errors", Title: "Errors", YLabel: "errors / s"}
+	total := chartLine{Name: "all errors", Color: colorAt(2)}
+	for _, g := range groups {
+		total.Points = append(total.Points, xy{g.end, g.rate(sumWhere(g.errors, func(string) bool { return true }))})
+	}
+	c.Lines = append(c.Lines, total)
+	type worst struct {
+		name string
+		n    int64
+	}
+	var ws []worst
+	for name, m := range sum.Metrics {
+		if m.Errors > 0 {
+			ws = append(ws, worst{name, m.Errors})
+		}
+	}
+	sort.Slice(ws, func(i, j int) bool {
+		if ws[i].n != ws[j].n {
+			return ws[i].n > ws[j].n
+		}
+		return ws[i].name < ws[j].name
+	})
+	if len(ws) > 1 { // with one metric, its line is the total
+		for i, w := range ws[:min(3, len(ws))] {
+			l := chartLine{Name: w.name, Color: colorAt(4 + i), Dashed: true}
+			for _, g := range groups {
+				l.Points = append(l.Points, xy{g.end, g.rate(g.errors[w.name])})
+			}
+			c.Lines = append(c.Lines, l)
+		}
+	}
+	if n := sum.TotalErrors(); n == 0 {
+		c.Caption = "No operation failed during the run."
+	} else {
+		parts := make([]string, 0, len(ws))
+		for _, w := range ws {
+			parts = append(parts, fmt.Sprintf("%s %d", w.name, w.n))
+		}
+		c.Caption = fmt.Sprintf("Failed operations per second. In all: %d (%s); classes are in the metrics table.", n, strings.Join(parts, ", "))
+	}
+	return c
+}
+
+// usersChart: users online (the users.online gauge) against the stage
+// targets.
+func usersChart(groups []seriesGroup, sum *Summary) chart {
+	c := chart{ID: "users", Title: "Users online", YLabel: "users",
+		Caption: "Virtual users connected over MQTT, against each stage's target."}
+	online := chartLine{Name: "online", Color: colorAt(0)}
+	if len(groups) > 0 && groups[0].end > 0 {
+		online.Points = append(online.Points, xy{0, 0}) // nobody is online at the start
+	}
+	for _, g := range groups {
+		online.Points = append(online.Points, xy{g.end, float64(g.values["users.online"])})
+	}
+	c.Lines = append(c.Lines, online)
+	if len(sum.Stages) > 0 {
+		target := chartLine{Name: "stage target", Color: "#555555", Dashed: true, Step: true}
+		start := sum.Start.Round(0)
+		for _, st := range sum.Stages {
+			target.Points = append(target.Points, xy{st.Start.Round(0).Sub(start).Seconds(), float64(st.Users)})
+		}
+		last := sum.Stages[len(sum.Stages)-1]
+		target.Points = append(target.Points, xy{last.End.Round(0).Sub(start).Seconds(), float64(last.Users)})
+		c.Lines = append(c.Lines, target)
+	}
+	return c
+}
+
+// latencyChart: p50/p95/p99 of one metric over time, from its hlog. The
+// caption warns when the lines can mislead: when all values fall into a
+// short part of the run (a login burst), or when points hold so few values
+// that p95 and p99 are just the maximum.
+func latencyChart(metric string, ivs []Interval, runSeconds float64) chart {
+	p50, p95, p99 := latencyOverTime(ivs)
+	k := groupSize(len(ivs))
+	caption := "Percentiles of each 1 s interval of the HDR log."
+	if k > 1 {
+		caption = "Percentiles of " + strconv.Itoa(k) + " merged 1 s intervals of the HDR log per point."
+	}
+	var total int64
+	first, last := -1.0, 0.0
+	var perPoint []int64
+	for i := 0; i < len(ivs); i += k {
+		var n int64
+		for _, iv := range ivs[i:min(i+k, len(ivs))] {
+			n += iv.Hist.TotalCount()
+			if iv.Hist.TotalCount() > 0 {
+				if first < 0 {
+					first = iv.Start
+				}
+				last = iv.End()
+			}
+		}
+		if n > 0 {
+			perPoint = append(perPoint, n)
+		}
+		total += n
+	}
+	if total > 0 && runSeconds > 0 && last-first < runSeconds/4 {
+		caption += fmt.Sprintf(" All %d values were measured between %s and %s.", total, fmtSeconds(first), fmtSeconds(last))
+	}
+	if len(perPoint) > 0 {
+		sort.Slice(perPoint, func(i, j int) bool { return perPoint[i] < perPoint[j] })
+		if med := perPoint[len(perPoint)/2]; med < 20 {
+			caption += fmt.Sprintf(" A point holds few values (median %d), so p95 and p99 often equal the maximum and overlap.", med)
+		}
+	}
+	return chart{
+		ID: "latency-" + metric, Title: metric, Kind: overTime, Latency: true, Caption: caption,
+		Lines: []chartLine{
+			{Name: "p50", Color: colorAt(0), Points: p50},
+			{Name: "p95", Color: colorAt(1), Points: p95},
+			{Name: "p99", Color: colorAt(2), Points: p99},
+		},
+	}
+}
+
+// distributionChart: the percentile distribution of each metric over the
+// whole run.
+func distributionChart(metricsShown []string, hs Histograms) chart {
+	c := chart{ID: "distribution", Title: "Latency by percentile", Kind: byPercentile, Latency: true,
+		Caption: "Whole run, from the HDR logs. The x axis stretches the tail: each step right is ten times rarer."}
+	for i, m := range metricsShown {
+		h := hs.Total(m)
+		if h == nil || h.TotalCount() == 0 {
+			continue
+		}
+		c.Lines = append(c.Lines, chartLine{Name: m, Color: colorAt(i), Points: percentileCurve(h)})
+	}
+	return c
+}

@@ -1,0 +1,60 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Names of the files of a result directory (docs/results.md).
+const (
+	SummaryJSONFile = "summary.json"
+	SummaryTextFile = "summary.txt"
+	ReportHTMLFile  = "report.html"
+	HdrDir          = "hdr" // holds <metric>.hlog
+)
+
+// WriteSummaryFiles writes summary.json and summary.txt of s into dir,
+// each atomically. Both are attempted even if one fails.
+func WriteSummaryFiles(dir string, s *Summary) error {
+	return errors.Join(
+		WriteFileAtomic(filepath.Join(dir, SummaryJSONFile), func(w io.Writer) error { return WriteJSON(w, s) }),
+		WriteFileAtomic(filepath.Join(dir, SummaryTextFile), func(w io.Writer) error { return WriteText(w, s) }),
+	)
+}
+
+// WriteHTMLFile renders dir/report.html atomically from s and the interval
+// logs in dir/hdr. Call it after the logs are closed (renamed into place).
+func WriteHTMLFile(dir string, s *Summary) error {
+	hs, err := ReadHlogDir(filepath.Join(dir, HdrDir))
+	if err != nil {
+		return fmt.Errorf("report.html: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(dir, ReportHTMLFile), func(w io.Writer) error { return WriteHTML(w, s, hs) })
+}
+
+// ReadSummaryFile reads dir/summary.json.
+func ReadSummaryFile(dir string) (*Summary, error) {
+	f, err := os.Open(filepath.Join(dir, SummaryJSONFile))
+	if err != nil {
+		return nil, fmt.Errorf("result directory: %w", err)
+	}
+	defer f.Close()
+	return ReadJSON(f)
+}
+
+// Rerender writes dir/summary.txt and dir/report.html again from
+// dir/summary.json and dir/hdr, e.g. after an eixamsim upgrade changed the
+// report. summary.json and the logs are only read.
+func Rerender(dir string) error {
+	s, err := ReadSummaryFile(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(
+		WriteFileAtomic(filepath.Join(dir, SummaryTextFile), func(w io.Writer) error { return WriteText(w, s) }),
+		WriteHTMLFile(dir, s),
+	)
+}

@@ -1,0 +1,343 @@
+package report
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+)
+
+//go:embed assets/report.html.tmpl assets/report.css
+var assets embed.FS
+
+// htmlTemplate is parsed once; the stylesheet is inlined into it, so the
+// page needs nothing but itself.
+var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
+	"css": func() (template.CSS, error) {
+		b, err := assets.ReadFile("assets/report.css")
+		return template.CSS(b), err
+	},
+}).ParseFS(assets, "assets/report.html.tmpl"))
+
+// firstKeyMetrics are charted first, when the run measured them; the metrics
+// named in thresholds follow, then these fill in up to MaxKeyMetrics.
+var firstKeyMetrics = []string{"telemetry.puback", "sos.delivered", "http.me"}
+
+// fillKeyMetrics are charted after the threshold metrics while there is room.
+var fillKeyMetrics = []string{"mqtt.connect", "user.login", "sos.visible", "http.sos_cancel", "http.sos_resolve"}
+
+// MaxKeyMetrics bounds the latency-over-time charts of one report.
+const MaxKeyMetrics = 8
+
+// WriteHTML writes report.html: one self-contained page (inline CSS and
+// SVG, no script, no external reference) with a headline, the charts and
+// the tables of s. hs are the run's interval logs (hdr/*.hlog); latency
+// charts are built from them exactly, while throughput, users and errors
+// come from s.Series.
+func WriteHTML(w io.Writer, s *Summary, hs Histograms) error {
+	pg, err := buildPage(s, hs)
+	if err != nil {
+		return fmt.Errorf("report.html: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := htmlTemplate.Execute(&buf, pg); err != nil {
+		return fmt.Errorf("report.html: %w", err)
+	}
+	if _, err := buf.WriteTo(w); err != nil {
+		return fmt.Errorf("report.html: %w", err)
+	}
+	return nil
+}
+
+// page is what the template renders.
+type page struct {
+	Name        string
+	Description string
+	Verdict     verdictView
+	Facts       []param
+	KeyFacts    []param // p95 and p99 of the first key metrics, for the headline
+	Key         []keyRow
+	Thresholds  []Verdict
+	Timeline    []chartView // users, throughput, errors
+	Latency     []chartView
+	Dist        *chartView
+	Metrics     []metricRow
+	Stages      []stageRow
+	Counters    []param
+	Params      []param
+	Notes       []string
+	Start       string
+	Version     int
+}
+
+type verdictView struct {
+	Word   string // PASSED, FAILED, ...
+	Class  string // pass | fail | warn | info
+	Reason string
+}
+
+type keyRow struct {
+	Name, Count, P50, P95, P99, Errors string
+}
+
+type metricRow struct {
+	Name                                     string
+	Count, Rate                              string
+	Min, Mean, P50, P90, P95, P99, P999, Max string
+	Errors                                   string
+	ErrorClasses                             string
+	Empty                                    bool
+}
+
+type stageRow struct {
+	Name, Users, From, Length string
+}
+
+type chartView struct {
+	ID      string
+	Title   string
+	Caption string
+	Legend  []chartLine
+	SVG     template.HTML
+}
+
+func buildPage(s *Summary, hs Histograms) (*page, error) {
+	params, err := scenarioParams(s.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	pg := &page{
+		Name:       s.Name,
+		Verdict:    verdictOf(s),
+		Thresholds: s.Thresholds,
+		Params:     params,
+		Notes:      s.Notes,
+		Start:      s.Start.UTC().Format("2006-01-02 15:04:05 MST"),
+		Version:    s.Version,
+	}
+	for _, p := range params {
+		if p.Key == "description" {
+			pg.Description = p.Value
+		}
+	}
+	pg.Facts = facts(s)
+	keys := keyMetrics(s, params, hs)
+	for i, name := range keys {
+		m := s.Metrics[name]
+		if i < 3 {
+			pg.KeyFacts = append(pg.KeyFacts, param{name + " p95 · p99", fmtMs(m.P95) + " · " + fmtMs(m.P99)})
+		}
+		pg.Key = append(pg.Key, keyRow{Name: name, Count: fmt.Sprint(m.Count), P50: fmtMs(m.P50), P95: fmtMs(m.P95), P99: fmtMs(m.P99), Errors: fmtErrors(m)})
+	}
+	for _, name := range s.MetricNames() {
+		pg.Metrics = append(pg.Metrics, metricRowOf(name, s.Metrics[name]))
+	}
+	start := s.Start.Round(0)
+	for _, st := range s.Stages {
+		pg.Stages = append(pg.Stages, stageRow{
+			Name: st.Name, Users: fmt.Sprint(st.Users),
+			From:   fmtSeconds(st.Start.Round(0).Sub(start).Seconds()),
+			Length: fmtSeconds(st.End.Round(0).Sub(st.Start.Round(0)).Seconds()),
+		})
+	}
+	for _, name := range sortedKeys(s.Counters) {
+		pg.Counters = append(pg.Counters, param{name, fmt.Sprint(s.Counters[name])})
+	}
+
+	stages := stageBoundaries(s)
+	groups := groupSeries(s.Series)
+	for _, c := range []chart{usersChart(groups, s), throughputChart(groups), errorsChart(groups, s)} {
+		c.Stages, c.XMax = stages, s.Seconds
+		v, err := view(c, true)
+		if err != nil {
+			return nil, err
+		}
+		pg.Timeline = append(pg.Timeline, v)
+	}
+	for _, name := range keys {
+		c := latencyChart(name, hs[name], s.Seconds)
+		c.Stages, c.XMax = stages, s.Seconds
+		v, err := view(c, false)
+		if err != nil {
+			return nil, err
+		}
+		pg.Latency = append(pg.Latency, v)
+	}
+	if d := distributionChart(keys, hs); d.populated() {
+		v, err := view(d, true)
+		if err != nil {
+			return nil, err
+		}
+		pg.Dist = &v
+	}
+	return pg, nil
+}
+
+// view renders c, or returns a chart without SVG (the template says "no
+// data") when it has no point at all.
+func view(c chart, wide bool) (chartView, error) {
+	v := chartView{ID: c.ID, Title: c.Title, Caption: c.Caption}
+	for _, l := range c.Lines {
+		if len(l.Points) > 0 {
+			v.Legend = append(v.Legend, l)
+		}
+	}
+	if !c.populated() {
+		return v, nil
+	}
+	svg, err := renderSVG(c, wide)
+	if err != nil {
+		return v, err
+	}
+	v.SVG = svg
+	return v, nil
+}
+
+// stageBoundaries are the starts of every stage but the first, in seconds
+// since the run started.
+func stageBoundaries(s *Summary) []float64 {
+	var out []float64
+	for i, st := range s.Stages {
+		if i > 0 {
+			out = append(out, st.Start.Round(0).Sub(s.Start.Round(0)).Seconds())
+		}
+	}
+	return out
+}
+
+// verdictOf reads the run's outcome for the headline.
+func verdictOf(s *Summary) verdictView {
+	failed := 0
+	for _, v := range s.Thresholds {
+		if !v.Passed {
+			failed++
+		}
+	}
+	n := len(s.Thresholds)
+	switch {
+	case s.EndReason == "aborted":
+		return verdictView{"ABORTED", "fail", fmt.Sprintf("An abort_on_fail threshold failed; the run stopped after %s.", fmtSeconds(s.Seconds))}
+	case failed > 0:
+		return verdictView{"FAILED", "fail", fmt.Sprintf("%d of %d thresholds failed.", failed, n)}
+	case s.EndReason == "failed":
+		return verdictView{"FAILED", "fail", "The run failed before it finished; the numbers cover what it measured."}
+	case s.EndReason == "interrupted":
+		return verdictView{"INTERRUPTED", "warn", fmt.Sprintf("Stopped by hand after %s; the numbers cover what ran.", fmtSeconds(s.Seconds))}
+	case operations(s) == 0:
+		return verdictView{"NOTHING MEASURED", "fail", "No operation completed: check that the target is reachable."}
+	case n == 0:
+		return verdictView{"COMPLETED", "info", "The scenario sets no thresholds, so there is nothing to pass or fail."}
+	}
+	return verdictView{"PASSED", "pass", fmt.Sprintf("All %d thresholds passed.", n)}
+}
+
+// operations counts the measured operations (successes and errors) of
+// every metric but schedule.lag, which measures the simulator itself.
+func operations(s *Summary) int64 {
+	var n int64
+	for name, m := range s.Metrics {
+		if name != "schedule.lag" {
+			n += m.Count + m.Errors
+		}
+	}
+	return n
+}
+
+// errorRate is errors / operations over every metric but schedule.lag, in
+// percent.
+func errorRate(s *Summary) float64 {
+	ops := operations(s)
+	if ops == 0 {
+		return 0
+	}
+	var errs int64
+	for name, m := range s.Metrics {
+		if name != "schedule.lag" {
+			errs += m.Errors
+		}
+	}
+	return 100 * float64(errs) / float64(ops)
+}
+
+// facts are the headline numbers of the run.
+func facts(s *Summary) []param {
+	planned := 0
+	for _, st := range s.Stages {
+		planned = max(planned, st.Users)
+	}
+	var peak int64
+	for _, p := range s.Series {
+		peak = max(peak, p.Values["users.online"])
+	}
+	out := []param{
+		{"Users", fmt.Sprintf("%d planned, %d online at peak", planned, peak)},
+		{"Duration", fmtSeconds(s.Seconds) + " (" + s.EndReason + ")"},
+		{"Operations", fmt.Sprintf("%d measured", operations(s))},
+		{"Error rate", fmtPercent(errorRate(s))},
+		{"Target", s.Target.Kind + " backend"},
+	}
+	if s.Target.Kind != "embedded" && s.Target.HTTP != "" {
+		out[len(out)-1].Value += " " + s.Target.HTTP
+	}
+	return out
+}
+
+func fmtPercent(p float64) string {
+	switch {
+	case p == 0:
+		return "0%"
+	case p < 0.01:
+		return "< 0.01%"
+	default:
+		return fmt.Sprintf("%.2f%%", p)
+	}
+}
+
+// keyMetrics picks the metrics charted over time: firstKeyMetrics, then those
+// named in thresholds (verdicts, or the scenario's thresholds block), then
+// fillKeyMetrics, keeping those that measured something, at most
+// MaxKeyMetrics.
+func keyMetrics(s *Summary, params []param, hs Histograms) []string {
+	var cands []string
+	cands = append(cands, firstKeyMetrics...)
+	for _, v := range s.Thresholds {
+		cands = append(cands, v.Metric)
+	}
+	for _, p := range params {
+		if rest, ok := strings.CutPrefix(p.Key, "thresholds."); ok && !strings.HasPrefix(rest, "abort_on_fail") {
+			cands = append(cands, rest)
+		}
+	}
+	cands = append(cands, fillKeyMetrics...)
+	seen := map[string]bool{}
+	var out []string
+	for _, name := range cands {
+		if seen[name] || len(out) == MaxKeyMetrics {
+			continue
+		}
+		seen[name] = true
+		if s.Metrics[name].Count > 0 && len(hs[name]) > 0 {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func metricRowOf(name string, m Metric) metricRow {
+	r := metricRow{Name: name, Count: fmt.Sprint(m.Count), Errors: fmt.Sprint(m.Errors)}
+	var classes []string
+	for _, c := range sortedKeys(m.ErrorsBy) {
+		classes = append(classes, fmt.Sprintf("%s %d", c, m.ErrorsBy[c]))
+	}
+	r.ErrorClasses = strings.Join(classes, ", ")
+	if m.Count == 0 {
+		r.Empty = true
+		return r
+	}
+	r.Rate = fmt.Sprintf("%.1f", m.Rate)
+	r.Min, r.Mean, r.P50, r.P90 = fmtMs(m.Min), fmtMs(m.Mean), fmtMs(m.P50), fmtMs(m.P90)
+	r.P95, r.P99, r.P999, r.Max = fmtMs(m.P95), fmtMs(m.P99), fmtMs(m.P999), fmtMs(m.Max)
+	return r
+}

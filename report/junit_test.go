@@ -1,0 +1,134 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+)
+
+// junitSummary is a finished run with three verdicts: one pass, one
+// failure on data, one failure without data.
+func junitSummary() *Summary {
+	return &Summary{
+		Name:      "ci-gate",
+		Scenario:  map[string]any{"file": "scenarios/ci-gate.yaml", "name": "ci-gate"},
+		Target:    Target{Kind: "embedded"},
+		Start:     time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
+		Seconds:   20.5,
+		EndReason: "completed",
+		Thresholds: []Verdict{
+			{Metric: "telemetry.puback", Rule: "p(99) < 250ms", Observed: "3.2ms", Value: 0.0032, Passed: true, Line: 40},
+			{Metric: "sos.delivered", Rule: "p(95) < 2s", Observed: "2.41s", Value: 2.41, Line: 41},
+			{Metric: "http.sos_cancel", Rule: `errors < 1% & "x"`, Observed: "no samples", NoData: true, Line: 42},
+		},
+	}
+}
+
+// TestWriteJUnit reads the report back with the schema CI systems use and
+// checks what each of them shows: counts, case names, failure messages.
+func TestWriteJUnit(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, junitSummary()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.HasPrefix(out, `<?xml version="1.0" encoding="UTF-8"?>`) {
+		t.Errorf("no XML declaration:\n%s", out)
+	}
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Name      string `xml:"name,attr"`
+			Tests     int    `xml:"tests,attr"`
+			Failures  int    `xml:"failures,attr"`
+			Errors    int    `xml:"errors,attr"`
+			Time      string `xml:"time,attr"`
+			Timestamp string `xml:"timestamp,attr"`
+			Props     []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
+			Cases []struct {
+				Name      string `xml:"name,attr"`
+				Classname string `xml:"classname,attr"`
+				File      string `xml:"file,attr"`
+				Line      int    `xml:"line,attr"`
+				Out       string `xml:"system-out"`
+				Failure   *struct {
+					Message string `xml:"message,attr"`
+					Type    string `xml:"type,attr"`
+					Text    string `xml:",chardata"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("not valid XML: %v\n%s", err, out)
+	}
+	if len(doc.Suites) != 1 {
+		t.Fatalf("%d test suites, want 1", len(doc.Suites))
+	}
+	if doc.Tests != 3 || doc.Failures != 2 {
+		t.Errorf("testsuites tests=%d failures=%d; want 3, 2", doc.Tests, doc.Failures)
+	}
+	s := doc.Suites[0]
+	if s.Name != "eixamsim ci-gate" || s.Tests != 3 || s.Failures != 2 || s.Errors != 0 || s.Time != "20.500" || s.Timestamp != "2026-03-04T05:06:07" {
+		t.Errorf("suite = %q tests=%d failures=%d errors=%d time=%s at %s", s.Name, s.Tests, s.Failures, s.Errors, s.Time, s.Timestamp)
+	}
+	if len(s.Props) < 2 || s.Props[1].Name != "end_reason" || s.Props[1].Value != "completed" {
+		t.Errorf("properties = %+v", s.Props)
+	}
+	want := []struct {
+		name, message string // message "" = passed
+	}{
+		{"telemetry.puback: p(99) < 250ms", ""},
+		{"sos.delivered: p(95) < 2s", "observed 2.41s, want p(95) < 2s"},
+		{`http.sos_cancel: errors < 1% & "x"`, `no samples: http.sos_cancel measured nothing to judge errors < 1% & "x" by`},
+	}
+	for i, c := range s.Cases {
+		w := want[i]
+		if c.Name != w.name || c.Classname != "eixamsim.ci-gate" || c.File != "scenarios/ci-gate.yaml" || c.Line != 40+i {
+			t.Errorf("case %d = %q %q %s:%d", i, c.Name, c.Classname, c.File, c.Line)
+		}
+		switch {
+		case w.message == "" && c.Failure != nil:
+			t.Errorf("case %q failed: %+v", c.Name, c.Failure)
+		case w.message != "" && (c.Failure == nil || c.Failure.Message != w.message || c.Failure.Type != "threshold"):
+			t.Errorf("case %q failure = %+v; want message %q", c.Name, c.Failure, w.message)
+		}
+		if !strings.HasPrefix(c.Out, "observed ") {
+			t.Errorf("case %q system-out = %q", c.Name, c.Out)
+		}
+	}
+	if f := s.Cases[1].Failure; f == nil || !strings.Contains(f.Text, "rule at   scenarios/ci-gate.yaml:41") {
+		t.Errorf("failure text does not locate the rule: %+v", f)
+	}
+	// The raw text escapes what XML needs escaped.
+	if !strings.Contains(out, `name="sos.delivered: p(95) &lt; 2s"`) {
+		t.Errorf("rule not escaped in the case name:\n%s", out)
+	}
+}
+
+// TestWriteJUnitNoThresholds: a scenario without thresholds gives a valid,
+// empty suite.
+func TestWriteJUnitNoThresholds(t *testing.T) {
+	s := junitSummary()
+	s.Thresholds = nil
+	s.Scenario = nil
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Suites []struct {
+			Tests int        `xml:"tests,attr"`
+			Cases []struct{} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Suites) != 1 || doc.Suites[0].Tests != 0 || len(doc.Suites[0].Cases) != 0 {
+		t.Errorf("empty report = %+v, %v:\n%s", doc, err, buf.String())
+	}
+}
