@@ -23,6 +23,8 @@ type runFlags struct {
 	out        string
 	noProgress bool
 	quiet      bool
+	// metricsAddr serves live Prometheus metrics there (metricsaddr.go).
+	metricsAddr string
 }
 
 // runRun runs one scenario: start the target, run the fleet, write the
@@ -35,6 +37,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&f.out, "out", "", "result directory (default: the scenario's output.dir)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress")
 	fs.BoolVar(&f.quiet, "quiet", false, "print nothing but problems and the final verdict")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (e.g. :9464)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +64,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout, stderr io.Writer) error {
+	if err := fleet.NewPlan(sc, sc.Target.Embedded != nil).Check(targetHosts(sc)); err != nil {
+		return withCode(exitUsage, err)
+	}
 	tgt, err := startTarget(ctx, sc)
 	if err != nil {
 		return err
@@ -80,7 +86,8 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout,
 	if err != nil {
 		return withCode(exitInternal, err)
 	}
-	collector := metrics.NewCollector(reg, start, hlogs)
+	prog := newProgress(stderr, f, sc.Fleet.Users) // progress.go
+	collector := metrics.NewCollector(reg, start, prog.Sink(hlogs))
 	runner, err := fleet.New(fleet.Config{
 		Scenario: sc,
 		HTTPURL:  tgt.httpURL,
@@ -91,6 +98,11 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout,
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
+	stopMetrics, err := serveMetrics(f.metricsAddr, reg, start, runner, stderr, f.quiet)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if !f.quiet {
 		fmt.Fprintf(stderr, "eixamsim: running %q: %d users for %v against %s (%s, %s)\n",
 			sc.Name, sc.Fleet.Users, sc.Duration(), tgt.kind, tgt.httpURL, tgt.mqttURL)
@@ -100,38 +112,30 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout,
 	tickStop := make(chan struct{})
 	go func() {
 		defer close(tickDone)
-		tickEvery(collector, hlogs, tickStop, func(p metrics.Point) {
-			if !f.quiet && !f.noProgress && int(p.T)%5 == 0 {
-				printStatusLine(stderr, runner.Status(), p)
-			}
-		})
+		tickEvery(collector, hlogs, tickStop, func(p metrics.Point) { prog.Update(runner.Status(), p) })
 	}()
-	res, runErr := runner.Run(ctx)
+	runCtx, stopRun := context.WithCancelCause(ctx) // abort_on_fail cancels it (gate.go)
+	defer stopRun(nil)
+	stopWatch := watchAborts(sc.Thresholds, collector, start, stopRun)
+	res, runErr := runner.Run(runCtx)
+	stopWatch()
 	close(tickStop)
 	<-tickDone
+	prog.Close()
 	collector.Tick(time.Now())
 
-	endReason := "completed"
-	if !res.Completed {
-		endReason = "interrupted"
+	sum := buildSummary(sc, tgt, res, reg, collector, endReason(runCtx, res))
+	var abort *abortError
+	if errors.As(context.Cause(runCtx), &abort) {
+		sum.Notes = append(sum.Notes, abort.Error())
 	}
-	sum := buildSummary(sc, tgt, res, reg, collector, endReason)
+	sum.Thresholds = judge(sc.Thresholds, collector, sum.Seconds, abort)
 	writeErr := errors.Join(hlogs.Close(), writeResults(dir, sum))
 	if !f.quiet {
 		report.WriteText(stdout, sum)
 		fmt.Fprintf(stderr, "eixamsim: results in %s\n", dir)
 	}
-	switch {
-	case runErr != nil:
-		return withCode(exitInternal, runErr)
-	case writeErr != nil:
-		return withCode(exitInternal, writeErr)
-	case !res.Completed && ctx.Err() != nil:
-		return context.Cause(ctx)
-	case sum.Metrics["user.login"].Count == 0:
-		return withCode(exitUnreachable, fmt.Errorf("no user could log in and connect; %s", describeErrors(sum)))
-	}
-	return nil
+	return runOutcome(runCtx, sum, runErr, writeErr)
 }
 
 // tickEvery closes one metrics interval per second until stop is closed,
@@ -177,11 +181,14 @@ func buildSummary(sc *scenario.Scenario, tgt *target, res fleet.Result, reg *met
 	return s
 }
 
-// writeResults writes summary.json and summary.txt atomically.
+// writeResults writes summary.json, summary.txt, junit.xml and report.html
+// atomically.
 func writeResults(dir string, s *report.Summary) error {
 	return errors.Join(
 		report.WriteFileAtomic(filepath.Join(dir, "summary.json"), func(w io.Writer) error { return report.WriteJSON(w, s) }),
 		report.WriteFileAtomic(filepath.Join(dir, "summary.txt"), func(w io.Writer) error { return report.WriteText(w, s) }),
+		report.WriteJUnitFile(dir, s),
+		writeHTMLReport(dir, s), // report.go; needs the hlogs closed first
 	)
 }
 
@@ -198,15 +205,4 @@ func describeErrors(s *report.Summary) string {
 		return "no errors were recorded"
 	}
 	return msg
-}
-
-// printStatusLine prints one compact progress line.
-func printStatusLine(w io.Writer, st fleet.Status, p metrics.Point) {
-	var errs int64
-	for _, l := range p.Latencies {
-		errs += l.Errors
-	}
-	tel := p.Latencies["telemetry.puback"]
-	fmt.Fprintf(w, "[%5.0fs] stage %s: %d/%d online, telemetry %d/s (p99 %s), errors %d/s\n",
-		p.T, st.Stage, st.Online, st.Target, tel.Count, time.Duration(tel.P99)*time.Microsecond, errs)
 }

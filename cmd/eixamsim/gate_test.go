@@ -1,0 +1,557 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// The tests in this file build the eixamsim binary once (with -race when
+// the tests run with it) and run it with os/exec, as a CI job would: each
+// checks an exit code of docs/ci.md and the files the run left behind.
+// Scenarios are a few seconds with 20 users, and the slow ones run in
+// parallel.
+
+var binary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.path != "" {
+		os.RemoveAll(filepath.Dir(binary.path))
+	}
+	os.Exit(code)
+}
+
+// eixamsimBinary builds ./cmd/eixamsim into a temporary directory the
+// first time it is called and returns the binary's path.
+func eixamsimBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	binary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "eixamsim-test-bin-")
+		if err != nil {
+			binary.err = err
+			return
+		}
+		binary.path = filepath.Join(dir, "eixamsim")
+		args := []string{"build", "-o", binary.path}
+		if raceEnabled() {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+		if err != nil {
+			binary.err = errors.New("go build: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
+	}
+	return binary.path
+}
+
+// raceEnabled reports whether this test binary was built with -race.
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// syncBuffer is a goroutine-safe buffer for a child's output.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// result is how one eixamsim process ended.
+type result struct {
+	code           int
+	stdout, stderr string
+	elapsed        time.Duration
+}
+
+// start starts the binary with args; wait collects its result.
+func start(t *testing.T, args ...string) (cmd *exec.Cmd, wait func() result) {
+	t.Helper()
+	return startEnv(t, nil, args...)
+}
+
+// startEnv is start with extra environment variables ("NAME=value").
+func startEnv(t *testing.T, env []string, args ...string) (cmd *exec.Cmd, wait func() result) {
+	t.Helper()
+	cmd = exec.Command(eixamsimBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var res result
+	go func() {
+		defer close(done)
+		err := cmd.Wait()
+		res = result{code: cmd.ProcessState.ExitCode(), elapsed: time.Since(began)}
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			res.code = -1
+		}
+	}()
+	timer := time.AfterFunc(2*time.Minute, func() { _ = cmd.Process.Kill() })
+	return cmd, func() result {
+		<-done
+		timer.Stop()
+		res.stdout, res.stderr = stdout.String(), stderr.String()
+		return res
+	}
+}
+
+// eixamsim runs the binary to its end.
+func eixamsim(t *testing.T, args ...string) result {
+	t.Helper()
+	_, wait := start(t, args...)
+	return wait()
+}
+
+// writeScenario writes a scenario file into a new temporary directory and
+// returns its path and a result directory beside it.
+func writeScenario(t *testing.T, name, yaml string) (path, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	path = filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, filepath.Join(dir, "results")
+}
+
+// readSummary reads summary.json of a result directory.
+func readSummary(t *testing.T, dir string) *report.Summary {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var s report.Summary
+	if err := json.NewDecoder(f).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// junitCase is a test case of junit.xml as CI systems read it.
+type junitCase struct {
+	Name    string `xml:"name,attr"`
+	Failure *struct {
+		Message string `xml:"message,attr"`
+	} `xml:"failure"`
+}
+
+// readJUnit reads junit.xml of a result directory: its failure count and
+// cases.
+func readJUnit(t *testing.T, dir string) (failures int, cases []junitCase) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Suites []struct {
+			Failures int         `xml:"failures,attr"`
+			Cases    []junitCase `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil || len(doc.Suites) != 1 {
+		t.Fatalf("junit.xml: %v, %d suites:\n%s", err, len(doc.Suites), data)
+	}
+	return doc.Suites[0].Failures, doc.Suites[0].Cases
+}
+
+// header is the common start of the test scenarios: 20 users against the
+// embedded backend, lines 1-4.
+const header = `version: 1
+identity: { app_id: e2e, app_secret: e2e-secret }
+fleet: { users: 20, connect_rate: 200/s }
+behaviours: { login: [me] }
+`
+
+func TestRunPassExits0(t *testing.T) {
+	t.Parallel()
+	path, out := writeScenario(t, "pass", header+`name: pass
+duration: 3s
+thresholds:
+  user.login: ["count >= 20", "errors <= 0%", "p(99) < 5s"]
+  http.me: ["p(95) < 2s", "rate > 1/s"]
+  mqtt.disconnects: ["count <= 0"]
+`)
+	r := eixamsim(t, "run", "--no-progress", "--out", out, path)
+	if r.code != exitOK {
+		t.Fatalf("exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	s := readSummary(t, out)
+	if s.EndReason != endCompleted || len(s.Thresholds) != 6 {
+		t.Errorf("end_reason %q, %d verdicts", s.EndReason, len(s.Thresholds))
+	}
+	for _, v := range s.Thresholds {
+		if !v.Passed {
+			t.Errorf("verdict failed: %+v", v)
+		}
+	}
+	if failures, cases := readJUnit(t, out); failures != 0 || len(cases) != 6 || cases[0].Name != "user.login: count >= 20" {
+		t.Errorf("junit.xml: %d failures, cases %+v", failures, cases)
+	}
+	if !strings.Contains(r.stdout, "PASS  http.me: p(95) < 2s (observed ") {
+		t.Errorf("the table has no verdicts:\n%s", r.stdout)
+	}
+}
+
+func TestRunThresholdFailureExits99(t *testing.T) {
+	t.Parallel()
+	// Every HTTP answer takes 100 ms more, so GET /v1/sdk/me cannot be
+	// faster than 50 ms.
+	path, out := writeScenario(t, "slow", header+`name: slow
+duration: 3s
+target: { embedded: { http_latency: 100ms } }
+thresholds:
+  user.login: ["count >= 20"]
+  http.me: ["p(95) < 50ms"]
+`)
+	r := eixamsim(t, "run", "--no-progress", "--out", out, path)
+	if r.code != exitThresholds {
+		t.Fatalf("exit %d, want 99\nstderr:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "1 of 2 thresholds failed: http.me: p(95) < 50ms (observed ") {
+		t.Errorf("stderr does not name the failed rule:\n%s", r.stderr)
+	}
+	failures, cases := readJUnit(t, out)
+	if failures != 1 || len(cases) != 2 {
+		t.Fatalf("junit.xml: %d failures, %d cases", failures, len(cases))
+	}
+	c := cases[1]
+	if c.Name != "http.me: p(95) < 50ms" || c.Failure == nil || !observedRe.MatchString(c.Failure.Message) {
+		t.Errorf("failing case = %q %+v", c.Name, c.Failure)
+	}
+	if cases[0].Failure != nil {
+		t.Errorf("passing case failed: %+v", cases[0].Failure)
+	}
+	v := readSummary(t, out).Thresholds[1]
+	if v.Passed || v.Value < 0.1 || v.Line != 10 {
+		t.Errorf("summary verdict = %+v; want failed, observed >= 100ms, line 10", v)
+	}
+}
+
+// observedRe is the failure message of the rule p(95) < 50ms observed
+// at 100 ms or more.
+var observedRe = regexp.MustCompile(`^observed ([1-9][0-9]{2}(\.[0-9]+)?ms|[0-9.]+s), want p\(95\) < 50ms$`)
+
+func TestRunAbortOnFailExits100(t *testing.T) {
+	t.Parallel()
+	// A minute-long run whose http.me budget cannot hold: abort_on_fail
+	// must stop it at the first check after the first samples.
+	path, out := writeScenario(t, "abort", header+`name: abort
+duration: 60s
+target: { embedded: { http_latency: 100ms } }
+thresholds:
+  user.login: ["count > 1000"]
+  http.me: ["p(95) < 50ms"]
+  abort_on_fail: [http.me]
+`)
+	r := eixamsim(t, "run", "--no-progress", "--out", out, path)
+	if r.code != exitAborted {
+		t.Fatalf("exit %d, want 100\nstderr:\n%s", r.code, r.stderr)
+	}
+	if r.elapsed > 20*time.Second {
+		t.Errorf("the aborted run took %v of its 60 s", r.elapsed)
+	}
+	if !strings.Contains(r.stderr, "aborted by abort_on_fail after ") || !strings.Contains(r.stderr, "http.me: p(95) < 50ms (observed ") {
+		t.Errorf("stderr does not say what aborted the run:\n%s", r.stderr)
+	}
+	s := readSummary(t, out)
+	if s.EndReason != endAborted || s.Seconds > 20 {
+		t.Errorf("end_reason %q after %.1f s; want aborted, well before 60 s", s.EndReason, s.Seconds)
+	}
+	if len(s.Thresholds) != 2 || s.Thresholds[1].Passed || !strings.Contains(s.Thresholds[1].Note, "aborted the run") {
+		t.Errorf("verdicts = %+v", s.Thresholds)
+	}
+	if failures, _ := readJUnit(t, out); failures != 2 { // count > 1000 had no time either
+		t.Errorf("junit.xml: %d failures, want 2", failures)
+	}
+}
+
+func TestRunInterruptExits130(t *testing.T) {
+	t.Parallel()
+	path, out := writeScenario(t, "long", header+`name: long
+duration: 60s
+thresholds:
+  user.login: ["count >= 20"]
+`)
+	cmd, wait := start(t, "run", "--no-progress", "--out", out, path)
+	deadline := time.Now().Add(30 * time.Second)
+	for !fileExists(filepath.Join(out, "hdr")) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // let users log in
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	r := wait()
+	if r.code != exitInterrupted {
+		t.Fatalf("exit %d, want 130\nstderr:\n%s", r.code, r.stderr)
+	}
+	s := readSummary(t, out)
+	if s.EndReason != endInterrupted || s.Seconds > 30 || s.Metrics["user.login"].Count == 0 {
+		t.Errorf("end_reason %q after %.1f s, %d logins", s.EndReason, s.Seconds, s.Metrics["user.login"].Count)
+	}
+	if len(s.Thresholds) != 1 {
+		t.Errorf("verdicts = %+v", s.Thresholds)
+	}
+	readJUnit(t, out)
+}
+
+func TestRunUnreachableExits3(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	path, out := writeScenario(t, "gone", header+`name: gone
+duration: 3s
+target: { http: "http://`+addr+`", mqtt: "tcp://`+addr+`" }
+`)
+	r := eixamsim(t, "run", "--no-progress", "--out", out, path)
+	if r.code != exitUnreachable || !strings.Contains(r.stderr, "unreachable") {
+		t.Fatalf("exit %d, want 3\nstderr:\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "e2e-secret") {
+		t.Error("the secret was printed")
+	}
+}
+
+// typoScenario misspells a metric on line 8, column 3.
+const typoScenario = header + `name: typo
+duration: 3s
+thresholds:
+  sos.deliverd: ["p(95) < 2s"]
+`
+
+func TestTypoExits2FromRunAndValidate(t *testing.T) {
+	t.Parallel()
+	path, out := writeScenario(t, "typo", typoScenario)
+	want := path + ":8:3: thresholds.sos.deliverd: unknown metric (did you mean sos.delivered?)"
+	for _, args := range [][]string{
+		{"run", "--no-progress", "--out", out, path},
+		{"validate", path},
+	} {
+		r := eixamsim(t, args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, want) {
+			t.Errorf("eixamsim %s: exit %d, want 2 with %q\nstderr:\n%s", args[0], r.code, want, r.stderr)
+		}
+	}
+	if fileExists(out) {
+		t.Error("run wrote results for an invalid scenario")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	// Every scenario shipped in scenarios/ is valid.
+	shipped, err := filepath.Glob("../../scenarios/*.yaml")
+	if err != nil || len(shipped) < 2 {
+		t.Fatalf("scenarios: %v %v", shipped, err)
+	}
+	// Scenarios for a real target take it from the environment, as in CI.
+	stagingEnv := []string{
+		"EIXAM_HTTP_URL=https://api.staging.example",
+		"EIXAM_MQTT_URL=wss://api.staging.example/ws",
+		"EIXAM_APP_ID=partner-app",
+		"EIXAM_APP_SECRET=not-a-real-secret",
+	}
+	_, wait := startEnv(t, stagingEnv, append([]string{"validate"}, shipped...)...)
+	r := wait()
+	if r.code != exitOK || strings.Count(r.stdout, ": ok (") != len(shipped) {
+		t.Errorf("validate %v: exit %d\nstdout:\n%s\nstderr:\n%s", shipped, r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "not-a-real-secret") {
+		t.Error("validate printed the secret")
+	}
+
+	// Every problem of every file is listed; valid files still get "ok".
+	typo, _ := writeScenario(t, "typo", typoScenario)
+	bad, _ := writeScenario(t, "bad", header+`name: bad
+duration: 3x
+thresholds:
+  http.me: ["p95 < 2s"]
+  abort_on_fail: [http.me, sos.delivered]
+`)
+	r = eixamsim(t, "validate", typo, shipped[0], bad)
+	if r.code != exitUsage {
+		t.Errorf("exit %d, want 2", r.code)
+	}
+	for _, want := range []string{
+		typo + ":8:3: thresholds.sos.deliverd: unknown metric",
+		bad + `:6:11: duration: must be a duration like 500ms, 30s or 1h30m, got "3x"`,
+		bad + `:8:13: thresholds.http.me[0]: invalid rule "p95 < 2s": write p(95), not p95`,
+		bad + ":9:28: thresholds.abort_on_fail[1]: sos.delivered has no rules in thresholds",
+		"validate: 2 of 3 files invalid",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, shipped[0]+": ok (") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+
+	// No file is bad usage.
+	if r := eixamsim(t, "validate"); r.code != exitUsage {
+		t.Errorf("validate without files: exit %d, want 2", r.code)
+	}
+}
+
+// metricsWithErrors is the measurements of a run in which metric failed n
+// times and never succeeded.
+func metricsWithErrors(t *testing.T, metric string, n int) metrics.Measurements {
+	t.Helper()
+	reg := metrics.NewRegistry()
+	for range n {
+		reg.Latency(metric).Error("http_503")
+	}
+	return metrics.NewCollector(reg, time.Now(), nil).Measure(time.Second, nil)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestRunOutcome is the exit-code table of a run that started, in
+// precedence order.
+func TestRunOutcome(t *testing.T) {
+	interrupted, cancel := context.WithCancelCause(context.Background())
+	cancel(errInterrupted)
+	aborted, cancel2 := context.WithCancelCause(context.Background())
+	cancel2(&abortError{at: 3 * time.Second})
+	running := context.Background()
+
+	logins := func(n int64) map[string]report.Metric { return map[string]report.Metric{"user.login": {Count: n}} }
+	passed := []report.Verdict{{Metric: "http.me", Rule: "p(95) < 1s", Passed: true}}
+	failed := []report.Verdict{{Metric: "http.me", Rule: "p(95) < 1s", Observed: "2s"}}
+	tests := []struct {
+		name     string
+		ctx      context.Context
+		sum      report.Summary
+		runErr   error
+		writeErr error
+		want     int
+	}{
+		// A failed write beats everything: results may be missing.
+		{"write failed", interrupted, report.Summary{EndReason: endInterrupted}, nil, errors.New("disk full"), exitInternal},
+		// The fleet failed.
+		{"run failed", running, report.Summary{EndReason: endCompleted, Metrics: logins(5)}, errors.New("boom"), nil, exitInternal},
+		// Ctrl-C wins over failed thresholds.
+		{"interrupted", interrupted, report.Summary{EndReason: endInterrupted, Metrics: logins(5), Thresholds: failed}, nil, nil, exitInterrupted},
+		// abort_on_fail, even with no login measured.
+		{"aborted", aborted, report.Summary{EndReason: endAborted, Metrics: logins(0), Thresholds: failed}, nil, nil, exitAborted},
+		// Nothing measured: the target, not the thresholds.
+		{"no login", running, report.Summary{EndReason: endCompleted, Metrics: logins(0), Thresholds: failed}, nil, nil, exitUnreachable},
+		// A failed rule.
+		{"thresholds failed", running, report.Summary{EndReason: endCompleted, Metrics: logins(5), Thresholds: failed}, nil, nil, exitThresholds},
+		// All passed.
+		{"passed", running, report.Summary{EndReason: endCompleted, Metrics: logins(5), Thresholds: passed}, nil, nil, exitOK},
+		// No thresholds at all is a pass.
+		{"no thresholds", running, report.Summary{EndReason: endCompleted, Metrics: logins(5)}, nil, nil, exitOK},
+	}
+	for _, tc := range tests {
+		err := runOutcome(tc.ctx, &tc.sum, tc.runErr, tc.writeErr)
+		if got := exitCode(err, &bytes.Buffer{}); got != tc.want {
+			t.Errorf("%s: exit %d (%v), want %d", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+// TestEndReasonAndCheckAbort covers the abort watch without a run.
+func TestEndReasonAndCheckAbort(t *testing.T) {
+	rule := func(src string) scenario.Rule {
+		r, err := scenario.ParseRule(scenario.KindLatency, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	th := scenario.Thresholds{
+		Metrics:     []scenario.MetricRules{{Metric: "http.me", Rules: []scenario.Rule{rule("count > 5"), rule("errors < 10%")}}},
+		AbortOnFail: []string{"http.me"},
+		AbortGrace:  5 * time.Second,
+	}
+	m := metricsWithErrors(t, "http.me", 2) // 2 errors, no success: errors 100 %
+	if e := checkAbort(th, m, 4*time.Second); e != nil {
+		t.Errorf("aborted during the grace: %v", e)
+	}
+	e := checkAbort(th, m, 6*time.Second)
+	if e == nil || e.verdict.Rule.Source != "errors < 10%" {
+		t.Fatalf("checkAbort = %v; want the errors rule", e)
+	}
+	if got := e.Error(); got != "aborted by abort_on_fail after 6s: http.me: errors < 10% (observed 100%)" {
+		t.Errorf("Error() = %q", got)
+	}
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	if got := endReason(ctx, fleet.Result{Completed: true}); got != endCompleted {
+		t.Errorf("endReason = %q", got)
+	}
+	cancel(e)
+	if got := endReason(ctx, fleet.Result{Completed: false}); got != endAborted {
+		t.Errorf("endReason = %q", got)
+	}
+	ctx2, cancel2 := context.WithCancelCause(context.Background())
+	cancel2(errInterrupted)
+	if got := endReason(ctx2, fleet.Result{Completed: false}); got != endInterrupted {
+		t.Errorf("endReason = %q", got)
+	}
+}

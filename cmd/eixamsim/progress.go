@@ -1,0 +1,267 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/vbauerster/cupwriter"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+)
+
+// liveMetrics are the latency metrics whose rolling p99 the progress
+// display shows.
+var liveMetrics = []string{"telemetry.puback", "sos.delivered", "http.me"}
+
+const (
+	// ciLineEvery is how often a non-terminal prints its status line.
+	ciLineEvery = 10 * time.Second
+	// ttyWindow and ciWindow are the rolling windows of the rates and p99s:
+	// short on a terminal (live), one line's worth in CI.
+	ttyWindow = 5
+	ciWindow  = 10
+)
+
+// progress shows a run's live state on stderr: mpb bars on a terminal, a
+// compact line every ciLineEvery otherwise, nothing with --quiet or
+// --no-progress. Tick-side methods (the Sink and Update) are called from
+// the collector's goroutine; the mpb decorators read under mu.
+type progress struct {
+	mode  progressMode
+	w     io.Writer
+	users int // most users any stage wants: the bar's full length
+
+	mu       sync.Mutex
+	windows  map[string]*hdr.WindowedHistogram // per live metric, one slot per interval
+	recent   []metrics.Point                   // the last window's points, oldest first
+	size     int                               // window length in intervals
+	status   fleet.Status
+	last     liveView
+	lastLine float64 // T of the last CI line
+
+	bars    *mpb.Progress
+	userBar *mpb.Bar
+	others  []*mpb.Bar
+}
+
+type progressMode int
+
+const (
+	progressNone progressMode = iota
+	progressLines
+	progressBars
+)
+
+// liveView is what one refresh shows.
+type liveView struct {
+	T          float64
+	Telemetry  float64 // per second
+	SOS        float64
+	Errors     float64
+	P99        map[string]time.Duration
+	HaveWindow bool
+}
+
+// newProgress picks the display: none if quiet or noProgress, bars if w is
+// a terminal, lines otherwise. users is the fleet's largest stage target.
+func newProgress(w io.Writer, f runFlags, users int) *progress {
+	p := &progress{w: w, users: max(users, 1), windows: map[string]*hdr.WindowedHistogram{}}
+	switch {
+	case f.quiet || f.noProgress:
+		p.mode = progressNone
+		return p
+	case cupwriter.New(w, false).IsTerminal():
+		p.mode, p.size = progressBars, ttyWindow
+	default:
+		p.mode, p.size = progressLines, ciWindow
+	}
+	for _, m := range liveMetrics {
+		// 2 significant digits are plenty to watch; 10x smaller than 3.
+		p.windows[m] = hdr.NewWindowed(p.size, 1, int64(time.Hour/time.Microsecond), 2)
+	}
+	return p
+}
+
+// Sink wraps next (the hlog writer) so that the live metrics' intervals
+// also feed the rolling windows.
+func (p *progress) Sink(next metrics.IntervalSink) metrics.IntervalSink {
+	if p.mode == progressNone {
+		return next
+	}
+	return progressSink{p: p, next: next}
+}
+
+type progressSink struct {
+	p    *progress
+	next metrics.IntervalSink
+}
+
+var _ metrics.IntervalSink = progressSink{}
+
+// WriteInterval implements metrics.IntervalSink.
+func (s progressSink) WriteInterval(metric string, h *hdr.Histogram) error {
+	s.p.mu.Lock()
+	if w, ok := s.p.windows[metric]; ok {
+		w.Current.Merge(h)
+	}
+	s.p.mu.Unlock()
+	if s.next == nil {
+		return nil
+	}
+	return s.next.WriteInterval(metric, h)
+}
+
+// Update takes the state after one interval: the fleet status and the
+// collector's last point. It closes the interval in the rolling windows.
+func (p *progress) Update(st fleet.Status, pt metrics.Point) {
+	if p.mode == progressNone {
+		return
+	}
+	p.mu.Lock()
+	p.status = st
+	p.recent = append(p.recent, pt)
+	if len(p.recent) > p.size {
+		p.recent = p.recent[len(p.recent)-p.size:]
+	}
+	v := liveView{T: pt.T, P99: map[string]time.Duration{}, HaveWindow: true}
+	var seconds float64
+	var tel, sos, errs int64
+	for _, r := range p.recent {
+		seconds += r.Seconds
+		tel += r.Latencies["telemetry.puback"].Count
+		sos += r.Latencies["sos.puback"].Count
+		for _, l := range r.Latencies {
+			errs += l.Errors
+		}
+	}
+	if seconds > 0 {
+		v.Telemetry, v.SOS, v.Errors = float64(tel)/seconds, float64(sos)/seconds, float64(errs)/seconds
+	}
+	for name, w := range p.windows {
+		if m := w.Merge(); m.TotalCount() > 0 {
+			v.P99[name] = metrics.ValueAt(m, 99)
+		}
+		w.Rotate()
+	}
+	p.last = v
+	printLine := p.mode == progressLines && pt.T-p.lastLine >= ciLineEvery.Seconds()-0.5
+	if printLine {
+		p.lastLine = pt.T
+	}
+	p.mu.Unlock()
+
+	switch {
+	case printLine:
+		fmt.Fprintln(p.w, statusLine(st, v, time.Now()))
+	case p.mode == progressBars:
+		if p.bars == nil {
+			p.startBars(mpb.WithOutput(p.w))
+		}
+		p.userBar.SetCurrent(st.Online)
+	}
+}
+
+// Close stops the display; the bars stay on screen as they last were.
+// Call it once no Update can come any more; it may be called again.
+func (p *progress) Close() {
+	if p.bars == nil {
+		return
+	}
+	p.userBar.Abort(false)
+	for _, b := range p.others {
+		b.Abort(false)
+	}
+	p.bars.Wait()
+	p.bars = nil
+}
+
+// startBars builds the three rows of the terminal display (on the first
+// Update, so a run that fails to start leaves no bar behind):
+//
+//	steady (2/3) 14s left  [=========>------]  195/200 users
+//	telemetry 104.2/s · SOS 0.7/s · errors 0.0/s
+//	p99 last 5s: telemetry.puback 3.2ms · sos.delivered 4.1ms · http.me 910µs
+func (p *progress) startBars(opts ...mpb.ContainerOption) {
+	opts = append(opts, mpb.WithRefreshRate(250*time.Millisecond), mpb.WithWidth(36))
+	p.bars = mpb.New(opts...)
+	text := func(f func(fleet.Status, liveView) string) decor.Decorator {
+		return decor.Any(func(decor.Statistics) string {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return f(p.status, p.last)
+		})
+	}
+	// Built with total 0 and then given its total, the bar never completes
+	// by itself: users come and go, and a full bar must be able to empty.
+	p.userBar = p.bars.New(0, mpb.BarStyle().Lbound("[").Rbound("]"),
+		mpb.PrependDecorators(text(func(st fleet.Status, _ liveView) string {
+			return fmt.Sprintf("%-30s", stageText(st, time.Now()))
+		})),
+		mpb.AppendDecorators(text(func(st fleet.Status, _ liveView) string {
+			return fmt.Sprintf(" %d online, target %d", st.Online, st.Target)
+		})),
+	)
+	rates := p.bars.New(0, mpb.NopStyle(), mpb.PrependDecorators(text(func(_ fleet.Status, v liveView) string {
+		return rateText(v)
+	})))
+	p99 := p.bars.New(0, mpb.NopStyle(), mpb.PrependDecorators(text(func(_ fleet.Status, v liveView) string {
+		return fmt.Sprintf("p99 last %ds: %s", p.size, p99Text(v))
+	})))
+	p.userBar.SetTotal(int64(p.users), false)
+	p.others = []*mpb.Bar{rates, p99}
+}
+
+// stageText is "steady (2/3) 14s left", or "starting" before the first
+// stage.
+func stageText(st fleet.Status, now time.Time) string {
+	if st.Stage == "" {
+		return "starting"
+	}
+	left := max(st.StageEnd.Sub(now), 0).Round(time.Second)
+	return fmt.Sprintf("%s (stage %d) %v left", st.Stage, st.StageIndex+1, left)
+}
+
+func rateText(v liveView) string {
+	if !v.HaveWindow {
+		return "waiting for the first interval"
+	}
+	return fmt.Sprintf("telemetry %.1f/s · SOS %.1f/s · errors %.1f/s", v.Telemetry, v.SOS, v.Errors)
+}
+
+func p99Text(v liveView) string {
+	var parts []string
+	for _, m := range liveMetrics {
+		if d, ok := v.P99[m]; ok {
+			parts = append(parts, fmt.Sprintf("%s %v", m, roundDuration(d)))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " · ")
+}
+
+// roundDuration keeps 2 significant digits, the precision of the live
+// windows: 910µs, 3.2ms, 1.2s.
+func roundDuration(d time.Duration) time.Duration {
+	for unit := time.Microsecond; unit <= time.Hour; unit *= 10 {
+		if d < 100*unit {
+			return d.Round(unit)
+		}
+	}
+	return d
+}
+
+// statusLine is the compact line printed every ciLineEvery when stderr is
+// not a terminal.
+func statusLine(st fleet.Status, v liveView, now time.Time) string {
+	return fmt.Sprintf("[%5.0fs] %s: %d/%d users online, %s, p99 %s",
+		v.T, stageText(st, now), st.Online, st.Target, rateText(v), p99Text(v))
+}

@@ -1,0 +1,417 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/report"
+)
+
+// The tests in this file share one short real run (in-process, through
+// runRun, against the embedded backend) and read the result directory it
+// left behind; the Prometheus endpoint is scraped while it runs.
+
+// resultsSecret is the scenario's app secret: no file may contain it.
+const resultsSecret = "x9-results-s3cret-q7"
+
+const resultsScenario = `version: 1
+name: results
+description: every behaviour, 4 s
+target: { embedded: { ack_delay: 200ms } }
+identity: { app_id: results-app, app_secret: ` + resultsSecret + `, user_id: "r-{{.N}}" }
+fleet: { users: 20, connect_rate: 200/s }
+stages:
+  - { name: up, for: 1s, users: 20 }
+  - { name: steady, for: 2s, users: 20 }
+  - { name: down, for: 1s, users: 0 }
+behaviours:
+  login: [me, sos_rehydrate]
+  telemetry: { every: 500ms }
+  sos: { rate: 300/min, hold: 500ms, end: mixed }
+  contacts: { rate: 10/s }
+  devices: { rate: 5/s }
+thresholds:
+  telemetry.puback: ["count > 0"]
+`
+
+// sharedResult is the one run of this file.
+type sharedResult struct {
+	dir            string
+	err            error
+	stdout, stderr string
+	scrapes        []string // /metrics bodies fetched during the run
+}
+
+var resultsRun struct {
+	once sync.Once
+	r    sharedResult
+}
+
+// runResults runs resultsScenario once and returns what it left.
+func runResults(t *testing.T) *sharedResult {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a 4 s scenario; skipped with -short")
+	}
+	resultsRun.once.Do(func() {
+		r := &resultsRun.r
+		base, err := os.MkdirTemp("", "eixamsim-results-")
+		if err != nil {
+			r.err = err
+			return
+		}
+		path := filepath.Join(base, "results.yaml")
+		if r.err = os.WriteFile(path, []byte(resultsScenario), 0o644); r.err != nil {
+			return
+		}
+		r.dir = filepath.Join(base, "out")
+		var stdout, stderr syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- runRun(context.Background(), []string{"--out", r.dir, "--metrics-addr", "127.0.0.1:0", path}, &stdout, &stderr)
+		}()
+		r.scrapes, r.err = scrapeWhileRunning(&stderr, done)
+		r.stdout, r.stderr = stdout.String(), stderr.String()
+	})
+	r := &resultsRun.r
+	if r.err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s", r.err, r.stderr)
+	}
+	return r
+}
+
+var metricsURLRe = regexp.MustCompile(`Prometheus metrics at (http://\S+)`)
+
+// scrapeWhileRunning scrapes the endpoint named on stderr every 300 ms
+// until the run ends, and returns the bodies and the run's error.
+func scrapeWhileRunning(stderr *syncBuffer, done <-chan error) ([]string, error) {
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	var bodies []string
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return bodies, err
+		case <-tick.C:
+		}
+		m := metricsURLRe.FindStringSubmatch(stderr.String())
+		if m == nil {
+			continue
+		}
+		resp, err := client.Get(m[1])
+		if err != nil {
+			continue // the run may be stopping the server
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			bodies = append(bodies, string(b))
+		}
+	}
+}
+
+func TestRunWritesEveryResultFile(t *testing.T) {
+	r := runResults(t)
+	for _, f := range []string{"summary.json", "summary.txt", "report.html", "hdr/telemetry.puback.hlog", "hdr/sos.delivered.hlog", "hdr/http.me.hlog"} {
+		if fi, err := os.Stat(filepath.Join(r.dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	err := filepath.WalkDir(r.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.Contains(d.Name(), ".tmp") {
+			t.Errorf("temporary file left behind: %s", p)
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(resultsSecret)) {
+			t.Errorf("%s contains the app secret", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// summary.txt is the table the run printed.
+	txt, _ := os.ReadFile(filepath.Join(r.dir, "summary.txt"))
+	if !strings.Contains(r.stdout, string(txt)) {
+		t.Errorf("stdout does not show summary.txt:\n%s\n---\n%s", r.stdout, txt)
+	}
+	// No terminal: no bars, and a 4 s run is too short for a 10 s line.
+	if strings.Contains(r.stderr, "users online") {
+		t.Errorf("status line before 10 s:\n%s", r.stderr)
+	}
+}
+
+func TestRunSummaryMatchesHlogs(t *testing.T) {
+	r := runResults(t)
+	s, err := report.ReadSummaryFile(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := report.ReadHlogDir(filepath.Join(r.dir, "hdr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"telemetry.puback", "sos.delivered", "http.me", "user.login"} {
+		m := s.Metrics[name]
+		if m.Count == 0 {
+			t.Errorf("%s measured nothing", name)
+			continue
+		}
+		total := hs.Total(name)
+		if total.TotalCount() != m.Count {
+			t.Errorf("%s: hlog holds %d values, summary.json %d", name, total.TotalCount(), m.Count)
+		}
+		if got := float64(total.ValueAtQuantile(99)) / 1000; got != m.P99 {
+			t.Errorf("%s: hlog p99 %v ms, summary.json %v ms", name, got, m.P99)
+		}
+	}
+	if len(s.Stages) != 3 || s.Stages[2].Name != "down" || s.EndReason != "completed" {
+		t.Errorf("stages %+v, end_reason %q", s.Stages, s.EndReason)
+	}
+}
+
+func TestRunReportHTML(t *testing.T) {
+	r := runResults(t)
+	page, err := os.ReadFile(filepath.Join(r.dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Offline: no reference to anything outside the page.
+	refs := regexp.MustCompile(`(?i)(src|href)\s*=\s*["']?\s*https?:|url\(\s*["']?\s*https?:|<script|<link`)
+	if m := refs.Find(page); m != nil {
+		t.Errorf("report.html references %q", m)
+	}
+	// Every chart has data: users, throughput, errors, the latency of each
+	// key metric, and the distribution.
+	if bytes.Contains(page, []byte("No data was recorded")) {
+		t.Error("report.html has an empty chart")
+	}
+	for _, id := range []string{"users", "throughput", "errors", "latency-telemetry.puback", "latency-sos.delivered", "latency-http.me", "distribution"} {
+		i := bytes.Index(page, []byte(`id="`+id+`"`))
+		if i < 0 {
+			t.Errorf("no chart %s", id)
+			continue
+		}
+		fig := page[i:]
+		fig = fig[:bytes.Index(fig, []byte("</figure>"))]
+		if !bytes.Contains(fig, []byte(`<svg class="chart"`)) || bytes.Count(fig, []byte("<path")) < 5 {
+			t.Errorf("chart %s has no plot", id)
+		}
+	}
+	for _, want := range []string{"PASSED", "results-app", "[redacted]", "telemetry.puback"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}
+
+func TestReportCommandRerendersTheSameFiles(t *testing.T) {
+	r := runResults(t)
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(r.dir)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"summary.txt", "report.html"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+	var stdout, stderr bytes.Buffer
+	if code := exitCode(runReport(context.Background(), []string{dir}, &stdout, &stderr), &stderr); code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, stderr.String())
+	}
+	for _, f := range []string{"summary.txt", "report.html", "summary.json"} {
+		want, _ := os.ReadFile(filepath.Join(r.dir, f))
+		got, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s re-rendered differs from the run's (%d vs %d bytes, %v)", f, len(got), len(want), err)
+		}
+	}
+	// Usage errors.
+	for _, args := range [][]string{{}, {dir, dir}, {filepath.Join(dir, "missing")}} {
+		err := runReport(context.Background(), args, io.Discard, io.Discard)
+		if code := exitCode(err, io.Discard); code != exitUsage {
+			t.Errorf("report %v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}
+
+// promValue finds one sample's value in a Prometheus text body.
+func promValue(body, series string) (float64, bool) {
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+func TestRunServesPrometheusMetrics(t *testing.T) {
+	r := runResults(t)
+	if len(r.scrapes) < 3 {
+		t.Fatalf("%d scrapes during the run", len(r.scrapes))
+	}
+	// Counts only grow between scrapes, and some scrape sees the fleet
+	// online with telemetry flowing.
+	var last float64
+	var sawOnline, sawStage bool
+	for _, body := range r.scrapes {
+		n, _ := promValue(body, `eixamsim_latency_seconds_count{metric="telemetry.puback"}`)
+		if n < last {
+			t.Errorf("telemetry count went down: %v -> %v", last, n)
+		}
+		last = n
+		if v, ok := promValue(body, "eixamsim_users_online"); ok && v == 20 {
+			sawOnline = true
+		}
+		sawStage = sawStage || strings.Contains(body, `eixamsim_stage_info{index="1",stage="steady"} 1`)
+	}
+	if last == 0 || !sawOnline || !sawStage {
+		t.Errorf("scrapes never showed telemetry (%v), 20 users online (%v) or the steady stage (%v):\n%s", last, sawOnline, sawStage, r.scrapes[len(r.scrapes)-1])
+	}
+	body := r.scrapes[len(r.scrapes)-1]
+	for _, want := range []string{
+		"# TYPE eixamsim_latency_seconds histogram",
+		`eixamsim_latency_seconds_bucket{metric="telemetry.puback",le="+Inf"}`,
+		`eixamsim_count_total{name="mqtt.disconnects"}`,
+		`eixamsim_gauge{name="users.online"}`,
+		"eixamsim_users_target ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "go_goroutines") || strings.Contains(body, "process_cpu") {
+		t.Error("the endpoint serves the default registry's metrics")
+	}
+}
+
+func TestRunWritesResultsWhenInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a scenario")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "long.yaml")
+	yaml := strings.Replace(resultsScenario, "for: 2s", "for: 60s", 1)
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(1500*time.Millisecond, func() { cancel(errInterrupted) })
+	err := runRun(ctx, []string{"--quiet", "--out", out, path}, io.Discard, io.Discard)
+	if code := exitCode(err, io.Discard); code != exitInterrupted {
+		t.Fatalf("exit %d (%v), want %d", code, err, exitInterrupted)
+	}
+	s, err := report.ReadSummaryFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.EndReason != "interrupted" || s.Metrics["telemetry.puback"].Count == 0 {
+		t.Errorf("end_reason %q, %d telemetry", s.EndReason, s.Metrics["telemetry.puback"].Count)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil || !bytes.Contains(page, []byte("INTERRUPTED")) {
+		t.Errorf("report.html: %v, interrupted headline %v", err, bytes.Contains(page, []byte("INTERRUPTED")))
+	}
+	if _, err := os.Stat(filepath.Join(out, "hdr", "telemetry.puback.hlog")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestProgressLinesEveryTenSeconds(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf, runFlags{}, 20)
+	if p.mode != progressLines {
+		t.Fatalf("mode %v for a buffer, want lines", p.mode)
+	}
+	reg := metrics.NewRegistry()
+	sink := p.Sink(nil)
+	start := time.Now()
+	c := metrics.NewCollector(reg, start, sink)
+	tel := reg.Latency("telemetry.puback")
+	for sec := 1; sec <= 25; sec++ {
+		for i := 0; i < 10; i++ {
+			tel.Record(time.Duration(sec) * time.Millisecond)
+		}
+		reg.Latency("http.me").Error("timeout")
+		c.Tick(start.Add(time.Duration(sec) * time.Second))
+		st := fleet.Status{Stage: "steady", StageIndex: 1, StageEnd: time.Now().Add(time.Minute), Target: 20, Online: 19}
+		p.Update(st, c.Last())
+	}
+	p.Close()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines in 25 s, want 2 (at 10 s and 20 s):\n%s", len(lines), buf.String())
+	}
+	// At 20 s the window holds seconds 11..20: 10 telemetry/s, 1 error/s,
+	// p99 = 20 ms (to the window's 2 significant digits).
+	want := regexp.MustCompile(`^\[ +20s\] steady \(stage 2\) (59s|1m0s) left: 19/20 users online, telemetry 10\.0/s · SOS 0\.0/s · errors 1\.0/s, p99 telemetry\.puback 20ms$`)
+	if !want.MatchString(lines[1]) {
+		t.Errorf("line = %q", lines[1])
+	}
+}
+
+func TestProgressOff(t *testing.T) {
+	for _, f := range []runFlags{{quiet: true}, {noProgress: true}} {
+		var buf bytes.Buffer
+		p := newProgress(&buf, f, 20)
+		var next recordingSink
+		if s := p.Sink(&next); s != metrics.IntervalSink(&next) {
+			t.Errorf("%+v: sink wrapped although progress is off", f)
+		}
+		p.Update(fleet.Status{}, metrics.Point{T: 10, Seconds: 1})
+		p.Close()
+		if buf.Len() != 0 {
+			t.Errorf("%+v: printed %q", f, buf.String())
+		}
+	}
+}
+
+type recordingSink struct{ n int }
+
+func (r *recordingSink) WriteInterval(string, *hdr.Histogram) error { r.n++; return nil }
+
+func TestStatusTexts(t *testing.T) {
+	now := time.Now()
+	if got := stageText(fleet.Status{}, now); got != "starting" {
+		t.Errorf("stageText before start = %q", got)
+	}
+	if got := stageText(fleet.Status{Stage: "ramp", StageIndex: 0, StageEnd: now.Add(1400 * time.Millisecond)}, now); got != "ramp (stage 1) 1s left" {
+		t.Errorf("stageText = %q", got)
+	}
+	v := liveView{P99: map[string]time.Duration{"http.me": 912345 * time.Nanosecond, "sos.delivered": 1234567 * time.Microsecond}}
+	if got := p99Text(v); got != "sos.delivered 1.2s · http.me 910µs" {
+		t.Errorf("p99Text = %q", got)
+	}
+	if got := p99Text(liveView{}); got != "-" {
+		t.Errorf("p99Text(empty) = %q", got)
+	}
+}
