@@ -45,7 +45,7 @@ func ReadSummaryFile(dir string) (*Summary, error) {
 	return ReadJSON(f)
 }
 
-// Rerender writes dir/summary.txt and dir/report.html again from
+// Rerender writes dir/summary.txt, dir/report.html and dir/junit.xml again from
 // dir/summary.json and dir/hdr, e.g. after an eixamsim upgrade changed the
 // report. summary.json and the logs are only read.
 func Rerender(dir string) error {
@@ -56,5 +56,6 @@ func Rerender(dir string) error {
 	return errors.Join(
 		WriteFileAtomic(filepath.Join(dir, SummaryTextFile), func(w io.Writer) error { return WriteText(w, s) }),
 		WriteHTMLFile(dir, s),
+		WriteJUnitFile(dir, s),
 	)
 }

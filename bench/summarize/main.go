@@ -20,10 +20,18 @@ func main() {
 	summaryPath := flag.String("summary", "", "summary.json of the run")
 	timePath := flag.String("time", "", "output of /usr/bin/time -v for the measured process")
 	header := flag.Bool("header", false, "print the table header and exit")
+	raw := flag.String("rawpaho", "", "output of bench/rawpaho, instead of -summary")
 	flag.Parse()
 	if *header {
 		fmt.Println("| setup | users online | telemetry msg/s | p99 telemetry.puback | errors | CPU s (user+sys) | CPU µs/msg | max RSS | RSS/user |")
 		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		return
+	}
+	if *raw != "" {
+		if err := rawRow(*label, *raw, *timePath); err != nil {
+			fmt.Fprintln(os.Stderr, "summarize:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := row(*label, *summaryPath, *timePath); err != nil {
@@ -58,6 +66,31 @@ func row(label, summaryPath, timePath string) error {
 	}
 	fmt.Printf("| %s | %d (logged in %d) | %.0f | %.2f ms | %d | %.1f | %.0f | %.0f MiB | %.1f KiB |\n",
 		label, peak, logins, tel.Rate, tel.P99, s.TotalErrors(), cpu, perMsg, float64(rssKB)/1024, float64(rssKB)/float64(max(peak, 1)))
+	return nil
+}
+
+// rawRow prints the baseline row from bench/rawpaho's closing line
+// "rawpaho: N clients, S sent, A acknowledged, F failed in D".
+func rawRow(label, rawPath, timePath string) error {
+	b, err := os.ReadFile(rawPath)
+	if err != nil {
+		return err
+	}
+	var clients, sent, acked, failed int64
+	var took string
+	line := strings.TrimSpace(string(b))
+	if i := strings.LastIndex(line, "rawpaho:"); i >= 0 {
+		line = line[i:]
+	}
+	if _, err := fmt.Sscanf(line, "rawpaho: %d clients, %d sent, %d acknowledged, %d failed in %s", &clients, &sent, &acked, &failed, &took); err != nil {
+		return fmt.Errorf("%s: %w", rawPath, err)
+	}
+	cpu, rssKB, err := readTime(timePath)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("| %s | %d | — | — | %d | %.1f | %.0f | %.0f MiB | %.1f KiB |\n",
+		label, clients, failed, cpu, cpu/float64(max(acked, 1))*1e6, float64(rssKB)/1024, float64(rssKB)/float64(max(clients, 1)))
 	return nil
 }
 

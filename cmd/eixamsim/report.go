@@ -11,7 +11,7 @@ import (
 	"github.com/eixamsim/eixamsim/report"
 )
 
-// runReport re-renders summary.txt and report.html of a result directory
+// runReport re-renders summary.txt, report.html and junit.xml of a result directory
 // from its summary.json and hdr/*.hlog.
 func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := newFlagSet("report", "[flags] RESULT_DIR", stderr)
