@@ -107,6 +107,9 @@ func ParseLatency(s string) (Latency, error) {
 	if err := l.validate(); err != nil {
 		return Latency{}, fmt.Errorf("latency %q: %w", s, err)
 	}
+	if l.Kind == LatencyFixed && l.Fixed == 0 {
+		return Latency{}, nil // "0s": no added latency
+	}
 	return l, nil
 }
 

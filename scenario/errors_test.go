@@ -141,7 +141,7 @@ func TestParseErrors(t *testing.T) {
 			Options{}, `/s/t.yaml:6:35: target.embedded.event_drop: must be a percentage like 5% or 0.1%, got "150%" (must be between 0% and 100%)`},
 		// Bad latency distribution.
 		{"bad latency", base + "target: { embedded: { http_latency: \"uniform:50ms-10ms\" } }\n",
-			Options{}, `/s/t.yaml:6:37: target.embedded.http_latency: must be "20ms", "uniform:10ms-50ms" or "lognormal:40ms,0.5", got "uniform:50ms-10ms" (uniform needs 0 <= MIN <= MAX)`},
+			Options{}, `/s/t.yaml:6:37: target.embedded.http_latency: must be "20ms", "uniform:10ms-50ms" or "lognormal:40ms,0.5", got "uniform:50ms-10ms" (uniform latency needs 0 <= Min <= Max)`},
 		// Negative and zero where not allowed.
 		{"negative and zero", base + "stages:\n  - { for: -5s, users: 5 }\n  - { for: 0s, users: -1 }\n",
 			Options{}, strings.Join([]string{

@@ -39,7 +39,6 @@ var (
 	_ json.Marshaler = Behaviours{}
 	_ json.Marshaler = Thresholds{}
 	_ json.Marshaler = Rate{}
-	_ json.Marshaler = Latency{}
 	_ json.Marshaler = Secret("")
 )
 
@@ -95,12 +94,12 @@ func (e Embedded) MarshalJSON() ([]byte, error) {
 		Transport       string            `json:"transport"`
 		AckDelay        string            `json:"ack_delay"`
 		CanonicalPrefix string            `json:"canonical_prefix"`
-		HTTPLatency     Latency           `json:"http_latency"`
+		HTTPLatency     string            `json:"http_latency"`
 		ErrorRate       map[string]string `json:"error_rate"`
 		EventDelay      string            `json:"event_delay"`
 		EventDrop       string            `json:"event_drop"`
 		Faults          []string          `json:"faults,omitempty"`
-	}{e.Transport, ack, e.CanonicalPrefix, e.HTTPLatency, rates, dur(e.EventDelay), formatPercent(e.EventDrop), e.Faults})
+	}{e.Transport, ack, e.CanonicalPrefix, latencyString(e.HTTPLatency), rates, dur(e.EventDelay), formatPercent(e.EventDrop), e.Faults})
 }
 
 // MarshalJSON implements json.Marshaler. The secret shows as
@@ -290,4 +289,12 @@ func (o Output) MarshalJSON() ([]byte, error) {
 	return marshal(struct {
 		Dir string `json:"dir"`
 	}{o.Dir})
+}
+
+// latencyString is the ParseLatency form of l, "0s" for none.
+func latencyString(l Latency) string {
+	if l.Kind == LatencyNone {
+		return "0s"
+	}
+	return l.String()
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eixamsim/eixamsim/refbackend"
 )
 
 // This file holds the one parser each for the value syntaxes of a scenario:
@@ -163,128 +165,34 @@ func formatPercent(f float64) string {
 	return s + "%"
 }
 
-// Latency kinds of a Latency distribution.
+// Latency kinds (refbackend's, which applies them).
 const (
-	LatencyNone      = ""          // no added latency
-	LatencyFixed     = "fixed"     // always Fixed
-	LatencyUniform   = "uniform"   // uniform in [Min, Max]
-	LatencyLognormal = "lognormal" // log-normal with median Median and shape Sigma
+	LatencyNone      = refbackend.LatencyNone      // no added latency
+	LatencyFixed     = refbackend.LatencyFixed     // always Fixed
+	LatencyUniform   = refbackend.LatencyUniform   // uniform in [Min, Max]
+	LatencyLognormal = refbackend.LatencyLognormal // log-normal with median Median and shape Sigma (capped at Max when > 0)
 )
 
-// Latency is a distribution of added latency, used by the embedded
-// backend's http_latency knob. The zero value adds none.
-//
-// A log-normal sample is Median * exp(Sigma * Z) with Z standard normal, so
-// half the samples are below Median and Sigma (> 0) sets the tail: 0.5 puts
-// p95 at about 2.3 x Median.
-type Latency struct {
-	Kind   string        // LatencyNone, LatencyFixed, LatencyUniform or LatencyLognormal
-	Fixed  time.Duration // for LatencyFixed; > 0
-	Min    time.Duration // for LatencyUniform; >= 0
-	Max    time.Duration // for LatencyUniform; >= Min
-	Median time.Duration // for LatencyLognormal; > 0
-	Sigma  float64       // for LatencyLognormal; > 0
-}
+// Latency is an added-latency distribution of the embedded backend; it is
+// the reference backend's own type, so the scenario and `eixamsim serve`
+// read the same syntax.
+type Latency = refbackend.Latency
 
-// MarshalJSON writes the distribution as its String form, e.g. "20ms".
-func (l Latency) MarshalJSON() ([]byte, error) { return json.Marshal(l.String()) }
-
-// ParseLatency parses a latency distribution:
+// ParseLatency parses a latency distribution with refbackend.ParseLatency:
 //
-//	20ms                  fixed 20 ms ("0s" means none)
-//	uniform:10ms-50ms     uniform between 10 and 50 ms
-//	lognormal:40ms,0.5    log-normal, median 40 ms, sigma 0.5
+//	20ms                    fixed 20 ms ("0s" means none)
+//	uniform:10ms-50ms       uniform between 10 and 50 ms
+//	lognormal:40ms,0.5      log-normal, median 40 ms, sigma 0.5
+//	lognormal:40ms,0.5,2s   the same, capped at 2 s
 func ParseLatency(s string) (Latency, error) {
-	bad := func(reason string) (Latency, error) {
+	l, err := refbackend.ParseLatency(s)
+	if err != nil {
+		reason := err.Error()
+		if _, after, ok := strings.Cut(reason, ": "); ok && strings.HasPrefix(reason, "latency ") {
+			reason = after // refbackend prefixes the input, which the ValueError shows already
+		}
 		return Latency{}, &ValueError{Kind: "latency", Input: s, Want: wantLatency, Reason: reason}
 	}
-	t := strings.TrimSpace(s)
-	kind, args, hasKind := strings.Cut(t, ":")
-	if !hasKind {
-		d, err := ParseDuration(t)
-		if err != nil {
-			return bad(err.(*ValueError).Reason)
-		}
-		if d < 0 {
-			return bad("must not be negative")
-		}
-		if d == 0 {
-			return Latency{}, nil
-		}
-		return Latency{Kind: LatencyFixed, Fixed: d}, nil
-	}
-	switch strings.TrimSpace(kind) {
-	case LatencyUniform:
-		lo, hi, ok := strings.Cut(args, "-")
-		if !ok {
-			return bad("uniform needs MIN-MAX")
-		}
-		min, err1 := ParseDuration(lo)
-		max, err2 := ParseDuration(hi)
-		if err1 != nil || err2 != nil {
-			return bad("uniform bounds must be durations")
-		}
-		if min < 0 || max < min {
-			return bad("uniform needs 0 <= MIN <= MAX")
-		}
-		return Latency{Kind: LatencyUniform, Min: min, Max: max}, nil
-	case LatencyLognormal:
-		med, sig, ok := strings.Cut(args, ",")
-		if !ok {
-			return bad("lognormal needs MEDIAN,SIGMA")
-		}
-		median, err := ParseDuration(med)
-		if err != nil {
-			return bad("lognormal median must be a duration")
-		}
-		sigma, err := strconv.ParseFloat(strings.TrimSpace(sig), 64)
-		if err != nil || math.IsNaN(sigma) || math.IsInf(sigma, 0) {
-			return bad("lognormal sigma must be a number")
-		}
-		if median <= 0 || sigma <= 0 {
-			return bad("lognormal needs MEDIAN > 0 and SIGMA > 0")
-		}
-		return Latency{Kind: LatencyLognormal, Median: median, Sigma: sigma}, nil
-	default:
-		return bad(fmt.Sprintf("unknown distribution %q", strings.TrimSpace(kind)))
-	}
+	return l, nil
 }
 
-// String formats the distribution in the syntax ParseLatency reads.
-func (l Latency) String() string {
-	switch l.Kind {
-	case LatencyFixed:
-		return l.Fixed.String()
-	case LatencyUniform:
-		return "uniform:" + l.Min.String() + "-" + l.Max.String()
-	case LatencyLognormal:
-		return "lognormal:" + l.Median.String() + "," + strconv.FormatFloat(l.Sigma, 'g', -1, 64)
-	case LatencyNone:
-		return "0s"
-	default:
-		return l.Kind + ":?"
-	}
-}
-
-// validate reports what is wrong with a hand-built distribution, or "".
-func (l Latency) validate() string {
-	switch l.Kind {
-	case LatencyNone:
-		return ""
-	case LatencyFixed:
-		if l.Fixed <= 0 {
-			return "fixed latency must be > 0"
-		}
-	case LatencyUniform:
-		if l.Min < 0 || l.Max < l.Min {
-			return "uniform latency needs 0 <= min <= max"
-		}
-	case LatencyLognormal:
-		if l.Median <= 0 || !(l.Sigma > 0) || math.IsInf(l.Sigma, 0) {
-			return "lognormal latency needs median > 0 and sigma > 0"
-		}
-	default:
-		return fmt.Sprintf("unknown latency kind %q", l.Kind)
-	}
-	return ""
-}

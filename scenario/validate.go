@@ -201,8 +201,8 @@ func (v *validator) checkTarget() {
 	if e.Transport != "tcp" && e.Transport != "ws" {
 		v.errorf(p+"transport", "%s", unknownMsg("transport", e.Transport, true, []string{"tcp", "ws"}))
 	}
-	if msg := e.HTTPLatency.validate(); msg != "" {
-		v.errorf(p+"http_latency", "%s", msg)
+	if err := (refbackend.Faults{HTTPLatency: e.HTTPLatency}).Validate(); err != nil {
+		v.errorf(p+"http_latency", "%v", err)
 	}
 	for _, name := range sortedKeys(e.ErrorRate) {
 		ep := p + "error_rate." + name

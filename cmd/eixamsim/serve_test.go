@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,30 +18,12 @@ import (
 	"github.com/eixamsim/eixamsim/contract"
 )
 
-// serveOutput is a goroutine-safe writer for the output of runServe.
-type serveOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *serveOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *serveOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
 // startServe runs `eixamsim serve args` on free ports until the returned
 // stop is called; stop returns runServe's error.
-func startServe(t *testing.T, args ...string) (out *serveOutput, httpURL string, stop func() error) {
+func startServe(t *testing.T, args ...string) (out *syncBuffer, httpURL string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out = new(serveOutput)
+	out = new(syncBuffer)
 	done := make(chan error, 1)
 	args = append([]string{"--mqtt", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--http", "127.0.0.1:0"}, args...)
 	go func() { done <- runServe(ctx, args, out, io.Discard) }()

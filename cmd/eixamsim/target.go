@@ -64,7 +64,7 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 		CanonicalPrefix: e.CanonicalPrefix,
 		AckDelay:        e.AckDelay,
 		Faults: refbackend.Faults{
-			HTTPLatency:   refbackend.Latency(e.HTTPLatency),
+			HTTPLatency:   e.HTTPLatency,
 			ErrorRate:     e.ErrorRate,
 			EventDelay:    e.EventDelay,
 			EventDropRate: e.EventDrop,
