@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/eixamsim/eixamsim/fleet"
@@ -192,17 +195,43 @@ func writeResults(dir string, s *report.Summary) error {
 	)
 }
 
-// describeErrors names the most common error classes, for a one-line hint.
+// describeErrors lists the error classes of a run in which nobody
+// connected, with a hint for the classes that have an obvious cause.
 func describeErrors(s *report.Summary) string {
-	msg := "errors:"
+	var parts []string
+	hints := map[string]bool{}
 	for _, name := range s.MetricNames() {
 		m := s.Metrics[name]
-		for class, n := range m.ErrorsBy {
-			msg += fmt.Sprintf(" %s %s=%d", name, class, n)
+		for _, class := range sortedClasses(m.ErrorsBy) {
+			parts = append(parts, fmt.Sprintf("%s %s=%d", name, class, m.ErrorsBy[class]))
+			if hint := errorHint(name, class); hint != "" {
+				hints[hint] = true
+			}
 		}
 	}
-	if msg == "errors:" {
+	if len(parts) == 0 {
 		return "no errors were recorded"
+	}
+	msg := "errors: " + strings.Join(parts, ", ")
+	for _, h := range slices.Sorted(maps.Keys(hints)) {
+		msg += "\nhint: " + h
 	}
 	return msg
 }
+
+// errorHint explains an error class whose cause is almost always the same.
+func errorHint(metric, class string) string {
+	switch {
+	case metric == "http.me" && class == "http_401":
+		return "the backend refused the signed identity: check identity.app_id and identity.app_secret (or the sessions file) against the backend's app configuration"
+	case class == "auth_refused":
+		return "the broker refused the MQTT credentials (username sdk:<appId>:<externalUserId>, password = userHash): check the app id and secret"
+	case class == "tls_verify":
+		return "the server's certificate is not trusted: set target.tls.ca_file (or insecure_skip_verify: true for a rehearsal)"
+	case class == "connection_refused":
+		return "nothing listens at the target address: check target.http and target.mqtt"
+	}
+	return ""
+}
+
+func sortedClasses(m map[string]int64) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/refbackend"
 )
 
 // TestSecretsNeverLeak runs a scenario with a recognisable app secret
@@ -103,5 +105,40 @@ behaviours:
 	}
 	if !strings.Contains(res.stderr, "second signal") {
 		t.Errorf("stderr does not say why it exited:\n%s", res.stderr)
+	}
+}
+
+// TestWrongSecretSaysWhatToCheck points a run with the wrong app secret at
+// a backend: nothing can log in, the run exits 3 and says what to check.
+func TestWrongSecretSaysWhatToCheck(t *testing.T) {
+	t.Parallel()
+	srv, err := refbackend.Start(context.Background(), refbackend.Config{
+		MQTTAddr: "127.0.0.1:0",
+		HTTPAddr: "127.0.0.1:0",
+		Apps:     map[string][]byte{"demo-app": []byte("the-real-secret")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	path, out := writeScenario(t, "wrong.yaml", fmt.Sprintf(`
+version: 1
+name: wrong
+duration: 2s
+target: { http: %q, mqtt: %q }
+identity: { app_id: demo-app, app_secret: not-the-secret }
+fleet: { users: 5 }
+`, srv.HTTPURL(), srv.MQTTURL()))
+	res := eixamsim(t, "run", "--quiet", "--out", out, path)
+	if res.code != exitUnreachable {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", res.code, exitUnreachable, res.stderr)
+	}
+	for _, want := range []string{"http.me http_401=", "identity.app_secret"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "summary.json")); err != nil {
+		t.Errorf("no summary.json after a failed run: %v", err)
 	}
 }
