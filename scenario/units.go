@@ -195,4 +195,3 @@ func ParseLatency(s string) (Latency, error) {
 	}
 	return l, nil
 }
-
