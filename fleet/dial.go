@@ -74,6 +74,21 @@ func (d *dialer) netDialer(userIndex int) *net.Dialer {
 	return nd
 }
 
+// tlsFor returns the TLS settings for a TCP+TLS connection to hostport:
+// the configured ones, with ServerName set from the host when empty (as
+// net/http and the WebSocket dialer do by themselves).
+func (d *dialer) tlsFor(hostport string) *tls.Config {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if d.tls != nil {
+		conf = d.tls.Clone()
+	}
+	if conf.ServerName == "" {
+		host, _, _ := net.SplitHostPort(hostport)
+		conf.ServerName = host
+	}
+	return conf
+}
+
 // dial connects user userIndex to the broker and returns a connection paho
 // can use from several goroutines.
 func (d *dialer) dial(ctx context.Context, userIndex int) (net.Conn, error) {
@@ -86,7 +101,7 @@ func (d *dialer) dial(ctx context.Context, userIndex int) (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		tc := tls.Client(conn, d.tls)
+		tc := tls.Client(conn, d.tlsFor(d.broker.hostport))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, err
