@@ -1,0 +1,78 @@
+package fleet_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+)
+
+// TestIdleUsersCostNoGoroutineOfOurs brings 200 users online with nothing
+// to do and counts, mid-run, the goroutines that have a frame of package
+// fleet on their stack. Timers are runtime timers and paho's goroutines are
+// paho's, so the count must not grow with the users: only the stage
+// controller and the run itself remain.
+func TestIdleUsersCostNoGoroutineOfOurs(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const users = 200
+	srv := startBackend(t, "demo-secret", -1)
+	defer srv.Close()
+	sc := parse(t, `
+version: 1
+name: idle
+duration: 4s
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 200, connect_rate: 2000/s }
+behaviours: { telemetry: { every: 1h } }
+`)
+	reg := metrics.NewRegistry()
+	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: srv.MQTTURL(), Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := r.Run(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	defer func() { <-done }()
+	deadline := time.Now().Add(3 * time.Second)
+	for reg.Gauge("users.online").Value() < users && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := reg.Gauge("users.online").Value(); n != users {
+		t.Fatalf("only %d of %d users online", n, users)
+	}
+	time.Sleep(100 * time.Millisecond) // let the last logins' goroutines end
+
+	ours, total := fleetGoroutines()
+	t.Logf("%d users online: %d goroutines in the process, %d with a fleet frame", users, total, ours)
+	if ours > 5 {
+		t.Errorf("%d goroutines run fleet code with %d idle users; want a handful regardless of users", ours, users)
+	}
+}
+
+// fleetGoroutines counts the goroutines whose stack has a non-test frame of
+// package fleet.
+func fleetGoroutines() (ours, total int) {
+	buf := make([]byte, 64<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		total++
+		for _, line := range strings.Split(g, "\n") {
+			if strings.HasPrefix(line, "github.com/eixamsim/eixamsim/fleet.") && !strings.Contains(line, "_test.") && !strings.Contains(line, "fleet_test.") {
+				ours++
+				break
+			}
+		}
+	}
+	return ours, total
+}
