@@ -203,3 +203,45 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// TestHTTPFaultsAreCountedPerEndpoint injects 503s on one endpoint and
+// slow answers past the client timeout on another: both must show as
+// classified errors of exactly those endpoints, and the run must finish.
+func TestHTTPFaultsAreCountedPerEndpoint(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startFaulty(t, refbackend.Faults{
+		ErrorRate:       map[string]float64{"contacts_list": 0.5},
+		EndpointLatency: map[string]refbackend.Latency{"devices_list": {Kind: "fixed", Fixed: 2 * time.Second}},
+	}, -1)
+	defer srv.Close()
+	sc := parse(t, `
+version: 1
+name: http-faults
+duration: 3s
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 10, connect_rate: 1000/s, http_timeout: 500ms }
+behaviours:
+  login: [me]
+  contacts: { rate: 40/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+  devices: { rate: 5/s, mix: { list: 1, upsert: 0, delete: 0 } }
+`)
+	reg, res := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
+	if !res.Completed {
+		t.Fatal("the run did not complete")
+	}
+	list := reg.Latency("http.contacts_list").Summary()
+	n := list.Count + list.Errors
+	if frac := float64(list.ErrorsBy["http_503"]) / float64(n); n < 80 || frac < 0.3 || frac > 0.7 {
+		t.Errorf("contacts_list: %d of %d answered 503 (%.0f%%), want about half", list.ErrorsBy["http_503"], n, frac*100)
+	}
+	if len(list.ErrorsBy) != 1 {
+		t.Errorf("contacts_list error classes %v, want only http_503", list.ErrorsBy)
+	}
+	dev := reg.Latency("http.devices_list").Summary()
+	if dev.Count != 0 || dev.ErrorsBy["timeout"] == 0 || len(dev.ErrorsBy) != 1 {
+		t.Errorf("devices_list: %d ok, errors %v; want only timeouts", dev.Count, dev.ErrorsBy)
+	}
+	if me := reg.Latency("http.me").Summary(); me.Errors != 0 || me.Count != 10 {
+		t.Errorf("http.me: %d ok, errors %v; faults leaked to another endpoint", me.Count, me.ErrorsBy)
+	}
+}
