@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/internal/testcert"
 )
 
 // watchedClient is an MQTT 5 client that records the server DISCONNECT.
@@ -151,7 +152,7 @@ func TestStopAndStartMQTT(t *testing.T) {
 }
 
 func TestStopAndStartMQTTWithTLS(t *testing.T) {
-	certFile, keyFile, pool := selfSignedCert(t)
+	certFile, keyFile, pool := testcert.Write(t)
 	s := startServer(t, func(c *Config) { c.TLSCertFile, c.TLSKeyFile = certFile, keyFile })
 	clientTLS := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 	dialTLS := func() net.Conn {

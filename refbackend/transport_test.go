@@ -1,25 +1,16 @@
 package refbackend
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/internal/testcert"
 )
 
 // dialWS opens an MQTT-over-WebSocket connection the way mqtt5_client does
@@ -88,7 +79,7 @@ func TestWebSocketListener(t *testing.T) {
 }
 
 func TestTLSListeners(t *testing.T) {
-	certFile, keyFile, pool := selfSignedCert(t)
+	certFile, keyFile, pool := testcert.Write(t)
 	s := startServer(t, func(c *Config) { c.TLSCertFile, c.TLSKeyFile = certFile, keyFile })
 	for name, u := range map[string]string{"mqtt": s.MQTTURL(), "ws": s.WSURL(), "http": s.HTTPURL()} {
 		if !strings.HasPrefix(u, map[string]string{"mqtt": "ssl://", "ws": "wss://", "http": "https://"}[name]) {
@@ -112,44 +103,4 @@ func TestTLSListeners(t *testing.T) {
 	if _, err := tls.Dial("tcp", hostPort(t, s.MQTTURL()), &tls.Config{ServerName: "127.0.0.1"}); err == nil {
 		t.Error("untrusted certificate accepted")
 	}
-}
-
-// selfSignedCert writes a certificate for 127.0.0.1 and its key.
-func selfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "refbackend test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
 }
