@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/eclipse/paho.golang/packets"
+	"github.com/eixamsim/eixamsim/internal/wsconn"
 	"github.com/gorilla/websocket"
 )
 
@@ -122,6 +123,6 @@ func (d *dialer) dial(ctx context.Context, userIndex int) (net.Conn, error) {
 			}
 			return nil, err
 		}
-		return &wsConn{ws: ws}, nil
+		return wsconn.New(ws), nil
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eixamsim/eixamsim/internal/wsconn"
 	"github.com/gorilla/websocket"
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
@@ -200,7 +201,7 @@ func (l *listener) serveWS(w http.ResponseWriter, r *http.Request, gen uint64) {
 	if err != nil {
 		return // the upgrader answered the request
 	}
-	conn := &wsConn{Conn: c.UnderlyingConn(), ws: c}
+	conn := wsconn.New(c)
 	if !l.track(conn, gen) {
 		_ = conn.Close()
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/internal/testcert"
+	"github.com/eixamsim/eixamsim/internal/wsconn"
 )
 
 // dialWS opens an MQTT-over-WebSocket connection the way mqtt5_client does
@@ -26,7 +27,7 @@ func dialWS(t *testing.T, wsURL string, tlsConfig *tls.Config) net.Conn {
 	if c.Subprotocol() != "mqtt" {
 		t.Errorf("negotiated sub-protocol %q, want mqtt", c.Subprotocol())
 	}
-	return &wsConn{Conn: c.UnderlyingConn(), ws: c}
+	return wsconn.New(c)
 }
 
 // sosRoundTrip connects over conn, raises an SOS and waits for its event.
