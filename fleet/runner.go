@@ -465,23 +465,44 @@ func (r *runner) removeOnline(u *user) {
 	u.onlinePos = -1
 }
 
+// pickSamples is how many random online users pickUser tries before it
+// scans them all.
+const pickSamples = 8
+
 // pickUser returns a random online user for which ok holds (checked with
-// the user's lock held and its life online), or nil.
+// the user's lock held and its life online), or nil. It tries a few random
+// users first, so an arrival costs O(1) while most users qualify, and scans
+// everyone only when those fail. Users are locked only after onlineMu is
+// released (the lock order elsewhere is user, then onlineMu).
 func (r *runner) pickUser(ok func(*user) bool) *user {
+	try := func(u *user) bool {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		return u.life != nil && !u.life.stopped && u.life.state == online && ok(u)
+	}
+	var sample [pickSamples]*user
 	r.onlineMu.Lock()
-	candidates := append([]*user(nil), r.onlineUsers...)
+	n := len(r.onlineUsers)
+	for i := range sample {
+		if n > 0 {
+			sample[i] = r.onlineUsers[rand.IntN(n)]
+		}
+	}
 	r.onlineMu.Unlock()
-	n := len(candidates)
 	if n == 0 {
 		return nil
 	}
-	first := rand.IntN(n)
-	for i := 0; i < n; i++ {
-		u := candidates[(first+i)%n]
-		u.mu.Lock()
-		good := u.life != nil && !u.life.stopped && u.life.state == online && ok(u)
-		u.mu.Unlock()
-		if good {
+	for _, u := range sample {
+		if try(u) {
+			return u
+		}
+	}
+	r.onlineMu.Lock()
+	all := append([]*user(nil), r.onlineUsers...)
+	r.onlineMu.Unlock()
+	first := rand.IntN(max(len(all), 1))
+	for i := range all {
+		if u := all[(first+i)%len(all)]; try(u) {
 			return u
 		}
 	}
