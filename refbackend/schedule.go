@@ -141,7 +141,7 @@ func (f ScheduledFault) String() string {
 func (f ScheduledFault) Validate() error {
 	var errs []error
 	if f.At < 0 {
-		errs = append(errs, fmt.Errorf("At = %v: must not be negative", f.At))
+		errs = append(errs, fmt.Errorf("the time (At) %v must not be negative", f.At))
 	}
 	usesDuration, usesFraction, usesFaults := false, false, false
 	switch f.Action {
