@@ -16,12 +16,24 @@ const (
 	HdrDir          = "hdr" // holds <metric>.hlog
 )
 
-// WriteSummaryFiles writes summary.json and summary.txt of s into dir,
-// each atomically. Both are attempted even if one fails.
-func WriteSummaryFiles(dir string, s *Summary) error {
+// WriteDir writes every file of a result directory that comes from s:
+// summary.json, then summary.txt, report.html and junit.xml, each
+// atomically; all are attempted even if one fails. The interval logs in
+// dir/hdr must be closed (renamed into place) first: report.html reads
+// them.
+func WriteDir(dir string, s *Summary) error {
 	return errors.Join(
 		WriteFileAtomic(filepath.Join(dir, SummaryJSONFile), func(w io.Writer) error { return WriteJSON(w, s) }),
+		render(dir, s),
+	)
+}
+
+// render writes the files derived from summary.json and the logs.
+func render(dir string, s *Summary) error {
+	return errors.Join(
 		WriteFileAtomic(filepath.Join(dir, SummaryTextFile), func(w io.Writer) error { return WriteText(w, s) }),
+		WriteHTMLFile(dir, s),
+		WriteJUnitFile(dir, s),
 	)
 }
 
@@ -53,9 +65,5 @@ func Rerender(dir string) error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(
-		WriteFileAtomic(filepath.Join(dir, SummaryTextFile), func(w io.Writer) error { return WriteText(w, s) }),
-		WriteHTMLFile(dir, s),
-		WriteJUnitFile(dir, s),
-	)
+	return render(dir, s)
 }

@@ -158,10 +158,7 @@ func simulateRun(dir string) (*testRun, error) {
 	for _, m := range reg.Summaries() {
 		s.Metrics[m.Name] = MetricFrom(m, seconds)
 	}
-	if err := WriteSummaryFiles(dir, s); err != nil {
-		return nil, err
-	}
-	if err := WriteHTMLFile(dir, s); err != nil {
+	if err := WriteDir(dir, s); err != nil {
 		return nil, err
 	}
 	run.sum = s

@@ -36,9 +36,3 @@ func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	return nil
 }
-
-// writeHTMLReport writes report.html of a run into dir, from s and the
-// closed interval logs in dir/hdr.
-func writeHTMLReport(dir string, s *report.Summary) error {
-	return report.WriteHTMLFile(dir, s)
-}

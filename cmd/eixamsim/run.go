@@ -85,7 +85,7 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout,
 		return withCode(exitInternal, fmt.Errorf("result directory: %w", err))
 	}
 	reg := metrics.NewRegistry()
-	hlogs, err := metrics.NewHlogWriter(filepath.Join(dir, "hdr"), start)
+	hlogs, err := metrics.NewHlogWriter(filepath.Join(dir, report.HdrDir), start)
 	if err != nil {
 		return withCode(exitInternal, err)
 	}
@@ -133,7 +133,7 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout,
 		sum.Notes = append(sum.Notes, abort.Error())
 	}
 	sum.Thresholds = judge(sc.Thresholds, collector, sum.Seconds, abort)
-	writeErr := errors.Join(hlogs.Close(), writeResults(dir, sum))
+	writeErr := errors.Join(hlogs.Close(), report.WriteDir(dir, sum)) // after Close: report.html reads the logs
 	if !f.quiet {
 		report.WriteText(stdout, sum)
 		fmt.Fprintf(stderr, "eixamsim: results in %s\n", dir)
@@ -182,17 +182,6 @@ func buildSummary(sc *scenario.Scenario, tgt *target, res fleet.Result, reg *met
 		s.Metrics[m.Name] = report.MetricFrom(m, seconds)
 	}
 	return s
-}
-
-// writeResults writes summary.json, summary.txt, junit.xml and report.html
-// atomically.
-func writeResults(dir string, s *report.Summary) error {
-	return errors.Join(
-		report.WriteFileAtomic(filepath.Join(dir, "summary.json"), func(w io.Writer) error { return report.WriteJSON(w, s) }),
-		report.WriteFileAtomic(filepath.Join(dir, "summary.txt"), func(w io.Writer) error { return report.WriteText(w, s) }),
-		report.WriteJUnitFile(dir, s),
-		writeHTMLReport(dir, s), // report.go; needs the hlogs closed first
-	)
 }
 
 // describeErrors lists the error classes of a run in which nobody
