@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,14 +31,14 @@ type sdkHTTP struct {
 
 func newSDKHTTP(base string, tlsConf *tls.Config, timeout time.Duration, users int, sources []net.IP) *sdkHTTP {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	next := 0
 	dial := dialer.DialContext
 	if len(sources) > 0 {
-		// Spread HTTP connections over the source addresses too.
+		// Spread HTTP connections over the source addresses too. The
+		// transport dials from many goroutines at once.
+		var next atomic.Uint64
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			d := *dialer
-			d.LocalAddr = &net.TCPAddr{IP: sources[next%len(sources)]}
-			next++
+			d.LocalAddr = &net.TCPAddr{IP: sources[(next.Add(1)-1)%uint64(len(sources))]}
 			return d.DialContext(ctx, network, addr)
 		}
 	}
