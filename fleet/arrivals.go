@@ -34,7 +34,9 @@ type rateCurve []segment
 // newRateCurve builds the curve of an open-model behaviour from the stages:
 // each stage runs at its own `rates:` value for the behaviour, or the
 // behaviour's rate; with `ramp: linear` the rate moves linearly from the
-// previous stage's value over the stage.
+// previous stage's value over the stage. A stage with `users: 0` has rate
+// zero: a ramp-down or cool-down is not a period in which phones act, and
+// every arrival there would only be counted as dropped.
 func newRateCurve(sc *scenario.Scenario, behaviour string) rateCurve {
 	base, on := sc.Behaviours.RateOf(behaviour)
 	if !on {
@@ -52,7 +54,11 @@ func newRateCurve(sc *scenario.Scenario, behaviour string) rateCurve {
 		if st.Ramp == scenario.RampLinear {
 			from = prev
 		}
-		curve = append(curve, segment{start: t, end: t + st.For, from: from, to: target})
+		seg := segment{start: t, end: t + st.For, from: from, to: target}
+		if st.Users == 0 {
+			seg.from, seg.to = 0, 0
+		}
+		curve = append(curve, seg)
 		prev, t = target, t+st.For
 	}
 	return curve

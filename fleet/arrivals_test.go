@@ -29,7 +29,7 @@ func stages(st ...scenario.Stage) *scenario.Scenario {
 
 func TestScheduleConstant(t *testing.T) {
 	// 10/s for 1 s: arrivals at 0, 100 ms, …, 900 ms — ten of them.
-	got := offsets(newSchedule(newRateCurve(stages(scenario.Stage{For: time.Second}), "sos"), "constant", 1))
+	got := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: time.Second}), "sos"), "constant", 1))
 	if len(got) != 10 {
 		t.Fatalf("got %d arrivals, want 10: %v", len(got), got)
 	}
@@ -48,13 +48,15 @@ func TestScheduleStagesAndRamps(t *testing.T) {
 		want   int // arrivals: the area under the rate curve
 	}{
 		// A step to 30/s in the second second: 10 + 30.
-		{"step", []scenario.Stage{{For: time.Second}, {For: time.Second, Rates: rate(30)}}, 40},
+		{"step", []scenario.Stage{{Users: 1, For: time.Second}, {Users: 1, For: time.Second, Rates: rate(30)}}, 40},
 		// A linear ramp from 10/s to 30/s over 2 s: average 20/s.
-		{"linear up", []scenario.Stage{{For: time.Second}, {For: 2 * time.Second, Rates: rate(30), Ramp: scenario.RampLinear}}, 10 + 40},
+		{"linear up", []scenario.Stage{{Users: 1, For: time.Second}, {Users: 1, For: 2 * time.Second, Rates: rate(30), Ramp: scenario.RampLinear}}, 10 + 40},
 		// A linear ramp down to zero over 2 s: average 5/s.
-		{"linear down", []scenario.Stage{{For: time.Second}, {For: 2 * time.Second, Rates: rate(0), Ramp: scenario.RampLinear}}, 10 + 10},
+		{"linear down", []scenario.Stage{{Users: 1, For: time.Second}, {Users: 1, For: 2 * time.Second, Rates: rate(0), Ramp: scenario.RampLinear}}, 10 + 10},
 		// A paused stage contributes nothing.
-		{"pause", []scenario.Stage{{For: time.Second, Rates: rate(0)}, {For: time.Second}}, 10},
+		{"pause", []scenario.Stage{{Users: 1, For: time.Second, Rates: rate(0)}, {Users: 1, For: time.Second}}, 10},
+		// Neither does a stage with no users online (a ramp-down).
+		{"no users", []scenario.Stage{{Users: 1, For: time.Second}, {For: time.Second, Users: 0}, {Users: 1, For: time.Second}}, 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +77,7 @@ func TestScheduleLinearRampSpacing(t *testing.T) {
 	// On a ramp from 0 to 20/s over 2 s the gaps must shrink: arrivals are
 	// denser at the end. Half of the 20 arrivals come in the last 0.59 s
 	// (N(t) = 5t² reaches 10 at t = √2).
-	st := []scenario.Stage{{For: 2 * time.Second, Rates: map[string]scenario.Rate{"sos": {PerSecond: 20}}, Ramp: scenario.RampLinear}}
+	st := []scenario.Stage{{Users: 1, For: 2 * time.Second, Rates: map[string]scenario.Rate{"sos": {PerSecond: 20}}, Ramp: scenario.RampLinear}}
 	sc := stages(st...)
 	sc.Behaviours.SOS.Rate.PerSecond = 0 // previous rate: the ramp starts from 0
 	got := offsets(newSchedule(newRateCurve(sc, "sos"), "constant", 1))
@@ -91,7 +93,7 @@ func TestSchedulePoisson(t *testing.T) {
 	// Poisson at 10/s for 100 s: about 1,000 arrivals (±5σ ≈ ±160), with
 	// gaps whose mean is 100 ms and whose spread is that of an
 	// exponential (coefficient of variation 1, unlike constant spacing).
-	got := offsets(newSchedule(newRateCurve(stages(scenario.Stage{For: 100 * time.Second}), "sos"), scenario.ArrivalsPoisson, 42))
+	got := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: 100 * time.Second}), "sos"), scenario.ArrivalsPoisson, 42))
 	if n := len(got); n < 840 || n > 1160 {
 		t.Fatalf("got %d arrivals, want ~1000", n)
 	}
@@ -108,7 +110,7 @@ func TestSchedulePoisson(t *testing.T) {
 		t.Errorf("gap coefficient of variation %.2f, want ~1 for Poisson", cv)
 	}
 	// The same seed gives the same schedule.
-	again := offsets(newSchedule(newRateCurve(stages(scenario.Stage{For: 100 * time.Second}), "sos"), scenario.ArrivalsPoisson, 42))
+	again := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: 100 * time.Second}), "sos"), scenario.ArrivalsPoisson, 42))
 	if len(again) != len(got) || again[500] != got[500] {
 		t.Error("a seeded Poisson schedule is not reproducible")
 	}

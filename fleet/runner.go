@@ -330,11 +330,7 @@ func (r *runner) startStreams(ctx context.Context, start time.Time) {
 		}
 		s := newSchedule(curve, process, seed+salt)
 		r.goWork(func() {
-			pace(ctx, start, s, func(at time.Time) {
-				if !r.coolingDown(at.Sub(start)) {
-					fire(at)
-				}
-			})
+			pace(ctx, start, s, fire)
 		})
 	}
 	if b.SOS != nil {
@@ -388,20 +384,6 @@ func (r *runner) startStreams(ctx context.Context, start time.Time) {
 			})
 		})
 	}
-}
-
-// coolingDown reports whether offset falls in a stage whose target is zero
-// users: open-model arrivals pause there (a ramp-down or cool-down is not
-// a period in which phones act), instead of all being counted as dropped.
-func (r *runner) coolingDown(offset time.Duration) bool {
-	var stageStart time.Duration
-	for _, st := range r.sc.Stages {
-		if offset < stageStart+st.For {
-			return st.Users == 0
-		}
-		stageStart += st.For
-	}
-	return true
 }
 
 // httpArrival hands an HTTP action to a random online user, preferring one
