@@ -21,38 +21,30 @@ func NewRegistry() *Registry {
 
 // Latency returns the latency metric called name, creating it on first use.
 func (r *Registry) Latency(name string) *Latency {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	l, ok := r.latencies[name]
-	if !ok {
-		l = newLatency(name)
-		r.latencies[name] = l
-	}
-	return l
+	return getOrCreate(r, r.latencies, name, newLatency)
 }
 
 // Counter returns the counter called name, creating it on first use.
 func (r *Registry) Counter(name string) *Counter {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, ok := r.counters[name]
-	if !ok {
-		c = &Counter{name: name}
-		r.counters[name] = c
-	}
-	return c
+	return getOrCreate(r, r.counters, name, func(n string) *Counter { return &Counter{name: n} })
 }
 
 // Gauge returns the gauge called name, creating it on first use.
 func (r *Registry) Gauge(name string) *Gauge {
+	return getOrCreate(r, r.gauges, name, func(n string) *Gauge { return &Gauge{name: n} })
+}
+
+// getOrCreate looks name up in m, one of r's maps, under r's lock, and adds
+// a new metric made by create if it is missing.
+func getOrCreate[M any](r *Registry, m map[string]*M, name string, create func(string) *M) *M {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	g, ok := r.gauges[name]
+	v, ok := m[name]
 	if !ok {
-		g = &Gauge{name: name}
-		r.gauges[name] = g
+		v = create(name)
+		m[name] = v
 	}
-	return g
+	return v
 }
 
 // Latencies returns every latency metric, sorted by name.
