@@ -59,6 +59,13 @@ func parseBroker(raw string) (brokerAddr, error) {
 	return b, nil
 }
 
+// BrokerAddress returns the host:port that a broker URI connects to, with
+// the SDK's default port for its scheme (contract §3.2).
+func BrokerAddress(raw string) (string, error) {
+	b, err := parseBroker(raw)
+	return b.hostport, err
+}
+
 // dialer opens broker connections, optionally from a rotating set of local
 // source addresses (to go past one address's ephemeral port range).
 type dialer struct {

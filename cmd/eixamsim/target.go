@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -44,8 +45,16 @@ func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 		return nil, withCode(exitUsage, err)
 	}
 	t := &target{kind: "external", httpURL: sc.Target.HTTP, mqttURL: sc.Target.MQTT, tls: tlsConf}
-	for _, raw := range []string{sc.Target.HTTP, sc.Target.MQTT} {
-		if err := checkReachable(ctx, raw); err != nil {
+	mqttAddr, err := fleet.BrokerAddress(sc.Target.MQTT)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	httpAddr, err := httpAddress(sc.Target.HTTP)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	for _, tc := range [][2]string{{sc.Target.HTTP, httpAddr}, {sc.Target.MQTT, mqttAddr}} {
+		if err := checkReachable(ctx, tc[0], tc[1]); err != nil {
 			if ctx.Err() != nil { // a signal during the check: not the target's fault
 				return nil, withCode(exitInterrupted, context.Cause(ctx))
 			}
@@ -105,20 +114,25 @@ func targetHosts(sc *scenario.Scenario) []string {
 	return hosts
 }
 
-// checkReachable opens (and closes) one TCP connection to the host of raw.
-func checkReachable(ctx context.Context, raw string) error {
+// httpAddress returns the host:port of an http(s) base URL.
+func httpAddress(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("target %q: %w", raw, err)
+		return "", fmt.Errorf("target.http %q: %w", raw, err)
 	}
 	port := u.Port()
 	if port == "" {
-		port = map[string]string{"http": "80", "https": "443", "ws": "80", "wss": "443", "ssl": "8883", "tls": "8883"}[u.Scheme]
-		if port == "" {
-			port = "1883"
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
 		}
 	}
-	addr := net.JoinHostPort(u.Hostname(), port)
+	return net.JoinHostPort(u.Hostname(), port), nil
+}
+
+// checkReachable opens (and closes) one TCP connection to addr, the
+// address of target URL raw.
+func checkReachable(ctx context.Context, raw, addr string) error {
 	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
