@@ -16,6 +16,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
+	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -107,7 +108,7 @@ func New(cfg Config) (*Runner, error) {
 	if sc == nil || cfg.Metrics == nil {
 		return nil, errors.New("fleet: Config.Scenario and Config.Metrics are required")
 	}
-	broker, err := parseBroker(cfg.MQTTURL)
+	broker, err := contract.ParseBroker(cfg.MQTTURL)
 	if err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}

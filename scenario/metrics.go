@@ -30,6 +30,38 @@ func (k MetricKind) Aggregations() []string {
 	return nil
 }
 
+// Metric names: the only place their strings are written (a test keeps
+// every other package free of them). Descriptions are in Metrics.
+const (
+	MQTTConnect        = "mqtt.connect"
+	MQTTSubscribe      = "mqtt.subscribe"
+	MQTTReconnect      = "mqtt.reconnect"
+	UserLogin          = "user.login"
+	TelemetryPuback    = "telemetry.puback"
+	SOSPuback          = "sos.puback"
+	SOSDelivered       = "sos.delivered"
+	SOSAcknowledged    = "sos.acknowledged"
+	SOSVisible         = "sos.visible"
+	SOSCancelled       = "sos.cancelled"
+	SOSResolved        = "sos.resolved"
+	HTTPMe             = "http.me"
+	HTTPSOSGet         = "http.sos_get"
+	HTTPSOSCancel      = "http.sos_cancel"
+	HTTPSOSResolve     = "http.sos_resolve"
+	HTTPContactsList   = "http.contacts_list"
+	HTTPContactsCreate = "http.contacts_create"
+	HTTPContactsUpdate = "http.contacts_update"
+	HTTPContactsDelete = "http.contacts_delete"
+	HTTPDevicesList    = "http.devices_list"
+	HTTPDevicesUpsert  = "http.devices_upsert"
+	HTTPDevicesDelete  = "http.devices_delete"
+	ScheduleLag        = "schedule.lag"
+	UsersOnline        = "users.online"
+	MQTTDisconnects    = "mqtt.disconnects"
+	TelemetryUnsent    = "telemetry.unsent"
+	ArrivalsDropped    = "arrivals.dropped"
+)
+
 // Metric describes one metric of a run: its stable dotted name, kind,
 // unit and what it measures (for latencies: where the clock starts and
 // stops).
@@ -48,59 +80,59 @@ type Metric struct {
 // a late start counts against the operation (coordinated omission). Treat
 // the slice as read-only.
 var Metrics = []Metric{
-	{Name: "mqtt.connect", Kind: KindLatency, Unit: "duration",
+	{Name: MQTTConnect, Kind: KindLatency, Unit: "duration",
 		Description: "MQTT connect: dial start (TCP, TLS, WebSocket) -> CONNACK with success"},
-	{Name: "mqtt.subscribe", Kind: KindLatency, Unit: "duration",
+	{Name: MQTTSubscribe, Kind: KindLatency, Unit: "duration",
 		Description: "SUBSCRIBE sos/events/<seg> sent -> SUBACK"},
-	{Name: "mqtt.reconnect", Kind: KindLatency, Unit: "duration",
+	{Name: MQTTReconnect, Kind: KindLatency, Unit: "duration",
 		Description: "connection lost -> connected and subscribed again, including the reconnect policy's waits"},
-	{Name: "user.login", Kind: KindLatency, Unit: "duration",
+	{Name: UserLogin, Kind: KindLatency, Unit: "duration",
 		Description: "whole login: first login HTTP request sent -> SUBACK of sos/events/<seg>"},
-	{Name: "telemetry.puback", Kind: KindLatency, Unit: "duration", needs: []string{"telemetry"},
+	{Name: TelemetryPuback, Kind: KindLatency, Unit: "duration", needs: []string{"telemetry"},
 		Description: "telemetry publish (intended time) on tel/<seg>/data -> PUBACK (at QoS 0: publish written)"},
-	{Name: "sos.puback", Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
+	{Name: SOSPuback, Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
 		Description: "alert publish (intended time) on sos/alerts -> PUBACK"},
-	{Name: "sos.delivered", Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
+	{Name: SOSDelivered, Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
 		Description: "alert publish (intended time) -> first lifecycle event for that user on sos/events/<seg>"},
-	{Name: "sos.acknowledged", Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
+	{Name: SOSAcknowledged, Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
 		Description: "alert publish (intended time) -> acknowledged event for that incident"},
-	{Name: "sos.visible", Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
+	{Name: SOSVisible, Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
 		Description: "alert publish (intended time) -> first GET /v1/sdk/sos answer that shows the incident"},
-	{Name: "sos.cancelled", Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
+	{Name: SOSCancelled, Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
 		Description: "POST /v1/sdk/sos/cancel sent -> cancelled state seen (event or response, whichever first)"},
-	{Name: "sos.resolved", Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
+	{Name: SOSResolved, Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
 		Description: "POST /v1/sdk/sos/resolve sent -> resolved state seen (event or response, whichever first)"},
-	{Name: "http.me", Kind: KindLatency, Unit: "duration", needs: []string{"login.me"},
+	{Name: HTTPMe, Kind: KindLatency, Unit: "duration", needs: []string{"login.me"},
 		Description: "GET /v1/sdk/me: request start -> response body read"},
-	{Name: "http.sos_get", Kind: KindLatency, Unit: "duration", needs: []string{"login.sos_rehydrate", "sos"},
+	{Name: HTTPSOSGet, Kind: KindLatency, Unit: "duration", needs: []string{"login.sos_rehydrate", "sos"},
 		Description: "GET /v1/sdk/sos (login rehydration and SOS flow): request start -> response body read"},
-	{Name: "http.sos_cancel", Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
+	{Name: HTTPSOSCancel, Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
 		Description: "POST /v1/sdk/sos/cancel: request start -> response body read"},
-	{Name: "http.sos_resolve", Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
+	{Name: HTTPSOSResolve, Kind: KindLatency, Unit: "duration", needs: []string{"sos"},
 		Description: "POST /v1/sdk/sos/resolve: request start -> response body read"},
-	{Name: "http.contacts_list", Kind: KindLatency, Unit: "duration", needs: []string{"contacts"},
+	{Name: HTTPContactsList, Kind: KindLatency, Unit: "duration", needs: []string{"contacts"},
 		Description: "GET /v1/sdk/contacts: intended start -> response body read"},
-	{Name: "http.contacts_create", Kind: KindLatency, Unit: "duration", needs: []string{"contacts"},
+	{Name: HTTPContactsCreate, Kind: KindLatency, Unit: "duration", needs: []string{"contacts"},
 		Description: "POST /v1/sdk/contacts: intended start -> response body read"},
-	{Name: "http.contacts_update", Kind: KindLatency, Unit: "duration", needs: []string{"contacts"},
+	{Name: HTTPContactsUpdate, Kind: KindLatency, Unit: "duration", needs: []string{"contacts"},
 		Description: "PUT /v1/sdk/contacts/{id}: intended start -> response body read"},
-	{Name: "http.contacts_delete", Kind: KindLatency, Unit: "duration", needs: []string{"contacts"},
+	{Name: HTTPContactsDelete, Kind: KindLatency, Unit: "duration", needs: []string{"contacts"},
 		Description: "DELETE /v1/sdk/contacts/{id}: intended start -> response read"},
-	{Name: "http.devices_list", Kind: KindLatency, Unit: "duration", needs: []string{"devices"},
+	{Name: HTTPDevicesList, Kind: KindLatency, Unit: "duration", needs: []string{"devices"},
 		Description: "GET /v1/sdk/devices: intended start -> response body read"},
-	{Name: "http.devices_upsert", Kind: KindLatency, Unit: "duration", needs: []string{"devices"},
+	{Name: HTTPDevicesUpsert, Kind: KindLatency, Unit: "duration", needs: []string{"devices"},
 		Description: "POST /v1/sdk/devices: intended start -> response body read"},
-	{Name: "http.devices_delete", Kind: KindLatency, Unit: "duration", needs: []string{"devices"},
+	{Name: HTTPDevicesDelete, Kind: KindLatency, Unit: "duration", needs: []string{"devices"},
 		Description: "DELETE /v1/sdk/devices/{id}: intended start -> response read"},
-	{Name: "schedule.lag", Kind: KindLatency, Unit: "duration",
+	{Name: ScheduleLag, Kind: KindLatency, Unit: "duration",
 		Description: "open-model arrival: intended start -> actual start (how far the simulator fell behind)"},
-	{Name: "users.online", Kind: KindGauge, Unit: "users",
+	{Name: UsersOnline, Kind: KindGauge, Unit: "users",
 		Description: "users connected and subscribed, sampled every second"},
-	{Name: "mqtt.disconnects", Kind: KindCounter, Unit: "disconnects",
+	{Name: MQTTDisconnects, Kind: KindCounter, Unit: "disconnects",
 		Description: "connections lost without the user asking (not ramp-down)"},
-	{Name: "telemetry.unsent", Kind: KindCounter, Unit: "messages", needs: []string{"telemetry"},
+	{Name: TelemetryUnsent, Kind: KindCounter, Unit: "messages", needs: []string{"telemetry"},
 		Description: "telemetry messages due while the user was not connected, so not published"},
-	{Name: "arrivals.dropped", Kind: KindCounter, Unit: "arrivals",
+	{Name: ArrivalsDropped, Kind: KindCounter, Unit: "arrivals",
 		Description: "open-model arrivals (telemetry rate, SOS, contacts, devices) that found no idle online user"},
 }
 

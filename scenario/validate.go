@@ -115,9 +115,6 @@ func (v *validator) checkTop() {
 	}
 }
 
-// Schemes of target.mqtt (contract §3.2).
-var mqttSchemes = []string{"tcp", "mqtt", "mqtts", "ssl", "tls", "ws", "wss"}
-
 func usesTLS(rawURL string) bool {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -175,7 +172,7 @@ func (v *validator) checkTarget() {
 		if t.MQTT == "" {
 			v.errorf("target.mqtt", "required with target.http (omit both for the embedded backend)")
 		} else {
-			v.checkURL("target.mqtt", t.MQTT, mqttSchemes, func(s string) bool { return s == "ws" || s == "wss" })
+			v.checkURL("target.mqtt", t.MQTT, contract.BrokerSchemes, func(s string) bool { return s == "ws" || s == "wss" })
 		}
 		if !t.TLS.IsZero() && t.HTTP != "" && t.MQTT != "" && !usesTLS(t.HTTP) && !usesTLS(t.MQTT) {
 			v.errorf("target.tls", "neither target.http nor target.mqtt uses TLS (https://, ssl://, tls://, wss://)")
