@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/eixamsim/eixamsim/contract"
 )
 
 // Defaults, applied once by resolve to every key the file leaves out.
@@ -57,7 +59,9 @@ var (
 
 // EndpointNames lists the endpoint names of target.embedded.error_rate
 // (besides "*", every other endpoint).
-func EndpointNames() []string { return slices.Clone(endpointNames) }
+//
+// Deprecated: use contract.EndpointNames.
+func EndpointNames() []string { return contract.EndpointNames() }
 
 func or[T any](p *T, def T) T {
 	if p != nil {

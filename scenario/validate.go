@@ -1,8 +1,6 @@
 package scenario
 
 import (
-	"github.com/eixamsim/eixamsim/refbackend"
-
 	"math"
 	"net/url"
 	"regexp"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/faults"
 )
 
 // Validate checks a resolved scenario and returns every problem as an
@@ -158,9 +157,6 @@ func (v *validator) checkURL(path, raw string, schemes []string, pathAllowed fun
 	}
 }
 
-// endpointNames are the endpoints of target.embedded.error_rate.
-var endpointNames = []string{"me", "sos_get", "sos_create", "sos_cancel", "sos_resolve", "contacts_list", "contacts_create", "contacts_update", "contacts_delete", "devices_list", "devices_upsert", "devices_delete"}
-
 func (v *validator) checkTarget() {
 	t := v.s.Target
 	if t.Embedded == nil {
@@ -198,13 +194,13 @@ func (v *validator) checkTarget() {
 	if e.Transport != "tcp" && e.Transport != "ws" {
 		v.errorf(p+"transport", "%s", unknownMsg("transport", e.Transport, true, []string{"tcp", "ws"}))
 	}
-	if err := (refbackend.Faults{HTTPLatency: e.HTTPLatency}).Validate(); err != nil {
+	if err := (faults.Set{HTTPLatency: e.HTTPLatency}).Validate(); err != nil {
 		v.errorf(p+"http_latency", "%v", err)
 	}
 	for _, name := range sortedKeys(e.ErrorRate) {
 		ep := p + "error_rate." + name
-		if name != "*" && !slices.Contains(endpointNames, name) {
-			v.keyErrorf(ep, "%s", unknownMsg("endpoint", name, false, append(slices.Clone(endpointNames), "*")))
+		if name != "*" && !contract.IsEndpoint(name) {
+			v.keyErrorf(ep, "%s", unknownMsg("endpoint", name, false, append(contract.EndpointNames(), "*")))
 		} else if f := e.ErrorRate[name]; !(f >= 0 && f <= 1) {
 			v.errorf(ep, "must be between 0%% and 100%%, got %s", formatPercent(f))
 		}
@@ -216,7 +212,7 @@ func (v *validator) checkTarget() {
 		v.errorf(p+"event_drop", "must be between 0%% and 100%%, got %s", formatPercent(e.EventDrop))
 	}
 	for i, f := range e.Faults {
-		if _, err := refbackend.ParseScheduledFault(f); err != nil {
+		if _, err := faults.ParseScheduledFault(f); err != nil {
 			v.errorf(index(p+"faults", i), "%v (expected ACTION@AT:ARG such as restart_mqtt@20s:5s, kick@10s:25%%, stall_http@15s:3s)", err)
 		}
 	}
