@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -12,50 +11,22 @@ import (
 
 // Defaults, applied once by resolve to every key the file leaves out.
 const (
-	DefaultUserID          = "eixamsim-{{.N}}"
-	DefaultOutputDir       = "results/{{.Name}}-{{.Start}}"
-	DefaultReceiveMaximum  = 16
-	DefaultKeepAlive       = 30 * time.Second // the SDK's
-	DefaultConnectTimeout  = 10 * time.Second
-	DefaultHTTPTimeout     = 10 * time.Second
-	DefaultSDKReconnect    = 2 * time.Second // the SDK's fixed reconnect wait
-	DefaultBackoffInitial  = 1 * time.Second
-	DefaultBackoffMax      = 30 * time.Second
-	DefaultBackoffJitter   = 0.2
-	DefaultTransport       = "tcp"
-	DefaultAckDelay        = 1 * time.Second
-	DefaultTelemetryQoS    = 1 // the SDK's
-	DefaultTelemetryRadius = 15.0
-	DefaultSOSHold         = 20 * time.Second
+	DefaultUserID         = "eixamsim-{{.N}}"
+	DefaultOutputDir      = "results/{{.Name}}-{{.Start}}"
+	DefaultReceiveMaximum = 16
+	DefaultKeepAlive      = 30 * time.Second // the SDK's
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultHTTPTimeout    = 10 * time.Second
+	DefaultSDKReconnect   = 2 * time.Second // the SDK's fixed reconnect wait
+	DefaultBackoffInitial = 1 * time.Second
+	DefaultBackoffMax     = 30 * time.Second
+	DefaultBackoffJitter  = 0.2
+	DefaultTransport      = "tcp"
+	DefaultAckDelay       = 1 * time.Second
 )
 
 // defaultConnectRate is fleet.connect_rate when omitted: 100/s.
 var defaultConnectRate = Rate{PerSecond: 100}
-
-// DefaultLogin is behaviours.login when omitted: the SDK's first-login
-// sequence (contract §6.1).
-func DefaultLogin() []string { return []string{LoginMe, LoginSOSRehydrate} }
-
-// defaultAround is telemetry.position.around when omitted (Barcelona, the
-// contract's example position).
-var defaultAround = [2]float64{41.3851, 2.1734}
-
-// DefaultContactsMix and DefaultDevicesMix are the mix weights when a
-// contacts or devices block has no mix.
-func DefaultContactsMix() map[string]int {
-	return map[string]int{"list": 70, "create": 20, "update": 5, "delete": 5}
-}
-
-// DefaultDevicesMix: see DefaultContactsMix.
-func DefaultDevicesMix() map[string]int {
-	return map[string]int{"list": 50, "upsert": 40, "delete": 10}
-}
-
-// Operations of the contacts and devices blocks.
-var (
-	contactsOps = []string{"list", "create", "update", "delete"}
-	devicesOps  = []string{"list", "upsert", "delete"}
-)
 
 // EndpointNames lists the endpoint names of target.embedded.error_rate
 // (besides "*", every other endpoint).
@@ -91,7 +62,7 @@ func (p *parser) resolve(r *rawScenario) *Scenario {
 	}
 	s.Fleet = p.resolveFleet(r.Fleet, s.Identity)
 	s.Stages = p.resolveStages(r, s.Fleet.Users)
-	s.Behaviours = resolveBehaviours(r.Behaviours)
+	s.Behaviours = r.Behaviours
 	s.Thresholds = Thresholds{
 		Metrics:     r.Thresholds.Metrics,
 		AbortOnFail: r.Thresholds.AbortOnFail,
@@ -266,65 +237,4 @@ func cutStages(stages []Stage, total time.Duration) []Stage {
 	}
 	out[len(out)-1].For += total - at
 	return out
-}
-
-func resolveBehaviours(r rawBehaviours) Behaviours {
-	b := Behaviours{Login: DefaultLogin()}
-	if r.HasLogin {
-		b.Login = r.Login
-		if b.Login == nil {
-			b.Login = []string{}
-		}
-	}
-	if t := r.Telemetry; t != nil {
-		b.Telemetry = &Telemetry{
-			Every:    or(t.Every, 0),
-			Rate:     or(t.Rate, Rate{}),
-			Jitter:   or(t.Jitter, 0),
-			QoS:      byte(or(t.QoS, DefaultTelemetryQoS)), // decode checked 0..2
-			DeviceID: or(t.DeviceID, false),
-			Battery:  or(t.Battery, false),
-			Around:   or(t.Around, defaultAround),
-			RadiusKm: or(t.RadiusKm, DefaultTelemetryRadius),
-		}
-		if !b.Telemetry.Rate.IsZero() {
-			b.Telemetry.Arrivals = or(t.Arrivals, ArrivalsConstant)
-		} else {
-			b.Telemetry.Arrivals = or(t.Arrivals, "")
-		}
-	}
-	if s := r.SOS; s != nil {
-		b.SOS = &SOS{
-			Rate:     or(s.Rate, Rate{}),
-			Arrivals: or(s.Arrivals, ArrivalsConstant),
-			Hold:     or(s.Hold, DefaultSOSHold),
-			HoldMax:  or(s.HoldMax, 0),
-			End:      or(s.End, EndCancel),
-		}
-	}
-	b.Contacts = resolveMix(r.Contacts, contactsOps, DefaultContactsMix())
-	b.Devices = resolveMix(r.Devices, devicesOps, DefaultDevicesMix())
-	return b
-}
-
-// resolveMix fills a contacts or devices block. A mix in the file replaces
-// the default mix entirely; operations it leaves out get weight 0.
-func resolveMix(r *rawMix, ops []string, def map[string]int) *HTTPMix {
-	if r == nil {
-		return nil
-	}
-	m := &HTTPMix{
-		Rate:     or(r.Rate, Rate{}),
-		Arrivals: or(r.Arrivals, ArrivalsConstant),
-		Mix:      def,
-	}
-	if r.Mix != nil {
-		m.Mix = maps.Clone(r.Mix)
-		for _, op := range ops {
-			if _, ok := m.Mix[op]; !ok {
-				m.Mix[op] = 0
-			}
-		}
-	}
-	return m
 }

@@ -23,7 +23,7 @@ type rawScenario struct {
 	Fleet       rawFleet
 	Stages      []rawStage
 	HasStages   bool
-	Behaviours  rawBehaviours
+	Behaviours  Behaviours // decoded with defaults by its key tables (behaviours.go)
 	Thresholds  rawThresholds
 	Output      rawOutput
 }
@@ -82,42 +82,6 @@ type rawStage struct {
 	Ramp     *string
 }
 
-type rawBehaviours struct {
-	Login     []string
-	HasLogin  bool
-	Telemetry *rawTelemetry
-	SOS       *rawSOS
-	Contacts  *rawMix
-	Devices   *rawMix
-}
-
-type rawTelemetry struct {
-	Every     *time.Duration
-	Rate      *Rate
-	Arrivals  *string
-	Jitter    *float64
-	QoS       *int
-	DeviceID  *bool
-	Battery   *bool
-	Around    *[2]float64
-	RadiusKm  *float64
-	HasAround bool
-}
-
-type rawSOS struct {
-	Rate     *Rate
-	Arrivals *string
-	Hold     *time.Duration
-	HoldMax  *time.Duration
-	End      *string
-}
-
-type rawMix struct {
-	Rate     *Rate
-	Arrivals *string
-	Mix      map[string]int
-}
-
 type rawThresholds struct {
 	Metrics     []MetricRules
 	AbortOnFail []string
@@ -151,6 +115,7 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 	}
 
 	r := &rawScenario{}
+	hasBehaviours := false
 	d.fields(root, "", rootKeys, func(key string, v *yaml.Node, p string) {
 		switch key {
 		case "version":
@@ -172,7 +137,8 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 			r.HasStages = true
 			r.Stages = d.decodeStages(v, p)
 		case "behaviours":
-			d.decodeBehaviours(v, p, &r.Behaviours)
+			r.Behaviours = d.readBehaviours(v, p)
+			hasBehaviours = true
 		case "thresholds":
 			d.decodeThresholds(v, p, &r.Thresholds)
 		case "output":
@@ -181,6 +147,9 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 			})
 		}
 	})
+	if !hasBehaviours {
+		r.Behaviours = d.readBehaviours(nil, "behaviours")
+	}
 	return r
 }
 
@@ -404,116 +373,6 @@ func (d *decoder) decodeStages(n *yaml.Node, path string) []rawStage {
 		stages = append(stages, st)
 	})
 	return stages
-}
-
-func (d *decoder) decodeBehaviours(n *yaml.Node, path string, b *rawBehaviours) {
-	d.fields(n, path, []string{"login", "telemetry", "sos", "contacts", "devices"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "login":
-			b.HasLogin = true
-			b.Login, _, _ = d.stringList(v, p, false)
-		case "telemetry":
-			b.Telemetry = d.decodeTelemetry(v, p)
-		case "sos":
-			s := &rawSOS{}
-			d.fields(v, p, []string{"rate", "arrivals", "hold", "end"}, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "rate":
-					s.Rate = d.rate(v, p)
-				case "arrivals":
-					s.Arrivals = d.str(v, p)
-				case "hold":
-					if v.Kind == yaml.ScalarNode && strings.Contains(v.Value, "..") {
-						lo, hi, _ := strings.Cut(v.Value, "..")
-						lv, hv := *v, *v
-						lv.Value, hv.Value = strings.TrimSpace(lo), strings.TrimSpace(hi)
-						s.Hold, s.HoldMax = d.duration(&lv, p), d.duration(&hv, p)
-						return
-					}
-					s.Hold = d.duration(v, p)
-				case "end":
-					s.End = d.str(v, p)
-				}
-			})
-			b.SOS = s
-		case "contacts":
-			b.Contacts = d.decodeMix(v, p)
-		case "devices":
-			b.Devices = d.decodeMix(v, p)
-		}
-	})
-}
-
-func (d *decoder) decodeTelemetry(n *yaml.Node, path string) *rawTelemetry {
-	t := &rawTelemetry{}
-	keys := []string{"every", "rate", "arrivals", "jitter", "qos", "device_id", "battery", "position"}
-	d.fields(n, path, keys, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "every":
-			t.Every = d.duration(v, p)
-		case "rate":
-			t.Rate = d.rate(v, p)
-		case "arrivals":
-			t.Arrivals = d.str(v, p)
-		case "jitter":
-			t.Jitter = d.percent(v, p)
-		case "qos":
-			if q := d.integer(v, p); q != nil {
-				if *q < 0 || *q > 2 {
-					d.errAt(v, p, "must be 0, 1 (the SDK's) or 2, got %d", *q)
-					return
-				}
-				t.QoS = q
-			}
-		case "device_id":
-			t.DeviceID = d.boolean(v, p)
-		case "battery":
-			t.Battery = d.boolean(v, p)
-		case "position":
-			d.fields(v, p, []string{"around", "radius_km"}, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "around":
-					t.HasAround = true
-					var around [2]float64
-					ok := d.items(v, p, "[latitude, longitude]", func(i int, v *yaml.Node, p string) {
-						if f := d.number(v, p); f != nil && i < 2 {
-							around[i] = *f
-						}
-					})
-					if ok && len(v.Content) != 2 {
-						d.errAt(v, p, "must be [latitude, longitude], got %d numbers", len(v.Content))
-						return
-					}
-					if ok && !d.src.isBad(p) {
-						t.Around = &around
-					}
-				case "radius_km":
-					t.RadiusKm = d.number(v, p)
-				}
-			})
-		}
-	})
-	return t
-}
-
-func (d *decoder) decodeMix(n *yaml.Node, path string) *rawMix {
-	m := &rawMix{}
-	d.fields(n, path, []string{"rate", "arrivals", "mix"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "rate":
-			m.Rate = d.rate(v, p)
-		case "arrivals":
-			m.Arrivals = d.str(v, p)
-		case "mix":
-			m.Mix = map[string]int{}
-			d.pairs(v, p, "a mapping of operation to weight", func(key string, _, v *yaml.Node, p string) {
-				if w := d.integer(v, p); w != nil {
-					m.Mix[key] = *w
-				}
-			})
-		}
-	})
-	return m
 }
 
 // Reserved keys of the thresholds block; every other key is a metric.
