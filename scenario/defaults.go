@@ -21,8 +21,6 @@ const (
 	DefaultBackoffInitial = 1 * time.Second
 	DefaultBackoffMax     = 30 * time.Second
 	DefaultBackoffJitter  = 0.2
-	DefaultTransport      = "tcp"
-	DefaultAckDelay       = 1 * time.Second
 )
 
 // defaultConnectRate is fleet.connect_rate when omitted: 100/s.
@@ -96,25 +94,10 @@ func (p *parser) resolveTarget(r *rawTarget) Target {
 		}
 		return t
 	}
-	e := r.Embedded
-	if e == nil {
-		e = &rawEmbedded{}
-	}
-	t.Embedded = &Embedded{
-		Transport:       or(e.Transport, DefaultTransport),
-		AckDelay:        or(e.AckDelay, DefaultAckDelay),
-		CanonicalPrefix: or(e.CanonicalPrefix, ""),
-		HTTPLatency:     or(e.HTTPLatency, Latency{}),
-		ErrorRate:       e.ErrorRate,
-		EventDelay:      or(e.EventDelay, 0),
-		EventDrop:       or(e.EventDrop, 0),
-		Faults:          e.Faults,
-	}
-	if t.Embedded.AckDelay < 0 {
-		t.Embedded.AckDelay = Never
-	}
-	if t.Embedded.ErrorRate == nil {
-		t.Embedded.ErrorRate = map[string]float64{}
+	t.Embedded = r.Embedded
+	if t.Embedded == nil {
+		t.Embedded = &Embedded{}
+		embeddedKeys.defaults(t.Embedded, nil)
 	}
 	return t
 }

@@ -80,28 +80,6 @@ func (t TLS) MarshalJSON() ([]byte, error) {
 	}{t.CAFile, t.CertFile, t.KeyFile, t.ServerName, t.InsecureSkipVerify})
 }
 
-// MarshalJSON implements json.Marshaler.
-func (e Embedded) MarshalJSON() ([]byte, error) {
-	ack := dur(e.AckDelay)
-	if e.AckDelay < 0 {
-		ack = "never"
-	}
-	rates := make(map[string]string, len(e.ErrorRate))
-	for k, f := range e.ErrorRate {
-		rates[k] = formatPercent(f)
-	}
-	return marshal(struct {
-		Transport       string            `json:"transport"`
-		AckDelay        string            `json:"ack_delay"`
-		CanonicalPrefix string            `json:"canonical_prefix"`
-		HTTPLatency     string            `json:"http_latency"`
-		ErrorRate       map[string]string `json:"error_rate"`
-		EventDelay      string            `json:"event_delay"`
-		EventDrop       string            `json:"event_drop"`
-		Faults          []string          `json:"faults,omitempty"`
-	}{e.Transport, ack, e.CanonicalPrefix, latencyString(e.HTTPLatency), rates, dur(e.EventDelay), formatPercent(e.EventDrop), e.Faults})
-}
-
 // MarshalJSON implements json.Marshaler. The secret shows as
 // "[redacted]"; the sessions are left out.
 func (id Identity) MarshalJSON() ([]byte, error) {
@@ -225,12 +203,4 @@ func (o Output) MarshalJSON() ([]byte, error) {
 	return marshal(struct {
 		Dir string `json:"dir"`
 	}{o.Dir})
-}
-
-// latencyString is the ParseLatency form of l, "0s" for none.
-func latencyString(l Latency) string {
-	if l.Kind == LatencyNone {
-		return "0s"
-	}
-	return l.String()
 }

@@ -65,13 +65,12 @@ func (ks keys[T]) names() []string {
 }
 
 // read decodes the mapping n (nil or null: the block is not written) at
-// path into t, then applies the defaults of keys not read. It reports
-// whether n was a mapping (or absent).
-func (ks keys[T]) read(d *decoder, n *yaml.Node, path string, t *T) bool {
+// path into t, then applies the defaults of keys not read. It returns the
+// keys that were written and read.
+func (ks keys[T]) read(d *decoder, n *yaml.Node, path string, t *T) map[string]bool {
 	got := map[string]bool{}
-	ok := true
 	if n != nil {
-		ok = d.fields(n, path, ks.names(), func(name string, v *yaml.Node, p string) {
+		d.fields(n, path, ks.names(), func(name string, v *yaml.Node, p string) {
 			for _, k := range ks {
 				if k.name == name && k.decode != nil {
 					got[name] = k.decode(d, v, p, t)
@@ -79,12 +78,17 @@ func (ks keys[T]) read(d *decoder, n *yaml.Node, path string, t *T) bool {
 			}
 		})
 	}
+	ks.defaults(t, got)
+	return got
+}
+
+// defaults applies, in table order, the default of every key not in got.
+func (ks keys[T]) defaults(t *T, got map[string]bool) {
 	for _, k := range ks {
 		if !got[k.name] && k.def != nil {
 			k.def(t)
 		}
 	}
-	return ok
 }
 
 // check runs every key's check on t, the block being at path.

@@ -31,24 +31,12 @@ type rawScenario struct {
 type rawTarget struct {
 	HTTP, MQTT *string
 	TLS        *rawTLS
-	Embedded   *rawEmbedded
+	Embedded   *Embedded // decoded with defaults by embeddedKeys
 }
 
 type rawTLS struct {
 	CAFile, CertFile, KeyFile, ServerName *string
 	InsecureSkipVerify                    *bool
-}
-
-type rawEmbedded struct {
-	Transport       *string
-	AckDelay        *time.Duration
-	CanonicalPrefix *string
-	HTTPLatency     *Latency
-	ErrorRate       map[string]float64
-	EventDelay      *time.Duration
-	EventDrop       *float64
-	Faults          []string
-	FaultNodes      []*yaml.Node
 }
 
 type rawIdentity struct {
@@ -178,47 +166,11 @@ func (d *decoder) decodeTarget(n *yaml.Node, path string) *rawTarget {
 				}
 			})
 		case "embedded":
-			t.Embedded = d.decodeEmbedded(v, p)
+			t.Embedded = &Embedded{}
+			embeddedKeys.read(d, v, p, t.Embedded)
 		}
 	})
 	return t
-}
-
-var embeddedKeys = []string{"transport", "ack_delay", "canonical_prefix", "http_latency", "error_rate", "event_delay", "event_drop", "faults"}
-
-func (d *decoder) decodeEmbedded(n *yaml.Node, path string) *rawEmbedded {
-	e := &rawEmbedded{}
-	d.fields(n, path, embeddedKeys, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "transport":
-			e.Transport = d.str(v, p)
-		case "ack_delay":
-			if v.Kind == yaml.ScalarNode && v.Value == "never" {
-				never := Never
-				e.AckDelay = &never
-				return
-			}
-			e.AckDelay = parsed(d, v, p, wantDuration+` or "never"`, ParseDuration)
-		case "canonical_prefix":
-			e.CanonicalPrefix = d.str(v, p)
-		case "http_latency":
-			e.HTTPLatency = parsed(d, v, p, wantLatency, ParseLatency)
-		case "error_rate":
-			e.ErrorRate = map[string]float64{}
-			d.pairs(v, p, "a mapping of endpoint name to percentage", func(key string, _, v *yaml.Node, p string) {
-				if f := d.percent(v, p); f != nil {
-					e.ErrorRate[key] = *f
-				}
-			})
-		case "event_delay":
-			e.EventDelay = d.duration(v, p)
-		case "faults":
-			e.Faults, e.FaultNodes, _ = d.stringList(v, p, false)
-		case "event_drop":
-			e.EventDrop = d.percent(v, p)
-		}
-	})
-	return e
 }
 
 func (d *decoder) decodeIdentity(n *yaml.Node, path string, id *rawIdentity) {

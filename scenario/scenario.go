@@ -81,27 +81,6 @@ type TLS struct {
 // IsZero reports whether no TLS setting is given.
 func (t TLS) IsZero() bool { return t == TLS{} }
 
-// Embedded configures the in-process reference backend and its fault knobs.
-// The zero value is a backend without faults that acknowledges at once
-// over TCP; Load fills in the documented defaults.
-type Embedded struct {
-	Transport       string             // "tcp" or "ws": the listener the users connect to
-	AckDelay        time.Duration      // operator acknowledgement delay after an alert; Never (< 0) disables acknowledgements
-	CanonicalPrefix string             // prefix the backend puts before user ids in GET /v1/sdk/me's external_user_id
-	HTTPLatency     Latency            // added to every HTTP response
-	ErrorRate       map[string]float64 // endpoint name (or "*") -> fraction 0..1 of requests answered with a 500
-	EventDelay      time.Duration      // added before each lifecycle event is published, >= 0
-	EventDrop       float64            // fraction 0..1 of lifecycle events not published
-	// Faults are scheduled faults, "ACTION@AT:ARG" as the reference
-	// backend's serve --fault reads them (docs/refbackend.md):
-	// restart_mqtt@20s:5s, kick@10s:25%, stall_http@15s:3s, set_faults@….
-	// AT counts from the start of the run.
-	Faults []string
-}
-
-// Never is the AckDelay that disables operator acknowledgements.
-const Never time.Duration = -1
-
 // Identity says who the virtual users are: either user ids from a
 // template signed with the app secret, or the rows of a sessions CSV.
 type Identity struct {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
-	"github.com/eixamsim/eixamsim/faults"
 )
 
 // Validate checks a resolved scenario and returns every problem as an
@@ -189,33 +188,7 @@ func (v *validator) checkTarget() {
 	if !t.TLS.IsZero() {
 		v.errorf("target.tls", "only applies to an external target (target.http and target.mqtt); the embedded backend listens without TLS")
 	}
-	e := t.Embedded
-	const p = "target.embedded."
-	if e.Transport != "tcp" && e.Transport != "ws" {
-		v.errorf(p+"transport", "%s", unknownMsg("transport", e.Transport, true, []string{"tcp", "ws"}))
-	}
-	if err := (faults.Set{HTTPLatency: e.HTTPLatency}).Validate(); err != nil {
-		v.errorf(p+"http_latency", "%v", err)
-	}
-	for _, name := range sortedKeys(e.ErrorRate) {
-		ep := p + "error_rate." + name
-		if name != "*" && !contract.IsEndpoint(name) {
-			v.keyErrorf(ep, "%s", unknownMsg("endpoint", name, false, append(contract.EndpointNames(), "*")))
-		} else if f := e.ErrorRate[name]; !(f >= 0 && f <= 1) {
-			v.errorf(ep, "must be between 0%% and 100%%, got %s", formatPercent(f))
-		}
-	}
-	if e.EventDelay < 0 {
-		v.errorf(p+"event_delay", "must not be negative, got %s", e.EventDelay)
-	}
-	if !(e.EventDrop >= 0 && e.EventDrop <= 1) {
-		v.errorf(p+"event_drop", "must be between 0%% and 100%%, got %s", formatPercent(e.EventDrop))
-	}
-	for i, f := range e.Faults {
-		if _, err := faults.ParseScheduledFault(f); err != nil {
-			v.errorf(index(p+"faults", i), "%v (expected ACTION@AT:ARG such as restart_mqtt@20s:5s, kick@10s:25%%, stall_http@15s:3s)", err)
-		}
-	}
+	embeddedKeys.check(v, "target.embedded", t.Embedded)
 }
 
 func (v *validator) checkIdentity() {
