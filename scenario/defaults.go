@@ -9,22 +9,12 @@ import (
 	"github.com/eixamsim/eixamsim/contract"
 )
 
-// Defaults, applied once by resolve to every key the file leaves out.
+// Defaults, applied once by resolve to every key the file leaves out (the
+// defaults of the other blocks are in their key tables).
 const (
-	DefaultUserID         = "eixamsim-{{.N}}"
-	DefaultOutputDir      = "results/{{.Name}}-{{.Start}}"
-	DefaultReceiveMaximum = 16
-	DefaultKeepAlive      = 30 * time.Second // the SDK's
-	DefaultConnectTimeout = 10 * time.Second
-	DefaultHTTPTimeout    = 10 * time.Second
-	DefaultSDKReconnect   = 2 * time.Second // the SDK's fixed reconnect wait
-	DefaultBackoffInitial = 1 * time.Second
-	DefaultBackoffMax     = 30 * time.Second
-	DefaultBackoffJitter  = 0.2
+	DefaultUserID    = "eixamsim-{{.N}}"
+	DefaultOutputDir = "results/{{.Name}}-{{.Start}}"
 )
-
-// defaultConnectRate is fleet.connect_rate when omitted: 100/s.
-var defaultConnectRate = Rate{PerSecond: 100}
 
 // EndpointNames lists the endpoint names of target.embedded.error_rate
 // (besides "*", every other endpoint).
@@ -58,7 +48,7 @@ func (p *parser) resolve(r *rawScenario) *Scenario {
 	if s.Identity.SessionsFile != "" {
 		s.Identity.Sessions = p.loadSessions(*r.Identity.SessionsFile, &s.Identity)
 	}
-	s.Fleet = p.resolveFleet(r.Fleet, s.Identity)
+	s.Fleet = p.resolveFleet(r.Fleet, r.FleetRead, s.Identity)
 	s.Stages = p.resolveStages(r, s.Fleet.Users)
 	s.Behaviours = r.Behaviours
 	s.Thresholds = Thresholds{
@@ -119,44 +109,17 @@ func (p *parser) resolveIdentity(r rawIdentity) Identity {
 	return id
 }
 
-func (p *parser) resolveFleet(r rawFleet, id Identity) Fleet {
-	f := Fleet{
-		Users:          or(r.Users, 0),
-		ConnectRate:    or(r.ConnectRate, defaultConnectRate),
-		ReceiveMaximum: or(r.ReceiveMaximum, DefaultReceiveMaximum),
-		KeepAlive:      or(r.KeepAlive, DefaultKeepAlive),
-		ConnectTimeout: or(r.ConnectTimeout, DefaultConnectTimeout),
-		HTTPTimeout:    or(r.HTTPTimeout, DefaultHTTPTimeout),
-		SourceIPs:      r.SourceIPs,
-	}
+// resolveFleet applies the Users override, or takes fleet.users from the
+// sessions CSV when the file leaves it out.
+func (p *parser) resolveFleet(f Fleet, read map[string]bool, id Identity) Fleet {
 	if p.opts.Users != nil {
 		f.Users = *p.opts.Users
 		p.src.overridden["fleet.users"] = "overridden on the command line"
-	} else if r.Users == nil && id.SessionsFile != "" {
+	} else if !read["users"] && id.SessionsFile != "" {
 		f.Users = len(id.Sessions)
 		if p.src.bad["identity.sessions_file"] {
 			p.src.bad["fleet.users"] = true // its default comes from the broken file
 		}
-	}
-	rc := r.Reconnect
-	if rc == nil {
-		rc = &rawReconnect{}
-	}
-	switch f.Reconnect.Policy = or(rc.Policy, ReconnectSDK); f.Reconnect.Policy {
-	case ReconnectSDK:
-		for _, k := range []struct {
-			key string
-			set bool
-		}{{"initial", rc.Initial != nil}, {"max", rc.Max != nil}, {"jitter", rc.Jitter != nil}} {
-			if k.set {
-				p.errorf("fleet.reconnect."+k.key, "only applies to policy backoff: add `policy: backoff` (policy sdk, the default, is the SDK's fixed 2s wait)")
-			}
-		}
-		f.Reconnect.Initial, f.Reconnect.Max = DefaultSDKReconnect, DefaultSDKReconnect
-	default:
-		f.Reconnect.Initial = or(rc.Initial, DefaultBackoffInitial)
-		f.Reconnect.Max = or(rc.Max, max(DefaultBackoffMax, f.Reconnect.Initial))
-		f.Reconnect.Jitter = or(rc.Jitter, DefaultBackoffJitter)
 	}
 	return f
 }

@@ -3,7 +3,6 @@ package scenario
 import (
 	"bytes"
 	"encoding/json"
-	"net/netip"
 	"time"
 )
 
@@ -98,36 +97,6 @@ func (s Session) MarshalJSON() ([]byte, error) {
 		ExternalUserID string `json:"external_user_id"`
 		UserHash       Secret `json:"user_hash"`
 	}{s.AppID, s.ExternalUserID, s.UserHash})
-}
-
-// MarshalJSON implements json.Marshaler.
-func (f Fleet) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Users          int          `json:"users"`
-		ConnectRate    Rate         `json:"connect_rate"`
-		Reconnect      Reconnect    `json:"reconnect"`
-		ReceiveMaximum int          `json:"receive_maximum"`
-		KeepAlive      string       `json:"keep_alive"`
-		ConnectTimeout string       `json:"connect_timeout"`
-		HTTPTimeout    string       `json:"http_timeout"`
-		SourceIPs      []netip.Addr `json:"source_ips,omitempty"`
-	}{f.Users, f.ConnectRate, f.Reconnect, f.ReceiveMaximum, dur(f.KeepAlive), dur(f.ConnectTimeout), dur(f.HTTPTimeout), f.SourceIPs})
-}
-
-// MarshalJSON implements json.Marshaler. The sdk policy has no settings,
-// so it is written as {"policy": "sdk"}.
-func (r Reconnect) MarshalJSON() ([]byte, error) {
-	if r.Policy == ReconnectSDK {
-		return marshal(struct {
-			Policy string `json:"policy"`
-		}{r.Policy})
-	}
-	return marshal(struct {
-		Policy  string `json:"policy"`
-		Initial string `json:"initial"`
-		Max     string `json:"max"`
-		Jitter  string `json:"jitter"`
-	}{r.Policy, dur(r.Initial), dur(r.Max), formatPercent(r.Jitter)})
 }
 
 // MarshalJSON implements json.Marshaler.

@@ -1,8 +1,6 @@
 package scenario
 
 import (
-	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -20,7 +18,8 @@ type rawScenario struct {
 	Duration    *time.Duration
 	Target      *rawTarget
 	Identity    rawIdentity
-	Fleet       rawFleet
+	Fleet       Fleet           // decoded with defaults by fleetKeys
+	FleetRead   map[string]bool // the fleet keys written and read
 	Stages      []rawStage
 	HasStages   bool
 	Behaviours  Behaviours // decoded with defaults by its key tables (behaviours.go)
@@ -42,23 +41,6 @@ type rawTLS struct {
 type rawIdentity struct {
 	AppID, UserID, SessionsFile *string
 	AppSecret                   *Secret
-}
-
-type rawFleet struct {
-	Users          *int
-	ConnectRate    *Rate
-	Reconnect      *rawReconnect
-	ReceiveMaximum *int
-	KeepAlive      *time.Duration
-	ConnectTimeout *time.Duration
-	HTTPTimeout    *time.Duration
-	SourceIPs      []netip.Addr
-}
-
-type rawReconnect struct {
-	Policy       *string
-	Initial, Max *time.Duration
-	Jitter       *float64
 }
 
 type rawStage struct {
@@ -120,7 +102,7 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 		case "identity":
 			d.decodeIdentity(v, p, &r.Identity)
 		case "fleet":
-			d.decodeFleet(v, p, &r.Fleet)
+			r.FleetRead = fleetKeys.read(d, v, p, &r.Fleet)
 		case "stages":
 			r.HasStages = true
 			r.Stages = d.decodeStages(v, p)
@@ -135,6 +117,9 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 			})
 		}
 	})
+	if r.FleetRead == nil {
+		r.FleetRead = fleetKeys.read(d, nil, "fleet", &r.Fleet)
+	}
 	if !hasBehaviours {
 		r.Behaviours = d.readBehaviours(nil, "behaviours")
 	}
@@ -189,110 +174,6 @@ func (d *decoder) decodeIdentity(n *yaml.Node, path string, id *rawIdentity) {
 			id.SessionsFile = d.str(v, p)
 		}
 	})
-}
-
-var fleetKeys = []string{"users", "connect_rate", "reconnect", "receive_maximum", "keep_alive", "connect_timeout", "http_timeout", "source_ips"}
-
-func (d *decoder) decodeFleet(n *yaml.Node, path string, f *rawFleet) {
-	d.fields(n, path, fleetKeys, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "users":
-			f.Users = d.integer(v, p)
-		case "connect_rate":
-			f.ConnectRate = d.rate(v, p)
-		case "reconnect":
-			f.Reconnect = d.decodeReconnect(v, p)
-		case "receive_maximum":
-			f.ReceiveMaximum = d.integer(v, p)
-		case "keep_alive":
-			f.KeepAlive = d.duration(v, p)
-		case "connect_timeout":
-			f.ConnectTimeout = d.duration(v, p)
-		case "http_timeout":
-			f.HTTPTimeout = d.duration(v, p)
-		case "source_ips":
-			f.SourceIPs = d.decodeSourceIPs(v, p)
-		}
-	})
-}
-
-func (d *decoder) decodeReconnect(n *yaml.Node, path string) *rawReconnect {
-	r := &rawReconnect{}
-	if n.Kind == yaml.ScalarNode {
-		r.Policy = d.str(n, path)
-		return r
-	}
-	d.fields(n, path, []string{"policy", "initial", "max", "jitter"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "policy":
-			r.Policy = d.str(v, p)
-		case "initial":
-			r.Initial = d.duration(v, p)
-		case "max":
-			r.Max = d.duration(v, p)
-		case "jitter":
-			r.Jitter = d.percent(v, p)
-		}
-	})
-	return r
-}
-
-// maxSourceIPs bounds source_ips: each address already gives ~28k ports.
-const maxSourceIPs = 4096
-
-// decodeSourceIPs reads an address, a range "a-b", or a list of those.
-func (d *decoder) decodeSourceIPs(n *yaml.Node, path string) []netip.Addr {
-	var addrs []netip.Addr
-	one := func(v *yaml.Node, p string) {
-		s, ok := d.scalar(v, p, "an IP address or range a-b")
-		if !ok {
-			return
-		}
-		got, err := parseAddrRange(s, maxSourceIPs-len(addrs))
-		if err != "" {
-			d.errAt(v, p, "%s, got %s", err, d.got(v))
-			return
-		}
-		addrs = append(addrs, got...)
-	}
-	if n.Kind == yaml.ScalarNode {
-		one(n, path)
-	} else {
-		d.items(n, path, "an IP address, a range a-b, or a list of those", func(_ int, v *yaml.Node, p string) { one(v, p) })
-	}
-	return addrs
-}
-
-// parseAddrRange parses "addr" or "first-last" (same family, first <=
-// last), returning at most limit addresses.
-func parseAddrRange(s string, limit int) ([]netip.Addr, string) {
-	lo, hi, isRange := strings.Cut(strings.TrimSpace(s), "-")
-	first, err := netip.ParseAddr(strings.TrimSpace(lo))
-	if err != nil {
-		return nil, "must be an IP address or a range a-b"
-	}
-	last := first
-	if isRange {
-		if last, err = netip.ParseAddr(strings.TrimSpace(hi)); err != nil {
-			return nil, "must be an IP address or a range a-b"
-		}
-	}
-	if first.Zone() != "" || last.Zone() != "" {
-		return nil, "must not have a zone (%...)"
-	}
-	if first.Is4() != last.Is4() || last.Less(first) {
-		return nil, "range must go from a lower to a higher address of the same family"
-	}
-	var out []netip.Addr
-	for a := first; ; a = a.Next() {
-		if len(out) >= limit {
-			return nil, fmt.Sprintf("more than %d addresses in total", maxSourceIPs)
-		}
-		out = append(out, a)
-		if a == last {
-			return out, ""
-		}
-	}
 }
 
 func (d *decoder) decodeStages(n *yaml.Node, path string) []rawStage {

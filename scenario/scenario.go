@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"net/netip"
 	"time"
 )
 
@@ -103,34 +102,6 @@ type Session struct {
 	AppID          string
 	ExternalUserID string
 	UserHash       Secret // lowercase hex HMAC-SHA256(app secret, ExternalUserID)
-}
-
-// Fleet sets how the users connect.
-type Fleet struct {
-	Users          int           // identity pool size = most users online at once, >= 1
-	ConnectRate    Rate          // connects (and ramp-down disconnects) per second across the fleet
-	Reconnect      Reconnect     // what a user does after losing its connection
-	ReceiveMaximum int           // MQTT 5 Receive Maximum, 1..65535
-	KeepAlive      time.Duration // MQTT keep-alive, whole seconds, 1s..65535s
-	ConnectTimeout time.Duration // bound on one MQTT connect (dial, TLS, WebSocket, CONNACK), > 0
-	HTTPTimeout    time.Duration // bound on one HTTP request, > 0 (the SDK has none)
-	SourceIPs      []netip.Addr  // local addresses to bind, used round-robin; nil = the system's choice
-}
-
-// Reconnect policies.
-const (
-	ReconnectSDK     = "sdk"     // fixed 2 s wait, unlimited attempts: what the SDK does
-	ReconnectBackoff = "backoff" // exponential from Initial, doubling up to Max, with Jitter
-)
-
-// Reconnect is a reconnect policy. The n-th wait (n from 0) is
-// min(Initial * 2^n, Max) for backoff, and Initial for sdk; each wait is
-// then multiplied by a random factor in [1-Jitter, 1+Jitter].
-type Reconnect struct {
-	Policy  string        // ReconnectSDK or ReconnectBackoff
-	Initial time.Duration // first wait, > 0 (sdk: 2s)
-	Max     time.Duration // longest wait, >= Initial (sdk: 2s)
-	Jitter  float64       // fraction 0..1 (sdk: 0)
 }
 
 // Stage is one step of the closed-model schedule: when it starts, the

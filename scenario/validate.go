@@ -266,64 +266,7 @@ func (v *validator) checkUserIDTemplate(id Identity) {
 	}
 }
 
-func (v *validator) checkFleet() {
-	f := v.s.Fleet
-	const p = "fleet."
-	switch {
-	case f.Users < 1 && !v.written(p+"users") && v.s.Identity.SessionsFile == "":
-		v.errorf(p+"users", "required: the number of users (>= 1)")
-	case f.Users < 1:
-		v.errorf(p+"users", "must be >= 1, got %d", f.Users)
-	case v.s.Identity.Sessions != nil && f.Users > len(v.s.Identity.Sessions):
-		v.errorf(p+"users", "must be <= the %d sessions in identity.sessions_file, got %d", len(v.s.Identity.Sessions), f.Users)
-	}
-	if !(f.ConnectRate.PerSecond > 0) || math.IsInf(f.ConnectRate.PerSecond, 0) {
-		v.errorf(p+"connect_rate", "must be > 0")
-	}
-	r := f.Reconnect
-	switch r.Policy {
-	case ReconnectSDK, ReconnectBackoff:
-		if r.Initial <= 0 {
-			v.errorf(p+"reconnect.initial", "must be > 0, got %s", r.Initial)
-		} else if r.Max < r.Initial && v.ok(p+"reconnect.initial") {
-			v.errorf(p+"reconnect.max", "must be >= reconnect.initial (%s), got %s", r.Initial, r.Max)
-		}
-		if !(r.Jitter >= 0 && r.Jitter <= 1) {
-			v.errorf(p+"reconnect.jitter", "must be between 0%% and 100%%, got %s", formatPercent(r.Jitter))
-		}
-	default:
-		path := p + "reconnect.policy"
-		if !v.written(path) {
-			path = p + "reconnect" // the scalar form: reconnect: <policy>
-		}
-		v.errorf(path, "%s", unknownMsg("policy", r.Policy, true, []string{ReconnectSDK, ReconnectBackoff}))
-	}
-	if f.ReceiveMaximum < 1 || f.ReceiveMaximum > 65535 {
-		v.errorf(p+"receive_maximum", "must be 1..65535, got %d", f.ReceiveMaximum)
-	}
-	switch {
-	case f.KeepAlive < time.Second || f.KeepAlive > 65535*time.Second:
-		v.errorf(p+"keep_alive", "must be 1s..65535s, got %s", f.KeepAlive)
-	case f.KeepAlive%time.Second != 0:
-		v.errorf(p+"keep_alive", "must be whole seconds (MQTT counts keep-alive in seconds), got %s", f.KeepAlive)
-	}
-	if f.ConnectTimeout <= 0 {
-		v.errorf(p+"connect_timeout", "must be > 0, got %s", f.ConnectTimeout)
-	}
-	if f.HTTPTimeout <= 0 {
-		v.errorf(p+"http_timeout", "must be > 0, got %s", f.HTTPTimeout)
-	}
-	seen := map[string]bool{}
-	for _, a := range f.SourceIPs {
-		switch {
-		case !a.IsValid():
-			v.errorf(p+"source_ips", "contains an invalid address")
-		case seen[a.String()]:
-			v.errorf(p+"source_ips", "lists %s twice", a)
-		}
-		seen[a.String()] = true
-	}
-}
+func (v *validator) checkFleet() { fleetKeys.check(v, "fleet", &v.s.Fleet) }
 
 func (v *validator) checkStages() {
 	stages := v.s.Stages
