@@ -42,11 +42,12 @@ func (p *parser) resolve(r *rawScenario) *Scenario {
 		File:        p.file,
 		src:         p.src,
 	}
-	s.Target = p.resolveTarget(r.Target)
-	s.Identity = p.resolveIdentity(r.Identity)
+	s.Target = p.resolveTarget(r.Target, r.TargetRead)
+	var sessionsFile string
+	s.Identity, sessionsFile = p.resolveIdentity(r.Identity)
 	p.loadTLS(&s.Target)
 	if s.Identity.SessionsFile != "" {
-		s.Identity.Sessions = p.loadSessions(*r.Identity.SessionsFile, &s.Identity)
+		s.Identity.Sessions = p.loadSessions(sessionsFile, &s.Identity)
 	}
 	s.Fleet = p.resolveFleet(r.Fleet, r.FleetRead, s.Identity)
 	s.Stages = p.resolveStages(r, s.Fleet.Users)
@@ -56,57 +57,12 @@ func (p *parser) resolve(r *rawScenario) *Scenario {
 		AbortOnFail: r.Thresholds.AbortOnFail,
 		AbortGrace:  or(r.Thresholds.AbortGrace, 0),
 	}
-	s.Output.Dir = or(r.Output.Dir, DefaultOutputDir)
+	s.Output = r.Output
 	if p.opts.OutDir != nil {
 		s.Output.Dir = *p.opts.OutDir
 		p.src.overridden["output.dir"] = "overridden on the command line"
 	}
 	return s
-}
-
-func (p *parser) resolveTarget(r *rawTarget) Target {
-	if r == nil {
-		r = &rawTarget{}
-	}
-	t := Target{HTTP: or(r.HTTP, ""), MQTT: or(r.MQTT, "")}
-	if r.TLS != nil {
-		t.TLS = TLS{
-			CAFile:             p.resolvePath(or(r.TLS.CAFile, "")),
-			CertFile:           p.resolvePath(or(r.TLS.CertFile, "")),
-			KeyFile:            p.resolvePath(or(r.TLS.KeyFile, "")),
-			ServerName:         or(r.TLS.ServerName, ""),
-			InsecureSkipVerify: or(r.TLS.InsecureSkipVerify, false),
-		}
-	}
-	if r.HTTP != nil || r.MQTT != nil {
-		if r.Embedded != nil {
-			p.errorf("target.embedded", "only allowed when target.http and target.mqtt are omitted (the embedded backend does not run for an external target)")
-		}
-		return t
-	}
-	t.Embedded = r.Embedded
-	if t.Embedded == nil {
-		t.Embedded = &Embedded{}
-		embeddedKeys.defaults(t.Embedded, nil)
-	}
-	return t
-}
-
-func (p *parser) resolveIdentity(r rawIdentity) Identity {
-	id := Identity{
-		AppID:     or(r.AppID, ""),
-		AppSecret: or(r.AppSecret, ""),
-		UserID:    or(r.UserID, ""),
-	}
-	if r.SessionsFile != nil && *r.SessionsFile != "" {
-		id.SessionsFile = p.resolvePath(*r.SessionsFile)
-	} else if r.UserID == nil {
-		id.UserID = DefaultUserID
-	}
-	if id.UserID != "" {
-		id.tmpl, _ = parseUserID(id.UserID) // a bad template is reported by validate
-	}
-	return id
 }
 
 // resolveFleet applies the Users override, or takes fleet.users from the

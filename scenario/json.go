@@ -58,38 +58,6 @@ func (s Scenario) MarshalJSON() ([]byte, error) {
 	}{s.Version, s.Name, s.Description, s.File, s.Target, s.Identity, s.Fleet, s.Stages, s.Behaviours, s.Thresholds, s.Output})
 }
 
-// MarshalJSON implements json.Marshaler.
-func (t Target) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		HTTP     string    `json:"http,omitempty"`
-		MQTT     string    `json:"mqtt,omitempty"`
-		TLS      TLS       `json:"tls,omitzero"`
-		Embedded *Embedded `json:"embedded,omitempty"`
-	}{t.HTTP, t.MQTT, t.TLS, t.Embedded})
-}
-
-// MarshalJSON implements json.Marshaler.
-func (t TLS) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		CAFile             string `json:"ca_file,omitempty"`
-		CertFile           string `json:"cert_file,omitempty"`
-		KeyFile            string `json:"key_file,omitempty"`
-		ServerName         string `json:"server_name,omitempty"`
-		InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
-	}{t.CAFile, t.CertFile, t.KeyFile, t.ServerName, t.InsecureSkipVerify})
-}
-
-// MarshalJSON implements json.Marshaler. The secret shows as
-// "[redacted]"; the sessions are left out.
-func (id Identity) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		AppID        string `json:"app_id,omitempty"`
-		AppSecret    Secret `json:"app_secret,omitempty"`
-		UserID       string `json:"user_id,omitempty"`
-		SessionsFile string `json:"sessions_file,omitempty"`
-	}{id.AppID, id.AppSecret, id.UserID, id.SessionsFile})
-}
-
 // MarshalJSON implements json.Marshaler; the hash shows as "[redacted]".
 func (s Session) MarshalJSON() ([]byte, error) {
 	return marshal(struct {
@@ -165,11 +133,4 @@ func (t Thresholds) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
-}
-
-// MarshalJSON implements json.Marshaler.
-func (o Output) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Dir string `json:"dir"`
-	}{o.Dir})
 }

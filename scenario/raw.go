@@ -7,40 +7,28 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The raw types hold what the file says, nothing more: a nil pointer is a
-// key that was not written. resolve (defaults.go) turns them into a
-// Scenario; nothing else reads them.
+// rawScenario is what the file says, before resolve (defaults.go) settles
+// what depends on other blocks or on the command line. Blocks with a key
+// table (target, identity, fleet, behaviours, output) are already decoded
+// with their own defaults; the *Read maps say which keys were written. The
+// root keys, the stages and the thresholds are raw: a nil pointer is a key
+// that was not written. Nothing but resolve reads it.
 
 type rawScenario struct {
 	Version     *int
 	Name        *string
 	Description *string
 	Duration    *time.Duration
-	Target      *rawTarget
-	Identity    rawIdentity
+	Target      Target          // decoded by targetKeys; resolveTarget settles it
+	TargetRead  map[string]bool // the target keys written and read
+	Identity    Identity        // decoded with defaults by identityKeys
 	Fleet       Fleet           // decoded with defaults by fleetKeys
 	FleetRead   map[string]bool // the fleet keys written and read
 	Stages      []rawStage
 	HasStages   bool
 	Behaviours  Behaviours // decoded with defaults by its key tables (behaviours.go)
 	Thresholds  rawThresholds
-	Output      rawOutput
-}
-
-type rawTarget struct {
-	HTTP, MQTT *string
-	TLS        *rawTLS
-	Embedded   *Embedded // decoded with defaults by embeddedKeys
-}
-
-type rawTLS struct {
-	CAFile, CertFile, KeyFile, ServerName *string
-	InsecureSkipVerify                    *bool
-}
-
-type rawIdentity struct {
-	AppID, UserID, SessionsFile *string
-	AppSecret                   *Secret
+	Output      Output // decoded with defaults by outputKeys
 }
 
 type rawStage struct {
@@ -56,10 +44,6 @@ type rawThresholds struct {
 	Metrics     []MetricRules
 	AbortOnFail []string
 	AbortGrace  *time.Duration
-}
-
-type rawOutput struct {
-	Dir *string
 }
 
 var rootKeys = []string{"version", "name", "description", "duration", "target", "identity", "fleet", "stages", "behaviours", "thresholds", "output"}
@@ -85,7 +69,7 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 	}
 
 	r := &rawScenario{}
-	hasBehaviours := false
+	hasIdentity, hasBehaviours, hasOutput := false, false, false
 	d.fields(root, "", rootKeys, func(key string, v *yaml.Node, p string) {
 		switch key {
 		case "version":
@@ -98,9 +82,10 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 		case "duration":
 			r.Duration = d.duration(v, p)
 		case "target":
-			r.Target = d.decodeTarget(v, p)
+			r.TargetRead = targetKeys.read(d, v, p, &r.Target)
 		case "identity":
-			d.decodeIdentity(v, p, &r.Identity)
+			identityKeys.read(d, v, p, &r.Identity)
+			hasIdentity = true
 		case "fleet":
 			r.FleetRead = fleetKeys.read(d, v, p, &r.Fleet)
 		case "stages":
@@ -112,11 +97,19 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 		case "thresholds":
 			d.decodeThresholds(v, p, &r.Thresholds)
 		case "output":
-			d.fields(v, p, []string{"dir"}, func(_ string, v *yaml.Node, p string) {
-				r.Output.Dir = d.str(v, p)
-			})
+			outputKeys.read(d, v, p, &r.Output)
+			hasOutput = true
 		}
 	})
+	if r.TargetRead == nil {
+		r.TargetRead = targetKeys.read(d, nil, "target", &r.Target)
+	}
+	if !hasIdentity {
+		identityKeys.read(d, nil, "identity", &r.Identity)
+	}
+	if !hasOutput {
+		outputKeys.read(d, nil, "output", &r.Output)
+	}
 	if r.FleetRead == nil {
 		r.FleetRead = fleetKeys.read(d, nil, "fleet", &r.Fleet)
 	}
@@ -124,56 +117,6 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 		r.Behaviours = d.readBehaviours(nil, "behaviours")
 	}
 	return r
-}
-
-func (d *decoder) decodeTarget(n *yaml.Node, path string) *rawTarget {
-	t := &rawTarget{}
-	d.fields(n, path, []string{"http", "mqtt", "tls", "embedded"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "http":
-			t.HTTP = d.str(v, p)
-		case "mqtt":
-			t.MQTT = d.str(v, p)
-		case "tls":
-			t.TLS = &rawTLS{}
-			d.fields(v, p, []string{"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "ca_file":
-					t.TLS.CAFile = d.str(v, p)
-				case "cert_file":
-					t.TLS.CertFile = d.str(v, p)
-				case "key_file":
-					t.TLS.KeyFile = d.str(v, p)
-				case "server_name":
-					t.TLS.ServerName = d.str(v, p)
-				case "insecure_skip_verify":
-					t.TLS.InsecureSkipVerify = d.boolean(v, p)
-				}
-			})
-		case "embedded":
-			t.Embedded = &Embedded{}
-			embeddedKeys.read(d, v, p, t.Embedded)
-		}
-	})
-	return t
-}
-
-func (d *decoder) decodeIdentity(n *yaml.Node, path string, id *rawIdentity) {
-	d.fields(n, path, []string{"app_id", "app_secret", "user_id", "sessions_file"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "app_id":
-			id.AppID = d.str(v, p)
-		case "app_secret":
-			if s := d.str(v, p); s != nil {
-				secret := Secret(*s)
-				id.AppSecret = &secret
-			}
-		case "user_id":
-			id.UserID = d.str(v, p)
-		case "sessions_file":
-			id.SessionsFile = d.str(v, p)
-		}
-	})
 }
 
 func (d *decoder) decodeStages(n *yaml.Node, path string) []rawStage {
