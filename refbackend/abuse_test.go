@@ -234,10 +234,10 @@ func TestAbuseMalformedHTTPBodies(t *testing.T) {
 		`{"a":1}{"b":2}`,
 	}
 	endpoints := []struct{ name, method, path string }{
-		{EndpointSOSCreate, "POST", "/v1/sdk/sos"},
-		{EndpointContactsCreate, "POST", "/v1/sdk/contacts"},
-		{EndpointContactsUpdate, "PUT", "/v1/sdk/contacts/" + created.ID},
-		{EndpointDevicesUpsert, "POST", "/v1/sdk/devices"},
+		{contract.EndpointSOSCreate, "POST", "/v1/sdk/sos"},
+		{contract.EndpointContactsCreate, "POST", "/v1/sdk/contacts"},
+		{contract.EndpointContactsUpdate, "PUT", "/v1/sdk/contacts/" + created.ID},
+		{contract.EndpointDevicesUpsert, "POST", "/v1/sdk/devices"},
 	}
 	for _, ep := range endpoints {
 		for _, b := range bodies {

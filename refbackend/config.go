@@ -103,10 +103,10 @@ func (c Config) withDefaults() Config {
 		apps[id] = append([]byte(nil), secret...)
 	}
 	c.Apps = apps
-	c.Faults = c.Faults.clone()
+	c.Faults = c.Faults.Clone()
 	sched := make([]ScheduledFault, len(c.Schedule))
 	for i, f := range c.Schedule {
-		f.Faults = f.Faults.clone()
+		f.Faults = f.Faults.Clone()
 		sched[i] = f
 	}
 	c.Schedule = sched

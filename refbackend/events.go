@@ -25,7 +25,7 @@ type eventPublisher struct {
 // holds u.mu.
 func (e *eventPublisher) emit(u *user, incidentID, status string, now time.Time) {
 	f := e.faults()
-	if f.dropEvent() {
+	if f.DropEvent() {
 		e.stats.eventsDropped.Add(1)
 		return
 	}

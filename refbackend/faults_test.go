@@ -1,7 +1,6 @@
 package refbackend
 
 import (
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -9,96 +8,10 @@ import (
 	"github.com/eixamsim/eixamsim/contract"
 )
 
-func TestParseLatency(t *testing.T) {
-	ok := []struct {
-		in   string
-		want Latency
-	}{
-		{"", Latency{}},  // none
-		{"0", Latency{}}, // none
-		{"50ms", Latency{Kind: "fixed", Fixed: 50 * time.Millisecond}}, // bare duration = fixed
-		{"fixed:1s", Latency{Kind: "fixed", Fixed: time.Second}},       // explicit
-		{"uniform:10ms-80ms", Latency{Kind: "uniform", Min: 10 * time.Millisecond, Max: 80 * time.Millisecond}},
-		{"lognormal:40ms,0.5", Latency{Kind: "lognormal", Median: 40 * time.Millisecond, Sigma: 0.5}},
-		{"lognormal:40ms,0.5,2s", Latency{Kind: "lognormal", Median: 40 * time.Millisecond, Sigma: 0.5, Max: 2 * time.Second}},
-	}
-	for _, tt := range ok {
-		got, err := ParseLatency(tt.in)
-		if err != nil || got != tt.want {
-			t.Errorf("ParseLatency(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
-			continue
-		}
-		if back, err := ParseLatency(got.String()); err != nil || back != got {
-			t.Errorf("round trip of %q via %q = %+v, %v", tt.in, got.String(), back, err)
-		}
-	}
-	bad := []string{
-		"-5ms",              // negative
-		"abc",               // not a duration
-		"uniform:80ms-10ms", // min > max
-		"uniform:10ms",      // no max
-		"lognormal:0s,0.5",  // zero median
-		"lognormal:40ms",    // no sigma
-		"lognormal:40ms,-1", // negative sigma
-		"lognormal:40ms,x",  // bad sigma
-		"gaussian:40ms,0.5", // unknown kind
-	}
-	for _, in := range bad {
-		if l, err := ParseLatency(in); err == nil {
-			t.Errorf("ParseLatency(%q) = %+v, want an error", in, l)
-		}
-	}
-}
-
-func TestLatencySample(t *testing.T) {
-	u := Latency{Kind: "uniform", Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}
-	l := Latency{Kind: "lognormal", Median: 40 * time.Millisecond, Sigma: 3, Max: 100 * time.Millisecond}
-	var below, above int
-	for i := 0; i < 2000; i++ {
-		if d := u.sample(); d < u.Min || d > u.Max {
-			t.Fatalf("uniform sample %v outside [%v, %v]", d, u.Min, u.Max)
-		}
-		d := l.sample()
-		if d <= 0 || d > l.Max {
-			t.Fatalf("lognormal sample %v outside (0, %v]", d, l.Max)
-		}
-		if d < l.Median {
-			below++
-		} else {
-			above++
-		}
-	}
-	// The median is the median: about half the samples on each side.
-	if math.Abs(float64(below-above)) > 300 {
-		t.Errorf("lognormal: %d below the median, %d above", below, above)
-	}
-	if d := (Latency{}).sample(); d != 0 {
-		t.Errorf("zero Latency sampled %v", d)
-	}
-}
-
-func TestFaultsValidate(t *testing.T) {
-	bad := []Faults{
-		{ErrorRate: map[string]float64{"sos_cancle": 0.1}},
-		{ErrorRate: map[string]float64{"*": 1.5}},
-		{ErrorRate: map[string]float64{"me": math.NaN()}},
-		{EndpointLatency: map[string]Latency{"nope": {}}},
-		{EndpointLatency: map[string]Latency{"me": {Kind: "fixed", Fixed: -1}}},
-		{HTTPLatency: Latency{Kind: "pareto"}},
-		{EventDelay: -time.Second},
-		{EventDropRate: -0.1},
-	}
-	for _, f := range bad {
-		if err := f.Validate(); err == nil {
-			t.Errorf("Validate(%+v) = nil, want an error", f)
-		}
-	}
-	good := Faults{ErrorRate: map[string]float64{"*": 0, "sos_cancel": 1}, EventDropRate: 1,
-		EndpointLatency: map[string]Latency{"me": {Kind: "uniform", Min: 1, Max: 2}}}
-	if err := good.Validate(); err != nil {
-		t.Errorf("Validate(good) = %v", err)
-	}
-	if _, err := Start(t.Context(), Config{HTTPAddr: "127.0.0.1:0", Apps: map[string][]byte{"a": []byte("s")}, Faults: bad[0]}); err == nil || !strings.Contains(err.Error(), "sos_cancle") {
+// TestStartRejectsBadFaults checks that Start validates Config.Faults.
+func TestStartRejectsBadFaults(t *testing.T) {
+	bad := Faults{ErrorRate: map[string]float64{"sos_cancle": 0.1}}
+	if _, err := Start(t.Context(), Config{HTTPAddr: "127.0.0.1:0", Apps: map[string][]byte{"a": []byte("s")}, Faults: bad}); err == nil || !strings.Contains(err.Error(), "sos_cancle") {
 		t.Errorf("Start with a bad fault: %v", err)
 	}
 }
@@ -107,7 +20,7 @@ func TestFaultHTTPLatency(t *testing.T) {
 	const fixed, low, high = 40 * time.Millisecond, 60 * time.Millisecond, 70 * time.Millisecond
 	s := startServer(t, func(c *Config) {
 		c.Faults.HTTPLatency = Latency{Kind: "fixed", Fixed: fixed}
-		c.Faults.EndpointLatency = map[string]Latency{EndpointMe: {Kind: "uniform", Min: low, Max: high}}
+		c.Faults.EndpointLatency = map[string]Latency{contract.EndpointMe: {Kind: "uniform", Min: low, Max: high}}
 	})
 	api := newAPIClient(t, s, signed(app1, secret1, "user-1"))
 	for i := 0; i < 3; i++ {
@@ -127,7 +40,7 @@ func TestFaultHTTPLatency(t *testing.T) {
 func TestFaultErrorRate(t *testing.T) {
 	const n, rate = 400, 0.3
 	s := startServer(t, func(c *Config) {
-		c.Faults.ErrorRate = map[string]float64{EndpointSOSGet: rate, "*": 1, EndpointMe: 0}
+		c.Faults.ErrorRate = map[string]float64{contract.EndpointSOSGet: rate, "*": 1, contract.EndpointMe: 0}
 	})
 	api := newAPIClient(t, s, signed(app1, secret1, "user-1"))
 	failed := 0
@@ -148,7 +61,7 @@ func TestFaultErrorRate(t *testing.T) {
 	if failed < 65 || failed > 175 {
 		t.Errorf("%d of %d requests failed, want about %v", failed, n, rate*n)
 	}
-	if got := s.Stats().HTTP.Requests[EndpointSOSGet][503]; got != int64(failed) {
+	if got := s.Stats().HTTP.Requests[contract.EndpointSOSGet][503]; got != int64(failed) {
 		t.Errorf("stats count %d injected 503s, the client saw %d", got, failed)
 	}
 	// "*" covers endpoints without their own rate; an explicit 0 wins.

@@ -47,34 +47,34 @@ func newAPI(s *Server) *api {
 	a := &api{s: s}
 	a.exact = map[string]map[string]route{
 		contract.PathMe: {
-			http.MethodGet: {EndpointMe, a.me},
+			http.MethodGet: {contract.EndpointMe, a.me},
 		},
 		contract.PathSOS: {
-			http.MethodGet:  {EndpointSOSGet, a.sosGet},
-			http.MethodPost: {EndpointSOSCreate, a.sosCreate},
+			http.MethodGet:  {contract.EndpointSOSGet, a.sosGet},
+			http.MethodPost: {contract.EndpointSOSCreate, a.sosCreate},
 		},
 		contract.PathSOSCancel: {
-			http.MethodPost: {EndpointSOSCancel, a.sosCancel},
+			http.MethodPost: {contract.EndpointSOSCancel, a.sosCancel},
 		},
 		contract.PathSOSResolve: {
-			http.MethodPost: {EndpointSOSResolve, a.sosResolve},
+			http.MethodPost: {contract.EndpointSOSResolve, a.sosResolve},
 		},
 		contract.PathContacts: {
-			http.MethodGet:  {EndpointContactsList, a.contactsList},
-			http.MethodPost: {EndpointContactsCreate, a.contactsCreate},
+			http.MethodGet:  {contract.EndpointContactsList, a.contactsList},
+			http.MethodPost: {contract.EndpointContactsCreate, a.contactsCreate},
 		},
 		contract.PathDevices: {
-			http.MethodGet:  {EndpointDevicesList, a.devicesList},
-			http.MethodPost: {EndpointDevicesUpsert, a.devicesUpsert},
+			http.MethodGet:  {contract.EndpointDevicesList, a.devicesList},
+			http.MethodPost: {contract.EndpointDevicesUpsert, a.devicesUpsert},
 		},
 	}
 	a.withID = map[string]map[string]route{
 		contract.PathContacts + "/": {
-			http.MethodPut:    {EndpointContactsUpdate, a.contactsUpdate},
-			http.MethodDelete: {EndpointContactsDelete, a.contactsDelete},
+			http.MethodPut:    {contract.EndpointContactsUpdate, a.contactsUpdate},
+			http.MethodDelete: {contract.EndpointContactsDelete, a.contactsDelete},
 		},
 		contract.PathDevices + "/": {
-			http.MethodDelete: {EndpointDevicesDelete, a.devicesDelete},
+			http.MethodDelete: {contract.EndpointDevicesDelete, a.devicesDelete},
 		},
 	}
 	return a
@@ -113,10 +113,10 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.s.stats.httpRequests.add(endpointStatus{rt.endpoint, status})
 	}}
 	f := a.s.faults.Load()
-	if !sleep(r.Context(), f.latencyFor(rt.endpoint)) {
+	if !sleep(r.Context(), f.LatencyFor(rt.endpoint)) {
 		return // client gone or server closing
 	}
-	if f.injectError(rt.endpoint) {
+	if f.InjectError(rt.endpoint) {
 		writeError(rec, http.StatusServiceUnavailable, "injected fault")
 		return
 	}

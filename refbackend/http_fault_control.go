@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/eixamsim/eixamsim/faults"
 )
 
 // faultControlPrefix starts the runtime fault controls (Config.FaultControl).
@@ -92,7 +94,7 @@ func (a *api) controlRestartMQTT(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) controlKick(w http.ResponseWriter, r *http.Request) {
-	fraction, err := parseFraction(r.URL.Query().Get("fraction"))
+	fraction, err := faults.ParseFraction(r.URL.Query().Get("fraction"))
 	if err != nil || !(fraction >= 0 && fraction <= 1) {
 		writeError(w, http.StatusBadRequest, "want ?fraction= in 0..1 or 0%..100%, e.g. ?fraction=0.25")
 		return

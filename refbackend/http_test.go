@@ -281,10 +281,10 @@ func TestHTTPErrors(t *testing.T) {
 	if want := map[int]int64{404: 6, 405: int64(len(methodTests))}; !maps.Equal(st.Unrouted, want) {
 		t.Errorf("unrouted = %v, want %v", st.Unrouted, want)
 	}
-	if got := st.Requests[EndpointSOSGet][401]; got != int64(len(unauthorized)) {
+	if got := st.Requests[contract.EndpointSOSGet][401]; got != int64(len(unauthorized)) {
 		t.Errorf("requests[sos_get][401] = %d, want %d", got, len(unauthorized))
 	}
-	if got := st.Requests[EndpointContactsCreate][413]; got != 2 {
+	if got := st.Requests[contract.EndpointContactsCreate][413]; got != 2 {
 		t.Errorf("requests[contacts_create][413] = %d, want 2", got)
 	}
 }

@@ -3,195 +3,58 @@ package refbackend
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
+
+	"github.com/eixamsim/eixamsim/faults"
 )
 
 // ErrInvalidSchedule is wrapped by the errors of RunSchedule for a
 // schedule that does not validate.
 var ErrInvalidSchedule = errors.New("invalid schedule")
 
-// FaultAction is what a ScheduledFault does.
-type FaultAction string
+// ScheduledFault is one fault of a schedule (Config.Schedule,
+// Server.RunSchedule).
+//
+// Deprecated: use faults.ScheduledFault.
+type ScheduledFault = faults.ScheduledFault
 
-// Fault actions.
+// FaultAction is what a ScheduledFault does.
+//
+// Deprecated: use faults.Action.
+type FaultAction = faults.Action
+
+// Fault actions: how the server carries each out.
+//
+// Deprecated: use the faults.Action constants.
 const (
 	// FaultRestartMQTT stops the MQTT listeners (Server.StopMQTT) and
 	// starts them again (Server.StartMQTT) ScheduledFault.Duration later.
-	FaultRestartMQTT FaultAction = "restart_mqtt"
+	FaultRestartMQTT = faults.RestartMQTT
 	// FaultKick disconnects ScheduledFault.Fraction of the connected
 	// sessions (Server.Kick).
-	FaultKick FaultAction = "kick"
+	FaultKick = faults.Kick
 	// FaultStallHTTP stalls the HTTP API for ScheduledFault.Duration
 	// (Server.StallHTTP).
-	FaultStallHTTP FaultAction = "stall_http"
+	FaultStallHTTP = faults.StallHTTP
 	// FaultSetFaults replaces the injected faults with
 	// ScheduledFault.Faults (Server.SetFaults).
-	FaultSetFaults FaultAction = "set_faults"
+	FaultSetFaults = faults.SetFaults
 )
 
-// ScheduledFault is one fault of a schedule (Config.Schedule,
-// Server.RunSchedule), so that a run can rehearse a bad day. Fields an
-// action does not use must be zero.
+// ParseScheduledFault reads the text form of a ScheduledFault.
 //
-//	Action        uses                  effect at start+At
-//	restart_mqtt  Duration >= 0         listeners closed, clients dropped (0x8B); re-opened at start+At+Duration
-//	kick          0 < Fraction <= 1     that fraction of the sessions disconnected (0x98)
-//	stall_http    Duration > 0          HTTP held until start+At+Duration
-//	set_faults    Faults                the injected faults replaced (the zero Faults clears them)
-type ScheduledFault struct {
-	// At is when the fault fires, as an offset from the start of the
-	// schedule; >= 0.
-	At time.Duration
-	// Action is what happens.
-	Action FaultAction
-	// Duration is how long the fault lasts: restart_mqtt, how long the
-	// listeners stay closed (0 re-opens them at once); stall_http, the
-	// length of the stall.
-	Duration time.Duration
-	// Fraction is the fraction of the connected sessions a kick
-	// disconnects, in (0, 1].
-	Fraction float64
-	// Faults replace the injected faults for set_faults.
-	Faults Faults
-}
+// Deprecated: use faults.ParseScheduledFault.
+func ParseScheduledFault(s string) (ScheduledFault, error) { return faults.ParseScheduledFault(s) }
 
-// ParseScheduledFault reads the text form of a ScheduledFault,
-// ACTION@AT[:ARG], AT a Go duration from the start of the schedule:
-//
-//	restart_mqtt@20s:5s   listeners closed at 20 s, open again at 25 s (ARG 0s: at once)
-//	kick@10s:25%          a quarter of the sessions kicked at 10 s (also kick@10s:0.25)
-//	stall_http@15s:3s     HTTP stalled from 15 s to 18 s
-//	set_faults@30s:error-rate=*=0.5;http-latency=200ms
-//	                      faults replaced at 30 s (ARG as in ParseFaults)
-//	set_faults@60s:none   faults cleared at 60 s
-//
-// ARG is required for every action.
-func ParseScheduledFault(s string) (ScheduledFault, error) {
-	action, rest, ok := strings.Cut(strings.TrimSpace(s), "@")
-	if !ok {
-		return ScheduledFault{}, fmt.Errorf("fault %q: want ACTION@AT:ARG, e.g. restart_mqtt@20s:5s, kick@10s:25%%, stall_http@15s:3s", s)
-	}
-	at, arg, ok := strings.Cut(rest, ":")
-	if !ok {
-		return ScheduledFault{}, fmt.Errorf("fault %q: missing :ARG after the time (e.g. %s@%s:%s)", s, action, at, exampleArg(FaultAction(action)))
-	}
-	f := ScheduledFault{Action: FaultAction(action)}
-	var err error
-	if f.At, err = time.ParseDuration(at); err != nil {
-		return ScheduledFault{}, fmt.Errorf("fault %q: time %q: %w", s, at, err)
-	}
-	switch f.Action {
-	case FaultRestartMQTT, FaultStallHTTP:
-		f.Duration, err = time.ParseDuration(arg)
-	case FaultKick:
-		f.Fraction, err = parseFraction(arg)
-	case FaultSetFaults:
-		f.Faults, err = ParseFaults(arg)
-	}
-	if err != nil {
-		return ScheduledFault{}, fmt.Errorf("fault %q: %w", s, err)
-	}
-	if err := f.Validate(); err != nil {
-		return ScheduledFault{}, fmt.Errorf("fault %q: %w", s, err)
-	}
-	return f, nil
-}
-
-// exampleArg is an ARG of action for error messages.
-func exampleArg(action FaultAction) string {
-	switch action {
-	case FaultKick:
-		return "25%"
-	case FaultSetFaults:
-		return "error-rate=*=0.5"
-	}
-	return "5s"
-}
-
-// parseFraction reads "0.25" or "25%".
-func parseFraction(s string) (float64, error) {
-	pct, isPct := strings.CutSuffix(s, "%")
-	v, err := strconv.ParseFloat(pct, 64)
-	if err != nil {
-		return 0, fmt.Errorf("fraction %q: want 0.25 or 25%%", s)
-	}
-	if isPct {
-		v /= 100
-	}
-	return v, nil
-}
-
-// String returns the ParseScheduledFault form of f (fractions as decimals,
-// so that the text reads back to the same value).
-func (f ScheduledFault) String() string {
-	head := string(f.Action) + "@" + f.At.String() + ":"
-	switch f.Action {
-	case FaultKick:
-		return head + strconv.FormatFloat(f.Fraction, 'g', -1, 64)
-	case FaultSetFaults:
-		return head + f.Faults.String()
-	}
-	return head + f.Duration.String()
-}
-
-// Validate reports every problem of f: negative At, unknown action, a
-// value out of range for the action, or a field the action does not use.
-func (f ScheduledFault) Validate() error {
-	var errs []error
-	if f.At < 0 {
-		errs = append(errs, fmt.Errorf("the time (At) %v must not be negative", f.At))
-	}
-	usesDuration, usesFraction, usesFaults := false, false, false
-	switch f.Action {
-	case FaultRestartMQTT:
-		usesDuration = true
-		if f.Duration < 0 {
-			errs = append(errs, fmt.Errorf("restart_mqtt: Duration (time down) = %v: must not be negative", f.Duration))
-		}
-	case FaultStallHTTP:
-		usesDuration = true
-		if f.Duration <= 0 {
-			errs = append(errs, fmt.Errorf("stall_http: Duration (stall length) = %v: must be positive", f.Duration))
-		}
-	case FaultKick:
-		usesFraction = true
-		if !(f.Fraction > 0 && f.Fraction <= 1) { // NaN too
-			errs = append(errs, fmt.Errorf("kick: Fraction = %v: want a fraction in (0, 1]", f.Fraction))
-		}
-	case FaultSetFaults:
-		usesFaults = true
-		if err := f.Faults.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("set_faults: %w", err))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("unknown action %q (want %s, %s, %s or %s)",
-			f.Action, FaultRestartMQTT, FaultKick, FaultStallHTTP, FaultSetFaults))
-		return errors.Join(errs...)
-	}
-	if !usesDuration && f.Duration != 0 {
-		errs = append(errs, fmt.Errorf("%s does not use Duration (= %v)", f.Action, f.Duration))
-	}
-	if !usesFraction && f.Fraction != 0 {
-		errs = append(errs, fmt.Errorf("%s does not use Fraction (= %v)", f.Action, f.Fraction))
-	}
-	if !usesFaults && !f.Faults.isZero() {
-		errs = append(errs, fmt.Errorf("%s does not use Faults", f.Action))
-	}
-	return errors.Join(errs...)
-}
-
-// validateSchedule reports every problem of faults, each prefixed with its
+// validateSchedule reports every problem of sched, each prefixed with its
 // index; hasMQTT tells whether restart_mqtt can work.
-func validateSchedule(faults []ScheduledFault, hasMQTT bool) error {
+func validateSchedule(sched []ScheduledFault, hasMQTT bool) error {
 	var errs []error
-	for i, f := range faults {
+	for i, f := range sched {
 		if err := f.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("schedule[%d] %s: %w", i, f.Action, err))
 			continue
 		}
-		if f.Action == FaultRestartMQTT && !hasMQTT {
+		if f.Action == faults.RestartMQTT && !hasMQTT {
 			errs = append(errs, fmt.Errorf("schedule[%d] %s: %w", i, f.Action, ErrNoMQTT))
 		}
 	}

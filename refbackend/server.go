@@ -283,7 +283,7 @@ func (s *Server) SetFaults(f Faults) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("refbackend: invalid faults: %w", err)
 	}
-	f = f.clone()
+	f = f.Clone()
 	s.faults.Store(&f)
 	return nil
 }

@@ -102,7 +102,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 	cfg := testConfig()
 	cfg.AckDelay = time.Hour
 	cfg.Faults.EventDelay = time.Hour
-	cfg.Faults.EndpointLatency = map[string]Latency{EndpointContactsList: {Kind: "fixed", Fixed: time.Hour}}
+	cfg.Faults.EndpointLatency = map[string]Latency{contract.EndpointContactsList: {Kind: "fixed", Fixed: time.Hour}}
 	s, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

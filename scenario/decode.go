@@ -54,6 +54,13 @@ func (d *decoder) errAt(n *yaml.Node, path, format string, args ...any) {
 	d.src.bad[path] = true
 }
 
+// errPath records a problem at path, located through the source map (for a
+// problem found after its value was read), and marks path as reported.
+func (d *decoder) errPath(path, format string, args ...any) {
+	d.errs = append(d.errs, d.src.errorAt(path, false, format, args...))
+	d.src.bad[path] = true
+}
+
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // parseDocument parses data into the root mapping node. A syntax error is

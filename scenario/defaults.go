@@ -2,62 +2,25 @@ package scenario
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/eixamsim/eixamsim/contract"
 )
 
-// Defaults, applied once by resolve to every key the file leaves out.
+// Defaults, applied once by resolve to every key the file leaves out (the
+// defaults of the other blocks are in their key tables).
 const (
-	DefaultUserID          = "eixamsim-{{.N}}"
-	DefaultOutputDir       = "results/{{.Name}}-{{.Start}}"
-	DefaultReceiveMaximum  = 16
-	DefaultKeepAlive       = 30 * time.Second // the SDK's
-	DefaultConnectTimeout  = 10 * time.Second
-	DefaultHTTPTimeout     = 10 * time.Second
-	DefaultSDKReconnect    = 2 * time.Second // the SDK's fixed reconnect wait
-	DefaultBackoffInitial  = 1 * time.Second
-	DefaultBackoffMax      = 30 * time.Second
-	DefaultBackoffJitter   = 0.2
-	DefaultTransport       = "tcp"
-	DefaultAckDelay        = 1 * time.Second
-	DefaultTelemetryQoS    = 1 // the SDK's
-	DefaultTelemetryRadius = 15.0
-	DefaultSOSHold         = 20 * time.Second
-)
-
-// defaultConnectRate is fleet.connect_rate when omitted: 100/s.
-var defaultConnectRate = Rate{PerSecond: 100}
-
-// DefaultLogin is behaviours.login when omitted: the SDK's first-login
-// sequence (contract §6.1).
-func DefaultLogin() []string { return []string{LoginMe, LoginSOSRehydrate} }
-
-// defaultAround is telemetry.position.around when omitted (Barcelona, the
-// contract's example position).
-var defaultAround = [2]float64{41.3851, 2.1734}
-
-// DefaultContactsMix and DefaultDevicesMix are the mix weights when a
-// contacts or devices block has no mix.
-func DefaultContactsMix() map[string]int {
-	return map[string]int{"list": 70, "create": 20, "update": 5, "delete": 5}
-}
-
-// DefaultDevicesMix: see DefaultContactsMix.
-func DefaultDevicesMix() map[string]int {
-	return map[string]int{"list": 50, "upsert": 40, "delete": 10}
-}
-
-// Operations of the contacts and devices blocks.
-var (
-	contactsOps = []string{"list", "create", "update", "delete"}
-	devicesOps  = []string{"list", "upsert", "delete"}
+	DefaultUserID    = "eixamsim-{{.N}}"
+	DefaultOutputDir = "results/{{.Name}}-{{.Start}}"
 )
 
 // EndpointNames lists the endpoint names of target.embedded.error_rate
 // (besides "*", every other endpoint).
-func EndpointNames() []string { return slices.Clone(endpointNames) }
+//
+// Deprecated: use contract.EndpointNames.
+func EndpointNames() []string { return contract.EndpointNames() }
 
 func or[T any](p *T, def T) T {
 	if p != nil {
@@ -79,21 +42,22 @@ func (p *parser) resolve(r *rawScenario) *Scenario {
 		File:        p.file,
 		src:         p.src,
 	}
-	s.Target = p.resolveTarget(r.Target)
-	s.Identity = p.resolveIdentity(r.Identity)
+	s.Target = p.resolveTarget(r.Target, r.TargetRead)
+	var sessionsFile string
+	s.Identity, sessionsFile = p.resolveIdentity(r.Identity)
 	p.loadTLS(&s.Target)
 	if s.Identity.SessionsFile != "" {
-		s.Identity.Sessions = p.loadSessions(*r.Identity.SessionsFile, &s.Identity)
+		s.Identity.Sessions = p.loadSessions(sessionsFile, &s.Identity)
 	}
-	s.Fleet = p.resolveFleet(r.Fleet, s.Identity)
+	s.Fleet = p.resolveFleet(r.Fleet, r.FleetRead, s.Identity)
 	s.Stages = p.resolveStages(r, s.Fleet.Users)
-	s.Behaviours = resolveBehaviours(r.Behaviours)
+	s.Behaviours = r.Behaviours
 	s.Thresholds = Thresholds{
 		Metrics:     r.Thresholds.Metrics,
 		AbortOnFail: r.Thresholds.AbortOnFail,
 		AbortGrace:  or(r.Thresholds.AbortGrace, 0),
 	}
-	s.Output.Dir = or(r.Output.Dir, DefaultOutputDir)
+	s.Output = r.Output
 	if p.opts.OutDir != nil {
 		s.Output.Dir = *p.opts.OutDir
 		p.src.overridden["output.dir"] = "overridden on the command line"
@@ -101,104 +65,17 @@ func (p *parser) resolve(r *rawScenario) *Scenario {
 	return s
 }
 
-func (p *parser) resolveTarget(r *rawTarget) Target {
-	if r == nil {
-		r = &rawTarget{}
-	}
-	t := Target{HTTP: or(r.HTTP, ""), MQTT: or(r.MQTT, "")}
-	if r.TLS != nil {
-		t.TLS = TLS{
-			CAFile:             p.resolvePath(or(r.TLS.CAFile, "")),
-			CertFile:           p.resolvePath(or(r.TLS.CertFile, "")),
-			KeyFile:            p.resolvePath(or(r.TLS.KeyFile, "")),
-			ServerName:         or(r.TLS.ServerName, ""),
-			InsecureSkipVerify: or(r.TLS.InsecureSkipVerify, false),
-		}
-	}
-	if r.HTTP != nil || r.MQTT != nil {
-		if r.Embedded != nil {
-			p.errorf("target.embedded", "only allowed when target.http and target.mqtt are omitted (the embedded backend does not run for an external target)")
-		}
-		return t
-	}
-	e := r.Embedded
-	if e == nil {
-		e = &rawEmbedded{}
-	}
-	t.Embedded = &Embedded{
-		Transport:       or(e.Transport, DefaultTransport),
-		AckDelay:        or(e.AckDelay, DefaultAckDelay),
-		CanonicalPrefix: or(e.CanonicalPrefix, ""),
-		HTTPLatency:     or(e.HTTPLatency, Latency{}),
-		ErrorRate:       e.ErrorRate,
-		EventDelay:      or(e.EventDelay, 0),
-		EventDrop:       or(e.EventDrop, 0),
-		Faults:          e.Faults,
-	}
-	if t.Embedded.AckDelay < 0 {
-		t.Embedded.AckDelay = Never
-	}
-	if t.Embedded.ErrorRate == nil {
-		t.Embedded.ErrorRate = map[string]float64{}
-	}
-	return t
-}
-
-func (p *parser) resolveIdentity(r rawIdentity) Identity {
-	id := Identity{
-		AppID:     or(r.AppID, ""),
-		AppSecret: or(r.AppSecret, ""),
-		UserID:    or(r.UserID, ""),
-	}
-	if r.SessionsFile != nil && *r.SessionsFile != "" {
-		id.SessionsFile = p.resolvePath(*r.SessionsFile)
-	} else if r.UserID == nil {
-		id.UserID = DefaultUserID
-	}
-	if id.UserID != "" {
-		id.tmpl, _ = parseUserID(id.UserID) // a bad template is reported by validate
-	}
-	return id
-}
-
-func (p *parser) resolveFleet(r rawFleet, id Identity) Fleet {
-	f := Fleet{
-		Users:          or(r.Users, 0),
-		ConnectRate:    or(r.ConnectRate, defaultConnectRate),
-		ReceiveMaximum: or(r.ReceiveMaximum, DefaultReceiveMaximum),
-		KeepAlive:      or(r.KeepAlive, DefaultKeepAlive),
-		ConnectTimeout: or(r.ConnectTimeout, DefaultConnectTimeout),
-		HTTPTimeout:    or(r.HTTPTimeout, DefaultHTTPTimeout),
-		SourceIPs:      r.SourceIPs,
-	}
+// resolveFleet applies the Users override, or takes fleet.users from the
+// sessions CSV when the file leaves it out.
+func (p *parser) resolveFleet(f Fleet, read map[string]bool, id Identity) Fleet {
 	if p.opts.Users != nil {
 		f.Users = *p.opts.Users
 		p.src.overridden["fleet.users"] = "overridden on the command line"
-	} else if r.Users == nil && id.SessionsFile != "" {
+	} else if !read["users"] && id.SessionsFile != "" {
 		f.Users = len(id.Sessions)
 		if p.src.bad["identity.sessions_file"] {
 			p.src.bad["fleet.users"] = true // its default comes from the broken file
 		}
-	}
-	rc := r.Reconnect
-	if rc == nil {
-		rc = &rawReconnect{}
-	}
-	switch f.Reconnect.Policy = or(rc.Policy, ReconnectSDK); f.Reconnect.Policy {
-	case ReconnectSDK:
-		for _, k := range []struct {
-			key string
-			set bool
-		}{{"initial", rc.Initial != nil}, {"max", rc.Max != nil}, {"jitter", rc.Jitter != nil}} {
-			if k.set {
-				p.errorf("fleet.reconnect."+k.key, "only applies to policy backoff: add `policy: backoff` (policy sdk, the default, is the SDK's fixed 2s wait)")
-			}
-		}
-		f.Reconnect.Initial, f.Reconnect.Max = DefaultSDKReconnect, DefaultSDKReconnect
-	default:
-		f.Reconnect.Initial = or(rc.Initial, DefaultBackoffInitial)
-		f.Reconnect.Max = or(rc.Max, max(DefaultBackoffMax, f.Reconnect.Initial))
-		f.Reconnect.Jitter = or(rc.Jitter, DefaultBackoffJitter)
 	}
 	return f
 }
@@ -262,65 +139,4 @@ func cutStages(stages []Stage, total time.Duration) []Stage {
 	}
 	out[len(out)-1].For += total - at
 	return out
-}
-
-func resolveBehaviours(r rawBehaviours) Behaviours {
-	b := Behaviours{Login: DefaultLogin()}
-	if r.HasLogin {
-		b.Login = r.Login
-		if b.Login == nil {
-			b.Login = []string{}
-		}
-	}
-	if t := r.Telemetry; t != nil {
-		b.Telemetry = &Telemetry{
-			Every:    or(t.Every, 0),
-			Rate:     or(t.Rate, Rate{}),
-			Jitter:   or(t.Jitter, 0),
-			QoS:      byte(or(t.QoS, DefaultTelemetryQoS)), // decode checked 0..2
-			DeviceID: or(t.DeviceID, false),
-			Battery:  or(t.Battery, false),
-			Around:   or(t.Around, defaultAround),
-			RadiusKm: or(t.RadiusKm, DefaultTelemetryRadius),
-		}
-		if !b.Telemetry.Rate.IsZero() {
-			b.Telemetry.Arrivals = or(t.Arrivals, ArrivalsConstant)
-		} else {
-			b.Telemetry.Arrivals = or(t.Arrivals, "")
-		}
-	}
-	if s := r.SOS; s != nil {
-		b.SOS = &SOS{
-			Rate:     or(s.Rate, Rate{}),
-			Arrivals: or(s.Arrivals, ArrivalsConstant),
-			Hold:     or(s.Hold, DefaultSOSHold),
-			HoldMax:  or(s.HoldMax, 0),
-			End:      or(s.End, EndCancel),
-		}
-	}
-	b.Contacts = resolveMix(r.Contacts, contactsOps, DefaultContactsMix())
-	b.Devices = resolveMix(r.Devices, devicesOps, DefaultDevicesMix())
-	return b
-}
-
-// resolveMix fills a contacts or devices block. A mix in the file replaces
-// the default mix entirely; operations it leaves out get weight 0.
-func resolveMix(r *rawMix, ops []string, def map[string]int) *HTTPMix {
-	if r == nil {
-		return nil
-	}
-	m := &HTTPMix{
-		Rate:     or(r.Rate, Rate{}),
-		Arrivals: or(r.Arrivals, ArrivalsConstant),
-		Mix:      def,
-	}
-	if r.Mix != nil {
-		m.Mix = maps.Clone(r.Mix)
-		for _, op := range ops {
-			if _, ok := m.Mix[op]; !ok {
-				m.Mix[op] = 0
-			}
-		}
-	}
-	return m
 }

@@ -22,6 +22,13 @@
 // No message contains a value taken from the environment, the app secret
 // or a user hash (see Secret).
 //
+// Each block of the file is one table of keys (keys.go): a key's name,
+// description, value shape, parser, default, checks and JSON echo are
+// written together, in the file of the block (fleet.go, target.go,
+// embedded.go, identity_keys.go). Everything the scenario knows about a
+// behaviour — its config type, keys, metrics and open-model rate — is one
+// row of behaviourTable in behaviours.go.
+//
 // The file format is documented in docs/scenario.md; the metric names that
 // thresholds may use are in Metrics.
 package scenario

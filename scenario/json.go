@@ -3,7 +3,6 @@ package scenario
 import (
 	"bytes"
 	"encoding/json"
-	"net/netip"
 	"time"
 )
 
@@ -59,60 +58,6 @@ func (s Scenario) MarshalJSON() ([]byte, error) {
 	}{s.Version, s.Name, s.Description, s.File, s.Target, s.Identity, s.Fleet, s.Stages, s.Behaviours, s.Thresholds, s.Output})
 }
 
-// MarshalJSON implements json.Marshaler.
-func (t Target) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		HTTP     string    `json:"http,omitempty"`
-		MQTT     string    `json:"mqtt,omitempty"`
-		TLS      TLS       `json:"tls,omitzero"`
-		Embedded *Embedded `json:"embedded,omitempty"`
-	}{t.HTTP, t.MQTT, t.TLS, t.Embedded})
-}
-
-// MarshalJSON implements json.Marshaler.
-func (t TLS) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		CAFile             string `json:"ca_file,omitempty"`
-		CertFile           string `json:"cert_file,omitempty"`
-		KeyFile            string `json:"key_file,omitempty"`
-		ServerName         string `json:"server_name,omitempty"`
-		InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
-	}{t.CAFile, t.CertFile, t.KeyFile, t.ServerName, t.InsecureSkipVerify})
-}
-
-// MarshalJSON implements json.Marshaler.
-func (e Embedded) MarshalJSON() ([]byte, error) {
-	ack := dur(e.AckDelay)
-	if e.AckDelay < 0 {
-		ack = "never"
-	}
-	rates := make(map[string]string, len(e.ErrorRate))
-	for k, f := range e.ErrorRate {
-		rates[k] = formatPercent(f)
-	}
-	return marshal(struct {
-		Transport       string            `json:"transport"`
-		AckDelay        string            `json:"ack_delay"`
-		CanonicalPrefix string            `json:"canonical_prefix"`
-		HTTPLatency     string            `json:"http_latency"`
-		ErrorRate       map[string]string `json:"error_rate"`
-		EventDelay      string            `json:"event_delay"`
-		EventDrop       string            `json:"event_drop"`
-		Faults          []string          `json:"faults,omitempty"`
-	}{e.Transport, ack, e.CanonicalPrefix, latencyString(e.HTTPLatency), rates, dur(e.EventDelay), formatPercent(e.EventDrop), e.Faults})
-}
-
-// MarshalJSON implements json.Marshaler. The secret shows as
-// "[redacted]"; the sessions are left out.
-func (id Identity) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		AppID        string `json:"app_id,omitempty"`
-		AppSecret    Secret `json:"app_secret,omitempty"`
-		UserID       string `json:"user_id,omitempty"`
-		SessionsFile string `json:"sessions_file,omitempty"`
-	}{id.AppID, id.AppSecret, id.UserID, id.SessionsFile})
-}
-
 // MarshalJSON implements json.Marshaler; the hash shows as "[redacted]".
 func (s Session) MarshalJSON() ([]byte, error) {
 	return marshal(struct {
@@ -120,36 +65,6 @@ func (s Session) MarshalJSON() ([]byte, error) {
 		ExternalUserID string `json:"external_user_id"`
 		UserHash       Secret `json:"user_hash"`
 	}{s.AppID, s.ExternalUserID, s.UserHash})
-}
-
-// MarshalJSON implements json.Marshaler.
-func (f Fleet) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Users          int          `json:"users"`
-		ConnectRate    Rate         `json:"connect_rate"`
-		Reconnect      Reconnect    `json:"reconnect"`
-		ReceiveMaximum int          `json:"receive_maximum"`
-		KeepAlive      string       `json:"keep_alive"`
-		ConnectTimeout string       `json:"connect_timeout"`
-		HTTPTimeout    string       `json:"http_timeout"`
-		SourceIPs      []netip.Addr `json:"source_ips,omitempty"`
-	}{f.Users, f.ConnectRate, f.Reconnect, f.ReceiveMaximum, dur(f.KeepAlive), dur(f.ConnectTimeout), dur(f.HTTPTimeout), f.SourceIPs})
-}
-
-// MarshalJSON implements json.Marshaler. The sdk policy has no settings,
-// so it is written as {"policy": "sdk"}.
-func (r Reconnect) MarshalJSON() ([]byte, error) {
-	if r.Policy == ReconnectSDK {
-		return marshal(struct {
-			Policy string `json:"policy"`
-		}{r.Policy})
-	}
-	return marshal(struct {
-		Policy  string `json:"policy"`
-		Initial string `json:"initial"`
-		Max     string `json:"max"`
-		Jitter  string `json:"jitter"`
-	}{r.Policy, dur(r.Initial), dur(r.Max), formatPercent(r.Jitter)})
 }
 
 // MarshalJSON implements json.Marshaler.
@@ -172,70 +87,6 @@ func stageRates(rates map[string]Rate) map[string]string {
 		out[k] = r.String()
 	}
 	return out
-}
-
-// MarshalJSON implements json.Marshaler; blocks that are off are left out.
-func (b Behaviours) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Login     []string   `json:"login"`
-		Telemetry *Telemetry `json:"telemetry,omitempty"`
-		SOS       *SOS       `json:"sos,omitempty"`
-		Contacts  *HTTPMix   `json:"contacts,omitempty"`
-		Devices   *HTTPMix   `json:"devices,omitempty"`
-	}{b.Login, b.Telemetry, b.SOS, b.Contacts, b.Devices})
-}
-
-// MarshalJSON implements json.Marshaler. Only the keys of the chosen form
-// (every or rate) are written.
-func (t Telemetry) MarshalJSON() ([]byte, error) {
-	type position struct {
-		Around   [2]float64 `json:"around"`
-		RadiusKm float64    `json:"radius_km"`
-	}
-	out := struct {
-		Every    string   `json:"every,omitempty"`
-		Rate     *Rate    `json:"rate,omitempty"`
-		Arrivals string   `json:"arrivals,omitempty"`
-		Jitter   string   `json:"jitter,omitempty"`
-		QoS      byte     `json:"qos"`
-		DeviceID bool     `json:"device_id"`
-		Battery  bool     `json:"battery"`
-		Position position `json:"position"`
-	}{Arrivals: t.Arrivals, QoS: t.QoS, DeviceID: t.DeviceID, Battery: t.Battery, Position: position{t.Around, t.RadiusKm}}
-	if t.Every != 0 || t.Rate.IsZero() {
-		out.Every = dur(t.Every)
-		out.Jitter = formatPercent(t.Jitter)
-	}
-	if !t.Rate.IsZero() {
-		out.Rate = &t.Rate
-	}
-	return marshal(out)
-}
-
-// MarshalJSON implements json.Marshaler.
-func (s SOS) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Rate     Rate   `json:"rate"`
-		Arrivals string `json:"arrivals"`
-		Hold     string `json:"hold"`
-		End      string `json:"end"`
-	}{s.Rate, s.Arrivals, holdString(s), s.End})
-}
-
-func holdString(s SOS) string {
-	if s.HoldMax > 0 {
-		return dur(s.Hold) + ".." + dur(s.HoldMax)
-	}
-	return dur(s.Hold)
-}
-
-// MarshalJSON implements json.Marshaler.
-func (m HTTPMix) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Rate     Rate           `json:"rate"`
-		Arrivals string         `json:"arrivals"`
-		Mix      map[string]int `json:"mix"`
-	}{m.Rate, m.Arrivals, m.Mix})
 }
 
 // MarshalJSON writes the thresholds as in the file: an object from metric
@@ -282,19 +133,4 @@ func (t Thresholds) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
-}
-
-// MarshalJSON implements json.Marshaler.
-func (o Output) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Dir string `json:"dir"`
-	}{o.Dir})
-}
-
-// latencyString is the ParseLatency form of l, "0s" for none.
-func latencyString(l Latency) string {
-	if l.Kind == LatencyNone {
-		return "0s"
-	}
-	return l.String()
 }

@@ -1,76 +1,34 @@
 package scenario
 
 import (
-	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// The raw types hold what the file says, nothing more: a nil pointer is a
-// key that was not written. resolve (defaults.go) turns them into a
-// Scenario; nothing else reads them.
+// rawScenario is what the file says, before resolve (defaults.go) settles
+// what depends on other blocks or on the command line. Blocks with a key
+// table (target, identity, fleet, behaviours, output) are already decoded
+// with their own defaults; the *Read maps say which keys were written. The
+// root keys, the stages and the thresholds are raw: a nil pointer is a key
+// that was not written. Nothing but resolve reads it.
 
 type rawScenario struct {
 	Version     *int
 	Name        *string
 	Description *string
 	Duration    *time.Duration
-	Target      *rawTarget
-	Identity    rawIdentity
-	Fleet       rawFleet
+	Target      Target          // decoded by targetKeys; resolveTarget settles it
+	TargetRead  map[string]bool // the target keys written and read
+	Identity    Identity        // decoded with defaults by identityKeys
+	Fleet       Fleet           // decoded with defaults by fleetKeys
+	FleetRead   map[string]bool // the fleet keys written and read
 	Stages      []rawStage
 	HasStages   bool
-	Behaviours  rawBehaviours
+	Behaviours  Behaviours // decoded with defaults by its key tables (behaviours.go)
 	Thresholds  rawThresholds
-	Output      rawOutput
-}
-
-type rawTarget struct {
-	HTTP, MQTT *string
-	TLS        *rawTLS
-	Embedded   *rawEmbedded
-}
-
-type rawTLS struct {
-	CAFile, CertFile, KeyFile, ServerName *string
-	InsecureSkipVerify                    *bool
-}
-
-type rawEmbedded struct {
-	Transport       *string
-	AckDelay        *time.Duration
-	CanonicalPrefix *string
-	HTTPLatency     *Latency
-	ErrorRate       map[string]float64
-	EventDelay      *time.Duration
-	EventDrop       *float64
-	Faults          []string
-	FaultNodes      []*yaml.Node
-}
-
-type rawIdentity struct {
-	AppID, UserID, SessionsFile *string
-	AppSecret                   *Secret
-}
-
-type rawFleet struct {
-	Users          *int
-	ConnectRate    *Rate
-	Reconnect      *rawReconnect
-	ReceiveMaximum *int
-	KeepAlive      *time.Duration
-	ConnectTimeout *time.Duration
-	HTTPTimeout    *time.Duration
-	SourceIPs      []netip.Addr
-}
-
-type rawReconnect struct {
-	Policy       *string
-	Initial, Max *time.Duration
-	Jitter       *float64
+	Output      Output // decoded with defaults by outputKeys
 }
 
 type rawStage struct {
@@ -82,50 +40,10 @@ type rawStage struct {
 	Ramp     *string
 }
 
-type rawBehaviours struct {
-	Login     []string
-	HasLogin  bool
-	Telemetry *rawTelemetry
-	SOS       *rawSOS
-	Contacts  *rawMix
-	Devices   *rawMix
-}
-
-type rawTelemetry struct {
-	Every     *time.Duration
-	Rate      *Rate
-	Arrivals  *string
-	Jitter    *float64
-	QoS       *int
-	DeviceID  *bool
-	Battery   *bool
-	Around    *[2]float64
-	RadiusKm  *float64
-	HasAround bool
-}
-
-type rawSOS struct {
-	Rate     *Rate
-	Arrivals *string
-	Hold     *time.Duration
-	HoldMax  *time.Duration
-	End      *string
-}
-
-type rawMix struct {
-	Rate     *Rate
-	Arrivals *string
-	Mix      map[string]int
-}
-
 type rawThresholds struct {
 	Metrics     []MetricRules
 	AbortOnFail []string
 	AbortGrace  *time.Duration
-}
-
-type rawOutput struct {
-	Dir *string
 }
 
 var rootKeys = []string{"version", "name", "description", "duration", "target", "identity", "fleet", "stages", "behaviours", "thresholds", "output"}
@@ -151,6 +69,7 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 	}
 
 	r := &rawScenario{}
+	hasIdentity, hasBehaviours, hasOutput := false, false, false
 	d.fields(root, "", rootKeys, func(key string, v *yaml.Node, p string) {
 		switch key {
 		case "version":
@@ -163,215 +82,41 @@ func (d *decoder) decodeRoot(root *yaml.Node) *rawScenario {
 		case "duration":
 			r.Duration = d.duration(v, p)
 		case "target":
-			r.Target = d.decodeTarget(v, p)
+			r.TargetRead = targetKeys.read(d, v, p, &r.Target)
 		case "identity":
-			d.decodeIdentity(v, p, &r.Identity)
+			identityKeys.read(d, v, p, &r.Identity)
+			hasIdentity = true
 		case "fleet":
-			d.decodeFleet(v, p, &r.Fleet)
+			r.FleetRead = fleetKeys.read(d, v, p, &r.Fleet)
 		case "stages":
 			r.HasStages = true
 			r.Stages = d.decodeStages(v, p)
 		case "behaviours":
-			d.decodeBehaviours(v, p, &r.Behaviours)
+			r.Behaviours = d.readBehaviours(v, p)
+			hasBehaviours = true
 		case "thresholds":
 			d.decodeThresholds(v, p, &r.Thresholds)
 		case "output":
-			d.fields(v, p, []string{"dir"}, func(_ string, v *yaml.Node, p string) {
-				r.Output.Dir = d.str(v, p)
-			})
+			outputKeys.read(d, v, p, &r.Output)
+			hasOutput = true
 		}
 	})
+	if r.TargetRead == nil {
+		r.TargetRead = targetKeys.read(d, nil, "target", &r.Target)
+	}
+	if !hasIdentity {
+		identityKeys.read(d, nil, "identity", &r.Identity)
+	}
+	if !hasOutput {
+		outputKeys.read(d, nil, "output", &r.Output)
+	}
+	if r.FleetRead == nil {
+		r.FleetRead = fleetKeys.read(d, nil, "fleet", &r.Fleet)
+	}
+	if !hasBehaviours {
+		r.Behaviours = d.readBehaviours(nil, "behaviours")
+	}
 	return r
-}
-
-func (d *decoder) decodeTarget(n *yaml.Node, path string) *rawTarget {
-	t := &rawTarget{}
-	d.fields(n, path, []string{"http", "mqtt", "tls", "embedded"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "http":
-			t.HTTP = d.str(v, p)
-		case "mqtt":
-			t.MQTT = d.str(v, p)
-		case "tls":
-			t.TLS = &rawTLS{}
-			d.fields(v, p, []string{"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "ca_file":
-					t.TLS.CAFile = d.str(v, p)
-				case "cert_file":
-					t.TLS.CertFile = d.str(v, p)
-				case "key_file":
-					t.TLS.KeyFile = d.str(v, p)
-				case "server_name":
-					t.TLS.ServerName = d.str(v, p)
-				case "insecure_skip_verify":
-					t.TLS.InsecureSkipVerify = d.boolean(v, p)
-				}
-			})
-		case "embedded":
-			t.Embedded = d.decodeEmbedded(v, p)
-		}
-	})
-	return t
-}
-
-var embeddedKeys = []string{"transport", "ack_delay", "canonical_prefix", "http_latency", "error_rate", "event_delay", "event_drop", "faults"}
-
-func (d *decoder) decodeEmbedded(n *yaml.Node, path string) *rawEmbedded {
-	e := &rawEmbedded{}
-	d.fields(n, path, embeddedKeys, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "transport":
-			e.Transport = d.str(v, p)
-		case "ack_delay":
-			if v.Kind == yaml.ScalarNode && v.Value == "never" {
-				never := Never
-				e.AckDelay = &never
-				return
-			}
-			e.AckDelay = parsed(d, v, p, wantDuration+` or "never"`, ParseDuration)
-		case "canonical_prefix":
-			e.CanonicalPrefix = d.str(v, p)
-		case "http_latency":
-			e.HTTPLatency = parsed(d, v, p, wantLatency, ParseLatency)
-		case "error_rate":
-			e.ErrorRate = map[string]float64{}
-			d.pairs(v, p, "a mapping of endpoint name to percentage", func(key string, _, v *yaml.Node, p string) {
-				if f := d.percent(v, p); f != nil {
-					e.ErrorRate[key] = *f
-				}
-			})
-		case "event_delay":
-			e.EventDelay = d.duration(v, p)
-		case "faults":
-			e.Faults, e.FaultNodes, _ = d.stringList(v, p, false)
-		case "event_drop":
-			e.EventDrop = d.percent(v, p)
-		}
-	})
-	return e
-}
-
-func (d *decoder) decodeIdentity(n *yaml.Node, path string, id *rawIdentity) {
-	d.fields(n, path, []string{"app_id", "app_secret", "user_id", "sessions_file"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "app_id":
-			id.AppID = d.str(v, p)
-		case "app_secret":
-			if s := d.str(v, p); s != nil {
-				secret := Secret(*s)
-				id.AppSecret = &secret
-			}
-		case "user_id":
-			id.UserID = d.str(v, p)
-		case "sessions_file":
-			id.SessionsFile = d.str(v, p)
-		}
-	})
-}
-
-var fleetKeys = []string{"users", "connect_rate", "reconnect", "receive_maximum", "keep_alive", "connect_timeout", "http_timeout", "source_ips"}
-
-func (d *decoder) decodeFleet(n *yaml.Node, path string, f *rawFleet) {
-	d.fields(n, path, fleetKeys, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "users":
-			f.Users = d.integer(v, p)
-		case "connect_rate":
-			f.ConnectRate = d.rate(v, p)
-		case "reconnect":
-			f.Reconnect = d.decodeReconnect(v, p)
-		case "receive_maximum":
-			f.ReceiveMaximum = d.integer(v, p)
-		case "keep_alive":
-			f.KeepAlive = d.duration(v, p)
-		case "connect_timeout":
-			f.ConnectTimeout = d.duration(v, p)
-		case "http_timeout":
-			f.HTTPTimeout = d.duration(v, p)
-		case "source_ips":
-			f.SourceIPs = d.decodeSourceIPs(v, p)
-		}
-	})
-}
-
-func (d *decoder) decodeReconnect(n *yaml.Node, path string) *rawReconnect {
-	r := &rawReconnect{}
-	if n.Kind == yaml.ScalarNode {
-		r.Policy = d.str(n, path)
-		return r
-	}
-	d.fields(n, path, []string{"policy", "initial", "max", "jitter"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "policy":
-			r.Policy = d.str(v, p)
-		case "initial":
-			r.Initial = d.duration(v, p)
-		case "max":
-			r.Max = d.duration(v, p)
-		case "jitter":
-			r.Jitter = d.percent(v, p)
-		}
-	})
-	return r
-}
-
-// maxSourceIPs bounds source_ips: each address already gives ~28k ports.
-const maxSourceIPs = 4096
-
-// decodeSourceIPs reads an address, a range "a-b", or a list of those.
-func (d *decoder) decodeSourceIPs(n *yaml.Node, path string) []netip.Addr {
-	var addrs []netip.Addr
-	one := func(v *yaml.Node, p string) {
-		s, ok := d.scalar(v, p, "an IP address or range a-b")
-		if !ok {
-			return
-		}
-		got, err := parseAddrRange(s, maxSourceIPs-len(addrs))
-		if err != "" {
-			d.errAt(v, p, "%s, got %s", err, d.got(v))
-			return
-		}
-		addrs = append(addrs, got...)
-	}
-	if n.Kind == yaml.ScalarNode {
-		one(n, path)
-	} else {
-		d.items(n, path, "an IP address, a range a-b, or a list of those", func(_ int, v *yaml.Node, p string) { one(v, p) })
-	}
-	return addrs
-}
-
-// parseAddrRange parses "addr" or "first-last" (same family, first <=
-// last), returning at most limit addresses.
-func parseAddrRange(s string, limit int) ([]netip.Addr, string) {
-	lo, hi, isRange := strings.Cut(strings.TrimSpace(s), "-")
-	first, err := netip.ParseAddr(strings.TrimSpace(lo))
-	if err != nil {
-		return nil, "must be an IP address or a range a-b"
-	}
-	last := first
-	if isRange {
-		if last, err = netip.ParseAddr(strings.TrimSpace(hi)); err != nil {
-			return nil, "must be an IP address or a range a-b"
-		}
-	}
-	if first.Zone() != "" || last.Zone() != "" {
-		return nil, "must not have a zone (%...)"
-	}
-	if first.Is4() != last.Is4() || last.Less(first) {
-		return nil, "range must go from a lower to a higher address of the same family"
-	}
-	var out []netip.Addr
-	for a := first; ; a = a.Next() {
-		if len(out) >= limit {
-			return nil, fmt.Sprintf("more than %d addresses in total", maxSourceIPs)
-		}
-		out = append(out, a)
-		if a == last {
-			return out, ""
-		}
-	}
 }
 
 func (d *decoder) decodeStages(n *yaml.Node, path string) []rawStage {
@@ -404,116 +149,6 @@ func (d *decoder) decodeStages(n *yaml.Node, path string) []rawStage {
 		stages = append(stages, st)
 	})
 	return stages
-}
-
-func (d *decoder) decodeBehaviours(n *yaml.Node, path string, b *rawBehaviours) {
-	d.fields(n, path, []string{"login", "telemetry", "sos", "contacts", "devices"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "login":
-			b.HasLogin = true
-			b.Login, _, _ = d.stringList(v, p, false)
-		case "telemetry":
-			b.Telemetry = d.decodeTelemetry(v, p)
-		case "sos":
-			s := &rawSOS{}
-			d.fields(v, p, []string{"rate", "arrivals", "hold", "end"}, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "rate":
-					s.Rate = d.rate(v, p)
-				case "arrivals":
-					s.Arrivals = d.str(v, p)
-				case "hold":
-					if v.Kind == yaml.ScalarNode && strings.Contains(v.Value, "..") {
-						lo, hi, _ := strings.Cut(v.Value, "..")
-						lv, hv := *v, *v
-						lv.Value, hv.Value = strings.TrimSpace(lo), strings.TrimSpace(hi)
-						s.Hold, s.HoldMax = d.duration(&lv, p), d.duration(&hv, p)
-						return
-					}
-					s.Hold = d.duration(v, p)
-				case "end":
-					s.End = d.str(v, p)
-				}
-			})
-			b.SOS = s
-		case "contacts":
-			b.Contacts = d.decodeMix(v, p)
-		case "devices":
-			b.Devices = d.decodeMix(v, p)
-		}
-	})
-}
-
-func (d *decoder) decodeTelemetry(n *yaml.Node, path string) *rawTelemetry {
-	t := &rawTelemetry{}
-	keys := []string{"every", "rate", "arrivals", "jitter", "qos", "device_id", "battery", "position"}
-	d.fields(n, path, keys, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "every":
-			t.Every = d.duration(v, p)
-		case "rate":
-			t.Rate = d.rate(v, p)
-		case "arrivals":
-			t.Arrivals = d.str(v, p)
-		case "jitter":
-			t.Jitter = d.percent(v, p)
-		case "qos":
-			if q := d.integer(v, p); q != nil {
-				if *q < 0 || *q > 2 {
-					d.errAt(v, p, "must be 0, 1 (the SDK's) or 2, got %d", *q)
-					return
-				}
-				t.QoS = q
-			}
-		case "device_id":
-			t.DeviceID = d.boolean(v, p)
-		case "battery":
-			t.Battery = d.boolean(v, p)
-		case "position":
-			d.fields(v, p, []string{"around", "radius_km"}, func(key string, v *yaml.Node, p string) {
-				switch key {
-				case "around":
-					t.HasAround = true
-					var around [2]float64
-					ok := d.items(v, p, "[latitude, longitude]", func(i int, v *yaml.Node, p string) {
-						if f := d.number(v, p); f != nil && i < 2 {
-							around[i] = *f
-						}
-					})
-					if ok && len(v.Content) != 2 {
-						d.errAt(v, p, "must be [latitude, longitude], got %d numbers", len(v.Content))
-						return
-					}
-					if ok && !d.src.isBad(p) {
-						t.Around = &around
-					}
-				case "radius_km":
-					t.RadiusKm = d.number(v, p)
-				}
-			})
-		}
-	})
-	return t
-}
-
-func (d *decoder) decodeMix(n *yaml.Node, path string) *rawMix {
-	m := &rawMix{}
-	d.fields(n, path, []string{"rate", "arrivals", "mix"}, func(key string, v *yaml.Node, p string) {
-		switch key {
-		case "rate":
-			m.Rate = d.rate(v, p)
-		case "arrivals":
-			m.Arrivals = d.str(v, p)
-		case "mix":
-			m.Mix = map[string]int{}
-			d.pairs(v, p, "a mapping of operation to weight", func(key string, _, v *yaml.Node, p string) {
-				if w := d.integer(v, p); w != nil {
-					m.Mix[key] = *w
-				}
-			})
-		}
-	})
-	return m
 }
 
 // Reserved keys of the thresholds block; every other key is a metric.

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"net/netip"
 	"time"
 )
 
@@ -81,27 +80,6 @@ type TLS struct {
 // IsZero reports whether no TLS setting is given.
 func (t TLS) IsZero() bool { return t == TLS{} }
 
-// Embedded configures the in-process reference backend and its fault knobs.
-// The zero value is a backend without faults that acknowledges at once
-// over TCP; Load fills in the documented defaults.
-type Embedded struct {
-	Transport       string             // "tcp" or "ws": the listener the users connect to
-	AckDelay        time.Duration      // operator acknowledgement delay after an alert; Never (< 0) disables acknowledgements
-	CanonicalPrefix string             // prefix the backend puts before user ids in GET /v1/sdk/me's external_user_id
-	HTTPLatency     Latency            // added to every HTTP response
-	ErrorRate       map[string]float64 // endpoint name (or "*") -> fraction 0..1 of requests answered with a 500
-	EventDelay      time.Duration      // added before each lifecycle event is published, >= 0
-	EventDrop       float64            // fraction 0..1 of lifecycle events not published
-	// Faults are scheduled faults, "ACTION@AT:ARG" as the reference
-	// backend's serve --fault reads them (docs/refbackend.md):
-	// restart_mqtt@20s:5s, kick@10s:25%, stall_http@15s:3s, set_faults@….
-	// AT counts from the start of the run.
-	Faults []string
-}
-
-// Never is the AckDelay that disables operator acknowledgements.
-const Never time.Duration = -1
-
 // Identity says who the virtual users are: either user ids from a
 // template signed with the app secret, or the rows of a sessions CSV.
 type Identity struct {
@@ -124,34 +102,6 @@ type Session struct {
 	AppID          string
 	ExternalUserID string
 	UserHash       Secret // lowercase hex HMAC-SHA256(app secret, ExternalUserID)
-}
-
-// Fleet sets how the users connect.
-type Fleet struct {
-	Users          int           // identity pool size = most users online at once, >= 1
-	ConnectRate    Rate          // connects (and ramp-down disconnects) per second across the fleet
-	Reconnect      Reconnect     // what a user does after losing its connection
-	ReceiveMaximum int           // MQTT 5 Receive Maximum, 1..65535
-	KeepAlive      time.Duration // MQTT keep-alive, whole seconds, 1s..65535s
-	ConnectTimeout time.Duration // bound on one MQTT connect (dial, TLS, WebSocket, CONNACK), > 0
-	HTTPTimeout    time.Duration // bound on one HTTP request, > 0 (the SDK has none)
-	SourceIPs      []netip.Addr  // local addresses to bind, used round-robin; nil = the system's choice
-}
-
-// Reconnect policies.
-const (
-	ReconnectSDK     = "sdk"     // fixed 2 s wait, unlimited attempts: what the SDK does
-	ReconnectBackoff = "backoff" // exponential from Initial, doubling up to Max, with Jitter
-)
-
-// Reconnect is a reconnect policy. The n-th wait (n from 0) is
-// min(Initial * 2^n, Max) for backoff, and Initial for sdk; each wait is
-// then multiplied by a random factor in [1-Jitter, 1+Jitter].
-type Reconnect struct {
-	Policy  string        // ReconnectSDK or ReconnectBackoff
-	Initial time.Duration // first wait, > 0 (sdk: 2s)
-	Max     time.Duration // longest wait, >= Initial (sdk: 2s)
-	Jitter  float64       // fraction 0..1 (sdk: 0)
 }
 
 // Stage is one step of the closed-model schedule: when it starts, the
@@ -177,102 +127,6 @@ const (
 	RampStep   = "step"
 	RampLinear = "linear"
 )
-
-// RateBehaviours are the behaviours whose open-model rate a stage can set.
-var RateBehaviours = []string{"sos", "contacts", "devices", "telemetry"}
-
-// RateOf returns the base (behaviour-level) rate of an open-model
-// behaviour, and whether that behaviour is on with a rate.
-func (b Behaviours) RateOf(behaviour string) (Rate, bool) {
-	switch behaviour {
-	case "sos":
-		if b.SOS != nil {
-			return b.SOS.Rate, true
-		}
-	case "contacts":
-		if b.Contacts != nil {
-			return b.Contacts.Rate, true
-		}
-	case "devices":
-		if b.Devices != nil {
-			return b.Devices.Rate, true
-		}
-	case "telemetry":
-		if b.Telemetry != nil && !b.Telemetry.Rate.IsZero() {
-			return b.Telemetry.Rate, true
-		}
-	}
-	return Rate{}, false
-}
-
-// Behaviours is what online users do. A nil block is off.
-type Behaviours struct {
-	// Login is the HTTP sequence each user runs before MQTT CONNECT, in
-	// order: "me" (GET /v1/sdk/me) then optionally "sos_rehydrate"
-	// (GET /v1/sdk/sos), as the SDK does (contract §6.1).
-	Login     []string
-	Telemetry *Telemetry
-	SOS       *SOS
-	Contacts  *HTTPMix // operations list, create, update, delete
-	Devices   *HTTPMix // operations list, upsert, delete
-}
-
-// Login steps.
-const (
-	LoginMe           = "me"
-	LoginSOSRehydrate = "sos_rehydrate"
-)
-
-// Arrival processes of open-model behaviours.
-const (
-	ArrivalsConstant = "constant" // evenly spaced, every Rate.Interval()
-	ArrivalsPoisson  = "poisson"  // exponential gaps with mean Rate.Interval()
-)
-
-// Telemetry publishes positions on tel/<seg>/data. Exactly one of Every
-// (closed model: each online user publishes every Every, +-Jitter) and Rate
-// (open model: Rate publishes per second across the fleet) is set.
-type Telemetry struct {
-	Every    time.Duration // per-user period, > 0; 0 when Rate is set
-	Rate     Rate          // fleet-wide rate; zero when Every is set
-	Arrivals string        // with Rate: ArrivalsConstant or ArrivalsPoisson; "" with Every
-	Jitter   float64       // with Every: each period is multiplied by a random factor in [1-Jitter, 1+Jitter]; fraction 0..1
-	QoS      byte          // 0, 1 (the SDK's) or 2
-	DeviceID bool          // add a deviceId (a tag hardware id) to each message
-	Battery  bool          // include battery levels that drain over the run
-	Around   [2]float64    // centre of the positions: latitude, longitude in degrees
-	RadiusKm float64       // positions random-walk within this radius of Around, >= 0
-}
-
-// SOS end actions.
-const (
-	EndCancel  = "cancel"  // POST /v1/sdk/sos/cancel (resolve instead if already acknowledged, as the SDK must)
-	EndResolve = "resolve" // POST /v1/sdk/sos/resolve
-	EndMixed   = "mixed"   // half cancel, half resolve
-)
-
-// SOS is the open-model SOS flow: at Rate across the fleet an idle online
-// user publishes sos/alerts, learns the incident with GET /v1/sdk/sos,
-// waits for lifecycle events, holds the incident for Hold, then ends it.
-type SOS struct {
-	Rate     Rate          // alerts per second across the fleet, > 0
-	Arrivals string        // ArrivalsConstant or ArrivalsPoisson
-	Hold     time.Duration // time from the alert to the end action, >= 0
-	// HoldMax, when > 0, makes the hold uniform in [Hold, HoldMax] per SOS
-	// (written `hold: 1s..6s`), so some end before the operator
-	// acknowledges and some after.
-	HoldMax time.Duration
-	End     string // EndCancel, EndResolve or EndMixed
-}
-
-// HTTPMix is an open-model stream of HTTP operations: at Rate across the
-// fleet an online user runs one operation, picked with probability
-// weight/sum(weights) from Mix.
-type HTTPMix struct {
-	Rate     Rate           // operations per second across the fleet, > 0
-	Arrivals string         // ArrivalsConstant or ArrivalsPoisson
-	Mix      map[string]int // operation -> weight >= 0; every operation of the block is present; sum > 0
-}
 
 // Thresholds are the pass/fail rules of a run.
 type Thresholds struct {

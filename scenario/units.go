@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/faults"
 )
 
 // This file holds the one parser each for the value syntaxes of a scenario:
@@ -165,31 +165,31 @@ func formatPercent(f float64) string {
 	return s + "%"
 }
 
-// Latency kinds (refbackend's, which applies them).
+// Latency kinds (package faults', which the reference backend applies).
 const (
-	LatencyNone      = refbackend.LatencyNone      // no added latency
-	LatencyFixed     = refbackend.LatencyFixed     // always Fixed
-	LatencyUniform   = refbackend.LatencyUniform   // uniform in [Min, Max]
-	LatencyLognormal = refbackend.LatencyLognormal // log-normal with median Median and shape Sigma (capped at Max when > 0)
+	LatencyNone      = faults.LatencyNone      // no added latency
+	LatencyFixed     = faults.LatencyFixed     // always Fixed
+	LatencyUniform   = faults.LatencyUniform   // uniform in [Min, Max]
+	LatencyLognormal = faults.LatencyLognormal // log-normal with median Median and shape Sigma (capped at Max when > 0)
 )
 
-// Latency is an added-latency distribution of the embedded backend; it is
-// the reference backend's own type, so the scenario and `eixamsim serve`
-// read the same syntax.
-type Latency = refbackend.Latency
+// Latency is an added-latency distribution of the embedded backend: the
+// faults package's type, so the scenario and `eixamsim serve` read the same
+// syntax.
+type Latency = faults.Latency
 
-// ParseLatency parses a latency distribution with refbackend.ParseLatency:
+// ParseLatency parses a latency distribution with faults.ParseLatency:
 //
 //	20ms                    fixed 20 ms ("0s" means none)
 //	uniform:10ms-50ms       uniform between 10 and 50 ms
 //	lognormal:40ms,0.5      log-normal, median 40 ms, sigma 0.5
 //	lognormal:40ms,0.5,2s   the same, capped at 2 s
 func ParseLatency(s string) (Latency, error) {
-	l, err := refbackend.ParseLatency(s)
+	l, err := faults.ParseLatency(s)
 	if err != nil {
 		reason := err.Error()
 		if _, after, ok := strings.Cut(reason, ": "); ok && strings.HasPrefix(reason, "latency ") {
-			reason = after // refbackend prefixes the input, which the ValueError shows already
+			reason = after // faults prefixes the input, which the ValueError shows already
 		}
 		return Latency{}, &ValueError{Kind: "latency", Input: s, Want: wantLatency, Reason: reason}
 	}

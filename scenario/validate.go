@@ -1,8 +1,6 @@
 package scenario
 
 import (
-	"github.com/eixamsim/eixamsim/refbackend"
-
 	"math"
 	"net/url"
 	"regexp"
@@ -158,9 +156,6 @@ func (v *validator) checkURL(path, raw string, schemes []string, pathAllowed fun
 	}
 }
 
-// endpointNames are the endpoints of target.embedded.error_rate.
-var endpointNames = []string{"me", "sos_get", "sos_create", "sos_cancel", "sos_resolve", "contacts_list", "contacts_create", "contacts_update", "contacts_delete", "devices_list", "devices_upsert", "devices_delete"}
-
 func (v *validator) checkTarget() {
 	t := v.s.Target
 	if t.Embedded == nil {
@@ -193,33 +188,7 @@ func (v *validator) checkTarget() {
 	if !t.TLS.IsZero() {
 		v.errorf("target.tls", "only applies to an external target (target.http and target.mqtt); the embedded backend listens without TLS")
 	}
-	e := t.Embedded
-	const p = "target.embedded."
-	if e.Transport != "tcp" && e.Transport != "ws" {
-		v.errorf(p+"transport", "%s", unknownMsg("transport", e.Transport, true, []string{"tcp", "ws"}))
-	}
-	if err := (refbackend.Faults{HTTPLatency: e.HTTPLatency}).Validate(); err != nil {
-		v.errorf(p+"http_latency", "%v", err)
-	}
-	for _, name := range sortedKeys(e.ErrorRate) {
-		ep := p + "error_rate." + name
-		if name != "*" && !slices.Contains(endpointNames, name) {
-			v.keyErrorf(ep, "%s", unknownMsg("endpoint", name, false, append(slices.Clone(endpointNames), "*")))
-		} else if f := e.ErrorRate[name]; !(f >= 0 && f <= 1) {
-			v.errorf(ep, "must be between 0%% and 100%%, got %s", formatPercent(f))
-		}
-	}
-	if e.EventDelay < 0 {
-		v.errorf(p+"event_delay", "must not be negative, got %s", e.EventDelay)
-	}
-	if !(e.EventDrop >= 0 && e.EventDrop <= 1) {
-		v.errorf(p+"event_drop", "must be between 0%% and 100%%, got %s", formatPercent(e.EventDrop))
-	}
-	for i, f := range e.Faults {
-		if _, err := refbackend.ParseScheduledFault(f); err != nil {
-			v.errorf(index(p+"faults", i), "%v (expected ACTION@AT:ARG such as restart_mqtt@20s:5s, kick@10s:25%%, stall_http@15s:3s)", err)
-		}
-	}
+	embeddedKeys.check(v, "target.embedded", t.Embedded)
 }
 
 func (v *validator) checkIdentity() {
@@ -297,64 +266,7 @@ func (v *validator) checkUserIDTemplate(id Identity) {
 	}
 }
 
-func (v *validator) checkFleet() {
-	f := v.s.Fleet
-	const p = "fleet."
-	switch {
-	case f.Users < 1 && !v.written(p+"users") && v.s.Identity.SessionsFile == "":
-		v.errorf(p+"users", "required: the number of users (>= 1)")
-	case f.Users < 1:
-		v.errorf(p+"users", "must be >= 1, got %d", f.Users)
-	case v.s.Identity.Sessions != nil && f.Users > len(v.s.Identity.Sessions):
-		v.errorf(p+"users", "must be <= the %d sessions in identity.sessions_file, got %d", len(v.s.Identity.Sessions), f.Users)
-	}
-	if !(f.ConnectRate.PerSecond > 0) || math.IsInf(f.ConnectRate.PerSecond, 0) {
-		v.errorf(p+"connect_rate", "must be > 0")
-	}
-	r := f.Reconnect
-	switch r.Policy {
-	case ReconnectSDK, ReconnectBackoff:
-		if r.Initial <= 0 {
-			v.errorf(p+"reconnect.initial", "must be > 0, got %s", r.Initial)
-		} else if r.Max < r.Initial && v.ok(p+"reconnect.initial") {
-			v.errorf(p+"reconnect.max", "must be >= reconnect.initial (%s), got %s", r.Initial, r.Max)
-		}
-		if !(r.Jitter >= 0 && r.Jitter <= 1) {
-			v.errorf(p+"reconnect.jitter", "must be between 0%% and 100%%, got %s", formatPercent(r.Jitter))
-		}
-	default:
-		path := p + "reconnect.policy"
-		if !v.written(path) {
-			path = p + "reconnect" // the scalar form: reconnect: <policy>
-		}
-		v.errorf(path, "%s", unknownMsg("policy", r.Policy, true, []string{ReconnectSDK, ReconnectBackoff}))
-	}
-	if f.ReceiveMaximum < 1 || f.ReceiveMaximum > 65535 {
-		v.errorf(p+"receive_maximum", "must be 1..65535, got %d", f.ReceiveMaximum)
-	}
-	switch {
-	case f.KeepAlive < time.Second || f.KeepAlive > 65535*time.Second:
-		v.errorf(p+"keep_alive", "must be 1s..65535s, got %s", f.KeepAlive)
-	case f.KeepAlive%time.Second != 0:
-		v.errorf(p+"keep_alive", "must be whole seconds (MQTT counts keep-alive in seconds), got %s", f.KeepAlive)
-	}
-	if f.ConnectTimeout <= 0 {
-		v.errorf(p+"connect_timeout", "must be > 0, got %s", f.ConnectTimeout)
-	}
-	if f.HTTPTimeout <= 0 {
-		v.errorf(p+"http_timeout", "must be > 0, got %s", f.HTTPTimeout)
-	}
-	seen := map[string]bool{}
-	for _, a := range f.SourceIPs {
-		switch {
-		case !a.IsValid():
-			v.errorf(p+"source_ips", "contains an invalid address")
-		case seen[a.String()]:
-			v.errorf(p+"source_ips", "lists %s twice", a)
-		}
-		seen[a.String()] = true
-	}
-}
+func (v *validator) checkFleet() { fleetKeys.check(v, "fleet", &v.s.Fleet) }
 
 func (v *validator) checkStages() {
 	stages := v.s.Stages
@@ -405,12 +317,8 @@ func (v *validator) checkStageRates(p string, st Stage) {
 			v.errorf(p+".rates."+name, "%s", unknownMsg("behaviour", name, true, RateBehaviours))
 			continue
 		}
-		if _, on := v.s.Behaviours.RateOf(name); !on {
-			what := "behaviours." + name + " is off"
-			if name == "telemetry" && v.s.Behaviours.Telemetry != nil {
-				what = "behaviours.telemetry uses `every` (closed model), not `rate`"
-			}
-			v.errorf(p+".rates."+name, "cannot set a rate: %s", what)
+		if _, off := v.s.Behaviours.rateOf(name); off != "" {
+			v.errorf(p+".rates."+name, "cannot set a rate: %s", off)
 		}
 	}
 }
@@ -429,175 +337,18 @@ func (v *validator) stagesOK() bool {
 	return true
 }
 
-// rates lists the configured open-model rates, for messages.
-func (b Behaviours) rates() []string {
-	var out []string
-	if b.Telemetry != nil && !b.Telemetry.Rate.IsZero() {
-		out = append(out, "behaviours.telemetry.rate is "+b.Telemetry.Rate.String())
-	}
-	if b.SOS != nil && !b.SOS.Rate.IsZero() {
-		out = append(out, "behaviours.sos.rate is "+b.SOS.Rate.String())
-	}
-	if b.Contacts != nil && !b.Contacts.Rate.IsZero() {
-		out = append(out, "behaviours.contacts.rate is "+b.Contacts.Rate.String())
-	}
-	if b.Devices != nil && !b.Devices.Rate.IsZero() {
-		out = append(out, "behaviours.devices.rate is "+b.Devices.Rate.String())
-	}
-	return out
-}
-
-func (v *validator) checkBehaviours() {
-	b := v.s.Behaviours
-	const p = "behaviours."
-	v.checkLogin(b.Login)
-	if t := b.Telemetry; t != nil {
-		tp := p + "telemetry"
-		hasEvery, hasRate := t.Every != 0 || v.written(tp+".every"), !t.Rate.IsZero()
-		switch {
-		case hasEvery && hasRate:
-			v.errorf(tp, "give either every (each user, closed model) or rate (fleet-wide, open model), not both")
-		case !hasEvery && !hasRate:
-			v.errorf(tp, "needs every (each user publishes every N, e.g. 5s) or rate (fleet-wide, e.g. 100/s)")
-		case hasEvery && t.Every <= 0:
-			v.errorf(tp+".every", "must be > 0, got %s", t.Every)
-		}
-		v.checkRate(tp+".rate", t.Rate, false)
-		if hasRate {
-			v.checkArrivals(tp+".arrivals", t.Arrivals)
-			if t.Jitter != 0 {
-				v.errorf(tp+".jitter", "only applies with every (a rate's arrivals are already spread)")
-			}
-		} else if t.Arrivals != "" {
-			v.errorf(tp+".arrivals", "only applies with rate")
-		}
-		if !(t.Jitter >= 0 && t.Jitter <= 1) {
-			v.errorf(tp+".jitter", "must be between 0%% and 100%%, got %s", formatPercent(t.Jitter))
-		}
-		if t.QoS > 2 {
-			v.errorf(tp+".qos", "must be 0, 1 (the SDK's) or 2, got %d", t.QoS)
-		}
-		if lat := t.Around[0]; !(lat >= -90 && lat <= 90) {
-			v.errorf(tp+".position.around[0]", "latitude must be -90..90, got %g", lat)
-		}
-		if lon := t.Around[1]; !(lon >= -180 && lon <= 180) {
-			v.errorf(tp+".position.around[1]", "longitude must be -180..180, got %g", lon)
-		}
-		if r := t.RadiusKm; !(r >= 0 && r <= 20000) {
-			v.errorf(tp+".position.radius_km", "must be 0..20000, got %g", r)
-		}
-	}
-	if s := b.SOS; s != nil {
-		sp := p + "sos"
-		v.checkRate(sp+".rate", s.Rate, true)
-		v.checkArrivals(sp+".arrivals", s.Arrivals)
-		if s.HoldMax != 0 && s.HoldMax <= s.Hold {
-			v.errorf(sp+".hold", "a range lo..hi needs lo < hi, got %s..%s", s.Hold, s.HoldMax)
-		}
-		if s.Hold < 0 {
-			v.errorf(sp+".hold", "must not be negative, got %s", s.Hold)
-		}
-		if !slices.Contains([]string{EndCancel, EndResolve, EndMixed}, s.End) {
-			v.errorf(sp+".end", "%s", unknownMsg("end action", s.End, true, []string{EndCancel, EndResolve, EndMixed}))
-		}
-	}
-	v.checkMix(p+"contacts", b.Contacts, contactsOps)
-	v.checkMix(p+"devices", b.Devices, devicesOps)
-}
-
-func (v *validator) checkLogin(login []string) {
-	const p = "behaviours.login"
-	steps := []string{LoginMe, LoginSOSRehydrate}
-	if len(login) == 0 {
-		v.errorf(p, "must start with me: the SDK needs GET /v1/sdk/me for the canonical user id before MQTT (contract §1.4)")
-		return
-	}
-	seen := map[string]bool{}
-	reported := len(v.errs)
-	for i, step := range login {
-		ip := index(p, i)
-		switch {
-		case !slices.Contains(steps, step):
-			v.errorf(ip, "%s", unknownMsg("login step", step, true, steps))
-		case seen[step]:
-			v.errorf(ip, "%s is listed twice", step)
-		case step == LoginSOSRehydrate && !seen[LoginMe]:
-			v.errorf(ip, "sos_rehydrate needs me before it, as in the SDK (contract §6.1): write [me, sos_rehydrate]")
-		}
-		seen[step] = true
-	}
-	if !seen[LoginMe] && v.ok(p) && len(v.errs) == reported {
-		v.errorf(p, "must include me: the SDK needs GET /v1/sdk/me for the canonical user id before MQTT (contract §1.4)")
-	}
-}
-
-// checkRate checks an open-model rate; required says it must be set.
-func (v *validator) checkRate(path string, r Rate, required bool) {
-	switch {
-	case r.IsZero() && required:
-		v.errorf(path, "required: arrivals per time across the fleet, e.g. 60/min")
-	case r.PerSecond < 0 || math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0):
-		v.errorf(path, "must be > 0")
-	}
-}
-
-func (v *validator) checkArrivals(path, a string) {
-	if a != ArrivalsConstant && a != ArrivalsPoisson {
-		v.errorf(path, "%s", unknownMsg("arrival process", a, true, []string{ArrivalsConstant, ArrivalsPoisson}))
-	}
-}
-
-func (v *validator) checkMix(path string, m *HTTPMix, ops []string) {
-	if m == nil {
-		return
-	}
-	v.checkRate(path+".rate", m.Rate, true)
-	v.checkArrivals(path+".arrivals", m.Arrivals)
-	sum := 0
-	for _, op := range sortedKeys(m.Mix) {
-		w := m.Mix[op]
-		switch {
-		case !slices.Contains(ops, op):
-			v.keyErrorf(path+".mix."+op, "%s", unknownMsg("operation", op, false, ops))
-		case w < 0:
-			v.errorf(path+".mix."+op, "weight must be >= 0, got %d", w)
-		default:
-			sum += w
-		}
-	}
-	if sum == 0 && v.ok(path+".mix") {
-		v.errorf(path+".mix", "weights must add up to more than 0 (operations: %s)", strings.Join(ops, ", "))
-	}
-}
-
 // metricHasSamples reports whether a metric can get samples with the
 // scenario's behaviours, and if not, what to turn on.
 func (v *validator) metricHasSamples(m Metric) (bool, string) {
 	if len(m.needs) == 0 {
 		return true, ""
 	}
-	b := v.s.Behaviours
 	var want []string
-	for _, need := range m.needs {
-		on := false
-		switch need {
-		case "telemetry":
-			on = b.Telemetry != nil
-		case "sos":
-			on = b.SOS != nil
-		case "contacts":
-			on = b.Contacts != nil
-		case "devices":
-			on = b.Devices != nil
-		case "login.me":
-			on = slices.Contains(b.Login, LoginMe)
-		case "login.sos_rehydrate":
-			on = slices.Contains(b.Login, LoginSOSRehydrate)
-		}
-		if on {
+	for _, n := range m.needs {
+		if n.on(v.s.Behaviours) {
 			return true, ""
 		}
-		want = append(want, "behaviours."+need)
+		want = append(want, n.what)
 	}
 	return false, strings.Join(want, " or ")
 }

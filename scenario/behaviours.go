@@ -1,0 +1,743 @@
+package scenario
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file is the scenario side of every behaviour (what online users
+// do): its config type, the table of its keys (parse, default, check,
+// echo), the metrics it produces and whether it has an open-model rate,
+// tied together by one row in behaviourTable. Adding a behaviour means a
+// field in Behaviours, its config and keys here, and one row in the table;
+// nothing else in this package changes.
+
+// Behaviours is what online users do. A nil block is off.
+type Behaviours struct {
+	// Login is the HTTP sequence each user runs before MQTT CONNECT, in
+	// order: "me" (GET /v1/sdk/me) then optionally "sos_rehydrate"
+	// (GET /v1/sdk/sos), as the SDK does (contract §6.1). Default
+	// DefaultLogin(); never nil in a loaded scenario.
+	Login     []string
+	Telemetry *Telemetry
+	SOS       *SOS
+	Contacts  *HTTPMix // operations list, create, update, delete
+	Devices   *HTTPMix // operations list, upsert, delete
+}
+
+// behaviour is one row of behaviourTable: everything the scenario knows
+// about a behaviour.
+type behaviour struct {
+	name  string // its key under behaviours:
+	doc   string // one line, for docs and the JSON Schema
+	shape string // shapeMapping, or shapeList for login
+
+	// read decodes the behaviour's value at path p into b; n is nil when
+	// the key is not written (the behaviour's default: off, or the login
+	// default).
+	read func(d *decoder, n *yaml.Node, p string, b *Behaviours)
+	// check reports problems of the resolved behaviour at path p.
+	check func(v *validator, p string, b Behaviours)
+	// echo returns the JSON value, and false to leave the key out (off).
+	echo func(b Behaviours) (any, bool)
+	// on reports whether the behaviour runs in b.
+	on func(b Behaviours) bool
+	// rate returns the open-model rate of the behaviour, or why a stage
+	// cannot set one (off, or closed model); nil when the behaviour has no
+	// open-model rate.
+	rate func(b Behaviours) (r Rate, off string)
+	// metrics are the catalogue entries of the metrics it records. An
+	// entry without needs gets this behaviour being on as its need.
+	metrics []Metric
+}
+
+// behaviourTable is every behaviour, in the order of the file format.
+var behaviourTable = []behaviour{
+	{
+		name: "login", shape: shapeList,
+		doc:   "the HTTP login sequence before MQTT CONNECT: [me] or [me, sos_rehydrate] (default)",
+		read:  readLogin,
+		check: func(v *validator, p string, b Behaviours) { v.checkLogin(p, b.Login) },
+		echo:  func(b Behaviours) (any, bool) { return b.Login, true },
+		on:    func(Behaviours) bool { return true },
+		metrics: []Metric{
+			{Name: HTTPMe, Kind: KindLatency, Unit: "duration",
+				needs:       []need{{"behaviours.login.me", loginHas(LoginMe)}},
+				Description: "GET /v1/sdk/me: request start -> response body read"},
+			{Name: HTTPSOSGet, Kind: KindLatency, Unit: "duration",
+				needs:       []need{{"behaviours.login.sos_rehydrate", loginHas(LoginSOSRehydrate)}, {"behaviours.sos", sosOn}},
+				Description: "GET /v1/sdk/sos (login rehydration and SOS flow): request start -> response body read"},
+		},
+	},
+	{
+		name: "telemetry", shape: shapeMapping,
+		doc: "positions published on tel/<seg>/data, per user (every) or fleet-wide (rate)",
+		read: func(d *decoder, n *yaml.Node, p string, b *Behaviours) {
+			b.Telemetry = readBlock(d, n, p, telemetryKeys)
+		},
+		check: func(v *validator, p string, b Behaviours) { checkTelemetry(v, p, b.Telemetry) },
+		echo:  func(b Behaviours) (any, bool) { return b.Telemetry, b.Telemetry != nil },
+		on:    func(b Behaviours) bool { return b.Telemetry != nil },
+		rate: func(b Behaviours) (Rate, string) {
+			switch {
+			case b.Telemetry == nil:
+				return Rate{}, "behaviours.telemetry is off"
+			case b.Telemetry.Rate.IsZero():
+				return Rate{}, "behaviours.telemetry uses `every` (closed model), not `rate`"
+			}
+			return b.Telemetry.Rate, ""
+		},
+		metrics: []Metric{
+			{Name: TelemetryPuback, Kind: KindLatency, Unit: "duration",
+				Description: "telemetry publish (intended time) on tel/<seg>/data -> PUBACK (at QoS 0: publish written)"},
+			{Name: TelemetryUnsent, Kind: KindCounter, Unit: "messages",
+				Description: "telemetry messages due while the user was not connected, so not published"},
+		},
+	},
+	{
+		name: "sos", shape: shapeMapping,
+		doc:   "the open-model SOS flow: alert, lifecycle events, hold, cancel or resolve",
+		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { b.SOS = readBlock(d, n, p, sosKeys) },
+		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.SOS, sosKeys) },
+		echo:  func(b Behaviours) (any, bool) { return b.SOS, b.SOS != nil },
+		on:    sosOn,
+		rate: func(b Behaviours) (Rate, string) {
+			if b.SOS == nil {
+				return Rate{}, "behaviours.sos is off"
+			}
+			return b.SOS.Rate, ""
+		},
+		metrics: []Metric{
+			{Name: SOSPuback, Kind: KindLatency, Unit: "duration",
+				Description: "alert publish (intended time) on sos/alerts -> PUBACK"},
+			{Name: SOSDelivered, Kind: KindLatency, Unit: "duration",
+				Description: "alert publish (intended time) -> first lifecycle event for that user on sos/events/<seg>"},
+			{Name: SOSAcknowledged, Kind: KindLatency, Unit: "duration",
+				Description: "alert publish (intended time) -> acknowledged event for that incident"},
+			{Name: SOSVisible, Kind: KindLatency, Unit: "duration",
+				Description: "alert publish (intended time) -> first GET /v1/sdk/sos answer that shows the incident"},
+			{Name: SOSCancelled, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/sos/cancel sent -> cancelled state seen (event or response, whichever first)"},
+			{Name: SOSResolved, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/sos/resolve sent -> resolved state seen (event or response, whichever first)"},
+			{Name: HTTPSOSCancel, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/sos/cancel: request start -> response body read"},
+			{Name: HTTPSOSResolve, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/sos/resolve: request start -> response body read"},
+		},
+	},
+	{
+		name: "contacts", shape: shapeMapping,
+		doc:   "an open-model stream of contacts operations (list, create, update, delete)",
+		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { b.Contacts = readBlock(d, n, p, contactsKeys) },
+		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.Contacts, contactsKeys) },
+		echo:  func(b Behaviours) (any, bool) { return b.Contacts, b.Contacts != nil },
+		on:    func(b Behaviours) bool { return b.Contacts != nil },
+		rate: func(b Behaviours) (Rate, string) {
+			if b.Contacts == nil {
+				return Rate{}, "behaviours.contacts is off"
+			}
+			return b.Contacts.Rate, ""
+		},
+		metrics: []Metric{
+			{Name: HTTPContactsList, Kind: KindLatency, Unit: "duration",
+				Description: "GET /v1/sdk/contacts: intended start -> response body read"},
+			{Name: HTTPContactsCreate, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/contacts: intended start -> response body read"},
+			{Name: HTTPContactsUpdate, Kind: KindLatency, Unit: "duration",
+				Description: "PUT /v1/sdk/contacts/{id}: intended start -> response body read"},
+			{Name: HTTPContactsDelete, Kind: KindLatency, Unit: "duration",
+				Description: "DELETE /v1/sdk/contacts/{id}: intended start -> response read"},
+		},
+	},
+	{
+		name: "devices", shape: shapeMapping,
+		doc:   "an open-model stream of devices operations (list, upsert, delete)",
+		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { b.Devices = readBlock(d, n, p, devicesKeys) },
+		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.Devices, devicesKeys) },
+		echo:  func(b Behaviours) (any, bool) { return b.Devices, b.Devices != nil },
+		on:    func(b Behaviours) bool { return b.Devices != nil },
+		rate: func(b Behaviours) (Rate, string) {
+			if b.Devices == nil {
+				return Rate{}, "behaviours.devices is off"
+			}
+			return b.Devices.Rate, ""
+		},
+		metrics: []Metric{
+			{Name: HTTPDevicesList, Kind: KindLatency, Unit: "duration",
+				Description: "GET /v1/sdk/devices: intended start -> response body read"},
+			{Name: HTTPDevicesUpsert, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/devices: intended start -> response body read"},
+			{Name: HTTPDevicesDelete, Kind: KindLatency, Unit: "duration",
+				Description: "DELETE /v1/sdk/devices/{id}: intended start -> response read"},
+		},
+	},
+}
+
+// Metric names of the behaviours (the core metrics are in metrics.go).
+const (
+	TelemetryPuback    = "telemetry.puback"
+	TelemetryUnsent    = "telemetry.unsent"
+	SOSPuback          = "sos.puback"
+	SOSDelivered       = "sos.delivered"
+	SOSAcknowledged    = "sos.acknowledged"
+	SOSVisible         = "sos.visible"
+	SOSCancelled       = "sos.cancelled"
+	SOSResolved        = "sos.resolved"
+	HTTPMe             = "http.me"
+	HTTPSOSGet         = "http.sos_get"
+	HTTPSOSCancel      = "http.sos_cancel"
+	HTTPSOSResolve     = "http.sos_resolve"
+	HTTPContactsList   = "http.contacts_list"
+	HTTPContactsCreate = "http.contacts_create"
+	HTTPContactsUpdate = "http.contacts_update"
+	HTTPContactsDelete = "http.contacts_delete"
+	HTTPDevicesList    = "http.devices_list"
+	HTTPDevicesUpsert  = "http.devices_upsert"
+	HTTPDevicesDelete  = "http.devices_delete"
+)
+
+func sosOn(b Behaviours) bool { return b.SOS != nil }
+
+// readBlock reads a behaviour block with its key table: nil when the key
+// is not written.
+func readBlock[T any](d *decoder, n *yaml.Node, p string, ks keys[T]) *T {
+	if n == nil {
+		return nil
+	}
+	t := new(T)
+	ks.read(d, n, p, t)
+	return t
+}
+
+// checkBlock runs the key checks of a block that is on.
+func checkBlock[T any](v *validator, p string, t *T, ks keys[T]) {
+	if t != nil {
+		ks.check(v, p, t)
+	}
+}
+
+// lookupBehaviour returns the row of the named behaviour.
+func lookupBehaviour(name string) (behaviour, bool) {
+	for _, row := range behaviourTable {
+		if row.name == name {
+			return row, true
+		}
+	}
+	return behaviour{}, false
+}
+
+// behaviourNames lists the behaviours, for the behaviours block's keys.
+func behaviourNames() []string {
+	out := make([]string, len(behaviourTable))
+	for i, row := range behaviourTable {
+		out[i] = row.name
+	}
+	return out
+}
+
+// RateBehaviours are the behaviours whose open-model rate a stage can set.
+var RateBehaviours = rateBehaviours()
+
+func rateBehaviours() []string {
+	var out []string
+	for _, row := range behaviourTable {
+		if row.rate != nil {
+			out = append(out, row.name)
+		}
+	}
+	return out
+}
+
+// RateOf returns the base (behaviour-level) rate of an open-model
+// behaviour, and whether that behaviour is on with a rate.
+func (b Behaviours) RateOf(name string) (Rate, bool) {
+	r, off := b.rateOf(name)
+	return r, off == ""
+}
+
+// rateOf is RateOf with the reason a stage cannot set the rate.
+func (b Behaviours) rateOf(name string) (Rate, string) {
+	row, ok := lookupBehaviour(name)
+	if !ok || row.rate == nil {
+		return Rate{}, "behaviours." + name + " has no rate"
+	}
+	return row.rate(b)
+}
+
+// rates lists the configured open-model rates, for messages.
+func (b Behaviours) rates() []string {
+	var out []string
+	for _, row := range behaviourTable {
+		if row.rate == nil {
+			continue
+		}
+		if r, off := row.rate(b); off == "" && !r.IsZero() {
+			out = append(out, "behaviours."+row.name+".rate is "+r.String())
+		}
+	}
+	return out
+}
+
+// readBehaviours decodes the behaviours block (n nil: not written).
+func (d *decoder) readBehaviours(n *yaml.Node, path string) Behaviours {
+	var b Behaviours
+	written := map[string]bool{}
+	if n != nil {
+		d.fields(n, path, behaviourNames(), func(name string, v *yaml.Node, p string) {
+			row, _ := lookupBehaviour(name)
+			written[name] = true
+			row.read(d, v, p, &b)
+		})
+	}
+	for _, row := range behaviourTable {
+		if !written[row.name] {
+			row.read(d, nil, join(path, row.name), &b)
+		}
+	}
+	return b
+}
+
+func (v *validator) checkBehaviours() {
+	for _, row := range behaviourTable {
+		row.check(v, "behaviours."+row.name, v.s.Behaviours)
+	}
+}
+
+// MarshalJSON implements json.Marshaler; blocks that are off are left out.
+func (b Behaviours) MarshalJSON() ([]byte, error) {
+	ks := make(keys[Behaviours], len(behaviourTable))
+	for i, row := range behaviourTable {
+		ks[i] = key[Behaviours]{name: row.name, echo: func(b *Behaviours) (any, bool) { return row.echo(*b) }}
+	}
+	return ks.marshal(&b)
+}
+
+// Login.
+
+// Login steps.
+const (
+	LoginMe           = "me"
+	LoginSOSRehydrate = "sos_rehydrate"
+)
+
+// DefaultLogin is behaviours.login when omitted: the SDK's first-login
+// sequence (contract §6.1).
+func DefaultLogin() []string { return []string{LoginMe, LoginSOSRehydrate} }
+
+func readLogin(d *decoder, n *yaml.Node, p string, b *Behaviours) {
+	if n == nil {
+		b.Login = DefaultLogin()
+		return
+	}
+	b.Login, _, _ = d.stringList(n, p, false)
+	if b.Login == nil {
+		b.Login = []string{}
+	}
+}
+
+func loginHas(step string) func(Behaviours) bool {
+	return func(b Behaviours) bool { return slices.Contains(b.Login, step) }
+}
+
+func (v *validator) checkLogin(p string, login []string) {
+	steps := []string{LoginMe, LoginSOSRehydrate}
+	if len(login) == 0 {
+		v.errorf(p, "must start with me: the SDK needs GET /v1/sdk/me for the canonical user id before MQTT (contract §1.4)")
+		return
+	}
+	seen := map[string]bool{}
+	reported := len(v.errs)
+	for i, step := range login {
+		ip := index(p, i)
+		switch {
+		case !slices.Contains(steps, step):
+			v.errorf(ip, "%s", unknownMsg("login step", step, true, steps))
+		case seen[step]:
+			v.errorf(ip, "%s is listed twice", step)
+		case step == LoginSOSRehydrate && !seen[LoginMe]:
+			v.errorf(ip, "sos_rehydrate needs me before it, as in the SDK (contract §6.1): write [me, sos_rehydrate]")
+		}
+		seen[step] = true
+	}
+	if !seen[LoginMe] && v.ok(p) && len(v.errs) == reported {
+		v.errorf(p, "must include me: the SDK needs GET /v1/sdk/me for the canonical user id before MQTT (contract §1.4)")
+	}
+}
+
+// Open-model arrivals, shared by the behaviours with a rate.
+
+// Arrival processes of open-model behaviours.
+const (
+	ArrivalsConstant = "constant" // evenly spaced, every Rate.Interval()
+	ArrivalsPoisson  = "poisson"  // exponential gaps with mean Rate.Interval()
+)
+
+// checkRate checks an open-model rate; required says it must be set.
+func (v *validator) checkRate(path string, r Rate, required bool) {
+	switch {
+	case r.IsZero() && required:
+		v.errorf(path, "required: arrivals per time across the fleet, e.g. 60/min")
+	case r.PerSecond < 0 || math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0):
+		v.errorf(path, "must be > 0")
+	}
+}
+
+func (v *validator) checkArrivals(path, a string) {
+	if a != ArrivalsConstant && a != ArrivalsPoisson {
+		v.errorf(path, "%s", unknownMsg("arrival process", a, true, []string{ArrivalsConstant, ArrivalsPoisson}))
+	}
+}
+
+// Telemetry.
+
+// Defaults of behaviours.telemetry.
+const (
+	DefaultTelemetryQoS    = 1    // the SDK's
+	DefaultTelemetryRadius = 15.0 // km
+)
+
+// defaultAround is telemetry.position.around when omitted (Barcelona, the
+// contract's example position).
+var defaultAround = [2]float64{41.3851, 2.1734}
+
+// Telemetry publishes positions on tel/<seg>/data. Exactly one of Every
+// (closed model: each online user publishes every Every, +-Jitter) and Rate
+// (open model: Rate publishes per second across the fleet) is set. A
+// loaded scenario has every field resolved: fleet applies no defaults.
+type Telemetry struct {
+	Every    time.Duration // per-user period, > 0; 0 when Rate is set
+	Rate     Rate          // fleet-wide rate; zero when Every is set
+	Arrivals string        // with Rate: ArrivalsConstant (default) or ArrivalsPoisson; "" with Every
+	Jitter   float64       // with Every: each period is multiplied by a random factor in [1-Jitter, 1+Jitter]; fraction 0..1, default 0
+	QoS      byte          // 0, 1 (the SDK's, default DefaultTelemetryQoS) or 2
+	DeviceID bool          // add a deviceId (a tag hardware id) to each message; default false
+	Battery  bool          // include battery levels that drain over the run; default false
+	// Around is the centre of the positions: latitude, longitude in
+	// degrees; default 41.3851, 2.1734 (Barcelona). The zero value is the
+	// point 0, 0, a valid centre.
+	Around [2]float64
+	// RadiusKm is how far positions random-walk from Around, 0..20000 km;
+	// default DefaultTelemetryRadius. 0 keeps every user exactly at Around.
+	RadiusKm float64
+}
+
+var telemetryKeys = keys[Telemetry]{
+	{name: "every", shape: shapeDuration, doc: "closed model: each online user publishes every this long",
+		decode: readDuration(func(t *Telemetry, d time.Duration) { t.Every = d }),
+		echo: func(t *Telemetry) (any, bool) {
+			return dur(t.Every), t.Every != 0 || t.Rate.IsZero()
+		}},
+	{name: "rate", shape: shapeRate, doc: "open model: publishes per time across the fleet",
+		decode: readRate(func(t *Telemetry, r Rate) { t.Rate = r }),
+		echo:   func(t *Telemetry) (any, bool) { return t.Rate, !t.Rate.IsZero() }},
+	{name: "arrivals", shape: "constant | poisson", doc: "with rate: how publishes are spread (default constant)",
+		decode: readStr(func(t *Telemetry, s string) { t.Arrivals = s }),
+		def: func(t *Telemetry) {
+			if !t.Rate.IsZero() {
+				t.Arrivals = ArrivalsConstant
+			}
+		},
+		echo: func(t *Telemetry) (any, bool) { return t.Arrivals, t.Arrivals != "" }},
+	{name: "jitter", shape: shapePercent, doc: "with every: each period varies by up to this fraction (default 0%)",
+		decode: readPercent(func(t *Telemetry, f float64) { t.Jitter = f }),
+		check: func(v *validator, p string, t *Telemetry) {
+			if !(t.Jitter >= 0 && t.Jitter <= 1) {
+				v.errorf(p, "must be between 0%% and 100%%, got %s", formatPercent(t.Jitter))
+			}
+		},
+		echo: func(t *Telemetry) (any, bool) {
+			return formatPercent(t.Jitter), t.Every != 0 || t.Rate.IsZero()
+		}},
+	{name: "qos", shape: "0 | 1 | 2", doc: "MQTT QoS of the publishes (default 1, the SDK's)",
+		decode: func(d *decoder, n *yaml.Node, p string, t *Telemetry) bool {
+			q := d.integer(n, p)
+			if q == nil {
+				return false
+			}
+			if *q < 0 || *q > 2 {
+				d.errAt(n, p, "must be 0, 1 (the SDK's) or 2, got %d", *q)
+				return false
+			}
+			t.QoS = byte(*q)
+			return true
+		},
+		def: func(t *Telemetry) { t.QoS = DefaultTelemetryQoS },
+		check: func(v *validator, p string, t *Telemetry) {
+			if t.QoS > 2 {
+				v.errorf(p, "must be 0, 1 (the SDK's) or 2, got %d", t.QoS)
+			}
+		},
+		echo: always(func(t *Telemetry) any { return t.QoS })},
+	{name: "device_id", shape: shapeBool, doc: "add a deviceId to each message (default false)",
+		decode: readBool(func(t *Telemetry, b bool) { t.DeviceID = b }),
+		echo:   always(func(t *Telemetry) any { return t.DeviceID })},
+	{name: "battery", shape: shapeBool, doc: "include battery levels that drain over the run (default false)",
+		decode: readBool(func(t *Telemetry, b bool) { t.Battery = b }),
+		echo:   always(func(t *Telemetry) any { return t.Battery })},
+	{name: "position", shape: shapeMapping, doc: "where the positions are: around and radius_km",
+		decode: func(d *decoder, n *yaml.Node, p string, t *Telemetry) bool {
+			positionKeys.read(d, n, p, t)
+			return true
+		},
+		def:   func(t *Telemetry) { positionKeys.read(nil, nil, "", t) },
+		check: func(v *validator, p string, t *Telemetry) { positionKeys.check(v, p, t) },
+		echo: always(func(t *Telemetry) any {
+			return struct {
+				Around   [2]float64 `json:"around"`
+				RadiusKm float64    `json:"radius_km"`
+			}{t.Around, t.RadiusKm}
+		})},
+}
+
+// positionKeys are the keys of behaviours.telemetry.position; they fill
+// Telemetry.Around and RadiusKm.
+var positionKeys = keys[Telemetry]{
+	{name: "around", shape: "[latitude, longitude]", doc: "centre of the positions in degrees (default Barcelona, 41.3851, 2.1734)",
+		decode: func(d *decoder, n *yaml.Node, p string, t *Telemetry) bool {
+			var around [2]float64
+			ok := d.items(n, p, "[latitude, longitude]", func(i int, v *yaml.Node, p string) {
+				if f := d.number(v, p); f != nil && i < 2 {
+					around[i] = *f
+				}
+			})
+			if ok && len(n.Content) != 2 {
+				d.errAt(n, p, "must be [latitude, longitude], got %d numbers", len(n.Content))
+				return false
+			}
+			if !ok || d.src.isBad(p) {
+				return false
+			}
+			t.Around = around
+			return true
+		},
+		def: func(t *Telemetry) { t.Around = defaultAround },
+		check: func(v *validator, p string, t *Telemetry) {
+			if lat := t.Around[0]; !(lat >= -90 && lat <= 90) {
+				v.errorf(index(p, 0), "latitude must be -90..90, got %g", lat)
+			}
+			if lon := t.Around[1]; !(lon >= -180 && lon <= 180) {
+				v.errorf(index(p, 1), "longitude must be -180..180, got %g", lon)
+			}
+		}},
+	{name: "radius_km", shape: shapeNumber, doc: "positions random-walk within this many km of around (default 15; 0 keeps users at around)",
+		decode: readNumber(func(t *Telemetry, f float64) { t.RadiusKm = f }),
+		def:    func(t *Telemetry) { t.RadiusKm = DefaultTelemetryRadius },
+		check: func(v *validator, p string, t *Telemetry) {
+			if r := t.RadiusKm; !(r >= 0 && r <= 20000) {
+				v.errorf(p, "must be 0..20000, got %g", r)
+			}
+		}},
+}
+
+// MarshalJSON implements json.Marshaler. Only the keys of the chosen form
+// (every or rate) are written.
+func (t Telemetry) MarshalJSON() ([]byte, error) { return telemetryKeys.marshal(&t) }
+
+// checkTelemetry checks the telemetry block: exactly one of every and
+// rate, and the keys that apply to only one of them.
+func checkTelemetry(v *validator, tp string, t *Telemetry) {
+	if t == nil {
+		return
+	}
+	hasEvery, hasRate := t.Every != 0 || v.written(tp+".every"), !t.Rate.IsZero()
+	switch {
+	case hasEvery && hasRate:
+		v.errorf(tp, "give either every (each user, closed model) or rate (fleet-wide, open model), not both")
+	case !hasEvery && !hasRate:
+		v.errorf(tp, "needs every (each user publishes every N, e.g. 5s) or rate (fleet-wide, e.g. 100/s)")
+	case hasEvery && t.Every <= 0:
+		v.errorf(tp+".every", "must be > 0, got %s", t.Every)
+	}
+	v.checkRate(tp+".rate", t.Rate, false)
+	if hasRate {
+		v.checkArrivals(tp+".arrivals", t.Arrivals)
+		if t.Jitter != 0 {
+			v.errorf(tp+".jitter", "only applies with every (a rate's arrivals are already spread)")
+		}
+	} else if t.Arrivals != "" {
+		v.errorf(tp+".arrivals", "only applies with rate")
+	}
+	telemetryKeys.check(v, tp, t)
+}
+
+// SOS.
+
+// DefaultSOSHold is behaviours.sos.hold when omitted.
+const DefaultSOSHold = 20 * time.Second
+
+// SOS end actions.
+const (
+	EndCancel  = "cancel"  // POST /v1/sdk/sos/cancel (resolve instead if already acknowledged, as the SDK must)
+	EndResolve = "resolve" // POST /v1/sdk/sos/resolve
+	EndMixed   = "mixed"   // half cancel, half resolve
+)
+
+// SOS is the open-model SOS flow: at Rate across the fleet an idle online
+// user publishes sos/alerts, learns the incident with GET /v1/sdk/sos,
+// waits for lifecycle events, holds the incident for Hold, then ends it.
+// A loaded scenario has every field resolved.
+type SOS struct {
+	Rate     Rate          // alerts per second across the fleet, > 0
+	Arrivals string        // ArrivalsConstant (default) or ArrivalsPoisson
+	Hold     time.Duration // time from the alert to the end action, >= 0; default DefaultSOSHold
+	// HoldMax, when > 0, makes the hold uniform in [Hold, HoldMax] per SOS
+	// (written `hold: 1s..6s`), so some end before the operator
+	// acknowledges and some after. 0: every hold is Hold.
+	HoldMax time.Duration
+	End     string // EndCancel (default), EndResolve or EndMixed
+}
+
+var sosKeys = keys[SOS]{
+	{name: "rate", shape: shapeRate, doc: "alerts per time across the fleet (required)",
+		decode: readRate(func(s *SOS, r Rate) { s.Rate = r }),
+		check:  func(v *validator, p string, s *SOS) { v.checkRate(p, s.Rate, true) },
+		echo:   always(func(s *SOS) any { return s.Rate })},
+	{name: "arrivals", shape: "constant | poisson", doc: "how alerts are spread (default constant)",
+		decode: readStr(func(s *SOS, a string) { s.Arrivals = a }),
+		def:    func(s *SOS) { s.Arrivals = ArrivalsConstant },
+		check:  func(v *validator, p string, s *SOS) { v.checkArrivals(p, s.Arrivals) },
+		echo:   always(func(s *SOS) any { return s.Arrivals })},
+	{name: "hold", shape: "duration | duration..duration", doc: "time from the alert to the end action, or a range lo..hi (default 20s)",
+		decode: func(d *decoder, n *yaml.Node, p string, s *SOS) bool {
+			if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "..") {
+				lo, hi, _ := strings.Cut(n.Value, "..")
+				lv, hv := *n, *n
+				lv.Value, hv.Value = strings.TrimSpace(lo), strings.TrimSpace(hi)
+				l, h := d.duration(&lv, p), d.duration(&hv, p)
+				if h != nil {
+					s.HoldMax = *h
+				}
+				if l != nil {
+					s.Hold = *l
+				}
+				return l != nil
+			}
+			if h := d.duration(n, p); h != nil {
+				s.Hold = *h
+				return true
+			}
+			return false
+		},
+		def: func(s *SOS) { s.Hold = DefaultSOSHold },
+		check: func(v *validator, p string, s *SOS) {
+			if s.HoldMax != 0 && s.HoldMax <= s.Hold {
+				v.errorf(p, "a range lo..hi needs lo < hi, got %s..%s", s.Hold, s.HoldMax)
+			}
+			if s.Hold < 0 {
+				v.errorf(p, "must not be negative, got %s", s.Hold)
+			}
+		},
+		echo: always(func(s *SOS) any {
+			if s.HoldMax > 0 {
+				return dur(s.Hold) + ".." + dur(s.HoldMax)
+			}
+			return dur(s.Hold)
+		})},
+	{name: "end", shape: "cancel | resolve | mixed", doc: "how each SOS ends (default cancel)",
+		decode: readStr(func(s *SOS, e string) { s.End = e }),
+		def:    func(s *SOS) { s.End = EndCancel },
+		check: func(v *validator, p string, s *SOS) {
+			ends := []string{EndCancel, EndResolve, EndMixed}
+			if !slices.Contains(ends, s.End) {
+				v.errorf(p, "%s", unknownMsg("end action", s.End, true, ends))
+			}
+		},
+		echo: always(func(s *SOS) any { return s.End })},
+}
+
+// MarshalJSON implements json.Marshaler.
+func (s SOS) MarshalJSON() ([]byte, error) { return sosKeys.marshal(&s) }
+
+// Contacts and devices.
+
+// HTTPMix is an open-model stream of HTTP operations: at Rate across the
+// fleet an online user runs one operation, picked with probability
+// weight/sum(weights) from Mix. A loaded scenario has every field resolved.
+type HTTPMix struct {
+	Rate     Rate           // operations per second across the fleet, > 0
+	Arrivals string         // ArrivalsConstant (default) or ArrivalsPoisson
+	Mix      map[string]int // operation -> weight >= 0; every operation of the block is present; sum > 0
+}
+
+// Operations of the contacts and devices blocks.
+var (
+	contactsOps = []string{"list", "create", "update", "delete"}
+	devicesOps  = []string{"list", "upsert", "delete"}
+)
+
+// DefaultContactsMix and DefaultDevicesMix are the mix weights when a
+// contacts or devices block has no mix.
+func DefaultContactsMix() map[string]int {
+	return map[string]int{"list": 70, "create": 20, "update": 5, "delete": 5}
+}
+
+// DefaultDevicesMix: see DefaultContactsMix.
+func DefaultDevicesMix() map[string]int {
+	return map[string]int{"list": 50, "upsert": 40, "delete": 10}
+}
+
+var (
+	contactsKeys = mixKeys(contactsOps, DefaultContactsMix)
+	devicesKeys  = mixKeys(devicesOps, DefaultDevicesMix)
+)
+
+// mixKeys is the key table of an HTTPMix block with the given operations
+// and default weights. A mix in the file replaces the default mix
+// entirely; operations it leaves out get weight 0.
+func mixKeys(ops []string, defaultMix func() map[string]int) keys[HTTPMix] {
+	return keys[HTTPMix]{
+		{name: "rate", shape: shapeRate, doc: "operations per time across the fleet (required)",
+			decode: readRate(func(m *HTTPMix, r Rate) { m.Rate = r }),
+			check:  func(v *validator, p string, m *HTTPMix) { v.checkRate(p, m.Rate, true) },
+			echo:   always(func(m *HTTPMix) any { return m.Rate })},
+		{name: "arrivals", shape: "constant | poisson", doc: "how operations are spread (default constant)",
+			decode: readStr(func(m *HTTPMix, a string) { m.Arrivals = a }),
+			def:    func(m *HTTPMix) { m.Arrivals = ArrivalsConstant },
+			check:  func(v *validator, p string, m *HTTPMix) { v.checkArrivals(p, m.Arrivals) },
+			echo:   always(func(m *HTTPMix) any { return m.Arrivals })},
+		{name: "mix", shape: "mapping of operation to weight", doc: "weight of each operation: " + strings.Join(ops, ", "),
+			decode: func(d *decoder, n *yaml.Node, p string, m *HTTPMix) bool {
+				m.Mix = map[string]int{}
+				d.pairs(n, p, "a mapping of operation to weight", func(key string, _, v *yaml.Node, p string) {
+					if w := d.integer(v, p); w != nil {
+						m.Mix[key] = *w
+					}
+				})
+				for _, op := range ops {
+					if _, ok := m.Mix[op]; !ok {
+						m.Mix[op] = 0
+					}
+				}
+				return true
+			},
+			def: func(m *HTTPMix) { m.Mix = defaultMix() },
+			check: func(v *validator, p string, m *HTTPMix) {
+				sum := 0
+				for _, op := range slices.Sorted(maps.Keys(m.Mix)) {
+					w := m.Mix[op]
+					switch {
+					case !slices.Contains(ops, op):
+						v.keyErrorf(p+"."+op, "%s", unknownMsg("operation", op, false, ops))
+					case w < 0:
+						v.errorf(p+"."+op, "weight must be >= 0, got %d", w)
+					default:
+						sum += w
+					}
+				}
+				if sum == 0 && v.ok(p) {
+					v.errorf(p, "weights must add up to more than 0 (operations: %s)", strings.Join(ops, ", "))
+				}
+			},
+			echo: always(func(m *HTTPMix) any { return m.Mix })},
+	}
+}
+
+// MarshalJSON implements json.Marshaler. The echo of the mix keys does not
+// depend on the operations, so any mix table writes it.
+func (m HTTPMix) MarshalJSON() ([]byte, error) { return contactsKeys.marshal(&m) }

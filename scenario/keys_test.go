@@ -1,0 +1,80 @@
+package scenario
+
+import "testing"
+
+// keyDocs lists name, shape and description of every key of a table.
+func keyDocs[T any](ks keys[T]) [][3]string {
+	out := make([][3]string, len(ks))
+	for i, k := range ks {
+		out[i] = [3]string{k.name, k.shape, k.doc}
+	}
+	return out
+}
+
+// TestKeyTablesDescribed checks that every key of every block table, and
+// every behaviour, has a shape and a one-line description (a JSON Schema of
+// the format is generated from them), and that names are unique per block.
+func TestKeyTablesDescribed(t *testing.T) {
+	tables := map[string][][3]string{
+		"target": keyDocs(targetKeys), "target.tls": keyDocs(tlsKeys), "target.embedded": keyDocs(embeddedKeys),
+		"identity": keyDocs(identityKeys), "fleet": keyDocs(fleetKeys), "fleet.reconnect": keyDocs(reconnectKeys),
+		"output": keyDocs(outputKeys), "behaviours.telemetry": keyDocs(telemetryKeys),
+		"behaviours.telemetry.position": keyDocs(positionKeys), "behaviours.sos": keyDocs(sosKeys),
+		"behaviours.contacts": keyDocs(contactsKeys), "behaviours.devices": keyDocs(devicesKeys),
+	}
+	var rows [][3]string
+	for _, b := range behaviourTable {
+		rows = append(rows, [3]string{b.name, b.shape, b.doc})
+		if b.read == nil || b.check == nil || b.echo == nil || b.on == nil {
+			t.Errorf("behaviour %s lacks read, check, echo or on", b.name)
+		}
+	}
+	tables["behaviours"] = rows
+	for block, rows := range tables {
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if r[1] == "" || r[2] == "" {
+				t.Errorf("%s.%s: shape %q, description %q: both are required", block, r[0], r[1], r[2])
+			}
+			if seen[r[0]] {
+				t.Errorf("%s.%s is listed twice", block, r[0])
+			}
+			seen[r[0]] = true
+		}
+	}
+}
+
+// TestBehaviourMetrics checks that each metric is in the catalogue once and
+// that every behaviour's metric can get samples when (and only when) one
+// of its needs is on.
+func TestBehaviourMetrics(t *testing.T) {
+	seen := map[string]bool{}
+	for _, m := range Metrics {
+		if seen[m.Name] {
+			t.Errorf("%s is in the catalogue twice", m.Name)
+		}
+		seen[m.Name] = true
+	}
+	all := &validator{s: &Scenario{Behaviours: Behaviours{Login: DefaultLogin(), Telemetry: &Telemetry{}, SOS: &SOS{}, Contacts: &HTTPMix{}, Devices: &HTTPMix{}}}}
+	none := &validator{s: &Scenario{}}
+	for _, m := range Metrics {
+		if on, _ := all.metricHasSamples(m); !on {
+			t.Errorf("%s has no samples with every behaviour on", m.Name)
+		}
+		if on, want := none.metricHasSamples(m); on != (len(m.needs) == 0) || (!on && want == "") {
+			t.Errorf("%s with every behaviour off: samples %v, needs %q", m.Name, on, want)
+		}
+	}
+	if _, want := none.metricHasSamples(mustMetric(t, HTTPSOSGet)); want != "behaviours.login.sos_rehydrate or behaviours.sos" {
+		t.Errorf("http.sos_get needs %q", want)
+	}
+}
+
+func mustMetric(t *testing.T, name string) Metric {
+	t.Helper()
+	m, ok := LookupMetric(name)
+	if !ok {
+		t.Fatalf("no metric %s", name)
+	}
+	return m
+}
