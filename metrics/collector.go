@@ -13,24 +13,30 @@ type IntervalSink interface {
 	WriteInterval(metric string, h *hdr.Histogram) error
 }
 
-// IntervalStat is one metric's statistics over one interval.
+// IntervalStat is one metric's statistics over one interval: successes,
+// errors, and the successes' percentiles (exact to the histogram's 3
+// significant digits; 0 without successes).
 type IntervalStat struct {
-	Count  int64 `json:"count"`
-	Errors int64 `json:"errors"`
-	P50    int64 `json:"p50_us"`
-	P95    int64 `json:"p95_us"`
-	P99    int64 `json:"p99_us"`
-	Max    int64 `json:"max_us"`
+	Count  int64
+	Errors int64
+	P50    time.Duration
+	P95    time.Duration
+	P99    time.Duration
+	Max    time.Duration
 }
 
 // Point is the state of the run at the end of one interval: counter and
 // gauge values, and each latency metric's interval statistics.
 type Point struct {
 	// T is the end of the interval in seconds since the run start.
-	T         float64                 `json:"t"`
-	Seconds   float64                 `json:"interval_s"`
-	Values    map[string]int64        `json:"values"`
-	Latencies map[string]IntervalStat `json:"latencies"`
+	T float64
+	// Seconds is the interval's length.
+	Seconds float64
+	// Values holds every counter and gauge by name.
+	Values map[string]int64
+	// Latencies holds the latency metrics that had a success or an error
+	// in the interval.
+	Latencies map[string]IntervalStat
 }
 
 // Collector closes one interval per Tick: it rotates every latency metric's
@@ -103,10 +109,10 @@ func intervalStat(h *hdr.Histogram, errs int64) IntervalStat {
 	return IntervalStat{
 		Count:  h.TotalCount(),
 		Errors: errs,
-		P50:    h.ValueAtQuantile(50),
-		P95:    h.ValueAtQuantile(95),
-		P99:    h.ValueAtQuantile(99),
-		Max:    h.Max(),
+		P50:    ValueAt(h, 50),
+		P95:    ValueAt(h, 95),
+		P99:    ValueAt(h, 99),
+		Max:    micros(h.Max()),
 	}
 }
 

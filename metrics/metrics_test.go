@@ -137,7 +137,7 @@ func TestCollectorIntervalsAndHlogRoundTrip(t *testing.T) {
 func TestSeriesStaysBounded(t *testing.T) {
 	s := NewSeries(4)
 	for i := 1; i <= 9; i++ {
-		s.Add(Point{T: float64(i), Seconds: 1, Latencies: map[string]IntervalStat{"m": {Count: 1, P50: int64(i), P99: int64(i), Max: int64(i)}}})
+		s.Add(Point{T: float64(i), Seconds: 1, Latencies: map[string]IntervalStat{"m": {Count: 1, P50: time.Duration(i), P99: time.Duration(i), Max: time.Duration(i)}}})
 	}
 	pts := s.Points()
 	if len(pts) > 4 {
@@ -152,7 +152,7 @@ func TestSeriesStaysBounded(t *testing.T) {
 	if total != 9 || seconds != 9 {
 		t.Fatalf("merged totals = %d samples over %v s, want 9 over 9", total, seconds)
 	}
-	if last := pts[len(pts)-1]; last.T != 9 || last.Latencies["m"].Max != 9 {
+	if last := pts[len(pts)-1]; last.T != 9 || last.Latencies["m"].Max != 9*time.Nanosecond {
 		t.Fatalf("last point = %+v", last)
 	}
 }

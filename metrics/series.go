@@ -1,5 +1,7 @@
 package metrics
 
+import "time"
+
 // DefaultSeriesPoints bounds a run's in-memory series: at one point per
 // second that is 30 minutes at full resolution, after which resolution
 // halves each time the series fills.
@@ -77,7 +79,9 @@ func mergeStats(a, b IntervalStat) IntervalStat {
 		Max:    max(a.Max, b.Max),
 	}
 	if out.Count > 0 {
-		out.P50 = (a.P50*a.Count + b.P50*b.Count) / out.Count
+		// In floats: a long merged interval's count times an hour in
+		// nanoseconds overflows int64.
+		out.P50 = time.Duration((float64(a.P50)*float64(a.Count) + float64(b.P50)*float64(b.Count)) / float64(out.Count))
 	}
 	return out
 }

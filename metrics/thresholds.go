@@ -108,7 +108,11 @@ func (v Verdict) ObservedString() string {
 
 // Evaluate judges every rule of th on m, in file order.
 func Evaluate(th scenario.Thresholds, m Measurements) []Verdict {
-	var out []Verdict
+	n := 0
+	for _, mr := range th.Metrics {
+		n += len(mr.Rules)
+	}
+	out := make([]Verdict, 0, n)
 	for _, mr := range th.Metrics {
 		for _, r := range mr.Rules {
 			out = append(out, Judge(mr.Metric, r, m))

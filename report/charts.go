@@ -9,7 +9,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // MaxChartPoints bounds the points of one line of a chart over time:
@@ -135,7 +135,7 @@ type seriesGroup struct {
 }
 
 // groupSeries merges adjacent points into at most MaxChartPoints groups.
-func groupSeries(points []metrics.Point) []seriesGroup {
+func groupSeries(points []Point) []seriesGroup {
 	k := groupSize(len(points))
 	var out []seriesGroup
 	for i := 0; i < len(points); i += k {
@@ -179,10 +179,10 @@ var throughputLines = []struct {
 	name  string
 	match func(string) bool
 }{
-	{"telemetry published", func(n string) bool { return n == "telemetry.puback" }},
+	{"telemetry published", func(n string) bool { return n == scenario.TelemetryPuback }},
 	{"HTTP requests", func(n string) bool { return strings.HasPrefix(n, "http.") }},
-	{"MQTT connects", func(n string) bool { return n == "mqtt.connect" || n == "mqtt.reconnect" }},
-	{"SOS alerts", func(n string) bool { return n == "sos.puback" }},
+	{"MQTT connects", func(n string) bool { return n == scenario.MQTTConnect || n == scenario.MQTTReconnect }},
+	{"SOS alerts", func(n string) bool { return n == scenario.SOSPuback }},
 }
 
 // throughputChart: successful operations per second, by family. Families
@@ -266,7 +266,7 @@ func usersChart(groups []seriesGroup, sum *Summary) chart {
 		online.Points = append(online.Points, xy{0, 0}) // nobody is online at the start
 	}
 	for _, g := range groups {
-		online.Points = append(online.Points, xy{g.end, float64(g.values["users.online"])})
+		online.Points = append(online.Points, xy{g.end, float64(g.values[scenario.UsersOnline])})
 	}
 	c.Lines = append(c.Lines, online)
 	if len(sum.Stages) > 0 {

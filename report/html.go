@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"io"
 	"strings"
+
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 //go:embed assets/report.html.tmpl assets/report.css
@@ -23,10 +25,10 @@ var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(template
 
 // firstKeyMetrics are charted first, when the run measured them; the metrics
 // named in thresholds follow, then these fill in up to MaxKeyMetrics.
-var firstKeyMetrics = []string{"telemetry.puback", "sos.delivered", "http.me"}
+var firstKeyMetrics = []string{scenario.TelemetryPuback, scenario.SOSDelivered, scenario.HTTPMe}
 
 // fillKeyMetrics are charted after the threshold metrics while there is room.
-var fillKeyMetrics = []string{"mqtt.connect", "user.login", "sos.visible", "http.sos_cancel", "http.sos_resolve"}
+var fillKeyMetrics = []string{scenario.MQTTConnect, scenario.UserLogin, scenario.SOSVisible, scenario.HTTPSOSCancel, scenario.HTTPSOSResolve}
 
 // MaxKeyMetrics bounds the latency-over-time charts of one report.
 const MaxKeyMetrics = 8
@@ -217,13 +219,11 @@ func verdictOf(s *Summary) verdictView {
 	}
 	n := len(s.Thresholds)
 	switch {
-	case s.EndReason == "aborted":
+	case s.EndReason == EndAborted:
 		return verdictView{"ABORTED", "fail", fmt.Sprintf("An abort_on_fail threshold failed; the run stopped after %s.", fmtSeconds(s.Seconds))}
 	case failed > 0:
 		return verdictView{"FAILED", "fail", fmt.Sprintf("%d of %d thresholds failed.", failed, n)}
-	case s.EndReason == "failed":
-		return verdictView{"FAILED", "fail", "The run failed before it finished; the numbers cover what it measured."}
-	case s.EndReason == "interrupted":
+	case s.EndReason == EndInterrupted:
 		return verdictView{"INTERRUPTED", "warn", fmt.Sprintf("Stopped by hand after %s; the numbers cover what ran.", fmtSeconds(s.Seconds))}
 	case operations(s) == 0:
 		return verdictView{"NOTHING MEASURED", "fail", "No operation completed: check that the target is reachable."}
@@ -238,7 +238,7 @@ func verdictOf(s *Summary) verdictView {
 func operations(s *Summary) int64 {
 	var n int64
 	for name, m := range s.Metrics {
-		if name != "schedule.lag" {
+		if name != scenario.ScheduleLag {
 			n += m.Count + m.Errors
 		}
 	}
@@ -254,7 +254,7 @@ func errorRate(s *Summary) float64 {
 	}
 	var errs int64
 	for name, m := range s.Metrics {
-		if name != "schedule.lag" {
+		if name != scenario.ScheduleLag {
 			errs += m.Errors
 		}
 	}
@@ -269,16 +269,16 @@ func facts(s *Summary) []param {
 	}
 	var peak int64
 	for _, p := range s.Series {
-		peak = max(peak, p.Values["users.online"])
+		peak = max(peak, p.Values[scenario.UsersOnline])
 	}
 	out := []param{
 		{"Users", fmt.Sprintf("%d planned, %d online at peak", planned, peak)},
-		{"Duration", fmtSeconds(s.Seconds) + " (" + s.EndReason + ")"},
+		{"Duration", fmtSeconds(s.Seconds) + " (" + string(s.EndReason) + ")"},
 		{"Operations", fmt.Sprintf("%d measured", operations(s))},
 		{"Error rate", fmtPercent(errorRate(s))},
-		{"Target", s.Target.Kind + " backend"},
+		{"Target", string(s.Target.Kind) + " backend"},
 	}
-	if s.Target.Kind != "embedded" && s.Target.HTTP != "" {
+	if s.Target.Kind != TargetEmbedded && s.Target.HTTP != "" {
 		out[len(out)-1].Value += " " + s.Target.HTTP
 	}
 	return out

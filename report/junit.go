@@ -32,8 +32,8 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 		Timestamp: s.Start.UTC().Format("2006-01-02T15:04:05"),
 		Properties: []junitProperty{
 			{"scenario", s.Name},
-			{"end_reason", s.EndReason},
-			{"target", s.Target.Kind},
+			{"end_reason", string(s.EndReason)},
+			{"target", string(s.Target.Kind)},
 		},
 		SystemOut: fmt.Sprintf("eixamsim run %q against %s target: %s after %s", s.Name, s.Target.Kind, s.EndReason, fmtSeconds(s.Seconds)),
 	}

@@ -24,7 +24,7 @@ func TestSummaryJSONRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := run.sum
-	if got.Schema != "eixamsim/summary" || got.Version != SchemaVersion || got.Name != want.Name || got.EndReason != want.EndReason {
+	if got.Schema != SchemaName || got.Version != SchemaVersion || got.Name != want.Name || got.EndReason != want.EndReason {
 		t.Errorf("header = %q v%d %q %q", got.Schema, got.Version, got.Name, got.EndReason)
 	}
 	if !got.Start.Equal(want.Start) || !got.End.Equal(want.End) || got.Seconds != want.Seconds {
@@ -61,7 +61,7 @@ func TestSummaryJSONRoundTrip(t *testing.T) {
 }
 
 func TestReadJSONRejectsOtherVersions(t *testing.T) {
-	for _, in := range []string{`{"schema_version": 2}`, `{"schema_version": 0}`, `{`} {
+	for _, in := range []string{`{"schema_version": 3}`, `{"schema_version": 0}`, `{}`, `{`} {
 		if _, err := ReadJSON(strings.NewReader(in)); err == nil {
 			t.Errorf("ReadJSON(%s) accepted", in)
 		}

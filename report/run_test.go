@@ -132,7 +132,7 @@ func simulateRun(dir string) (*testRun, error) {
 	}
 	end := start.Add(seconds * time.Second)
 	s := &Summary{
-		Schema: "eixamsim/summary", Version: SchemaVersion, Name: "unit",
+		Schema: SchemaName, Version: SchemaVersion, Name: "unit",
 		Scenario: testScenario{
 			Version: 1, Name: "unit",
 			Fleet:      map[string]any{"users": 100, "connect_rate": "20/s"},
@@ -140,11 +140,11 @@ func simulateRun(dir string) (*testRun, error) {
 			Thresholds: map[string]any{"telemetry.puback": []string{"p(99) < 1s"}},
 			Identity:   map[string]string{"app_id": "a", "app_secret": "[redacted]"},
 		},
-		Target:    Target{Kind: "embedded", HTTP: "http://127.0.0.1:1", MQTT: "tcp://127.0.0.1:2"},
+		Target:    Target{Kind: TargetEmbedded, HTTP: "http://127.0.0.1:1", MQTT: "tcp://127.0.0.1:2"},
 		Start:     start,
 		End:       end,
 		Seconds:   seconds,
-		EndReason: "completed",
+		EndReason: EndCompleted,
 		Stages: []Stage{
 			{Name: "up", Users: 100, Start: start, End: start.Add(5 * time.Second)},
 			{Name: "steady", Users: 100, Start: start.Add(5 * time.Second), End: start.Add(35 * time.Second)},
@@ -152,8 +152,8 @@ func simulateRun(dir string) (*testRun, error) {
 		},
 		Metrics:    map[string]Metric{},
 		Counters:   reg.Values(),
-		Thresholds: []Verdict{{Metric: "telemetry.puback", Rule: "p(99) < 1s", Observed: "12ms", Value: 12, Passed: true}},
-		Series:     c.Series(),
+		Thresholds: []Verdict{{Metric: "telemetry.puback", Rule: "p(99) < 1s", Observed: "12ms", Value: 12, Unit: UnitMs, Passed: true}},
+		Series:     SeriesFrom(c.Series()),
 	}
 	for _, m := range reg.Summaries() {
 		s.Metrics[m.Name] = MetricFrom(m, seconds)

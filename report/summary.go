@@ -11,11 +11,44 @@ import (
 )
 
 // SchemaVersion is the version of summary.json. It changes only when a field
-// changes meaning or goes away; added fields keep it.
-const SchemaVersion = 1
+// changes meaning or goes away; added fields keep it. Version 2 put every
+// number in the one unit convention of docs/results.md (durations in
+// milliseconds, run times in seconds, rates per second); ReadJSON still
+// reads version 1.
+const SchemaVersion = 2
+
+// SchemaName is the summary's "schema" value.
+const SchemaName = "eixamsim/summary"
+
+// EndReason says why a run ended (summary.json end_reason).
+type EndReason string
+
+// End reasons of a run.
+const (
+	// EndCompleted: the last stage ended.
+	EndCompleted EndReason = "completed"
+	// EndInterrupted: a signal (or a cancelled context) stopped the run
+	// before its last stage ended.
+	EndInterrupted EndReason = "interrupted"
+	// EndAborted: an abort_on_fail threshold stopped the run.
+	EndAborted EndReason = "aborted"
+)
+
+// TargetKind says what kind of backend a run ran against.
+type TargetKind string
+
+// Target kinds.
+const (
+	// TargetEmbedded is the reference backend the run started itself.
+	TargetEmbedded TargetKind = "embedded"
+	// TargetExternal is a backend named in the scenario's target.
+	TargetExternal TargetKind = "external"
+)
 
 // Summary is the content of summary.json: everything a run measured and
-// enough about the run to read it without the scenario file.
+// enough about the run to read it without the scenario file. Units follow
+// docs/results.md: durations in milliseconds (_ms), run times in seconds
+// (_s), rates per second (_per_s), instants in RFC 3339.
 type Summary struct {
 	Schema     string            `json:"schema"`
 	Version    int               `json:"schema_version"`
@@ -25,23 +58,24 @@ type Summary struct {
 	Start      time.Time         `json:"start"`
 	End        time.Time         `json:"end"`
 	Seconds    float64           `json:"duration_s"`
-	EndReason  string            `json:"end_reason"` // completed | interrupted | aborted | failed
+	EndReason  EndReason         `json:"end_reason"`
 	Stages     []Stage           `json:"stages"`
 	Metrics    map[string]Metric `json:"metrics"`
 	Counters   map[string]int64  `json:"counters"`
 	Thresholds []Verdict         `json:"thresholds"`
-	Series     []metrics.Point   `json:"series,omitempty"`
+	Series     []Point           `json:"series,omitempty"`
 	Notes      []string          `json:"notes,omitempty"`
 }
 
 // Target says what the run ran against.
 type Target struct {
-	Kind string `json:"kind"` // embedded | external
-	HTTP string `json:"http"`
-	MQTT string `json:"mqtt"`
+	Kind TargetKind `json:"kind"`
+	HTTP string     `json:"http"`
+	MQTT string     `json:"mqtt"`
 }
 
-// Stage is when one stage ran.
+// Stage is when one stage ran. Its fields are those of fleet.StageTiming,
+// so a timing converts with report.Stage(t).
 type Stage struct {
 	Name  string    `json:"name"`
 	Users int       `json:"users"`
@@ -66,22 +100,6 @@ type Metric struct {
 	Max      float64          `json:"max_ms"`
 }
 
-// Verdict is the outcome of one threshold rule. Value is the observed
-// aggregate in the rule's unit (seconds, fraction 0..1, count, or per
-// second); Observed is the same written as rules are ("1.52s", "0.3%"), or
-// "no samples" when the metric had nothing to judge (NoData, Value 0: the
-// rule failed). Note says more, e.g. that this rule aborted the run.
-type Verdict struct {
-	Metric   string  `json:"metric"`
-	Rule     string  `json:"rule"`
-	Observed string  `json:"observed"`
-	Value    float64 `json:"observed_value"`
-	Passed   bool    `json:"passed"`
-	NoData   bool    `json:"no_data,omitempty"`
-	Line     int     `json:"line,omitempty"`
-	Note     string  `json:"note,omitempty"`
-}
-
 // MetricFrom converts a metrics.Summary over a run of the given length.
 func MetricFrom(s metrics.Summary, seconds float64) Metric {
 	m := Metric{Count: s.Count, Errors: s.Errors, ErrorsBy: s.ErrorsBy}
@@ -97,6 +115,7 @@ func MetricFrom(s metrics.Summary, seconds float64) Metric {
 	return m
 }
 
+// ms is d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // MetricNames returns the summary's metric names, sorted.
@@ -129,16 +148,31 @@ func WriteJSON(w io.Writer, s *Summary) error {
 	return nil
 }
 
-// ReadJSON reads a summary written by WriteJSON.
+// ReadJSON reads a summary written by WriteJSON, of this schema version or
+// of version 1 (upgraded to this one, see upgradeV1).
 func ReadJSON(r io.Reader) (*Summary, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("summary.json: %w", err)
+	}
+	var head struct {
+		Version int `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("summary.json: %w", err)
+	}
+	switch head.Version {
+	case SchemaVersion:
+	case 1:
+		return readV1(data)
+	default:
+		return nil, fmt.Errorf("summary.json: schema version %d, this eixamsim reads 1 and %d", head.Version, SchemaVersion)
+	}
 	// The scenario echo stays raw JSON, so re-rendering lists its keys in
 	// the order they were written.
 	s := Summary{Scenario: new(json.RawMessage)}
-	if err := json.NewDecoder(r).Decode(&s); err != nil {
+	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("summary.json: %w", err)
-	}
-	if s.Version != SchemaVersion {
-		return nil, fmt.Errorf("summary.json: schema version %d, this eixamsim reads %d", s.Version, SchemaVersion)
 	}
 	return &s, nil
 }

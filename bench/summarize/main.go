@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 func main() {
@@ -54,12 +55,12 @@ func row(label, summaryPath, timePath string) error {
 	if err != nil {
 		return err
 	}
-	tel := s.Metrics["telemetry.puback"]
+	tel := s.Metrics[scenario.TelemetryPuback]
 	var peak int64
 	for _, p := range s.Series {
-		peak = max(peak, p.Values["users.online"])
+		peak = max(peak, p.Values[scenario.UsersOnline])
 	}
-	logins := s.Metrics["user.login"].Count
+	logins := s.Metrics[scenario.UserLogin].Count
 	perMsg := 0.0
 	if tel.Count > 0 {
 		perMsg = cpu / float64(tel.Count) * 1e6

@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -17,8 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eixamsim/eixamsim/fleet"
-	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -233,7 +233,7 @@ thresholds:
 		t.Fatalf("exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
 	}
 	s := readSummary(t, out)
-	if s.EndReason != endCompleted || len(s.Thresholds) != 6 {
+	if s.EndReason != report.EndCompleted || len(s.Thresholds) != 6 {
 		t.Errorf("end_reason %q, %d verdicts", s.EndReason, len(s.Thresholds))
 	}
 	for _, v := range s.Thresholds {
@@ -279,8 +279,8 @@ thresholds:
 		t.Errorf("passing case failed: %+v", cases[0].Failure)
 	}
 	v := readSummary(t, out).Thresholds[1]
-	if v.Passed || v.Value < 0.1 || v.Line != 10 {
-		t.Errorf("summary verdict = %+v; want failed, observed >= 100ms, line 10", v)
+	if v.Passed || v.Unit != report.UnitMs || v.Value < 100 || v.Line != 10 {
+		t.Errorf("summary verdict = %+v; want failed, observed >= 100 ms, line 10", v)
 	}
 }
 
@@ -311,7 +311,7 @@ thresholds:
 		t.Errorf("stderr does not say what aborted the run:\n%s", r.stderr)
 	}
 	s := readSummary(t, out)
-	if s.EndReason != endAborted || s.Seconds > 20 {
+	if s.EndReason != report.EndAborted || s.Seconds > 20 {
 		t.Errorf("end_reason %q after %.1f s; want aborted, well before 60 s", s.EndReason, s.Seconds)
 	}
 	if len(s.Thresholds) != 2 || s.Thresholds[1].Passed || !strings.Contains(s.Thresholds[1].Note, "aborted the run") {
@@ -343,8 +343,8 @@ thresholds:
 		t.Fatalf("exit %d, want 130\nstderr:\n%s", r.code, r.stderr)
 	}
 	s := readSummary(t, out)
-	if s.EndReason != endInterrupted || s.Seconds > 30 || s.Metrics["user.login"].Count == 0 {
-		t.Errorf("end_reason %q after %.1f s, %d logins", s.EndReason, s.Seconds, s.Metrics["user.login"].Count)
+	if s.EndReason != report.EndInterrupted || s.Seconds > 30 || s.Metrics[scenario.UserLogin].Count == 0 {
+		t.Errorf("end_reason %q after %.1f s, %d logins", s.EndReason, s.Seconds, s.Metrics[scenario.UserLogin].Count)
 	}
 	if len(s.Thresholds) != 1 {
 		t.Errorf("verdicts = %+v", s.Thresholds)
@@ -454,104 +454,41 @@ thresholds:
 	}
 }
 
-// metricsWithErrors is the measurements of a run in which metric failed n
-// times and never succeeded.
-func metricsWithErrors(t *testing.T, metric string, n int) metrics.Measurements {
-	t.Helper()
-	reg := metrics.NewRegistry()
-	for range n {
-		reg.Latency(metric).Error("http_503")
-	}
-	return metrics.NewCollector(reg, time.Now(), nil).Measure(time.Second, nil)
-}
-
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
 
-// TestRunOutcome is the exit-code table of a run that started, in
-// precedence order.
-func TestRunOutcome(t *testing.T) {
-	interrupted, cancel := context.WithCancelCause(context.Background())
-	cancel(errInterrupted)
-	aborted, cancel2 := context.WithCancelCause(context.Background())
-	cancel2(&abortError{at: 3 * time.Second})
-	running := context.Background()
-
-	logins := func(n int64) map[string]report.Metric { return map[string]report.Metric{"user.login": {Count: n}} }
-	passed := []report.Verdict{{Metric: "http.me", Rule: "p(95) < 1s", Passed: true}}
-	failed := []report.Verdict{{Metric: "http.me", Rule: "p(95) < 1s", Observed: "2s"}}
+// TestOutcomeCodes is the exit code of each outcome of a run, through the
+// one function that prints errors and picks codes.
+func TestOutcomeCodes(t *testing.T) {
 	tests := []struct {
-		name     string
-		ctx      context.Context
-		sum      report.Summary
-		runErr   error
-		writeErr error
-		want     int
+		outcome engine.Outcome
+		want    int
 	}{
-		// A failed write beats everything: results may be missing.
-		{"write failed", interrupted, report.Summary{EndReason: endInterrupted}, nil, errors.New("disk full"), exitInternal},
-		// The fleet failed.
-		{"run failed", running, report.Summary{EndReason: endCompleted, Metrics: logins(5)}, errors.New("boom"), nil, exitInternal},
-		// Ctrl-C wins over failed thresholds.
-		{"interrupted", interrupted, report.Summary{EndReason: endInterrupted, Metrics: logins(5), Thresholds: failed}, nil, nil, exitInterrupted},
-		// abort_on_fail, even with no login measured.
-		{"aborted", aborted, report.Summary{EndReason: endAborted, Metrics: logins(0), Thresholds: failed}, nil, nil, exitAborted},
-		// Nothing measured: the target, not the thresholds.
-		{"no login", running, report.Summary{EndReason: endCompleted, Metrics: logins(0), Thresholds: failed}, nil, nil, exitUnreachable},
-		// A failed rule.
-		{"thresholds failed", running, report.Summary{EndReason: endCompleted, Metrics: logins(5), Thresholds: failed}, nil, nil, exitThresholds},
-		// All passed.
-		{"passed", running, report.Summary{EndReason: endCompleted, Metrics: logins(5), Thresholds: passed}, nil, nil, exitOK},
-		// No thresholds at all is a pass.
-		{"no thresholds", running, report.Summary{EndReason: endCompleted, Metrics: logins(5)}, nil, nil, exitOK},
+		{engine.Failed, exitInternal},
+		{engine.BadInput, exitUsage},
+		{engine.Unreachable, exitUnreachable},
+		{engine.ThresholdsFailed, exitThresholds},
+		{engine.Aborted, exitAborted},
+		{engine.Interrupted, exitInterrupted},
 	}
 	for _, tc := range tests {
-		err := runOutcome(tc.ctx, &tc.sum, tc.runErr, tc.writeErr)
-		if got := exitCode(err, &bytes.Buffer{}); got != tc.want {
-			t.Errorf("%s: exit %d (%v), want %d", tc.name, got, err, tc.want)
+		var stderr bytes.Buffer
+		err := fmt.Errorf("run: %w", &engine.Error{Outcome: tc.outcome, Err: errors.New("why")})
+		if got := exitCode(err, &stderr); got != tc.want || stderr.String() != "eixamsim: run: why\n" {
+			t.Errorf("%v: exit %d, printed %q; want %d", tc.outcome, got, stderr.String(), tc.want)
 		}
 	}
-}
-
-// TestEndReasonAndCheckAbort covers the abort watch without a run.
-func TestEndReasonAndCheckAbort(t *testing.T) {
-	rule := func(src string) scenario.Rule {
-		r, err := scenario.ParseRule(scenario.KindLatency, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+	if got := exitCode(nil, io.Discard); got != exitOK {
+		t.Errorf("nil: exit %d", got)
 	}
-	th := scenario.Thresholds{
-		Metrics:     []scenario.MetricRules{{Metric: "http.me", Rules: []scenario.Rule{rule("count > 5"), rule("errors < 10%")}}},
-		AbortOnFail: []string{"http.me"},
-		AbortGrace:  5 * time.Second,
+	// A usage error of a hook (--metrics-addr) keeps its own code.
+	if got := exitCode(withCode(exitUsage, errors.New("--metrics-addr: in use")), io.Discard); got != exitUsage {
+		t.Errorf("usage error: exit %d", got)
 	}
-	m := metricsWithErrors(t, "http.me", 2) // 2 errors, no success: errors 100 %
-	if e := checkAbort(th, m, 4*time.Second); e != nil {
-		t.Errorf("aborted during the grace: %v", e)
-	}
-	e := checkAbort(th, m, 6*time.Second)
-	if e == nil || e.verdict.Rule.Source != "errors < 10%" {
-		t.Fatalf("checkAbort = %v; want the errors rule", e)
-	}
-	if got := e.Error(); got != "aborted by abort_on_fail after 6s: http.me: errors < 10% (observed 100%)" {
-		t.Errorf("Error() = %q", got)
-	}
-
-	ctx, cancel := context.WithCancelCause(context.Background())
-	if got := endReason(ctx, fleet.Result{Completed: true}); got != endCompleted {
-		t.Errorf("endReason = %q", got)
-	}
-	cancel(e)
-	if got := endReason(ctx, fleet.Result{Completed: false}); got != endAborted {
-		t.Errorf("endReason = %q", got)
-	}
-	ctx2, cancel2 := context.WithCancelCause(context.Background())
-	cancel2(errInterrupted)
-	if got := endReason(ctx2, fleet.Result{Completed: false}); got != endInterrupted {
-		t.Errorf("endReason = %q", got)
+	// The signal's cause is 130 whatever carries it.
+	if got := exitCode(fmt.Errorf("x: %w", errInterrupted), io.Discard); got != exitInterrupted {
+		t.Errorf("interrupted: exit %d", got)
 	}
 }

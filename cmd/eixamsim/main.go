@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/eixamsim/eixamsim/engine"
 )
 
 // Exit codes (docs/ci.md). One place picks them: exitCode below.
@@ -114,6 +116,25 @@ func mainWithArgs(args []string, stdout, stderr io.Writer) int {
 	return exitCode(err, stderr)
 }
 
+// outcomeCode is the exit code of a run's outcome (docs/ci.md).
+func outcomeCode(o engine.Outcome) int {
+	switch o {
+	case engine.Passed:
+		return exitOK
+	case engine.BadInput:
+		return exitUsage
+	case engine.Unreachable:
+		return exitUnreachable
+	case engine.ThresholdsFailed:
+		return exitThresholds
+	case engine.Aborted:
+		return exitAborted
+	case engine.Interrupted:
+		return exitInterrupted
+	}
+	return exitInternal
+}
+
 // errInterrupted is the cancel cause of the first signal.
 var errInterrupted = errors.New("interrupted")
 
@@ -125,10 +146,14 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	var ee *exitError
 	code := exitInternal
-	if errors.As(err, &ee) {
+	var ee *exitError
+	var re *engine.Error
+	switch {
+	case errors.As(err, &ee):
 		code = ee.code
+	case errors.As(err, &re):
+		code = outcomeCode(re.Outcome)
 	}
 	if errors.Is(err, errInterrupted) {
 		code = exitInterrupted

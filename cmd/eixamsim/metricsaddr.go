@@ -6,8 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/eixamsim/eixamsim/fleet"
-	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/metrics/prom"
 )
 
@@ -16,19 +15,20 @@ import (
 const metricsShutdownTimeout = 2 * time.Second
 
 // serveMetrics starts the --metrics-addr Prometheus endpoint, if addr is
-// set, over reg and the runner's live status. stop ends it; it is never nil.
-func serveMetrics(addr string, reg *metrics.Registry, start time.Time, runner *fleet.Runner, stderr io.Writer, quiet bool) (stop func(), err error) {
+// set, over the live run's registry and status. stop ends it; it is never
+// nil when err is.
+func serveMetrics(addr string, live engine.Live, stderr io.Writer, quiet bool) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}
 	status := func() prom.Status {
-		st := runner.Status()
+		st := live.Status()
 		return prom.Status{
 			Stage: st.Stage, StageIndex: st.StageIndex, StageRemaining: time.Until(st.StageEnd),
 			TargetUsers: st.Target, OnlineUsers: int(st.Online),
 		}
 	}
-	srv, err := prom.Listen(addr, prom.NewCollector(reg, start, status))
+	srv, err := prom.Listen(addr, prom.NewCollector(live.Registry, live.Start, status))
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("--metrics-addr: %w", err))
 	}

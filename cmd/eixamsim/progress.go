@@ -12,13 +12,15 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // liveMetrics are the latency metrics whose rolling p99 the progress
 // display shows.
-var liveMetrics = []string{"telemetry.puback", "sos.delivered", "http.me"}
+var liveMetrics = []string{scenario.TelemetryPuback, scenario.SOSDelivered, scenario.HTTPMe}
 
 const (
 	// ciLineEvery is how often a non-terminal prints its status line.
@@ -31,8 +33,9 @@ const (
 
 // progress shows a run's live state on stderr: mpb bars on a terminal, a
 // compact line every ciLineEvery otherwise, nothing with --quiet or
-// --no-progress. Tick-side methods (the Sink and Update) are called from
-// the collector's goroutine; the mpb decorators read under mu.
+// --no-progress. It is the engine's Progress: WriteInterval and Update are
+// called from the engine's ticker goroutine; the mpb decorators read under
+// mu.
 type progress struct {
 	mode  progressMode
 	w     io.Writer
@@ -89,33 +92,26 @@ func newProgress(w io.Writer, f runFlags, users int) *progress {
 	return p
 }
 
-// Sink wraps next (the hlog writer) so that the live metrics' intervals
-// also feed the rolling windows.
-func (p *progress) Sink(next metrics.IntervalSink) metrics.IntervalSink {
+// engineProgress is p as the engine's progress sink, or nil when p shows
+// nothing.
+func (p *progress) engineProgress() engine.Progress {
 	if p.mode == progressNone {
-		return next
-	}
-	return progressSink{p: p, next: next}
-}
-
-type progressSink struct {
-	p    *progress
-	next metrics.IntervalSink
-}
-
-var _ metrics.IntervalSink = progressSink{}
-
-// WriteInterval implements metrics.IntervalSink.
-func (s progressSink) WriteInterval(metric string, h *hdr.Histogram) error {
-	s.p.mu.Lock()
-	if w, ok := s.p.windows[metric]; ok {
-		w.Current.Merge(h)
-	}
-	s.p.mu.Unlock()
-	if s.next == nil {
 		return nil
 	}
-	return s.next.WriteInterval(metric, h)
+	return p
+}
+
+var _ engine.Progress = (*progress)(nil)
+
+// WriteInterval implements metrics.IntervalSink: the live metrics'
+// intervals feed the rolling windows.
+func (p *progress) WriteInterval(metric string, h *hdr.Histogram) error {
+	p.mu.Lock()
+	if w, ok := p.windows[metric]; ok {
+		w.Current.Merge(h)
+	}
+	p.mu.Unlock()
+	return nil
 }
 
 // Update takes the state after one interval: the fleet status and the
@@ -135,8 +131,8 @@ func (p *progress) Update(st fleet.Status, pt metrics.Point) {
 	var tel, sos, errs int64
 	for _, r := range p.recent {
 		seconds += r.Seconds
-		tel += r.Latencies["telemetry.puback"].Count
-		sos += r.Latencies["sos.puback"].Count
+		tel += r.Latencies[scenario.TelemetryPuback].Count
+		sos += r.Latencies[scenario.SOSPuback].Count
 		for _, l := range r.Latencies {
 			errs += l.Errors
 		}

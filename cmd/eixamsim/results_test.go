@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,11 +14,9 @@ import (
 	"testing"
 	"time"
 
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
-	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // The tests in this file share one short real run (in-process, through
@@ -128,35 +125,10 @@ func scrapeWhileRunning(stderr *syncBuffer, done <-chan error) ([]string, error)
 	}
 }
 
-func TestRunWritesEveryResultFile(t *testing.T) {
+// TestRunPrints checks what `eixamsim run` prints; what it writes is the
+// engine's (engine/results_test.go).
+func TestRunPrints(t *testing.T) {
 	r := runResults(t)
-	for _, f := range []string{"summary.json", "summary.txt", "report.html", "hdr/telemetry.puback.hlog", "hdr/sos.delivered.hlog", "hdr/http.me.hlog"} {
-		if fi, err := os.Stat(filepath.Join(r.dir, f)); err != nil || fi.Size() == 0 {
-			t.Errorf("%s: %v", f, err)
-		}
-	}
-	err := filepath.WalkDir(r.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if strings.Contains(d.Name(), ".tmp") {
-			t.Errorf("temporary file left behind: %s", p)
-		}
-		if d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if bytes.Contains(b, []byte(resultsSecret)) {
-			t.Errorf("%s contains the app secret", p)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// summary.txt is the table the run printed.
 	txt, _ := os.ReadFile(filepath.Join(r.dir, "summary.txt"))
 	if !strings.Contains(r.stdout, string(txt)) {
@@ -166,69 +138,16 @@ func TestRunWritesEveryResultFile(t *testing.T) {
 	if strings.Contains(r.stderr, "users online") {
 		t.Errorf("status line before 10 s:\n%s", r.stderr)
 	}
-}
-
-func TestRunSummaryMatchesHlogs(t *testing.T) {
-	r := runResults(t)
-	s, err := report.ReadSummaryFile(r.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs, err := report.ReadHlogDir(filepath.Join(r.dir, "hdr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"telemetry.puback", "sos.delivered", "http.me", "user.login"} {
-		m := s.Metrics[name]
-		if m.Count == 0 {
-			t.Errorf("%s measured nothing", name)
-			continue
-		}
-		total := hs.Total(name)
-		if total.TotalCount() != m.Count {
-			t.Errorf("%s: hlog holds %d values, summary.json %d", name, total.TotalCount(), m.Count)
-		}
-		if got := float64(total.ValueAtQuantile(99)) / 1000; got != m.P99 {
-			t.Errorf("%s: hlog p99 %v ms, summary.json %v ms", name, got, m.P99)
+	for _, want := range []string{
+		`eixamsim: running "results": 20 users for 4s against embedded (http://127.0.0.1:`,
+		"eixamsim: results in " + r.dir + "\n",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	if len(s.Stages) != 3 || s.Stages[2].Name != "down" || s.EndReason != "completed" {
-		t.Errorf("stages %+v, end_reason %q", s.Stages, s.EndReason)
-	}
-}
-
-func TestRunReportHTML(t *testing.T) {
-	r := runResults(t)
-	page, err := os.ReadFile(filepath.Join(r.dir, "report.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Offline: no reference to anything outside the page.
-	refs := regexp.MustCompile(`(?i)(src|href)\s*=\s*["']?\s*https?:|url\(\s*["']?\s*https?:|<script|<link`)
-	if m := refs.Find(page); m != nil {
-		t.Errorf("report.html references %q", m)
-	}
-	// Every chart has data: users, throughput, errors, the latency of each
-	// key metric, and the distribution.
-	if bytes.Contains(page, []byte("No data was recorded")) {
-		t.Error("report.html has an empty chart")
-	}
-	for _, id := range []string{"users", "throughput", "errors", "latency-telemetry.puback", "latency-sos.delivered", "latency-http.me", "distribution"} {
-		i := bytes.Index(page, []byte(`id="`+id+`"`))
-		if i < 0 {
-			t.Errorf("no chart %s", id)
-			continue
-		}
-		fig := page[i:]
-		fig = fig[:bytes.Index(fig, []byte("</figure>"))]
-		if !bytes.Contains(fig, []byte(`<svg class="chart"`)) || bytes.Count(fig, []byte("<path")) < 5 {
-			t.Errorf("chart %s has no plot", id)
-		}
-	}
-	for _, want := range []string{"PASSED", "results-app", "[redacted]", "telemetry.puback"} {
-		if !bytes.Contains(page, []byte(want)) {
-			t.Errorf("report.html lacks %q", want)
-		}
+	if strings.Contains(r.stdout+r.stderr, resultsSecret) {
+		t.Error("the run printed the secret")
 	}
 }
 
@@ -312,40 +231,6 @@ func TestRunServesPrometheusMetrics(t *testing.T) {
 	}
 }
 
-func TestRunWritesResultsWhenInterrupted(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a scenario")
-	}
-	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "long.yaml")
-	yaml := strings.Replace(resultsScenario, "for: 2s", "for: 60s", 1)
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
-	ctx, cancel := context.WithCancelCause(context.Background())
-	time.AfterFunc(1500*time.Millisecond, func() { cancel(errInterrupted) })
-	err := runRun(ctx, []string{"--quiet", "--out", out, path}, io.Discard, io.Discard)
-	if code := exitCode(err, io.Discard); code != exitInterrupted {
-		t.Fatalf("exit %d (%v), want %d", code, err, exitInterrupted)
-	}
-	s, err := report.ReadSummaryFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.EndReason != "interrupted" || s.Metrics["telemetry.puback"].Count == 0 {
-		t.Errorf("end_reason %q, %d telemetry", s.EndReason, s.Metrics["telemetry.puback"].Count)
-	}
-	page, err := os.ReadFile(filepath.Join(out, "report.html"))
-	if err != nil || !bytes.Contains(page, []byte("INTERRUPTED")) {
-		t.Errorf("report.html: %v, interrupted headline %v", err, bytes.Contains(page, []byte("INTERRUPTED")))
-	}
-	if _, err := os.Stat(filepath.Join(out, "hdr", "telemetry.puback.hlog")); err != nil {
-		t.Error(err)
-	}
-}
-
 func TestProgressLinesEveryTenSeconds(t *testing.T) {
 	var buf bytes.Buffer
 	p := newProgress(&buf, runFlags{}, 20)
@@ -353,15 +238,14 @@ func TestProgressLinesEveryTenSeconds(t *testing.T) {
 		t.Fatalf("mode %v for a buffer, want lines", p.mode)
 	}
 	reg := metrics.NewRegistry()
-	sink := p.Sink(nil)
 	start := time.Now()
-	c := metrics.NewCollector(reg, start, sink)
-	tel := reg.Latency("telemetry.puback")
+	c := metrics.NewCollector(reg, start, p.engineProgress())
+	tel := reg.Latency(scenario.TelemetryPuback)
 	for sec := 1; sec <= 25; sec++ {
 		for i := 0; i < 10; i++ {
 			tel.Record(time.Duration(sec) * time.Millisecond)
 		}
-		reg.Latency("http.me").Error("timeout")
+		reg.Latency(scenario.HTTPMe).Error("timeout")
 		c.Tick(start.Add(time.Duration(sec) * time.Second))
 		st := fleet.Status{Stage: "steady", StageIndex: 1, StageEnd: time.Now().Add(time.Minute), Target: 20, Online: 19}
 		p.Update(st, c.Last())
@@ -383,9 +267,8 @@ func TestProgressOff(t *testing.T) {
 	for _, f := range []runFlags{{quiet: true}, {noProgress: true}} {
 		var buf bytes.Buffer
 		p := newProgress(&buf, f, 20)
-		var next recordingSink
-		if s := p.Sink(&next); s != metrics.IntervalSink(&next) {
-			t.Errorf("%+v: sink wrapped although progress is off", f)
+		if ep := p.engineProgress(); ep != nil {
+			t.Errorf("%+v: the engine gets a progress although it is off", f)
 		}
 		p.Update(fleet.Status{}, metrics.Point{T: 10, Seconds: 1})
 		p.Close()
@@ -394,10 +277,6 @@ func TestProgressOff(t *testing.T) {
 		}
 	}
 }
-
-type recordingSink struct{ n int }
-
-func (r *recordingSink) WriteInterval(string, *hdr.Histogram) error { r.n++; return nil }
 
 func TestStatusTexts(t *testing.T) {
 	now := time.Now()

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"context"
@@ -11,22 +11,24 @@ import (
 
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// reachTimeout bounds the pre-flight check of an external target.
-const reachTimeout = 5 * time.Second
+// ReachTimeout bounds the pre-flight TCP check of each external target
+// address.
+const ReachTimeout = 5 * time.Second
 
 // target is what a run connects to: the embedded reference backend, or an
 // external one named in the scenario.
 type target struct {
-	kind    string // "embedded" or "external"
-	httpURL string
-	mqttURL string
+	report.Target
 	tls     *tls.Config
 	backend *refbackend.Server // embedded only
 }
 
+// close stops the embedded backend, if any; its listeners are closed when
+// it returns.
 func (t *target) close() {
 	if t.backend != nil {
 		t.backend.Close()
@@ -35,37 +37,41 @@ func (t *target) close() {
 
 // startTarget starts the embedded backend on free loopback ports, or checks
 // that an external target answers on TCP, so a typo in a host name fails in
-// seconds with exit 3 instead of as thousands of connect errors.
+// seconds (Unreachable) instead of as thousands of connect errors.
 func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 	if e := sc.Target.Embedded; e != nil {
 		return startEmbedded(ctx, sc, e)
 	}
 	tlsConf, err := sc.Target.TLS.Config()
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, fail(BadInput, err)
 	}
-	t := &target{kind: "external", httpURL: sc.Target.HTTP, mqttURL: sc.Target.MQTT, tls: tlsConf}
+	t := &target{Target: report.Target{Kind: report.TargetExternal, HTTP: sc.Target.HTTP, MQTT: sc.Target.MQTT}, tls: tlsConf}
 	mqttAddr, err := fleet.BrokerAddress(sc.Target.MQTT)
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, fail(BadInput, err)
 	}
 	httpAddr, err := httpAddress(sc.Target.HTTP)
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, fail(BadInput, err)
 	}
 	for _, tc := range [][2]string{{sc.Target.HTTP, httpAddr}, {sc.Target.MQTT, mqttAddr}} {
 		if err := checkReachable(ctx, tc[0], tc[1]); err != nil {
 			if ctx.Err() != nil { // a signal during the check: not the target's fault
-				return nil, withCode(exitInterrupted, context.Cause(ctx))
+				return nil, fail(Interrupted, context.Cause(ctx))
 			}
-			return nil, withCode(exitUnreachable, err)
+			return nil, fail(Unreachable, err)
 		}
 	}
 	return t, nil
 }
 
 func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embedded) (*target, error) {
-	cfg := refbackend.Config{
+	schedule, err := faultSchedule(e)
+	if err != nil {
+		return nil, fail(BadInput, err)
+	}
+	srv, err := refbackend.Start(ctx, refbackend.Config{
 		MQTTAddr:        "127.0.0.1:0",
 		WSAddr:          "127.0.0.1:0",
 		HTTPAddr:        "127.0.0.1:0",
@@ -78,25 +84,32 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 			EventDelay:    e.EventDelay,
 			EventDropRate: e.EventDrop,
 		},
-	}
-	for _, f := range e.Faults {
-		// Validated with the scenario; the run starts within milliseconds
-		// of the backend, so AT counts from the run start.
-		sf, err := refbackend.ParseScheduledFault(f)
-		if err != nil {
-			return nil, withCode(exitUsage, fmt.Errorf("target.embedded.faults: %w", err))
-		}
-		cfg.Schedule = append(cfg.Schedule, sf)
-	}
-	srv, err := refbackend.Start(ctx, cfg)
+		Schedule: schedule,
+	})
 	if err != nil {
-		return nil, withCode(exitUnreachable, fmt.Errorf("embedded backend: %w", err))
+		return nil, fail(Unreachable, fmt.Errorf("embedded backend: %w", err))
 	}
-	t := &target{kind: "embedded", httpURL: srv.HTTPURL(), mqttURL: srv.MQTTURL(), backend: srv}
+	t := &target{Target: report.Target{Kind: report.TargetEmbedded, HTTP: srv.HTTPURL(), MQTT: srv.MQTTURL()}, backend: srv}
 	if e.Transport == "ws" {
-		t.mqttURL = srv.WSURL()
+		t.MQTT = srv.WSURL()
 	}
 	return t, nil
+}
+
+// faultSchedule is the embedded backend's fault schedule from the
+// scenario's target.embedded.faults. The faults were validated with the
+// scenario; the run starts within milliseconds of the backend, so AT counts
+// from the run start. This is the one place the engine reads them.
+func faultSchedule(e *scenario.Embedded) ([]refbackend.ScheduledFault, error) {
+	var out []refbackend.ScheduledFault
+	for _, f := range e.Faults {
+		sf, err := refbackend.ParseScheduledFault(f)
+		if err != nil {
+			return nil, fmt.Errorf("target.embedded.faults: %w", err)
+		}
+		out = append(out, sf)
+	}
+	return out, nil
 }
 
 // targetHosts returns the hosts the run connects to (loopback for the
@@ -133,12 +146,12 @@ func httpAddress(raw string) (string, error) {
 // checkReachable opens (and closes) one TCP connection to addr, the
 // address of target URL raw.
 func checkReachable(ctx context.Context, raw, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	ctx, cancel := context.WithTimeout(ctx, ReachTimeout)
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("target %s unreachable: no answer from %s within %v", raw, addr, reachTimeout)
+			return fmt.Errorf("target %s unreachable: no answer from %s within %v", raw, addr, ReachTimeout)
 		}
 		return fmt.Errorf("target %s unreachable: %w", raw, err)
 	}

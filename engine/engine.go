@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// Options are how a caller places and watches a run. The zero value runs
+// silently into the scenario's output.dir.
+type Options struct {
+	// Dir is the result directory; "" renders the scenario's output.dir
+	// at the run's start.
+	Dir string
+	// Progress, if set, is told about every one-second interval.
+	Progress Progress
+	// Started, if set, is called once everything is ready, just before
+	// the fleet starts, with a live view of the run: to serve its metrics
+	// or say what runs. An error from it ends Run before any traffic and
+	// is returned as is (wrap it in an *Error to pick its outcome; other
+	// errors are Failed).
+	Started func(Live) error
+	// Logger receives the fleet's debug detail; nil discards it.
+	Logger *slog.Logger
+}
+
+// Progress is told about a run once a second, from the engine's ticker
+// goroutine: first every latency metric's finished interval histogram
+// (WriteInterval; the histogram is valid during the call only), then the
+// fleet's status and the interval's point (Update). Implementations must
+// not block.
+type Progress interface {
+	metrics.IntervalSink
+	Update(fleet.Status, metrics.Point)
+}
+
+// Live is a run about to start, as Options.Started sees it. Registry and
+// Status stay valid while the run goes; Status is safe to call from any
+// goroutine.
+type Live struct {
+	Scenario *scenario.Scenario
+	Target   report.Target
+	Dir      string
+	Start    time.Time
+	Registry *metrics.Registry
+	Status   func() fleet.Status
+}
+
+// Result is what a run that started left behind: its result directory and
+// the summary written there.
+type Result struct {
+	Dir     string
+	Summary *report.Summary
+}
+
+// Run runs sc (resolved and validated by scenario.Load) to its end, until
+// ctx is cancelled, or until an abort_on_fail threshold breaks, and
+// writes the result directory. Every error it makes is an *Error whose
+// Outcome says how the run ended (OutcomeOf); an error of Options.Started
+// comes back as it was. The Result is non-nil once the run
+// started, whatever the outcome: its files are written, unless the error
+// says writing them failed.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
+	if err := fleet.NewPlan(sc, sc.Target.Embedded != nil).Check(targetHosts(sc)); err != nil {
+		return nil, fail(BadInput, err)
+	}
+	tgt, err := startTarget(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	defer tgt.close()
+
+	start := time.Now()
+	dir := opts.Dir
+	if dir == "" {
+		if dir, err = sc.Output.Render(sc.Name, start); err != nil {
+			return nil, fail(BadInput, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fail(Failed, fmt.Errorf("result directory: %w", err))
+	}
+	reg := metrics.NewRegistry()
+	hlogs, err := metrics.NewHlogWriter(filepath.Join(dir, report.HdrDir), start)
+	if err != nil {
+		return nil, fail(Failed, err)
+	}
+	var sink metrics.IntervalSink = hlogs
+	if opts.Progress != nil {
+		sink = teeSink{hlogs, opts.Progress}
+	}
+	collector := metrics.NewCollector(reg, start, sink)
+	runner, err := fleet.New(fleet.Config{
+		Scenario: sc,
+		HTTPURL:  tgt.HTTP,
+		MQTTURL:  tgt.MQTT,
+		TLS:      tgt.tls,
+		Metrics:  reg,
+		Logger:   opts.Logger,
+	})
+	if err != nil {
+		_ = hlogs.Close() // no interval was written yet: nothing to lose
+		return nil, fail(BadInput, err)
+	}
+	if opts.Started != nil {
+		live := Live{Scenario: sc, Target: tgt.Target, Dir: dir, Start: start, Registry: reg, Status: runner.Status}
+		if err := opts.Started(live); err != nil {
+			_ = hlogs.Close() // as above
+			return nil, err
+		}
+	}
+
+	tickStop, tickDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(tickDone)
+		tickEvery(collector, hlogs, tickStop, func(p metrics.Point) {
+			if opts.Progress != nil {
+				opts.Progress.Update(runner.Status(), p)
+			}
+		})
+	}()
+	runCtx, stopRun := context.WithCancelCause(ctx) // abort_on_fail cancels it (gate.go)
+	defer stopRun(nil)
+	stopWatch := watchAborts(sc.Thresholds, collector, start, stopRun)
+	res, runErr := runner.Run(runCtx)
+	stopWatch()
+	close(tickStop)
+	<-tickDone
+	collector.Tick(time.Now())
+
+	sum := buildSummary(sc, tgt.Target, res, reg, collector, endReason(runCtx, res))
+	var abort *AbortError
+	if errors.As(context.Cause(runCtx), &abort) {
+		sum.Notes = append(sum.Notes, abort.Error())
+	}
+	sum.Thresholds = judge(sc.Thresholds, collector, sum.Seconds, abort)
+	writeErr := errors.Join(hlogs.Close(), report.WriteDir(dir, sum)) // after Close: report.html reads the logs
+	return &Result{Dir: dir, Summary: sum}, outcome(sum, context.Cause(runCtx), runErr, writeErr)
+}
+
+// tickEvery closes one metrics interval per second until stop is closed,
+// flushing the hlog files so a crash loses at most a second.
+func tickEvery(c *metrics.Collector, hlogs *metrics.HlogWriter, stop <-chan struct{}, each func(metrics.Point)) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			c.Tick(now)
+			_ = hlogs.Flush()
+			each(c.Last())
+		}
+	}
+}
+
+// teeSink hands each interval to every sink in turn; the first error is
+// returned after all were called.
+type teeSink []metrics.IntervalSink
+
+var _ metrics.IntervalSink = teeSink{}
+
+// WriteInterval implements metrics.IntervalSink.
+func (t teeSink) WriteInterval(metric string, h *hdr.Histogram) error {
+	var first error
+	for _, s := range t {
+		if err := s.WriteInterval(metric, h); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// buildSummary assembles summary.json from the run.
+func buildSummary(sc *scenario.Scenario, tgt report.Target, res fleet.Result, reg *metrics.Registry, c *metrics.Collector, end report.EndReason) *report.Summary {
+	seconds := res.End.Sub(res.Start).Seconds()
+	s := &report.Summary{
+		Schema:    report.SchemaName,
+		Version:   report.SchemaVersion,
+		Name:      sc.Name,
+		Scenario:  sc,
+		Target:    tgt,
+		Start:     res.Start,
+		End:       res.End,
+		Seconds:   seconds,
+		EndReason: end,
+		Metrics:   map[string]report.Metric{},
+		Counters:  reg.Values(),
+		Series:    report.SeriesFrom(c.Series()),
+	}
+	for _, st := range res.Stages {
+		s.Stages = append(s.Stages, report.Stage(st)) // the same fields: a conversion, not a copy by hand
+	}
+	for _, m := range reg.Summaries() {
+		s.Metrics[m.Name] = report.MetricFrom(m, seconds)
+	}
+	return s
+}

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// This file is the threshold gate of a run: abort_on_fail while the run
+// goes, and the verdicts at its end (docs/ci.md).
+
+// AbortError is the cancel cause of a run stopped by abort_on_fail (and so
+// the error of an Aborted run): the rule that failed first, as observed
+// when it did.
+type AbortError struct {
+	Verdict metrics.Verdict
+	At      time.Duration // run time of the breach
+}
+
+func (e *AbortError) Error() string {
+	v := report.VerdictFrom(e.Verdict)
+	return fmt.Sprintf("aborted by abort_on_fail after %s: %s (observed %s)", e.At.Round(100*time.Millisecond), v.Name(), v.Observed)
+}
+
+// checkAbort judges the abort_on_fail rules of th on m, the measurements
+// after elapsed run time, and returns the breach to stop the run with, or
+// nil (also during abort_grace).
+func checkAbort(th scenario.Thresholds, m metrics.Measurements, elapsed time.Duration) *AbortError {
+	if len(th.AbortOnFail) == 0 || elapsed < th.AbortGrace {
+		return nil
+	}
+	if v, ok := metrics.FirstBreach(th, m); ok {
+		return &AbortError{Verdict: v, At: elapsed}
+	}
+	return nil
+}
+
+// watchAborts checks the abort_on_fail rules of th once a second, from the
+// collector's measurements since start, and at the first breach cancels
+// the run with an *AbortError as the cause. stop ends the watch and waits
+// for it; it is a no-op without abort_on_fail.
+func watchAborts(th scenario.Thresholds, c *metrics.Collector, start time.Time, cancel context.CancelCauseFunc) (stop func()) {
+	if len(th.AbortOnFail) == 0 {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case now := <-t.C:
+				elapsed := now.Sub(start)
+				if elapsed < th.AbortGrace {
+					continue
+				}
+				if e := checkAbort(th, c.Measure(elapsed, th.AbortOnFail), elapsed); e != nil {
+					cancel(e)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// endReason says why the run ended: aborted when abort_on_fail cancelled
+// it, interrupted when the context stopped it before its last stage ended,
+// completed otherwise.
+func endReason(runCtx context.Context, res fleet.Result) report.EndReason {
+	var ae *AbortError
+	switch {
+	case errors.As(context.Cause(runCtx), &ae):
+		return report.EndAborted
+	case !res.Completed && runCtx.Err() != nil:
+		return report.EndInterrupted
+	}
+	return report.EndCompleted
+}
+
+// judge evaluates every threshold rule on the run's final measurements
+// (rates over seconds, the run's length). The rule that aborted the run
+// keeps the verdict it had at the breach, since that is what stopped the
+// run. It never returns nil, so summary.json always has a list.
+func judge(th scenario.Thresholds, c *metrics.Collector, seconds float64, abort *AbortError) []report.Verdict {
+	names := make([]string, 0, len(th.Metrics))
+	for _, mr := range th.Metrics {
+		names = append(names, mr.Metric)
+	}
+	m := c.Measure(time.Duration(seconds*float64(time.Second)), names)
+	out := []report.Verdict{}
+	for _, v := range metrics.Evaluate(th, m) {
+		rv := report.VerdictFrom(v)
+		if abort != nil && v.Metric == abort.Verdict.Metric && v.Rule == abort.Verdict.Rule {
+			rv = report.VerdictFrom(abort.Verdict)
+			rv.Note = fmt.Sprintf("breached after %s: aborted the run (abort_on_fail)", abort.At.Round(100*time.Millisecond))
+		}
+		out = append(out, rv)
+	}
+	return out
+}

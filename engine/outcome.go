@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// Outcome is how a run ended, from the caller's side: what cmd/eixamsim
+// maps to an exit code (docs/ci.md).
+type Outcome int
+
+// Outcomes, in the order the exit-code table lists them. The zero value is
+// Passed.
+const (
+	// Passed: the run completed and every threshold passed (or there are
+	// none).
+	Passed Outcome = iota
+	// Failed: an internal error; the run or writing its results failed.
+	Failed
+	// BadInput: the scenario cannot run as given (connection plan, TLS
+	// files, output directory, fleet setup). Nothing ran.
+	BadInput
+	// Unreachable: the target could not start or did not answer, or no
+	// user could log in and connect (nothing measured).
+	Unreachable
+	// ThresholdsFailed: the run completed and at least one threshold
+	// failed.
+	ThresholdsFailed
+	// Aborted: an abort_on_fail threshold stopped the run.
+	Aborted
+	// Interrupted: the context was cancelled (a signal) before the run
+	// ended.
+	Interrupted
+)
+
+var outcomeNames = [...]string{"passed", "failed", "bad input", "unreachable", "thresholds failed", "aborted", "interrupted"}
+
+func (o Outcome) String() string {
+	if o < 0 || int(o) >= len(outcomeNames) {
+		return fmt.Sprintf("outcome(%d)", int(o))
+	}
+	return outcomeNames[o]
+}
+
+// Error is every error Run returns: why the run did not pass, and the
+// outcome to report. Its message is what a user reads.
+type Error struct {
+	Outcome Outcome
+	Err     error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// fail wraps err with outcome o; nil stays nil.
+func fail(o Outcome, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Outcome: o, Err: err}
+}
+
+// OutcomeOf is the outcome of Run's error: Passed for nil, the *Error's
+// outcome, or Failed for any other error.
+func OutcomeOf(err error) Outcome {
+	if err == nil {
+		return Passed
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Outcome
+	}
+	return Failed
+}
+
+// outcome is the error of a run that started, first match wins:
+//
+//	Failed           the run or writing its results failed
+//	Interrupted      the context stopped it (results written)
+//	Aborted          abort_on_fail stopped it (results written)
+//	Unreachable      no user could log in and connect: nothing was measured
+//	ThresholdsFailed a threshold failed
+//	nil              otherwise
+//
+// cause is the run context's cancel cause.
+func outcome(sum *report.Summary, cause, runErr, writeErr error) error {
+	switch {
+	case runErr != nil:
+		return fail(Failed, runErr)
+	case writeErr != nil:
+		return fail(Failed, writeErr)
+	case sum.EndReason == report.EndInterrupted:
+		return fail(Interrupted, cause)
+	case sum.EndReason == report.EndAborted:
+		return fail(Aborted, cause)
+	case sum.Metrics[scenario.UserLogin].Count == 0:
+		return fail(Unreachable, fmt.Errorf("no user could log in and connect; %s", describeErrors(sum)))
+	}
+	if failed := sum.FailedThresholds(); len(failed) > 0 {
+		parts := make([]string, len(failed))
+		for i, v := range failed {
+			parts[i] = fmt.Sprintf("%s (observed %s)", v.Name(), v.Observed)
+		}
+		return fail(ThresholdsFailed, fmt.Errorf("%d of %d thresholds failed: %s",
+			len(failed), len(sum.Thresholds), strings.Join(parts, "; ")))
+	}
+	return nil
+}
+
+// describeErrors lists the error classes of a run in which nobody
+// connected, with a hint for the classes that have an obvious cause.
+func describeErrors(s *report.Summary) string {
+	var parts []string
+	hints := map[string]bool{}
+	for _, name := range s.MetricNames() {
+		m := s.Metrics[name]
+		for _, class := range slices.Sorted(maps.Keys(m.ErrorsBy)) {
+			parts = append(parts, fmt.Sprintf("%s %s=%d", name, class, m.ErrorsBy[class]))
+			if hint := errorHint(name, class); hint != "" {
+				hints[hint] = true
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return "no errors were recorded"
+	}
+	msg := "errors: " + strings.Join(parts, ", ")
+	for _, h := range slices.Sorted(maps.Keys(hints)) {
+		msg += "\nhint: " + h
+	}
+	return msg
+}
+
+// errorHint explains an error class whose cause is almost always the same.
+func errorHint(metric, class string) string {
+	switch {
+	case metric == scenario.HTTPMe && class == "http_401":
+		return "the backend refused the signed identity: check identity.app_id and identity.app_secret (or the sessions file) against the backend's app configuration"
+	case class == "auth_refused":
+		return "the broker refused the MQTT credentials (username sdk:<appId>:<externalUserId>, password = userHash): check the app id and secret"
+	case class == "tls_verify":
+		return "the server's certificate is not trusted: set target.tls.ca_file (or insecure_skip_verify: true for a rehearsal)"
+	case class == "connection_refused":
+		return "nothing listens at the target address: check target.http and target.mqtt"
+	}
+	return ""
+}
