@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/eixamsim/eixamsim/faults"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/report"
@@ -67,10 +68,6 @@ func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 }
 
 func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embedded) (*target, error) {
-	schedule, err := faultSchedule(e)
-	if err != nil {
-		return nil, fail(BadInput, err)
-	}
 	srv, err := refbackend.Start(ctx, refbackend.Config{
 		MQTTAddr:        "127.0.0.1:0",
 		WSAddr:          "127.0.0.1:0",
@@ -78,13 +75,15 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 		Apps:            map[string][]byte{sc.Identity.AppID: []byte(sc.Identity.AppSecret.Reveal())},
 		CanonicalPrefix: e.CanonicalPrefix,
 		AckDelay:        e.AckDelay,
-		Faults: refbackend.Faults{
+		Faults: faults.Set{
 			HTTPLatency:   e.HTTPLatency,
 			ErrorRate:     e.ErrorRate,
 			EventDelay:    e.EventDelay,
 			EventDropRate: e.EventDrop,
 		},
-		Schedule: schedule,
+		// Parsed with the scenario; the run starts within milliseconds of
+		// the backend, so AT counts from the run start.
+		Schedule: e.Schedule,
 	})
 	if err != nil {
 		return nil, fail(Unreachable, fmt.Errorf("embedded backend: %w", err))
@@ -94,22 +93,6 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 		t.MQTT = srv.WSURL()
 	}
 	return t, nil
-}
-
-// faultSchedule is the embedded backend's fault schedule from the
-// scenario's target.embedded.faults. The faults were validated with the
-// scenario; the run starts within milliseconds of the backend, so AT counts
-// from the run start. This is the one place the engine reads them.
-func faultSchedule(e *scenario.Embedded) ([]refbackend.ScheduledFault, error) {
-	var out []refbackend.ScheduledFault
-	for _, f := range e.Faults {
-		sf, err := refbackend.ParseScheduledFault(f)
-		if err != nil {
-			return nil, fmt.Errorf("target.embedded.faults: %w", err)
-		}
-		out = append(out, sf)
-	}
-	return out, nil
 }
 
 // targetHosts returns the hosts the run connects to (loopback for the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/faults"
 	"github.com/eixamsim/eixamsim/refbackend"
 )
 
@@ -65,7 +66,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // closes it and returns nil.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o serveOptions
-	fs := newFlagSet("serve", serveUsage+strings.Join(refbackend.EndpointNames(), ", ")+")", stderr)
+	fs := newFlagSet("serve", serveUsage+strings.Join(contract.EndpointNames(), ", ")+")", stderr)
 	fs.StringVar(&o.mqtt, "mqtt", "127.0.0.1:1883", "MQTT TCP listen `ADDR` (\"\" disables)")
 	fs.StringVar(&o.ws, "ws", "127.0.0.1:8083", "MQTT over WebSocket listen `ADDR`, path /ws (\"\" disables)")
 	fs.StringVar(&o.http, "http", "127.0.0.1:8080", "HTTP API listen `ADDR` (\"\" disables)")
@@ -151,10 +152,10 @@ func (o *serveOptions) config() (cfg refbackend.Config, demo bool, err error) {
 }
 
 // faultSchedule parses the --fault flags.
-func (o *serveOptions) faultSchedule() ([]refbackend.ScheduledFault, error) {
-	var sched []refbackend.ScheduledFault
+func (o *serveOptions) faultSchedule() ([]faults.ScheduledFault, error) {
+	var sched []faults.ScheduledFault
 	for _, text := range o.schedule {
-		f, err := refbackend.ParseScheduledFault(text)
+		f, err := faults.ParseScheduledFault(text)
 		if err != nil {
 			return nil, usageError("serve: --fault: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
@@ -208,10 +209,10 @@ func (o *serveOptions) appSecrets() (map[string][]byte, bool, error) {
 }
 
 // faults parses the fault flags.
-func (o *serveOptions) faults() (refbackend.Faults, error) {
-	var f refbackend.Faults
+func (o *serveOptions) faults() (faults.Set, error) {
+	var f faults.Set
 	var err error
-	if f.HTTPLatency, err = refbackend.ParseLatency(o.httpLatency); err != nil {
+	if f.HTTPLatency, err = faults.ParseLatency(o.httpLatency); err != nil {
 		return f, usageError("serve: --http-latency: %v", err)
 	}
 	for _, kv := range o.endpointLatency {
@@ -219,12 +220,12 @@ func (o *serveOptions) faults() (refbackend.Faults, error) {
 		if !ok {
 			return f, usageError("serve: --endpoint-latency %q: want NAME=SPEC, e.g. sos_cancel=uniform:10ms-80ms", kv)
 		}
-		l, err := refbackend.ParseLatency(spec)
+		l, err := faults.ParseLatency(spec)
 		if err != nil {
 			return f, usageError("serve: --endpoint-latency %s: %v", name, err)
 		}
 		if f.EndpointLatency == nil {
-			f.EndpointLatency = map[string]refbackend.Latency{}
+			f.EndpointLatency = map[string]faults.Latency{}
 		}
 		f.EndpointLatency[name] = l
 	}
