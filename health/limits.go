@@ -34,13 +34,15 @@ type Limits struct {
 	ScheduleLagP99 time.Duration
 	// BackpressureShare is the share of the interval's attempts (0..1)
 	// dropped as "backpressure" above which the interval is a breach,
-	// provided there were at least MinAttempts and the process used at
-	// least BackpressureMinCPU of its cores. Without the CPU condition an
-	// idle simulator in front of a slow backend would blame itself: its
-	// users' in-flight windows fill because PUBACKs come late.
+	// provided there were at least MinAttempts and the process was busy:
+	// it used at least BackpressureMinCPU of its cores, or its scheduler
+	// latency was over SchedP99 (a process starved by other work on the
+	// machine uses little CPU). Without that condition an idle simulator
+	// in front of a slow backend would blame itself: its users' in-flight
+	// windows fill because PUBACKs come late.
 	BackpressureShare float64
-	// BackpressureMinCPU is the CPU share (0..1) below which backpressure
-	// is the target's doing, not the simulator's. Zero: any CPU.
+	// BackpressureMinCPU is the CPU share (0..1) at which backpressure
+	// counts as the simulator's doing. Zero: any CPU.
 	BackpressureMinCPU float64
 	// MinAttempts is the fewest attempts in an interval for its
 	// backpressure share to be judged. Zero: any number but zero.

@@ -42,12 +42,14 @@ type Sample struct {
 	Input
 }
 
-// BackpressureShare is Backpressure / Attempts, zero without attempts.
+// BackpressureShare is Backpressure / Attempts, 0..1, zero without
+// attempts. (A stalled process can close an interval between counting a
+// tick and counting its drop, so the ratio is capped at 1.)
 func (s Sample) BackpressureShare() float64 {
 	if s.Attempts <= 0 {
 		return 0
 	}
-	return float64(s.Backpressure) / float64(s.Attempts)
+	return min(1, float64(s.Backpressure)/float64(s.Attempts))
 }
 
 // GCPauseShare is the share of the interval the process was paused by GC.

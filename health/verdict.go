@@ -116,8 +116,8 @@ func checks() []check {
 				return s.BackpressureShare()
 			},
 			func(s Sample, l Limits) bool {
-				return s.Attempts >= max(1, l.MinAttempts) && s.CPU >= l.BackpressureMinCPU &&
-					s.BackpressureShare() > l.BackpressureShare
+				busy := s.CPU >= l.BackpressureMinCPU || (l.SchedP99 > 0 && s.SchedP99 > l.SchedP99)
+				return busy && s.Attempts >= max(1, l.MinAttempts) && s.BackpressureShare() > l.BackpressureShare
 			}},
 		{SignalGCPause, false, "time paused by GC over",
 			func(l Limits) float64 { return l.GCPauseShare },
