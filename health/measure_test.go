@@ -35,6 +35,7 @@ func TestMeasureRealRuns(t *testing.T) {
 		{"testdata/healthy.yaml", Healthy},
 		{"testdata/burst.yaml", Healthy},
 		{"testdata/overloaded.yaml", GeneratorBound},
+		{"testdata/flood.yaml", GeneratorBound},
 	} {
 		t.Run(filepath.Base(tc.scenario), func(t *testing.T) {
 			samples, last, totals := runProbed(t, bin, tc.scenario)
