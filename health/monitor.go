@@ -13,7 +13,8 @@ type Input struct {
 	// planned sends (telemetry ticks, arrivals) started. Zero when none.
 	ScheduleLagP99 time.Duration
 	// Attempts is the number of planned sends the interval tried: the
-	// schedule.lag count plus dropped arrivals.
+	// schedule.lag count of the interval (every tick and arrival records
+	// its lag before it is sent or dropped).
 	Attempts int64
 	// Backpressure is how many of them were dropped as "backpressure"
 	// (the telemetry.puback error class): a user's in-flight window was
