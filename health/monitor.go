@@ -67,7 +67,6 @@ func (s Sample) GCPauseShare() float64 {
 // safe for concurrent use.
 type Monitor struct {
 	mu      sync.Mutex
-	lim     Limits
 	cores   int
 	start   time.Time
 	rt      *runtimeReader
@@ -82,7 +81,7 @@ type Monitor struct {
 // NewMonitor starts a monitor at now that judges by lim. Its cores are
 // runtime.GOMAXPROCS(0), the CPU the Go runtime schedules on.
 func NewMonitor(lim Limits, now time.Time) *Monitor {
-	m := &Monitor{lim: lim, cores: runtime.GOMAXPROCS(0), start: now, prevAt: now, rt: newRuntimeReader()}
+	m := &Monitor{cores: runtime.GOMAXPROCS(0), start: now, prevAt: now, rt: newRuntimeReader()}
 	m.first = m.rt.read()
 	m.prev = m.first
 	m.prevCPU = m.cpu(m.first)
