@@ -1,0 +1,154 @@
+package health
+
+import (
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Input is what the engine measured in one interval, read from its metrics
+// registry. The zero value means nothing was attempted.
+type Input struct {
+	// ScheduleLagP99 is the p99 of schedule.lag in the interval: how late
+	// planned sends (telemetry ticks, arrivals) started. Zero when none.
+	ScheduleLagP99 time.Duration
+	// Attempts is the number of planned sends the interval tried: the
+	// schedule.lag count of the interval (every tick and arrival records
+	// its lag before it is sent or dropped).
+	Attempts int64
+	// Backpressure is how many of them were dropped as "backpressure"
+	// (the telemetry.puback error class): a user's in-flight window was
+	// full.
+	Backpressure int64
+}
+
+// Sample is the simulator's health over one interval.
+type Sample struct {
+	// At is the end of the interval, since the monitor started.
+	At time.Duration
+	// Interval is the interval's length (about a second).
+	Interval time.Duration
+	// CPU is the process's CPU time (user+sys) in the interval divided by
+	// the interval and by Cores: 1 is every core busy. Timing noise can
+	// push it slightly above 1.
+	CPU float64
+	// SchedP99 is the p99 Go scheduler latency in the interval: how long
+	// runnable goroutines waited to run. Zero when nothing was scheduled.
+	SchedP99 time.Duration
+	// GCPause is the total stop-the-world GC pause in the interval.
+	GCPause time.Duration
+	// GCPauseMax is the longest single GC pause in the interval (the upper
+	// bound of its runtime histogram bucket).
+	GCPauseMax time.Duration
+	Input
+}
+
+// BackpressureShare is Backpressure / Attempts, 0..1, zero without
+// attempts. (A stalled process can close an interval between counting a
+// tick and counting its drop, so the ratio is capped at 1.)
+func (s Sample) BackpressureShare() float64 {
+	if s.Attempts <= 0 {
+		return 0
+	}
+	return min(1, float64(s.Backpressure)/float64(s.Attempts))
+}
+
+// GCPauseShare is the share of the interval the process was paused by GC.
+func (s Sample) GCPauseShare() float64 {
+	if s.Interval <= 0 {
+		return 0
+	}
+	return float64(s.GCPause) / float64(s.Interval)
+}
+
+// Monitor samples the process's health once per call to Sample; it runs no
+// goroutine. It keeps no samples, only running totals, peaks and the state
+// of each limit, so a run of any length costs it the same memory. It is
+// safe for concurrent use.
+type Monitor struct {
+	mu      sync.Mutex
+	cores   int
+	start   time.Time
+	rt      *runtimeReader
+	first   runtimeReading // at start, for whole-run statistics
+	prev    runtimeReading
+	prevAt  time.Time
+	prevCPU time.Duration
+	cpu0    time.Duration
+	acc     judge
+}
+
+// NewMonitor starts a monitor at now that judges by lim. Its cores are
+// runtime.GOMAXPROCS(0), the CPU the Go runtime schedules on.
+func NewMonitor(lim Limits, now time.Time) *Monitor {
+	m := &Monitor{cores: runtime.GOMAXPROCS(0), start: now, prevAt: now, rt: newRuntimeReader()}
+	m.first = m.rt.read()
+	m.prev = m.first
+	m.prevCPU = m.cpu(m.first)
+	m.cpu0 = m.prevCPU
+	m.acc = newJudge(lim)
+	return m
+}
+
+// cpu is the process's CPU time so far: the kernel's count, or else the
+// Go runtime's estimate from r.
+func (m *Monitor) cpu(r runtimeReading) time.Duration {
+	if d, ok := processCPU(); ok {
+		return d
+	}
+	return time.Duration(r.goBusyCPU * float64(time.Second))
+}
+
+// Sample ends the interval at now: it reads the runtime and the process's
+// CPU, combines them with in, and judges the result. It returns the
+// sample. A call with now not after the previous one returns a zero
+// Sample and records nothing.
+func (m *Monitor) Sample(now time.Time, in Input) Sample {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	wall := now.Sub(m.prevAt)
+	if wall <= 0 {
+		return Sample{}
+	}
+	cur := m.rt.read()
+	cpu := m.cpu(cur)
+	gc := cur.gc.since(m.prev.gc)
+	s := Sample{
+		At:         now.Sub(m.start),
+		Interval:   wall,
+		CPU:        float64(cpu-m.prevCPU) / float64(wall) / float64(m.cores),
+		SchedP99:   cur.sched.since(m.prev.sched).quantile(0.99),
+		GCPause:    time.Duration((cur.gcPauseCPU - m.prev.gcPauseCPU) / float64(m.cores) * float64(time.Second)),
+		GCPauseMax: gc.max(),
+		Input:      in,
+	}
+	m.prev, m.prevAt, m.prevCPU = cur, now, cpu
+	m.acc.add(s)
+	return s
+}
+
+// Live returns the limits exceeded without a break for at least
+// Limits.LiveAfter up to the last sample (after the warm-up), for a live
+// warning; nil when there are none. A progress display prints its warning
+// the first time this is non-empty.
+func (m *Monitor) Live() []Reason {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.acc.live()
+}
+
+// Report returns the verdict and the statistics of every sample so far,
+// for summary.json. It may be called at any time.
+func (m *Monitor) Report() Report {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.acc.report()
+	r.Cores = m.cores
+	last := m.prev
+	r.SchedLatency.P99MS = ms(last.sched.since(m.first.sched).quantile(0.99))
+	r.GCPause.MaxMS = ms(last.gc.since(m.first.gc).max())
+	if wall := m.prevAt.Sub(m.start); wall > 0 {
+		r.CPU.MeanPct = pct(float64(m.prevCPU-m.cpu0) / float64(wall) / float64(m.cores))
+	}
+	return r
+}
