@@ -56,6 +56,8 @@ type Collector struct {
 	last     Point
 	sinkErrs int
 	gauges   map[string]GaugeStats // every gauge's samples, one per Tick (for thresholds)
+	// gaugesDone stops gauge sampling for thresholds (StopGaugeSamples).
+	gaugesDone bool
 }
 
 // NewCollector returns a collector for reg whose first interval starts at
@@ -95,6 +97,9 @@ func (c *Collector) Tick(now time.Time) {
 
 	c.mu.Lock()
 	for name, v := range gauges {
+		if c.gaugesDone {
+			break
+		}
 		g := c.gauges[name]
 		g.Add(v, p.Seconds)
 		c.gauges[name] = g
@@ -114,6 +119,16 @@ func intervalStat(h *hdr.Histogram, errs int64) IntervalStat {
 		P99:    ValueAt(h, 99),
 		Max:    micros(h.Max()),
 	}
+}
+
+// StopGaugeSamples ends the gauge samples thresholds are judged on: later
+// Ticks still record gauges in the series, but not in Measure's
+// GaugeStats. A run calls it when its last stage ends, so the teardown
+// (every user leaving) does not count as a sample of users.online.
+func (c *Collector) StopGaugeSamples() {
+	c.mu.Lock()
+	c.gaugesDone = true
+	c.mu.Unlock()
 }
 
 // Last returns the most recent interval's Point (zero before the first Tick).

@@ -99,15 +99,27 @@ func (w *HlogWriter) Flush() error {
 	return errors.Join(errs...)
 }
 
-// Close flushes, syncs and renames every log into place.
+// Close flushes, syncs and renames every log into place. A log whose
+// write, flush, sync or close failed (a full disk) is removed instead of
+// renamed, so a failed write never replaces a file that was there; the
+// error names it.
 func (w *HlogWriter) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var errs []error
 	for metric, f := range w.files {
-		errs = append(errs, f.buf.Flush(), f.f.Sync(), f.f.Close())
 		tmp := filepath.Join(w.dir, metric+".hlog.tmp")
-		errs = append(errs, os.Rename(tmp, filepath.Join(w.dir, metric+".hlog")))
+		err := errors.Join(f.buf.Flush(), f.f.Sync())
+		err = errors.Join(err, f.f.Close())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("hlog %s: %w", metric, err))
+			_ = os.Remove(tmp)
+			continue
+		}
+		if err := os.Rename(tmp, filepath.Join(w.dir, metric+".hlog")); err != nil {
+			errs = append(errs, fmt.Errorf("hlog %s: %w", metric, err))
+			_ = os.Remove(tmp)
+		}
 	}
 	w.files = map[string]*hlogFile{}
 	return errors.Join(errs...)

@@ -74,6 +74,13 @@ func (l *Latency) Error(class string) {
 	l.mu.Unlock()
 }
 
+// ErrorCount returns how many errors of class were counted so far.
+func (l *Latency) ErrorCount(class string) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.errors[class]
+}
+
 // rotate swaps in spare as the new interval histogram and returns the
 // finished one with the errors counted during it. spare must be empty.
 func (l *Latency) rotate(spare *hdr.Histogram) (finished *hdr.Histogram, errs int64) {

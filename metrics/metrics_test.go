@@ -156,3 +156,56 @@ func TestSeriesStaysBounded(t *testing.T) {
 		t.Fatalf("last point = %+v", last)
 	}
 }
+
+// A log whose writes failed (a full disk, here a file closed under the
+// writer) is not renamed over the previous run's log: Close reports the
+// error, removes its temporary file and leaves the old log as it was.
+func TestHlogFailedWriteKeepsThePreviousFile(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "telemetry.puback.hlog")
+	if err := os.WriteFile(old, []byte("previous log\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1_700_000_000, 0)
+	hw, err := NewHlogWriter(dir, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := NewRegistry()
+	c := NewCollector(reg, start, hw)
+	reg.Latency("telemetry.puback").Record(time.Millisecond)
+	c.Tick(start.Add(time.Second))
+	hw.mu.Lock()
+	_ = hw.files["telemetry.puback"].f.Close() // every later write fails
+	hw.mu.Unlock()
+	if err := hw.Close(); err == nil {
+		t.Fatal("Close after a failed write returned nil")
+	}
+	got, err := os.ReadFile(old)
+	if err != nil || string(got) != "previous log\n" {
+		t.Errorf("previous log = %q, %v; want it untouched", got, err)
+	}
+	if _, err := os.Stat(old + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("temporary file left behind: %v", err)
+	}
+}
+
+func TestStopGaugeSamplesEndsThresholdSamples(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	reg := NewRegistry()
+	c := NewCollector(reg, start, nil)
+	online := reg.Gauge("users.online")
+	online.Add(10)
+	c.Tick(start.Add(time.Second))
+	c.Tick(start.Add(2 * time.Second))
+	c.StopGaugeSamples()
+	online.Add(-10) // the teardown
+	c.Tick(start.Add(3 * time.Second))
+	g := c.Measure(3*time.Second, nil).Gauges["users.online"]
+	if g.Samples != 2 || g.Min != 10 || g.Max != 10 {
+		t.Errorf("users.online samples = %+v; want 2 samples of 10", g)
+	}
+	if s := c.Series(); len(s) != 3 || s[2].Values["users.online"] != 0 {
+		t.Errorf("series = %+v; want the teardown's 0 as its third point", s)
+	}
+}

@@ -97,13 +97,28 @@ type Verdict struct {
 	Passed   bool          // the rule holds
 }
 
-// ObservedString is the observed value as rules are written ("1.52s",
-// "0.3%", "12", "5/s"), or "no samples".
+// ObservedString is the observed value as rules are written, to 3
+// significant digits (the histograms' precision) but never fewer than the
+// integer digits ("1.52s", "15.1%", "12345", "5/s"), or "no samples".
 func (v Verdict) ObservedString() string {
 	if !v.HasData {
 		return "no samples"
 	}
-	return v.Rule.FormatValue(v.Observed)
+	return v.Rule.FormatValue(RoundSignificant(v.Observed, 3))
+}
+
+// RoundSignificant rounds v to n significant digits, but never into its
+// integer part: 0.15126 -> 0.151, 2.4137 -> 2.41, 12345.6 -> 12346.
+func RoundSignificant(v float64, n int) float64 {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	decimals := n - int(math.Floor(math.Log10(math.Abs(v)))) - 1
+	if decimals < 0 {
+		decimals = 0
+	}
+	scale := math.Pow(10, float64(decimals))
+	return math.Round(v*scale) / scale
 }
 
 // Evaluate judges every rule of th on m, in file order.

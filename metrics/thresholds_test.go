@@ -146,8 +146,8 @@ func TestEvaluateAndFirstBreach(t *testing.T) {
 	if !ok || b.Metric != "sos.delivered" || b.Rule.Source != "p(99) < 500ms" || b.Passed {
 		t.Fatalf("FirstBreach = %+v, %v; want sos.delivered p(99) < 500ms", b, ok)
 	}
-	if got := b.ObservedString(); got != "990.207ms" { // the top of 990 ms's bucket
-		t.Errorf("breach observed %q; want 990.207ms", got)
+	if got := b.ObservedString(); got != "990ms" { // the top of 990 ms's bucket, 990.207ms, to 3 digits
+		t.Errorf("breach observed %q; want 990ms", got)
 	}
 
 	// Nothing breached: only end-only and data-less rules fail.
@@ -200,5 +200,41 @@ func TestCollectorMeasure(t *testing.T) {
 	reg.Latency("sos.delivered").Record(time.Second)
 	if d.Hist.TotalCount() != 1 {
 		t.Error("Measure returned the live histogram")
+	}
+}
+
+func TestRoundSignificant(t *testing.T) {
+	tests := []struct{ in, want float64 }{
+		{0.151260504202, 0.151},
+		{2.41372, 2.41},
+		{0.000123456, 0.000123},
+		{99.96, 100},
+		{12345.6, 12346},
+		{7, 7},
+		{0, 0},
+		{-0.0456789, -0.0457},
+	}
+	for _, tt := range tests {
+		if got := RoundSignificant(tt.in, 3); got != tt.want {
+			t.Errorf("RoundSignificant(%v, 3) = %v; want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestObservedStringIsRounded(t *testing.T) {
+	tests := []struct {
+		metric, rule string
+		observed     float64
+		want         string
+	}{
+		{"http.me", "errors < 5%", 0.151260504202, "15.1%"},
+		{"sos.delivered", "p(95) < 2s", 2.413721, "2.41s"},
+		{"telemetry.puback", "count > 0", 123456, "123456"},
+	}
+	for _, tt := range tests {
+		v := Verdict{Metric: tt.metric, Rule: rule(t, tt.metric, tt.rule), Observed: tt.observed, HasData: true}
+		if got := v.ObservedString(); got != tt.want {
+			t.Errorf("%s %q observed %v: %q; want %q", tt.metric, tt.rule, tt.observed, got, tt.want)
+		}
 	}
 }
