@@ -61,7 +61,9 @@ type page struct {
 	Facts       []param
 	KeyFacts    []param // p95 and p99 of the first key metrics, for the headline
 	Key         []keyRow
-	Thresholds  []Verdict
+	Thresholds  []verdictRow
+	Generator   string      // the generator-bound banner; "" when healthy
+	Meta        []param     // who ran it, where, when, how
 	Timeline    []chartView // users, throughput, errors
 	Latency     []chartView
 	Dist        *chartView
@@ -78,6 +80,13 @@ type verdictView struct {
 	Word   string // PASSED, FAILED, ...
 	Class  string // pass | fail | warn | info
 	Reason string
+}
+
+// verdictRow is one threshold in the table: PASS, FAIL, or SKIP for a rule
+// that held in a run that did not complete.
+type verdictRow struct {
+	Verdict
+	Mark, Class string
 }
 
 type keyRow struct {
@@ -111,13 +120,13 @@ func buildPage(s *Summary, hs Histograms) (*page, error) {
 		return nil, err
 	}
 	pg := &page{
-		Name:       s.Name,
-		Verdict:    verdictOf(s),
-		Thresholds: s.Thresholds,
-		Params:     params,
-		Notes:      s.Notes,
-		Start:      s.Start.UTC().Format("2006-01-02 15:04:05 MST"),
-		Version:    s.Version,
+		Name:    s.Name,
+		Verdict: verdictOf(s),
+		Params:  params,
+		Meta:    s.Meta.Lines(),
+		Notes:   s.Notes,
+		Start:   s.Start.UTC().Format("2006-01-02 15:04:05 MST"),
+		Version: s.Version,
 	}
 	for _, p := range params {
 		if p.Key == "description" {
@@ -125,6 +134,14 @@ func buildPage(s *Summary, hs Histograms) (*page, error) {
 		}
 	}
 	pg.Facts = facts(s)
+	for _, v := range s.Thresholds {
+		mark := s.verdictMark(v)
+		pg.Thresholds = append(pg.Thresholds, verdictRow{Verdict: v, Mark: mark, Class: strings.ToLower(mark)})
+	}
+	if s.GeneratorBound() {
+		pg.Generator = "The simulator was the bottleneck, not the target: its latencies include its own delay and it may have sent less than planned (" +
+			generatorReasons(s) + "). Run fewer users per process, or on a bigger machine (docs/health.md)."
+	}
 	keys := keyMetrics(s, params, hs)
 	for i, name := range keys {
 		m := s.Metrics[name]
@@ -209,24 +226,23 @@ func stageBoundaries(s *Summary) []float64 {
 	return out
 }
 
-// verdictOf reads the run's outcome for the headline.
+// verdictOf reads the run's outcome for the headline, in the order the
+// exit code is chosen (docs/ci.md): interrupted, aborted, nothing
+// measured, generator-bound, failed, then completed or passed.
 func verdictOf(s *Summary) verdictView {
-	failed := 0
-	for _, v := range s.Thresholds {
-		if !v.Passed {
-			failed++
-		}
-	}
+	failed := len(s.FailedThresholds())
 	n := len(s.Thresholds)
 	switch {
+	case s.EndReason == EndInterrupted:
+		return verdictView{"INTERRUPTED", "warn", fmt.Sprintf("Stopped by hand after %s; the numbers cover what ran and no threshold is judged on them.", fmtSeconds(s.Seconds))}
 	case s.EndReason == EndAborted:
 		return verdictView{"ABORTED", "fail", fmt.Sprintf("An abort_on_fail threshold failed; the run stopped after %s.", fmtSeconds(s.Seconds))}
+	case s.NothingMeasured():
+		return verdictView{"NOTHING MEASURED", "fail", "No user could log in and connect: check that the target is reachable and the identity is right."}
+	case s.GeneratorBound():
+		return verdictView{"GENERATOR-BOUND", "warn", "The simulator was the bottleneck, so the numbers measure it as much as the target; thresholds are not judged."}
 	case failed > 0:
 		return verdictView{"FAILED", "fail", fmt.Sprintf("%d of %d thresholds failed.", failed, n)}
-	case s.EndReason == EndInterrupted:
-		return verdictView{"INTERRUPTED", "warn", fmt.Sprintf("Stopped by hand after %s; the numbers cover what ran.", fmtSeconds(s.Seconds))}
-	case operations(s) == 0:
-		return verdictView{"NOTHING MEASURED", "fail", "No operation completed: check that the target is reachable."}
 	case n == 0:
 		return verdictView{"COMPLETED", "info", "The scenario sets no thresholds, so there is nothing to pass or fail."}
 	}
@@ -270,6 +286,9 @@ func facts(s *Summary) []param {
 	var peak int64
 	for _, p := range s.Series {
 		peak = max(peak, p.Values[scenario.UsersOnline])
+	}
+	if s.UsersOnline != nil {
+		peak = s.UsersOnline.Peak
 	}
 	out := []param{
 		{"Users", fmt.Sprintf("%d planned, %d online at peak", planned, peak)},

@@ -22,7 +22,9 @@ const JUnitFile = "junit.xml"
 // the rule's line in the scenario file (file and line attributes), so CI
 // annotations land on it. A scenario without thresholds gives an empty
 // suite. Whether the run completed, aborted or was interrupted is in the
-// suite's end_reason property and <system-out>.
+// suite's end_reason property and <system-out>; in a run that did not
+// complete or was generator-bound (Summary.Judged), a rule that held is
+// <skipped> with the reason, since it was not judged on a whole run.
 func WriteJUnit(w io.Writer, s *Summary) error {
 	file := scenarioFile(s)
 	suite := junitSuite{
@@ -40,6 +42,10 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 	if file != "" {
 		suite.Properties = append(suite.Properties, junitProperty{"scenario_file", file})
 	}
+	if s.GeneratorBound() {
+		suite.Properties = append(suite.Properties, junitProperty{"generator", string(s.Generator.State)})
+		suite.SystemOut += "\ngenerator-bound: " + s.Generator.Verdict.String()
+	}
 	for _, n := range s.Notes {
 		suite.SystemOut += "\nnote: " + n
 	}
@@ -52,6 +58,10 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 		}
 		if file != "" && v.Line > 0 {
 			c.File, c.Line = file, v.Line
+		}
+		if v.Passed && !s.Judged() {
+			suite.Skipped++
+			c.Skipped = &junitSkipped{Message: s.notJudgedReason()}
 		}
 		if !v.Passed {
 			suite.Failures++
@@ -67,6 +77,7 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 		Name:     "eixamsim",
 		Tests:    suite.Tests,
 		Failures: suite.Failures,
+		Skipped:  suite.Skipped,
 		Time:     suite.Time,
 		Suites:   []junitSuite{suite},
 	}
@@ -143,6 +154,7 @@ type junitSuites struct {
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
 	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
@@ -172,7 +184,14 @@ type junitCase struct {
 	File      string        `xml:"file,attr,omitempty"`
 	Line      int           `xml:"line,attr,omitempty"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+// junitSkipped marks a case not judged: a rule that held in a run that was
+// interrupted, aborted or generator-bound.
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {

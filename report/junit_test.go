@@ -132,3 +132,56 @@ func TestWriteJUnitNoThresholds(t *testing.T) {
 		t.Errorf("empty report = %+v, %v:\n%s", doc, err, buf.String())
 	}
 }
+
+// In a run that did not complete, a rule that held was not judged on a
+// whole run: its case is skipped with the reason; a failed rule stays a
+// failure.
+func TestWriteJUnitInterruptedSkipsRulesThatHeld(t *testing.T) {
+	s := junitSummary()
+	s.EndReason = EndInterrupted
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Skipped int `xml:"skipped,attr"`
+		Suites  []struct {
+			Skipped  int `xml:"skipped,attr"`
+			Failures int `xml:"failures,attr"`
+			Cases    []struct {
+				Name    string `xml:"name,attr"`
+				Skipped *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"skipped"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Suites) != 1 {
+		t.Fatalf("%v:\n%s", err, buf.String())
+	}
+	suite := doc.Suites[0]
+	passed, failed := 0, 0
+	for _, v := range s.Thresholds {
+		if v.Passed {
+			passed++
+		} else {
+			failed++
+		}
+	}
+	if passed == 0 || failed == 0 {
+		t.Fatalf("junitSummary needs a passed and a failed rule, has %d and %d", passed, failed)
+	}
+	if suite.Skipped != passed || doc.Skipped != passed || suite.Failures != failed {
+		t.Errorf("skipped %d (top %d), failures %d; want %d skipped, %d failures", suite.Skipped, doc.Skipped, suite.Failures, passed, failed)
+	}
+	for i, c := range suite.Cases {
+		v := s.Thresholds[i]
+		switch {
+		case v.Passed && (c.Skipped == nil || !strings.Contains(c.Skipped.Message, "interrupted")):
+			t.Errorf("%s held: want <skipped> naming the interruption, got %+v", c.Name, c.Skipped)
+		case !v.Passed && (c.Failure == nil || c.Skipped != nil):
+			t.Errorf("%s failed: want <failure> and no <skipped>", c.Name)
+		}
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/eixamsim/eixamsim/health"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -411,6 +413,19 @@ func TestVerdicts(t *testing.T) {
 		{"aborted", func(s *Summary) { s.EndReason = "aborted"; s.Thresholds = []Verdict{{}} }, "ABORTED"},
 		{"interrupted", func(s *Summary) { s.EndReason = "interrupted"; s.Thresholds = []Verdict{{Passed: true}} }, "INTERRUPTED"},
 		{"nothing measured", func(s *Summary) { s.Metrics = map[string]Metric{"schedule.lag": {Count: 9}} }, "NOTHING MEASURED"},
+		{"no login but errors (exit 3)", func(s *Summary) {
+			s.Metrics = map[string]Metric{"user.login": {}, "http.me": {Errors: 20}}
+			s.Thresholds = []Verdict{{NoData: true}}
+		}, "NOTHING MEASURED"},
+		{"generator-bound wins over failed", func(s *Summary) {
+			s.Thresholds = []Verdict{{}}
+			s.Generator = &health.Report{Verdict: health.Verdict{State: health.GeneratorBound}}
+		}, "GENERATOR-BOUND"},
+		{"healthy generator", func(s *Summary) {
+			s.Thresholds = []Verdict{{Passed: true}}
+			s.Generator = &health.Report{Verdict: health.Verdict{State: health.Healthy}}
+		}, "PASSED"},
+		{"interrupted with a failed rule", func(s *Summary) { s.EndReason = "interrupted"; s.Thresholds = []Verdict{{}} }, "INTERRUPTED"},
 	}
 	for _, tt := range tests {
 		s := base

@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
 )
+
+// seed is the simulated run's seed, in its metadata.
+var seed uint64 = 42
 
 // testRun is a result directory made by the real metrics pipeline
 // (Registry -> Collector -> HlogWriter) from seeded random latencies, with
@@ -154,6 +158,23 @@ func simulateRun(dir string) (*testRun, error) {
 		Counters:   reg.Values(),
 		Thresholds: []Verdict{{Metric: "telemetry.puback", Rule: "p(99) < 1s", Observed: "12ms", Value: 12, Unit: UnitMs, Passed: true}},
 		Series:     SeriesFrom(c.Series()),
+		Meta: &Meta{Version: "v1.2.3", Revision: "0123abcd", GoVersion: "go1.26.8", Platform: "linux/amd64", Host: "ci-runner",
+			Cores: 2, GOMAXPROCS: 2, Seed: &seed, ScenarioHash: "sha256:5e1f", StartUTC: start.UTC(), EndUTC: end.UTC(),
+			CommandLine: []string{"eixamsim", "run", "--set", "identity.app_secret=[redacted]", "unit.yaml"}},
+		UsersOnline: &Online{Peak: 100, Stages: []StageOnline{
+			{Name: "up", Target: 100, Min: 20, Max: 100, Samples: 5},
+			{Name: "steady", Target: 100, Min: 100, Max: 100, Samples: 30},
+			{Name: "down", Target: 0, Min: 0, Max: 100, Samples: 5},
+		}},
+		Generator: &health.Report{
+			Verdict: health.Verdict{State: health.Healthy},
+			Cores:   2, SampledS: 40,
+			CPU:          health.CPUStats{MeanPct: 41, PeakPct: 77, LimitPct: 90},
+			SchedLatency: health.SchedStats{P99MS: 12, PeakP99MS: 42, LimitMS: 20, OverS: 6},
+			ScheduleLag:  health.LagStats{PeakP99MS: 3, LimitMS: 100},
+			Backpressure: health.BackpressureStats{Attempts: 2277, LimitPct: 1},
+			GCPause:      health.GCStats{TotalMS: 4, MaxMS: 0.3, PeakPct: 0.2, LimitPct: 5},
+		},
 	}
 	for _, m := range reg.Summaries() {
 		s.Metrics[m.Name] = MetricFrom(m, seconds)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
 )
 
@@ -54,6 +55,7 @@ type Summary struct {
 	Version    int               `json:"schema_version"`
 	Name       string            `json:"name"`
 	Scenario   any               `json:"scenario"` // the resolved scenario, secrets redacted
+	Meta       *Meta             `json:"meta,omitempty"`
 	Target     Target            `json:"target"`
 	Start      time.Time         `json:"start"`
 	End        time.Time         `json:"end"`
@@ -63,8 +65,13 @@ type Summary struct {
 	Metrics    map[string]Metric `json:"metrics"`
 	Counters   map[string]int64  `json:"counters"`
 	Thresholds []Verdict         `json:"thresholds"`
-	Series     []Point           `json:"series,omitempty"`
-	Notes      []string          `json:"notes,omitempty"`
+	// UsersOnline is users.online per stage, the teardown excluded.
+	UsersOnline *Online `json:"users_online,omitempty"`
+	// Generator is the simulator's own health over the run and whether it
+	// was the bottleneck (package health).
+	Generator *health.Report `json:"generator,omitempty"`
+	Series    []Point        `json:"series,omitempty"`
+	Notes     []string       `json:"notes,omitempty"`
 }
 
 // Target says what the run ran against.

@@ -13,6 +13,9 @@ import (
 func WriteText(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "eixamsim run %q against %s target (%s, %s)\n", s.Name, s.Target.Kind, s.EndReason, fmtSeconds(s.Seconds))
+	if s.GeneratorBound() {
+		fmt.Fprintf(&b, "GENERATOR-BOUND: the simulator was the bottleneck, not the target: %s\n", generatorReasons(s))
+	}
 	fmt.Fprintln(&b)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "metric\tcount\trate/s\tp50\tp95\tp99\tmax\terrors\t")
@@ -38,15 +41,36 @@ func WriteText(w io.Writer, s *Summary) error {
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, "thresholds:")
 		for _, v := range s.Thresholds {
-			mark := "PASS"
-			if !v.Passed {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(&b, "  %s  %s: %s (observed %s)\n", mark, v.Metric, v.Rule, v.Observed)
+			fmt.Fprintf(&b, "  %s  %s: %s (observed %s)\n", s.verdictMark(v), v.Metric, v.Rule, v.Observed)
 		}
+		if !s.Judged() {
+			fmt.Fprintf(&b, "  (SKIP: %s)\n", s.notJudgedReason())
+		}
+	}
+	if o := s.UsersOnline; o != nil {
+		fmt.Fprintln(&b)
+		fmt.Fprintf(&b, "users online: peak %d", o.Peak)
+		for _, st := range o.Stages {
+			fmt.Fprintf(&b, "; %s %d..%d", st.Name, st.Min, st.Max)
+		}
+		fmt.Fprintln(&b, " (per-second samples, min..max per stage)")
+	}
+	if g := s.Generator; g != nil {
+		fmt.Fprintln(&b)
+		fmt.Fprintf(&b, "generator: %s (CPU mean %.0f%% peak %.0f%% of %d cores, scheduler p99 %s, schedule.lag peak p99 %s, backpressure %d of %d)\n",
+			g.Verdict.String(), g.CPU.MeanPct, g.CPU.PeakPct, g.Cores, fmtMs(g.SchedLatency.P99MS), fmtMs(g.ScheduleLag.PeakP99MS),
+			g.Backpressure.Dropped, g.Backpressure.Attempts)
 	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(&b, "\nnote: %s\n", n)
+	}
+	if lines := s.Meta.Lines(); len(lines) > 0 {
+		fmt.Fprintln(&b)
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, l := range lines {
+			fmt.Fprintf(tw, "%s:\t%s\n", l.Key, l.Value)
+		}
+		tw.Flush()
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -80,4 +104,13 @@ func fmtMs(v float64) string {
 
 func fmtSeconds(s float64) string {
 	return (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
+}
+
+// generatorReasons lists why the run was generator-bound, "; "-separated.
+func generatorReasons(s *Summary) string {
+	msgs := make([]string, len(s.Generator.Reasons))
+	for i, r := range s.Generator.Reasons {
+		msgs[i] = r.Message
+	}
+	return strings.Join(msgs, "; ")
 }

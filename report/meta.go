@@ -1,0 +1,141 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// Meta identifies a run: which eixamsim ran it, where, with which seed and
+// scenario, when, and how it was invoked (summary.json "meta"). It carries
+// no secret: the command line is scrubbed before it gets here.
+type Meta struct {
+	// Version is the eixamsim module version from the build info,
+	// "(devel)" for a build from a source tree.
+	Version string `json:"version"`
+	// Revision is the VCS revision the binary was built from, with
+	// "-dirty" when the tree had changes; "" when the build recorded none.
+	Revision string `json:"revision,omitempty"`
+	// GoVersion is the Go release that built the binary ("go1.26.8").
+	GoVersion string `json:"go_version"`
+	// Platform is GOOS/GOARCH ("linux/amd64").
+	Platform string `json:"platform"`
+	// Host is the machine's host name; "" when it cannot be read.
+	Host string `json:"host,omitempty"`
+	// Cores is the number of logical CPUs of the machine; GOMAXPROCS the
+	// number the Go runtime used.
+	Cores      int `json:"cores"`
+	GOMAXPROCS int `json:"gomaxprocs"`
+	// Seed is the seed the run's random choices came from; nil when the
+	// run had none to report.
+	Seed *uint64 `json:"seed,omitempty"`
+	// ScenarioHash identifies the resolved scenario ("" when unknown): two
+	// runs with the same hash ran the same scenario.
+	ScenarioHash string `json:"scenario_hash,omitempty"`
+	// StartUTC and EndUTC are the run's start and end in UTC.
+	StartUTC time.Time `json:"start_utc"`
+	EndUTC   time.Time `json:"end_utc"`
+	// CommandLine is how eixamsim was invoked, secrets replaced by
+	// "[redacted]"; empty for a run started from code.
+	CommandLine []string `json:"command_line,omitempty"`
+}
+
+// Lines is the metadata as "key: value" lines, for summary.txt and
+// report.html.
+func (m *Meta) Lines() []param {
+	if m == nil {
+		return nil
+	}
+	version := m.Version
+	if m.Revision != "" {
+		version += " (" + m.Revision + ")"
+	}
+	out := []param{
+		{"eixamsim", version + ", " + m.GoVersion + ", " + m.Platform},
+		{"host", fmt.Sprintf("%s, %d cores (GOMAXPROCS %d)", orDash(m.Host), m.Cores, m.GOMAXPROCS)},
+		{"run", m.StartUTC.UTC().Format(time.RFC3339) + " to " + m.EndUTC.UTC().Format(time.RFC3339)},
+	}
+	if m.Seed != nil {
+		out = append(out, param{"seed", fmt.Sprint(*m.Seed)})
+	}
+	if m.ScenarioHash != "" {
+		out = append(out, param{"scenario hash", m.ScenarioHash})
+	}
+	if len(m.CommandLine) > 0 {
+		out = append(out, param{"command", strings.Join(m.CommandLine, " ")})
+	}
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// Online is the users.online gauge over the stages (summary.json
+// "users_online"), sampled once a second. The teardown after the last
+// stage (every user leaving) is not a sample, so a run that held its users
+// does not read 0.
+type Online struct {
+	// Peak is the most users online at any sample.
+	Peak int64 `json:"peak"`
+	// Stages are the samples of each stage that had any, in stage order.
+	Stages []StageOnline `json:"stages"`
+}
+
+// StageOnline is users.online during one stage.
+type StageOnline struct {
+	Name    string `json:"name"`
+	Target  int    `json:"target"`
+	Min     int64  `json:"min"`
+	Max     int64  `json:"max"`
+	Samples int    `json:"samples"`
+}
+
+// NothingMeasured reports whether no user logged in and connected (the
+// exit-3 case of docs/ci.md): user.login has no success. A summary without
+// user.login (made by hand) counts every operation but schedule.lag.
+func (s *Summary) NothingMeasured() bool {
+	if m, ok := s.Metrics[scenario.UserLogin]; ok {
+		return m.Count == 0
+	}
+	return operations(s) == 0
+}
+
+// GeneratorBound reports whether the simulator's own health judged the run
+// generator-bound (summary.json "generator").
+func (s *Summary) GeneratorBound() bool {
+	return s.Generator != nil && s.Generator.State == health.GeneratorBound
+}
+
+// Judged reports whether the run's verdicts judge the target: the run
+// completed and the simulator was not the bottleneck. Verdicts of an
+// interrupted or aborted run judge what ran up to the stop, and those of a
+// generator-bound run the simulator as much as the target: a rule that held
+// there is not a pass (it is skipped); a rule that failed still failed.
+func (s *Summary) Judged() bool { return s.EndReason == EndCompleted && !s.GeneratorBound() }
+
+// verdictMark is PASS or FAIL, or SKIP for a rule that held in a run that
+// did not complete.
+func (s *Summary) verdictMark(v Verdict) string {
+	switch {
+	case !v.Passed:
+		return "FAIL"
+	case !s.Judged():
+		return "SKIP"
+	}
+	return "PASS"
+}
+
+// notJudgedReason says why a rule that held is not a pass.
+func (s *Summary) notJudgedReason() string {
+	if s.EndReason == EndCompleted {
+		return "not judged: the run was generator-bound (the simulator was the bottleneck); the rule held on what was measured"
+	}
+	return fmt.Sprintf("not judged: the run was %s after %s; the rule held on what ran", s.EndReason, fmtSeconds(s.Seconds))
+}
