@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -33,6 +35,19 @@ type Options struct {
 	Started func(Live) error
 	// Logger receives the fleet's debug detail; nil discards it.
 	Logger *slog.Logger
+	// Warn, if set, is told about problems worth a line while the run
+	// works: at most once that the simulator is the bottleneck (from the
+	// ticker goroutine), and before the fleet starts, each scheduled fault
+	// that falls after the run's end. Each also becomes a note in the
+	// summary. It must not block.
+	Warn func(msg string)
+	// CommandLine is how the run was invoked, for summary.json's meta,
+	// with secrets already replaced (the app secret is redacted again
+	// here). Nil for a run started from code.
+	CommandLine []string
+	// Health are the limits the simulator's own health is judged by; nil
+	// means health.DefaultLimits().
+	Health *health.Limits
 }
 
 // Progress is told about a run once a second, from the engine's ticker
@@ -91,6 +106,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fail(Failed, fmt.Errorf("result directory: %w", err))
 	}
+	if err := clearPrevious(dir); err != nil {
+		return nil, fail(Failed, err)
+	}
 	reg := metrics.NewRegistry()
 	hlogs, err := metrics.NewHlogWriter(filepath.Join(dir, report.HdrDir), start)
 	if err != nil {
@@ -113,6 +131,10 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		_ = hlogs.Close() // no interval was written yet: nothing to lose
 		return nil, fail(BadInput, err)
 	}
+	notes := &noteList{warn: opts.Warn}
+	for _, msg := range lateFaults(sc) {
+		notes.add(msg)
+	}
 	if opts.Started != nil {
 		live := Live{Scenario: sc, Target: tgt.Target, Dir: dir, Start: start, Registry: reg, Status: runner.Status}
 		if err := opts.Started(live); err != nil {
@@ -121,25 +143,37 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		}
 	}
 
+	limits := health.DefaultLimits()
+	if opts.Health != nil {
+		limits = *opts.Health
+	}
+	runCtx, stopRun := context.WithCancelCause(ctx) // abort_on_fail cancels it (gate.go)
+	defer stopRun(nil)
+	tk := &ticker{
+		c: collector, hlogs: hlogs, reg: reg, status: runner.Status, stages: len(sc.Stages),
+		mon: health.NewMonitor(limits, start), online: newOnlineTracker(sc), warn: notes.add,
+	}
+	if opts.Progress != nil {
+		tk.each = opts.Progress.Update
+	}
 	tickStop, tickDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(tickDone)
-		tickEvery(collector, hlogs, tickStop, func(p metrics.Point) {
-			if opts.Progress != nil {
-				opts.Progress.Update(runner.Status(), p)
-			}
-		})
+		tk.run(tickStop, func() bool { return runCtx.Err() != nil })
 	}()
-	runCtx, stopRun := context.WithCancelCause(ctx) // abort_on_fail cancels it (gate.go)
-	defer stopRun(nil)
 	stopWatch := watchAborts(sc.Thresholds, collector, start, stopRun)
 	res, runErr := runner.Run(runCtx)
 	stopWatch()
 	close(tickStop)
 	<-tickDone
-	collector.Tick(time.Now())
+	tk.tick(time.Now(), true) // the last partial interval: teardown
 
 	sum := buildSummary(sc, tgt.Target, res, reg, collector, endReason(runCtx, res))
+	sum.Meta = newMeta(sc, opts.CommandLine, res.Start, res.End)
+	sum.UsersOnline = tk.online.summary()
+	gen := tk.mon.Report()
+	sum.Generator = &gen
+	sum.Notes = append(sum.Notes, notes.list()...)
 	var abort *AbortError
 	if errors.As(context.Cause(runCtx), &abort) {
 		sum.Notes = append(sum.Notes, abort.Error())
@@ -149,21 +183,44 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	return &Result{Dir: dir, Summary: sum}, outcome(sum, context.Cause(runCtx), runErr, writeErr)
 }
 
-// tickEvery closes one metrics interval per second until stop is closed,
-// flushing the hlog files so a crash loses at most a second.
-func tickEvery(c *metrics.Collector, hlogs *metrics.HlogWriter, stop <-chan struct{}, each func(metrics.Point)) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case now := <-t.C:
-			c.Tick(now)
-			_ = hlogs.Flush()
-			each(c.Last())
+// noteList collects the notes of a run (for summary.json) and passes each
+// to a warn callback as it comes. Safe for concurrent use.
+type noteList struct {
+	warn  func(string)
+	mu    sync.Mutex
+	notes []string
+}
+
+func (n *noteList) add(msg string) {
+	n.mu.Lock()
+	n.notes = append(n.notes, msg)
+	n.mu.Unlock()
+	if n.warn != nil {
+		n.warn(msg)
+	}
+}
+
+func (n *noteList) list() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.notes...)
+}
+
+// lateFaults names each scheduled fault of the embedded target that falls
+// at or after the end of the stages (e.g. a run shortened with
+// --duration): it would never fire.
+func lateFaults(sc *scenario.Scenario) []string {
+	if sc.Target.Embedded == nil {
+		return nil
+	}
+	end := sc.Duration()
+	var out []string
+	for _, f := range sc.Target.Embedded.Schedule {
+		if f.At >= end {
+			out = append(out, fmt.Sprintf("scheduled fault %s never fires: the run ends after %v", f.String(), end))
 		}
 	}
+	return out
 }
 
 // teeSink hands each interval to every sink in turn; the first error is

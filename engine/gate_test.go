@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/report"
@@ -169,10 +170,15 @@ fleet: { users: 5 }
 	if OutcomeOf(err) != Unreachable || res == nil {
 		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
 	}
-	for _, want := range []string{"no user could log in and connect; errors: http.me http_401=", "identity.app_secret"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q: %v", want, err)
-		}
+	if want := "no user could log in and connect; errors: http.me http_401="; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not the one-line reason %q: %v", want, err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || len(e.Hints) != 1 || !strings.Contains(e.Hints[0], "identity.app_secret") {
+		t.Errorf("hints %q; want one naming identity.app_secret", e.Hints)
+	}
+	if !res.Summary.NothingMeasured() {
+		t.Error("the summary of a run nobody connected in does not say nothing was measured")
 	}
 	if _, err := os.Stat(filepath.Join(res.Dir, report.SummaryJSONFile)); err != nil {
 		t.Errorf("no summary.json after a run that measured nothing: %v", err)
@@ -213,6 +219,7 @@ func TestOutcomeTable(t *testing.T) {
 	}
 	passed := []report.Verdict{{Metric: scenario.HTTPMe, Rule: "p(95) < 1s", Passed: true}}
 	failed := []report.Verdict{{Metric: scenario.HTTPMe, Rule: "p(95) < 1s", Observed: "2s"}}
+	bound := &health.Report{Verdict: health.Verdict{State: health.GeneratorBound, Reasons: []health.Reason{{Signal: health.SignalCPU, Message: "process CPU at or over 90%"}}}}
 	tests := []struct {
 		name     string
 		cause    error
@@ -231,6 +238,13 @@ func TestOutcomeTable(t *testing.T) {
 		{"aborted", aborted, report.Summary{EndReason: report.EndAborted, Metrics: logins(0), Thresholds: failed}, nil, nil, Aborted},
 		// Nothing measured: the target, not the thresholds.
 		{"no login", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(0), Thresholds: failed}, nil, nil, Unreachable},
+		// The simulator was the bottleneck: not the backend's failure.
+		{"generator-bound", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: failed, Generator: bound}, nil, nil, GeneratorBound},
+		{"generator-bound, passed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: passed, Generator: bound}, nil, nil, GeneratorBound},
+		// Interrupted and nothing measured win over generator-bound.
+		{"interrupted, generator-bound", interrupted, report.Summary{EndReason: report.EndInterrupted, Metrics: logins(5), Generator: bound}, nil, nil, Interrupted},
+		{"no login, generator-bound", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(0), Generator: bound}, nil, nil, Unreachable},
+		{"healthy", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: passed, Generator: &health.Report{Verdict: health.Verdict{State: health.Healthy}}}, nil, nil, Passed},
 		// A failed rule.
 		{"thresholds failed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: failed}, nil, nil, ThresholdsFailed},
 		// All passed.

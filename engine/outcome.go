@@ -37,9 +37,14 @@ const (
 	// Interrupted: the context was cancelled (a signal) before the run
 	// ended.
 	Interrupted
+	// GeneratorBound: the run completed, but the simulator itself was the
+	// bottleneck (package health): its latencies include its own delay
+	// and it may have sent less than planned, so its thresholds judge the
+	// simulator as much as the target and are not the verdict.
+	GeneratorBound
 )
 
-var outcomeNames = [...]string{"passed", "failed", "bad input", "unreachable", "thresholds failed", "aborted", "interrupted"}
+var outcomeNames = [...]string{"passed", "failed", "bad input", "unreachable", "thresholds failed", "aborted", "interrupted", "generator-bound"}
 
 func (o Outcome) String() string {
 	if o < 0 || int(o) >= len(outcomeNames) {
@@ -49,10 +54,14 @@ func (o Outcome) String() string {
 }
 
 // Error is every error Run returns: why the run did not pass, and the
-// outcome to report. Its message is what a user reads.
+// outcome to report. Its message is what a user reads: the reason, in one
+// line where it can be. Hints, when there are any, say what to check; a
+// terminal prints them before the reason, so the reason stays the last
+// line (docs/ci.md).
 type Error struct {
 	Outcome Outcome
 	Err     error
+	Hints   []string
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -85,6 +94,7 @@ func OutcomeOf(err error) Outcome {
 //	Interrupted      the context stopped it (results written)
 //	Aborted          abort_on_fail stopped it (results written)
 //	Unreachable      no user could log in and connect: nothing was measured
+//	GeneratorBound   the simulator was the bottleneck (its thresholds are not the verdict)
 //	ThresholdsFailed a threshold failed
 //	nil              otherwise
 //
@@ -99,10 +109,26 @@ func outcome(sum *report.Summary, cause, runErr, writeErr error) error {
 		return fail(Interrupted, cause)
 	case sum.EndReason == report.EndAborted:
 		return fail(Aborted, cause)
-	case sum.Metrics[scenario.UserLogin].Count == 0:
-		return fail(Unreachable, fmt.Errorf("no user could log in and connect; %s", describeErrors(sum)))
+	case sum.NothingMeasured():
+		msg, hints := describeErrors(sum)
+		return &Error{Outcome: Unreachable, Err: fmt.Errorf("no user could log in and connect; %s", msg), Hints: hints}
 	}
-	if failed := sum.FailedThresholds(); len(failed) > 0 {
+	failed := sum.FailedThresholds()
+	if sum.GeneratorBound() {
+		judged := "no threshold failed"
+		if len(failed) > 0 {
+			judged = fmt.Sprintf("%d of %d thresholds failed on what was measured, not judged", len(failed), len(sum.Thresholds))
+		}
+		reasons := make([]string, len(sum.Generator.Reasons))
+		for i, r := range sum.Generator.Reasons {
+			reasons[i] = r.Message
+		}
+		return &Error{Outcome: GeneratorBound,
+			Err: fmt.Errorf("generator-bound: the simulator was the bottleneck, not the target (%s); %s",
+				strings.Join(reasons, "; "), judged),
+			Hints: []string{"run fewer users per process (shard the run) or on a bigger machine; docs/health.md"}}
+	}
+	if len(failed) > 0 {
 		parts := make([]string, len(failed))
 		for i, v := range failed {
 			parts[i] = fmt.Sprintf("%s (observed %s)", v.Name(), v.Observed)
@@ -114,27 +140,23 @@ func outcome(sum *report.Summary, cause, runErr, writeErr error) error {
 }
 
 // describeErrors lists the error classes of a run in which nobody
-// connected, with a hint for the classes that have an obvious cause.
-func describeErrors(s *report.Summary) string {
+// connected, and a hint for each class that has an obvious cause.
+func describeErrors(s *report.Summary) (msg string, hints []string) {
 	var parts []string
-	hints := map[string]bool{}
+	seen := map[string]bool{}
 	for _, name := range s.MetricNames() {
 		m := s.Metrics[name]
 		for _, class := range slices.Sorted(maps.Keys(m.ErrorsBy)) {
 			parts = append(parts, fmt.Sprintf("%s %s=%d", name, class, m.ErrorsBy[class]))
 			if hint := errorHint(name, class); hint != "" {
-				hints[hint] = true
+				seen[hint] = true
 			}
 		}
 	}
 	if len(parts) == 0 {
-		return "no errors were recorded"
+		return "no errors were recorded", nil
 	}
-	msg := "errors: " + strings.Join(parts, ", ")
-	for _, h := range slices.Sorted(maps.Keys(hints)) {
-		msg += "\nhint: " + h
-	}
-	return msg
+	return "errors: " + strings.Join(parts, ", "), slices.Sorted(maps.Keys(seen))
 }
 
 // errorHint explains an error class whose cause is almost always the same.

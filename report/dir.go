@@ -28,6 +28,10 @@ func WriteDir(dir string, s *Summary) error {
 	)
 }
 
+// RenderedFiles are the files Rerender writes, in the order it writes
+// them.
+func RenderedFiles() []string { return []string{SummaryTextFile, ReportHTMLFile, JUnitFile} }
+
 // render writes the files derived from summary.json and the logs.
 func render(dir string, s *Summary) error {
 	return errors.Join(

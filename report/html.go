@@ -226,6 +226,14 @@ func stageBoundaries(s *Summary) []float64 {
 	return out
 }
 
+// Headline is the run's verdict in one word (PASSED, FAILED, ABORTED,
+// INTERRUPTED, NOTHING MEASURED, GENERATOR-BOUND, COMPLETED) and one
+// sentence, as report.html's headline shows it.
+func Headline(s *Summary) (word, reason string) {
+	v := verdictOf(s)
+	return v.Word, v.Reason
+}
+
 // verdictOf reads the run's outcome for the headline, in the order the
 // exit code is chosen (docs/ci.md): interrupted, aborted, nothing
 // measured, generator-bound, failed, then completed or passed.

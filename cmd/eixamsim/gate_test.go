@@ -228,7 +228,7 @@ thresholds:
   http.me: ["p(95) < 2s", "rate > 1/s"]
   mqtt.disconnects: ["count <= 0"]
 `)
-	r := eixamsim(t, "run", "--no-progress", "--out", out, path)
+	r := eixamsim(t, "run", path, "--no-progress", "--out", out) // flags after the file
 	if r.code != exitOK {
 		t.Fatalf("exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
 	}
@@ -260,9 +260,12 @@ thresholds:
   user.login: ["count >= 20"]
   http.me: ["p(95) < 50ms"]
 `)
-	r := eixamsim(t, "run", "--no-progress", "--out", out, path)
+	r := eixamsim(t, "run", "-q", path, "--out", out)
 	if r.code != exitThresholds {
 		t.Fatalf("exit %d, want 99\nstderr:\n%s", r.code, r.stderr)
+	}
+	if want := "eixamsim: FAILED: 1 of 2 thresholds failed. (results in " + out + ")\n"; r.stdout != want {
+		t.Errorf("quiet stdout = %q; want %q", r.stdout, want)
 	}
 	if !strings.Contains(r.stderr, "1 of 2 thresholds failed: http.me: p(95) < 50ms (observed ") {
 		t.Errorf("stderr does not name the failed rule:\n%s", r.stderr)
@@ -472,6 +475,7 @@ func TestOutcomeCodes(t *testing.T) {
 		{engine.ThresholdsFailed, exitThresholds},
 		{engine.Aborted, exitAborted},
 		{engine.Interrupted, exitInterrupted},
+		{engine.GeneratorBound, exitGeneratorBound},
 	}
 	for _, tc := range tests {
 		var stderr bytes.Buffer
@@ -486,6 +490,12 @@ func TestOutcomeCodes(t *testing.T) {
 	// A usage error of a hook (--metrics-addr) keeps its own code.
 	if got := exitCode(withCode(exitUsage, errors.New("--metrics-addr: in use")), io.Discard); got != exitUsage {
 		t.Errorf("usage error: exit %d", got)
+	}
+	// Hints first, the reason last.
+	var stderr bytes.Buffer
+	exitCode(&engine.Error{Outcome: engine.Unreachable, Err: errors.New("nobody connected"), Hints: []string{"check a", "check b"}}, &stderr)
+	if got, want := stderr.String(), "hint: check a\nhint: check b\neixamsim: nobody connected\n"; got != want {
+		t.Errorf("printed %q; want %q", got, want)
 	}
 	// The signal's cause is 130 whatever carries it.
 	if got := exitCode(fmt.Errorf("x: %w", errInterrupted), io.Discard); got != exitInterrupted {

@@ -1,17 +1,16 @@
 // Command eixamsim is a load tester and device simulator for backends that
-// serve the Eixam Connect mobile SDK. This file only maps subcommands to
-// their functions and errors to exit codes; the work lives in the packages.
+// serve the Eixam Connect mobile SDK. This file runs the command line
+// (cobra, root.go) and maps errors to exit codes; the work lives in the
+// packages.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 
 	"github.com/eixamsim/eixamsim/engine"
@@ -19,13 +18,14 @@ import (
 
 // Exit codes (docs/ci.md). One place picks them: exitCode below.
 const (
-	exitOK          = 0
-	exitInternal    = 1
-	exitUsage       = 2
-	exitUnreachable = 3
-	exitThresholds  = 99
-	exitAborted     = 100
-	exitInterrupted = 130
+	exitOK             = 0
+	exitInternal       = 1
+	exitUsage          = 2
+	exitUnreachable    = 3
+	exitGeneratorBound = 4
+	exitThresholds     = 99
+	exitAborted        = 100
+	exitInterrupted    = 130
 )
 
 // exitError carries an exit code through the error chain to main.
@@ -50,43 +50,14 @@ func usageError(format string, args ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, args...))
 }
 
-// command is one subcommand: its one-line summary and its entry point. run
-// gets the arguments after the subcommand name and the process streams.
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-// commands is the whole CLI; each entry point lives in its own file.
-var commands = map[string]command{
-	"serve":    {"run the embedded reference backend until interrupted", runServe},
-	"run":      {"run a scenario against a target (default: the embedded backend)", runRun},
-	"report":   {"re-render summary.txt and report.html of a result directory", runReport},
-	"validate": {"check scenario files without running them (exit 0 or 2)", runValidate},
-}
-
 func main() {
 	os.Exit(mainWithArgs(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// mainWithArgs runs one subcommand and returns the process exit code. The
-// first SIGINT/SIGTERM cancels the context so the command can stop
+// mainWithArgs runs one command line and returns the process exit code.
+// The first SIGINT/SIGTERM cancels the context so the command can stop
 // gracefully and write its results; a second one exits at once.
 func mainWithArgs(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		printUsage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "eixamsim: unknown command %q\n\n", args[0])
-		printUsage(stderr)
-		return exitUsage
-	}
-
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	signals := make(chan os.Signal, 2)
@@ -111,9 +82,7 @@ func mainWithArgs(args []string, stdout, stderr io.Writer) int {
 		case <-finished:
 		}
 	}()
-
-	err := cmd.run(ctx, args[1:], stdout, stderr)
-	return exitCode(err, stderr)
+	return exitCode(execute(ctx, args, stdout, stderr), stderr)
 }
 
 // outcomeCode is the exit code of a run's outcome (docs/ci.md).
@@ -125,6 +94,8 @@ func outcomeCode(o engine.Outcome) int {
 		return exitUsage
 	case engine.Unreachable:
 		return exitUnreachable
+	case engine.GeneratorBound:
+		return exitGeneratorBound
 	case engine.ThresholdsFailed:
 		return exitThresholds
 	case engine.Aborted:
@@ -138,12 +109,11 @@ func outcomeCode(o engine.Outcome) int {
 // errInterrupted is the cancel cause of the first signal.
 var errInterrupted = errors.New("interrupted")
 
-// exitCode prints err (if any) and maps it to the process exit code.
+// exitCode prints err (if any) and maps it to the process exit code. A
+// run's hints come first, so the last line of stderr is always the reason
+// (docs/ci.md).
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
-		return exitOK
-	}
-	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	code := exitInternal
@@ -158,49 +128,13 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, errInterrupted) {
 		code = exitInterrupted
 	}
+	if re != nil {
+		for _, h := range re.Hints {
+			fmt.Fprintf(stderr, "hint: %s\n", h)
+		}
+	}
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintf(stderr, "eixamsim: %s\n", msg)
 	}
 	return code
-}
-
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "eixamsim: load tester and device simulator for Eixam Connect SDK backends")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "usage: eixamsim <command> [flags] [args]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "commands:")
-	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'eixamsim <command> --help' for a command's flags.")
-}
-
-// newFlagSet returns a flag set that reports errors instead of exiting and
-// prints its usage to stderr.
-func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: eixamsim %s %s\n\n", name, usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args and turns a flag error into a usage error (exit 2).
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return withCode(exitUsage, errors.New("")) // flag already printed the problem
-	}
-	return nil
 }

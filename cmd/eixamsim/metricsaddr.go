@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/eixamsim/eixamsim/engine"
@@ -14,12 +15,30 @@ import (
 // end of a run.
 const metricsShutdownTimeout = 2 * time.Second
 
-// serveMetrics starts the --metrics-addr Prometheus endpoint, if addr is
-// set, over the live run's registry and status. stop ends it; it is never
-// nil when err is.
-func serveMetrics(addr string, live engine.Live, stderr io.Writer, quiet bool) (stop func(), err error) {
-	if addr == "" {
-		return func() {}, nil
+// metricsServer is the --metrics-addr endpoint of a live run.
+type metricsServer struct{ srv *prom.Server }
+
+// URL is where the metrics are.
+func (m *metricsServer) URL() string { return m.srv.URL() }
+
+// stop ends the endpoint; a nil server is a no-op.
+func (m *metricsServer) stop(stderr io.Writer) {
+	if m == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), metricsShutdownTimeout)
+	defer cancel()
+	if err := m.srv.Close(ctx); err != nil {
+		fmt.Fprintf(stderr, "eixamsim: %v\n", err)
+	}
+}
+
+// serveMetrics serves the live run's registry and status on the address
+// probe holds (nil: no endpoint, and a nil server). The probe took the
+// port before the run created anything; it is handed over here.
+func serveMetrics(probe net.Listener, live engine.Live) (*metricsServer, error) {
+	if probe == nil {
+		return nil, nil
 	}
 	status := func() prom.Status {
 		st := live.Status()
@@ -28,18 +47,11 @@ func serveMetrics(addr string, live engine.Live, stderr io.Writer, quiet bool) (
 			TargetUsers: st.Target, OnlineUsers: int(st.Online),
 		}
 	}
+	addr := probe.Addr().String() // the port the probe got, also for ":0"
+	probe.Close()
 	srv, err := prom.Listen(addr, prom.NewCollector(live.Registry, live.Start, status))
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("--metrics-addr: %w", err))
 	}
-	if !quiet {
-		fmt.Fprintf(stderr, "eixamsim: Prometheus metrics at %s\n", srv.URL())
-	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), metricsShutdownTimeout)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			fmt.Fprintf(stderr, "eixamsim: %v\n", err)
-		}
-	}, nil
+	return &metricsServer{srv: srv}, nil
 }

@@ -261,3 +261,17 @@ func statusLine(st fleet.Status, v liveView, now time.Time) string {
 	return fmt.Sprintf("[%5.0fs] %s: %d/%d users online, %s, p99 %s",
 		v.T, stageText(st, now), st.Online, st.Target, rateText(v), p99Text(v))
 }
+
+// warn prints one warning line on stderr: above the bars on a terminal,
+// else on a line of its own. It is shown with --quiet and --no-progress
+// too: a warning is a problem. The engine calls it from the goroutine that
+// calls Update (or before the first Update).
+func (p *progress) warn(msg string) {
+	line := "eixamsim: warning: " + msg + "\n"
+	if p.bars != nil {
+		if _, err := p.bars.Write([]byte(line)); err == nil {
+			return
+		}
+	}
+	_, _ = io.WriteString(p.w, line)
+}

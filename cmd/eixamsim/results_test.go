@@ -20,7 +20,7 @@ import (
 )
 
 // The tests in this file share one short real run (in-process, through
-// runRun, against the embedded backend) and read the result directory it
+// execute, against the embedded backend) and read the result directory it
 // left behind; the Prometheus endpoint is scraped while it runs.
 
 // resultsSecret is the scenario's app secret: no file may contain it.
@@ -80,7 +80,7 @@ func runResults(t *testing.T) *sharedResult {
 		var stdout, stderr syncBuffer
 		done := make(chan error, 1)
 		go func() {
-			done <- runRun(context.Background(), []string{"--out", r.dir, "--metrics-addr", "127.0.0.1:0", path}, &stdout, &stderr)
+			done <- execute(context.Background(), []string{"run", path, "--out", r.dir, "--metrics-addr", "127.0.0.1:0"}, &stdout, &stderr)
 		}()
 		r.scrapes, r.err = scrapeWhileRunning(&stderr, done)
 		r.stdout, r.stderr = stdout.String(), stderr.String()
@@ -161,7 +161,7 @@ func TestReportCommandRerendersTheSameFiles(t *testing.T) {
 		os.Remove(filepath.Join(dir, f))
 	}
 	var stdout, stderr bytes.Buffer
-	if code := exitCode(runReport(context.Background(), []string{dir}, &stdout, &stderr), &stderr); code != exitOK {
+	if code := exitCode(execute(context.Background(), []string{"report", dir}, &stdout, &stderr), &stderr); code != exitOK {
 		t.Fatalf("report: exit %d: %s", code, stderr.String())
 	}
 	for _, f := range []string{"summary.txt", "report.html", "summary.json"} {
@@ -173,7 +173,7 @@ func TestReportCommandRerendersTheSameFiles(t *testing.T) {
 	}
 	// Usage errors.
 	for _, args := range [][]string{{}, {dir, dir}, {filepath.Join(dir, "missing")}} {
-		err := runReport(context.Background(), args, io.Discard, io.Discard)
+		err := execute(context.Background(), append([]string{"report"}, args...), io.Discard, io.Discard)
 		if code := exitCode(err, io.Discard); code != exitUsage {
 			t.Errorf("report %v: exit %d, want %d", args, code, exitUsage)
 		}

@@ -2,77 +2,121 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"time"
+	"net"
+
+	"github.com/spf13/cobra"
 
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// runFlags are the command-line overrides of `eixamsim run`.
+// runFlags are the command-line options of `eixamsim run`.
 type runFlags struct {
 	users      int
-	duration   time.Duration
+	duration   string // parsed by the scenario's parser: "8" needs a unit
 	out        string
 	noProgress bool
 	quiet      bool
-	// metricsAddr serves live Prometheus metrics there (metricsaddr.go).
+	// metricsAddr serves live Prometheus metrics there (metricsaddr.go);
+	// linger keeps serving them after the run until interrupted.
 	metricsAddr string
+	linger      bool
 }
 
-// runRun runs one scenario with the engine, shows it while it goes, prints
-// the table at its end and returns its outcome.
-func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "[flags] SCENARIO.yaml", stderr)
+func newRunCmd(e *env) *cobra.Command {
 	var f runFlags
-	fs.IntVar(&f.users, "users", 0, "override fleet.users")
-	fs.DurationVar(&f.duration, "duration", 0, "override the run length (replaces the stages with one stage at fleet.users)")
-	fs.StringVar(&f.out, "out", "", "result directory (default: the scenario's output.dir)")
-	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress")
-	fs.BoolVar(&f.quiet, "quiet", false, "print nothing but problems and the final verdict")
-	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://ADDR/metrics (e.g. :9464)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usageError("run: want exactly one scenario file, got %d arguments", fs.NArg())
-	}
-	opts := scenario.Options{}
-	fs.Visit(func(fl *flag.Flag) {
-		switch fl.Name {
-		case "users":
-			opts.Users = &f.users
-		case "duration":
-			opts.Duration = &f.duration
-		case "out":
-			opts.OutDir = &f.out
-		}
-	})
-	sc, err := scenario.Load(fs.Arg(0), opts)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	return runScenario(ctx, sc, f, stdout, stderr)
-}
-
-// runScenario runs sc: progress on stderr, the metrics endpoint if asked
-// for, the table on stdout at the end.
-func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout, stderr io.Writer) error {
-	prog := newProgress(stderr, f, sc.Fleet.Users) // progress.go
-	stopMetrics := func() {}
-	defer func() { stopMetrics() }() // after the results are written and printed
-	res, err := engine.Run(ctx, sc, engine.Options{
-		Progress: prog.engineProgress(),
-		Started: func(live engine.Live) error {
-			stop, err := serveMetrics(f.metricsAddr, live, stderr, f.quiet) // metricsaddr.go
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO.yaml [flags]",
+		Short: "run a scenario against a target (default: the embedded backend)",
+		Long: `Run one scenario: start the target (the embedded reference backend unless the
+scenario names one), bring the users online stage by stage, measure, judge the
+thresholds, and write the result directory (summary.json, summary.txt,
+report.html, junit.xml, hdr/*.hlog; docs/results.md). Flags may come before or
+after the file. The exit code is the verdict (docs/ci.md).`,
+		Example: `  eixamsim run scenarios/smoke.yaml
+  eixamsim run scenarios/smoke.yaml --users 50 --duration 30s --out results/smoke
+  eixamsim run my.yaml --metrics-addr :9464 --linger`,
+		Args: exactArgs(1, "one scenario file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options(cmd)
 			if err != nil {
 				return err
 			}
-			stopMetrics = stop
+			if f.linger && f.metricsAddr == "" {
+				return usageError("run: --linger keeps the metrics endpoint up after the run: it needs --metrics-addr")
+			}
+			sc, err := scenario.Load(args[0], opts)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			return runScenario(cmd.Context(), sc, f, scrubArgs(e.args), e.stdout, e.stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.IntVarP(&f.users, "users", "u", 0, "scale every stage's users target in proportion so the largest is `N` (fleet.users becomes N; open-model rates stay as written)")
+	fl.StringVarP(&f.duration, "duration", "d", "", "cut the stages at `DURATION` from the start (a duration past their end extends the last stage); needs a unit: 30s, 2m")
+	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir); the previous run's files there are replaced")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
+	fl.BoolVar(&f.linger, "linger", false, "keep serving --metrics-addr after the run until interrupted (for a last scrape)")
+	return cmd
+}
+
+// options turns the flags that were given into scenario overrides.
+func (f *runFlags) options(cmd *cobra.Command) (scenario.Options, error) {
+	var opts scenario.Options
+	fl := cmd.Flags()
+	if fl.Changed("users") {
+		opts.Users = &f.users
+	}
+	if fl.Changed("duration") {
+		d, err := scenario.ParseDuration(f.duration)
+		if err != nil {
+			return opts, usageError("run: --duration %q: %v", f.duration, err)
+		}
+		opts.Duration = &d
+	}
+	if fl.Changed("out") {
+		opts.OutDir = &f.out
+	}
+	return opts, nil
+}
+
+// runScenario runs sc: progress on stderr, the metrics endpoint if asked
+// for, the table (or, with --quiet, the verdict line) on stdout at the end.
+func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, commandLine []string, stdout, stderr io.Writer) error {
+	// The port is taken before anything else, so a clash is a usage error
+	// that leaves no result directory behind.
+	var probe net.Listener
+	if f.metricsAddr != "" {
+		ln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			return withCode(exitUsage, fmt.Errorf("--metrics-addr: %w", err))
+		}
+		probe = ln
+		defer probe.Close()
+	}
+	prog := newProgress(stderr, f, sc.MaxUsers()) // progress.go
+	var metrics *metricsServer
+	defer func() { metrics.stop(stderr) }() // after the results are written and printed
+	res, err := engine.Run(ctx, sc, engine.Options{
+		Progress:    prog.engineProgress(),
+		Warn:        prog.warn,
+		CommandLine: commandLine,
+		Started: func(live engine.Live) error {
+			m, err := serveMetrics(probe, live) // metricsaddr.go
+			if err != nil {
+				return err
+			}
+			metrics = m
+			if m != nil && !f.quiet {
+				fmt.Fprintf(stderr, "eixamsim: Prometheus metrics at %s\n", m.URL())
+			}
 			if !f.quiet {
 				fmt.Fprintf(stderr, "eixamsim: running %q: %d users for %v against %s (%s, %s)\n",
 					sc.Name, sc.Fleet.Users, sc.Duration(), live.Target.Kind, live.Target.HTTP, live.Target.MQTT)
@@ -81,9 +125,18 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, stdout,
 		},
 	})
 	prog.Close()
-	if res != nil && !f.quiet {
-		report.WriteText(stdout, res.Summary)
-		fmt.Fprintf(stderr, "eixamsim: results in %s\n", res.Dir)
+	if res != nil {
+		if f.quiet {
+			word, reason := report.Headline(res.Summary)
+			fmt.Fprintf(stdout, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Dir)
+		} else {
+			report.WriteText(stdout, res.Summary)
+			fmt.Fprintf(stderr, "eixamsim: results in %s\n", res.Dir)
+		}
+	}
+	if f.linger && metrics != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "eixamsim: serving metrics at %s until interrupted (--linger)\n", metrics.URL())
+		<-ctx.Done()
 	}
 	return err
 }

@@ -133,12 +133,24 @@ fleet: { users: 5 }
 	if res.code != exitUnreachable {
 		t.Fatalf("exit %d, want %d\nstderr:\n%s", res.code, exitUnreachable, res.stderr)
 	}
-	for _, want := range []string{"http.me http_401=", "identity.app_secret"} {
+	for _, want := range []string{"http.me http_401=", "hint: the backend refused the signed identity: check identity.app_id and identity.app_secret"} {
 		if !strings.Contains(res.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
 		}
 	}
+	// The reason is the last line (docs/ci.md), the hints come before it.
+	lines := strings.Split(strings.TrimRight(res.stderr, "\n"), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "eixamsim: no user could log in and connect; errors: http.me http_401=") {
+		t.Errorf("last line of stderr = %q; want the reason", last)
+	}
+	// --quiet prints the one-line verdict, as report.html's headline.
+	if !strings.HasPrefix(res.stdout, "eixamsim: NOTHING MEASURED: ") || strings.Count(res.stdout, "\n") != 1 {
+		t.Errorf("stdout = %q; want the one-line verdict", res.stdout)
+	}
 	if _, err := os.Stat(filepath.Join(out, "summary.json")); err != nil {
 		t.Errorf("no summary.json after a failed run: %v", err)
+	}
+	if html, err := os.ReadFile(filepath.Join(out, "report.html")); err != nil || !strings.Contains(string(html), "NOTHING MEASURED") {
+		t.Errorf("report.html does not say NOTHING MEASURED (%v)", err)
 	}
 }

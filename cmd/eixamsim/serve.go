@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/faults"
@@ -23,11 +24,9 @@ const (
 	demoAppSecret = "demo-secret"
 )
 
-// serveUsage is the synopsis printed by `eixamsim serve --help`; the
+// serveLong is the description printed by `eixamsim serve --help`; the
 // endpoint names and ")" are appended.
-const serveUsage = `[flags]
-
-Runs the embedded reference backend (MQTT broker + SDK HTTP API) until
+const serveLong = `Run the embedded reference backend (MQTT broker + SDK HTTP API) until
 interrupted. Without --app it serves the demo app "demo-app" whose secret is
 "demo-secret". Secrets are read from an environment variable or a file, never
 from the command line, and are never printed. See docs/refbackend.md.
@@ -41,57 +40,86 @@ live: POST /debug/faults/{restart-mqtt?down=5s,kick?fraction=0.25,stall?d=3s,...
 // serveOptions are the parsed flags of `eixamsim serve`.
 type serveOptions struct {
 	mqtt, ws, http          string
-	apps                    listFlag
+	apps                    []string
 	secretEnv, secretFile   string
+	secret                  string // refused: see refuseSecretFlag
 	canonicalPrefix         string
 	ackDelay                time.Duration
 	httpLatency             string
-	endpointLatency         listFlag
-	errorRate               listFlag
+	endpointLatency         []string
+	errorRate               []string
 	eventDelay              time.Duration
 	eventDrop               float64
 	tlsCert, tlsKey         string
 	maxContacts, maxDevices int
-	schedule                listFlag
+	schedule                []string
 	faultControl            bool
 }
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// runServe runs the reference backend (refbackend) until ctx ends, then
-// closes it and returns nil.
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func newServeCmd(e *env) *cobra.Command {
 	var o serveOptions
-	fs := newFlagSet("serve", serveUsage+strings.Join(contract.EndpointNames(), ", ")+")", stderr)
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "run the embedded reference backend until interrupted",
+		Long:  serveLong + strings.Join(contract.EndpointNames(), ", ") + ")",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError("serve: unexpected argument %q (serve takes flags only)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := refuseSecretFlag(cmd, "serve"); err != nil {
+				return err
+			}
+			return runServe(cmd.Context(), o, e.stdout, e.stderr)
+		},
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
 	fs.StringVar(&o.mqtt, "mqtt", "127.0.0.1:1883", "MQTT TCP listen `ADDR` (\"\" disables)")
 	fs.StringVar(&o.ws, "ws", "127.0.0.1:8083", "MQTT over WebSocket listen `ADDR`, path /ws (\"\" disables)")
 	fs.StringVar(&o.http, "http", "127.0.0.1:8080", "HTTP API listen `ADDR` (\"\" disables)")
-	fs.Var(&o.apps, "app", "serve app `ID` (repeatable; all apps share the one secret)")
+	fs.StringArrayVar(&o.apps, "app", nil, "serve app `ID` (repeatable; all apps share the one secret)")
 	fs.StringVar(&o.secretEnv, "secret-env", "", "read the app secret from environment variable `VAR`")
 	fs.StringVar(&o.secretFile, "secret-file", "", "read the app secret from `FILE` (one trailing newline is dropped)")
+	addSecretFlag(cmd, &o.secret)
 	fs.StringVar(&o.canonicalPrefix, "canonical-prefix", "", "canonical user id = `PREFIX` + external user id (contract §1.4)")
 	fs.DurationVar(&o.ackDelay, "ack-delay", 2*time.Second, "operator acknowledges an incident after `DURATION` (0 = at once, negative = never)")
 	fs.StringVar(&o.httpLatency, "http-latency", "", "added latency before every SDK HTTP answer: `SPEC`")
-	fs.Var(&o.endpointLatency, "endpoint-latency", "latency of one endpoint, `NAME=SPEC` (repeatable)")
-	fs.Var(&o.errorRate, "error-rate", "fraction of requests answered 503, `NAME=FRACTION` (repeatable; NAME * = every endpoint)")
+	fs.StringArrayVar(&o.endpointLatency, "endpoint-latency", nil, "latency of one endpoint, `NAME=SPEC` (repeatable)")
+	fs.StringArrayVar(&o.errorRate, "error-rate", nil, "fraction of requests answered 503, `NAME=FRACTION` (repeatable; NAME * = every endpoint)")
 	fs.DurationVar(&o.eventDelay, "event-delay", 0, "extra delay before every sos/events publish")
 	fs.Float64Var(&o.eventDrop, "event-drop", 0, "fraction (0..1) of lifecycle events never published")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate `FILE`: all listeners use TLS (with --tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `FILE` (with --tls-cert)")
 	fs.IntVar(&o.maxContacts, "max-contacts", refbackend.DefaultMaxContactsPerUser, "contacts per user before 409")
 	fs.IntVar(&o.maxDevices, "max-devices", refbackend.DefaultMaxDevicesPerUser, "devices per user before 409")
-	fs.Var(&o.schedule, "fault", "scheduled fault `ACTION@AT:ARG`, AT from the start (repeatable), e.g. restart_mqtt@20s:5s, kick@10s:25%, stall_http@15s:3s")
+	fs.StringArrayVar(&o.schedule, "fault", nil, "scheduled fault `ACTION@AT:ARG`, AT from the start (repeatable), e.g. restart_mqtt@20s:5s, kick@10s:25%, stall_http@15s:3s")
 	fs.BoolVar(&o.faultControl, "fault-control", true, "serve the unauthenticated POST /debug/faults/* controls on the HTTP listener")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	return cmd
+}
+
+// addSecretFlag defines the hidden --secret flag, only so that giving it
+// gets the documented refusal (refuseSecretFlag) instead of "unknown flag".
+func addSecretFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "secret", "", "refused: a secret on the command line shows in the shell history and the process list")
+	_ = cmd.Flags().MarkHidden("secret")
+}
+
+// refuseSecretFlag refuses --secret (docs/errors.md): the secret would be
+// in the shell history and in every `ps` listing. The value is never
+// echoed.
+func refuseSecretFlag(cmd *cobra.Command, name string) error {
+	if cmd.Flags().Changed("secret") {
+		return usageError("%s: refusing --secret: a secret on the command line ends up in the shell history and the process list; use --secret-env VAR or --secret-file FILE", name)
 	}
-	if fs.NArg() > 0 {
-		return usageError("serve: unexpected argument %q (serve takes flags only)", fs.Arg(0))
-	}
+	return nil
+}
+
+// runServe runs the reference backend (refbackend) until ctx ends, then
+// closes it and returns nil.
+func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) error {
 	cfg, demo, err := o.config()
 	if err != nil {
 		return err
@@ -169,34 +197,15 @@ func (o *serveOptions) faultSchedule() ([]faults.ScheduledFault, error) {
 
 // appSecrets reads the secret of the --app ids, or returns the demo app.
 func (o *serveOptions) appSecrets() (map[string][]byte, bool, error) {
-	if o.secretEnv != "" && o.secretFile != "" {
-		return nil, false, usageError("serve: give either --secret-env or --secret-file, not both")
-	}
 	if len(o.apps) == 0 {
 		if o.secretEnv != "" || o.secretFile != "" {
 			return nil, false, usageError("serve: a secret was given but no --app to use it for")
 		}
 		return map[string][]byte{demoAppID: []byte(demoAppSecret)}, true, nil
 	}
-	var secret string
-	switch {
-	case o.secretEnv != "":
-		v, ok := os.LookupEnv(o.secretEnv)
-		if !ok || v == "" {
-			return nil, false, usageError("serve: environment variable %s (from --secret-env) is not set or empty", o.secretEnv)
-		}
-		secret = v
-	case o.secretFile != "":
-		b, err := os.ReadFile(o.secretFile)
-		if err != nil {
-			return nil, false, usageError("serve: --secret-file: %v", err)
-		}
-		secret = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-		if secret == "" {
-			return nil, false, usageError("serve: --secret-file %s is empty", o.secretFile)
-		}
-	default:
-		return nil, false, usageError("serve: --app needs a secret: --secret-env VAR or --secret-file FILE")
+	secret, err := readSecret("serve", o.secretEnv, o.secretFile) // sign.go
+	if err != nil {
+		return nil, false, err
 	}
 	apps := make(map[string][]byte, len(o.apps))
 	for _, id := range o.apps {

@@ -19,14 +19,14 @@ import (
 )
 
 // startServe runs `eixamsim serve args` on free ports until the returned
-// stop is called; stop returns runServe's error.
+// stop is called; stop returns the command's error.
 func startServe(t *testing.T, args ...string) (out *syncBuffer, httpURL string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out = new(syncBuffer)
 	done := make(chan error, 1)
 	args = append([]string{"--mqtt", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--http", "127.0.0.1:0"}, args...)
-	go func() { done <- runServe(ctx, args, out, io.Discard) }()
+	go func() { done <- execute(ctx, append([]string{"serve"}, args...), out, io.Discard) }()
 	re := regexp.MustCompile(`HTTP API\s+(http://\S+)`)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -152,12 +152,17 @@ func TestServeUsageErrors(t *testing.T) {
 		{"fault without arg", []string{"--fault", "kick@10s"}},
 		{"fault bad fraction", []string{"--fault", "kick@10s:150%"}},
 		{"restart without mqtt", []string{"--mqtt", "", "--ws", "", "--fault", "restart_mqtt@1s:1s"}},
+		{"secret on the command line", []string{"--app", "a", "--secret", "s3cr3t-value"}},
+		{"old single-dash flag, bad value", []string{"-max-contacts", "0"}},
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer
-		err := runServe(context.Background(), tt.args, io.Discard, &stderr)
+		err := execute(context.Background(), append([]string{"serve"}, tt.args...), io.Discard, &stderr)
 		if code := exitCode(err, &stderr); code != exitUsage {
 			t.Errorf("%s: exit %d (%v), want %d", tt.name, code, err, exitUsage)
+		}
+		if strings.Contains(stderr.String(), "s3cr3t-value") {
+			t.Errorf("%s: stderr shows the secret: %s", tt.name, stderr.String())
 		}
 	}
 }
@@ -166,7 +171,7 @@ func TestServePortInUse(t *testing.T) {
 	_, httpURL, stop := startServe(t)
 	defer stop()
 	addr := strings.TrimPrefix(httpURL, "http://")
-	err := runServe(context.Background(), []string{"--mqtt", "", "--ws", "", "--http", addr}, io.Discard, io.Discard)
+	err := execute(context.Background(), []string{"serve", "--mqtt", "", "--ws", "", "--http", addr}, io.Discard, io.Discard)
 	if err == nil || exitCode(err, io.Discard) == exitOK {
 		t.Errorf("serve on a used port: %v", err)
 	}

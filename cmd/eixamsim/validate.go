@@ -1,53 +1,63 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// runValidate checks scenario files without running them: everything
+// newValidateCmd checks scenario files without running them: everything
 // `run` checks before it starts (strict YAML, ${VAR} expansion, defaults,
 // validation, threshold rules and metric names, the sessions CSV and TLS
 // files), for every file given. Each problem is printed on stderr as
 // FILE:LINE:COLUMN: PATH: MESSAGE; each valid file gets one "ok" line on
-// stdout. It returns nil when every file is valid, else an exit-2 error.
-func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", "[flags] SCENARIO.yaml...", stderr)
-	quiet := fs.Bool("quiet", false, "print only problems")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return usageError("validate: want at least one scenario file")
-	}
-	invalid, problems := 0, 0
-	for _, path := range fs.Args() {
-		sc, err := scenario.Load(path, scenario.Options{})
-		if err != nil {
-			invalid++
-			var list scenario.ErrorList
-			if errors.As(err, &list) {
-				problems += len(list)
-			} else {
-				problems++
+// stdout. It fails with exit 2 when a file is invalid.
+func newValidateCmd(e *env) *cobra.Command {
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "validate SCENARIO.yaml... [flags]",
+		Short: "check scenario files without running them (exit 0 or 2)",
+		Long: `Check scenario files without running them: everything run checks before it
+starts (strict YAML, ${VAR} expansion, defaults, validation, threshold rules
+and metric names, the sessions CSV and TLS files). Every problem is printed as
+FILE:LINE:COLUMN: PATH: MESSAGE. Exit 0 when every file is valid, else 2.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError("validate: want at least one scenario file (see 'eixamsim validate --help')")
 			}
-			fmt.Fprintln(stderr, err) // one problem per line, located, secrets scrubbed
-			continue
-		}
-		if !*quiet {
-			fmt.Fprintf(stdout, "%s: ok (%s: %d users, %s, %d threshold rules)\n",
-				path, sc.Name, sc.Fleet.Users, sc.Duration(), countRules(sc.Thresholds))
-		}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			invalid, problems := 0, 0
+			for _, path := range args {
+				sc, err := scenario.Load(path, scenario.Options{})
+				if err != nil {
+					invalid++
+					var list scenario.ErrorList
+					if errors.As(err, &list) {
+						problems += len(list)
+					} else {
+						problems++
+					}
+					fmt.Fprintln(e.stderr, err) // one problem per line, located, secrets scrubbed
+					continue
+				}
+				if !quiet {
+					fmt.Fprintf(e.stdout, "%s: ok (%s: %d users, %s, %d threshold rules)\n",
+						path, sc.Name, sc.Fleet.Users, sc.Duration(), countRules(sc.Thresholds))
+				}
+			}
+			if invalid > 0 {
+				return usageError("validate: %d of %d files invalid, %d problems", invalid, len(args), problems)
+			}
+			return nil
+		},
 	}
-	if invalid > 0 {
-		return usageError("validate: %d of %d files invalid, %d problems", invalid, fs.NArg(), problems)
-	}
-	return nil
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only problems")
+	return cmd
 }
 
 // countRules counts the threshold rules of every metric.

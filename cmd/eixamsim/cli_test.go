@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// cli runs one command line in-process and returns its exit code and
+// output.
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = exitCode(execute(context.Background(), args, &out, &errb), &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	dir := t.TempDir()
+	valid := filepath.Join(dir, "ok.yaml")
+	if err := os.WriteFile(valid, []byte(header+"name: ok\nduration: 3s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"no command", nil, "a command is needed"},
+		{"unknown command", []string{"runn"}, `unknown command "runn"`},
+		{"unknown flag", []string{"run", valid, "--bogus"}, "unknown flag: --bogus"},
+		{"no scenario", []string{"run"}, "run: want exactly one scenario file, got 0 arguments"},
+		{"two scenarios", []string{"run", valid, valid}, "got 2 arguments"},
+		{"flags after the file reach the scenario", []string{"run", "missing.yaml", "--users", "50"}, "missing.yaml: cannot read the scenario"},
+		{"duration without a unit", []string{"run", valid, "--duration", "8"}, "--duration"},
+		{"linger without metrics", []string{"run", valid, "--linger"}, "--linger"},
+		{"bad users value", []string{"run", valid, "--users", "many"}, `invalid argument "many"`},
+		{"validate nothing", []string{"validate"}, "want at least one scenario file"},
+		{"report nothing", []string{"report"}, "want exactly one result directory"},
+		{"sign without app", []string{"sign", "--users", "3"}, "--app ID is needed"},
+		{"sign with --secret", []string{"sign", "--app", "a", "--users", "3", "--secret", "pl41n-s3cret"}, "refusing --secret"},
+		{"version with an argument", []string{"version", "x"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := cli(t, tt.args...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", tt.name, code, stderr, tt.want)
+		}
+		if strings.Contains(stderr, "pl41n-s3cret") {
+			t.Errorf("%s: stderr shows the secret", tt.name)
+		}
+	}
+}
+
+func TestHelpVersionAndCompletion(t *testing.T) {
+	for _, cmd := range []string{"run", "validate", "report", "serve", "sign", "version"} {
+		code, stdout, _ := cli(t, cmd, "--help")
+		if code != exitOK || !strings.Contains(stdout, "eixamsim "+cmd) {
+			t.Errorf("%s --help: exit %d:\n%s", cmd, code, stdout)
+		}
+	}
+	_, runHelp, _ := cli(t, "run", "--help")
+	for _, want := range []string{"in proportion", "cut the stages", "--linger", "--metrics-addr", "-u, --users"} {
+		if !strings.Contains(runHelp, want) {
+			t.Errorf("run --help lacks %q", want)
+		}
+	}
+	if _, serveHelp, _ := cli(t, "serve", "--help"); strings.Contains(serveHelp, "--secret ") {
+		t.Error("serve --help offers --secret")
+	}
+	code, stdout, _ := cli(t, "version")
+	if code != exitOK || !strings.HasPrefix(stdout, "eixamsim ") || !strings.Contains(stdout, "go1.") {
+		t.Errorf("version: exit %d, %q", code, stdout)
+	}
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		code, stdout, _ := cli(t, "completion", shell)
+		if code != exitOK || !strings.Contains(stdout, "eixamsim") || len(stdout) < 500 {
+			t.Errorf("completion %s: exit %d, %d bytes", shell, code, len(stdout))
+		}
+	}
+}
+
+func TestOldSingleDashFlags(t *testing.T) {
+	code, _, stderr := cli(t, "validate", "-quiet", "missing.yaml")
+	if code != exitUsage || strings.Contains(stderr, "unknown") || !strings.Contains(stderr, "missing.yaml") {
+		t.Errorf("-quiet: exit %d, %q", code, stderr)
+	}
+}
+
+// A --metrics-addr port that is taken is refused before the run creates
+// anything: no result directory is left behind.
+func TestMetricsAddrClashLeavesNoDirectory(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ok.yaml")
+	if err := os.WriteFile(path, []byte(header+"name: ok\nduration: 3s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "results")
+	code, _, stderr := cli(t, "run", path, "--out", out, "--metrics-addr", ln.Addr().String())
+	if code != exitUsage || !strings.Contains(stderr, "--metrics-addr") {
+		t.Errorf("exit %d, stderr %q; want 2 naming --metrics-addr", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("result directory created: %v", err)
+	}
+}
+
+func TestScrubArgs(t *testing.T) {
+	tests := []struct{ in, want []string }{
+		{[]string{"eixamsim", "run", "s.yaml", "--set", "identity.app_secret=hunter2", "--set", "fleet.users=5"},
+			[]string{"eixamsim", "run", "s.yaml", "--set", "identity.app_secret=[redacted]", "--set", "fleet.users=5"}},
+		{[]string{"eixamsim", "run", "--set=identity.app_secret=hunter2", "s.yaml"},
+			[]string{"eixamsim", "run", "--set=identity.app_secret=[redacted]", "s.yaml"}},
+		{[]string{"eixamsim", "serve", "--secret", "hunter2", "--app", "a"},
+			[]string{"eixamsim", "serve", "--secret", "[redacted]", "--app", "a"}},
+		{[]string{"eixamsim", "serve", "-secret=hunter2"}, []string{"eixamsim", "serve", "-secret=[redacted]"}},
+		{[]string{"eixamsim", "run", "--set", "target.tls.password"}, []string{"eixamsim", "run", "--set", "[redacted]"}},
+		{[]string{"eixamsim", "run", "--", "--set", "x.secret=1"}, []string{"eixamsim", "run", "--", "--set", "x.secret=1"}},
+	}
+	for _, tt := range tests {
+		if got := scrubArgs(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("scrubArgs(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"strings"
+	"time"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// backpressureClass is the telemetry.puback error class of a tick dropped
+// because the user's in-flight window was full (fleet/user.go).
+const backpressureClass = "backpressure"
+
+// ticker closes one metrics interval per second and does what hangs off
+// each interval: flushing the hlog files, sampling the simulator's health
+// (and warning once when it is the bottleneck), sampling users.online per
+// stage, and telling the progress sink. Its methods run on one goroutine.
+type ticker struct {
+	c      *metrics.Collector
+	hlogs  *metrics.HlogWriter
+	reg    *metrics.Registry
+	status func() fleet.Status
+	stages int // the scenario's stage count
+	mon    *health.Monitor
+	online *onlineTracker
+	// each is told about every interval (the progress sink); may be nil.
+	each func(fleet.Status, metrics.Point)
+	// warn is told, once, that the simulator is the bottleneck; may be nil.
+	warn func(string)
+
+	warned       bool
+	torndown     bool
+	backpressure int64 // telemetry.puback backpressure errors so far
+}
+
+// tick ends the interval at now. stopping says the run's context is done:
+// what follows is the teardown.
+func (t *ticker) tick(now time.Time, stopping bool) {
+	st := t.status()
+	if !t.torndown && (stopping || t.pastLastStage(st, now)) {
+		// users.online thresholds and the per-stage samples end with the
+		// stages: the teardown's 0 is not a level the run held.
+		t.torndown = true
+		t.c.StopGaugeSamples()
+	}
+	t.c.Tick(now)
+	_ = t.hlogs.Flush()
+	p := t.c.Last()
+	if !t.torndown && st.Stage != "" {
+		t.online.add(st.StageIndex, p.Values[scenario.UsersOnline])
+	}
+	t.sampleHealth(now, p)
+	if t.each != nil {
+		t.each(st, p)
+	}
+}
+
+// pastLastStage reports whether st is the last stage and it has ended.
+func (t *ticker) pastLastStage(st fleet.Status, now time.Time) bool {
+	return st.Stage != "" && st.StageIndex == t.stages-1 && !now.Before(st.StageEnd)
+}
+
+// sampleHealth feeds the interval to the health monitor: schedule.lag's
+// p99 and count (every planned send records its lag), and the ticks
+// dropped as backpressure since the last interval.
+func (t *ticker) sampleHealth(now time.Time, p metrics.Point) {
+	lag := p.Latencies[scenario.ScheduleLag]
+	var bp int64
+	for _, l := range t.reg.Latencies() {
+		if l.Name() == scenario.TelemetryPuback {
+			bp = l.ErrorCount(backpressureClass)
+		}
+	}
+	t.mon.Sample(now, health.Input{
+		ScheduleLagP99: lag.P99,
+		Attempts:       lag.Count + lag.Errors,
+		Backpressure:   bp - t.backpressure,
+	})
+	t.backpressure = bp
+	if t.warned || t.warn == nil {
+		return
+	}
+	if reasons := t.mon.Live(); len(reasons) > 0 {
+		t.warned = true
+		msgs := make([]string, len(reasons))
+		for i, r := range reasons {
+			msgs[i] = r.Message
+		}
+		t.warn("the simulator is the bottleneck, not the target: " + strings.Join(msgs, "; ") +
+			"; its latencies include its own delay (docs/health.md)")
+	}
+}
+
+// run ticks once a second until stop is closed.
+func (t *ticker) run(stop <-chan struct{}, stopping func() bool) {
+	tk := time.NewTicker(time.Second)
+	defer tk.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tk.C:
+			t.tick(now, stopping())
+		}
+	}
+}
+
+// onlineTracker keeps users.online's per-second samples per stage.
+type onlineTracker struct {
+	stages []report.StageOnline
+	seen   []bool
+	peak   int64
+}
+
+func newOnlineTracker(sc *scenario.Scenario) *onlineTracker {
+	o := &onlineTracker{stages: make([]report.StageOnline, len(sc.Stages)), seen: make([]bool, len(sc.Stages))}
+	for i, st := range sc.Stages {
+		o.stages[i] = report.StageOnline{Name: st.Name, Target: st.Users}
+	}
+	return o
+}
+
+// add records sample v taken during stage i.
+func (o *onlineTracker) add(i int, v int64) {
+	if i < 0 || i >= len(o.stages) {
+		return
+	}
+	s := &o.stages[i]
+	if !o.seen[i] || v < s.Min {
+		s.Min = v
+	}
+	if !o.seen[i] || v > s.Max {
+		s.Max = v
+	}
+	o.seen[i] = true
+	s.Samples++
+	o.peak = max(o.peak, v)
+}
+
+// summary is the tracker's content for summary.json: the stages that had
+// a sample, in order.
+func (o *onlineTracker) summary() *report.Online {
+	out := &report.Online{Peak: o.peak, Stages: []report.StageOnline{}}
+	for i, s := range o.stages {
+		if o.seen[i] {
+			out.Stages = append(out.Stages, s)
+		}
+	}
+	return out
+}
