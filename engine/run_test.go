@@ -156,4 +156,3 @@ thresholds:
 		t.Errorf("junit.xml: %d skipped, %d failures (%v); want 1 and 1", doc.Skipped, doc.Failures, err)
 	}
 }
-
