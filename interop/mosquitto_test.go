@@ -45,7 +45,7 @@ func startMosquitto(t *testing.T, extraConf ...string) *mosquitto {
 			"allow_anonymous true",
 			"set_tcp_nodelay true",
 			"persistence false",
-			"max_queued_messages 0", // never drop queued messages to a slow subscriber
+			"max_queued_messages 0",    // never drop queued messages to a slow subscriber
 			"log_dest file " + logPath, // flushed per line, unlike stdout
 			"log_type error", "log_type warning", "log_type notice", "log_type information",
 			"connection_messages true",
