@@ -171,7 +171,7 @@ func TestRemoteWriteToPrometheus(t *testing.T) {
 		{`eixamsim_mqtt_disconnects_total`, map[string]float64{`{"__name__":"eixamsim_mqtt_disconnects_total","job":"interop"}`: 10}},
 		{`eixamsim_users_online`, map[string]float64{`{"__name__":"eixamsim_users_online","job":"interop"}`: 17}},
 		{`eixamsim_arrivals_dropped_total`, map[string]float64{
-			`{"__name__":"eixamsim_arrivals_dropped_total","job":"interop"}`:                        0,
+			`{"__name__":"eixamsim_arrivals_dropped_total","job":"interop"}`:                         0,
 			`{"__name__":"eixamsim_arrivals_dropped_total","job":"interop","reason":"no_idle_user"}`: 1,
 		}},
 		{`sum(eixamsim_arrivals_dropped_total)`, map[string]float64{`{}`: 1}},
