@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/gorilla/websocket"
 
+	"github.com/eixamsim/eixamsim/internal/testcert"
 	"github.com/eixamsim/eixamsim/internal/wsconn"
 )
 
@@ -24,6 +26,7 @@ import (
 // one connection, which is what used to interleave).
 const (
 	churnCycles      = 2000
+	churnTLSCycles   = 500 // wss://: the same code under TLS, fewer for CPU
 	churnConcurrency = 50
 	churnPublishes   = 4
 	churnBudget      = 60 * time.Second // the whole churn, far above what it takes
@@ -37,10 +40,24 @@ const (
 // a clean DISCONNECT for every client and no dropped one.
 func TestWebSocketChurnAgainstMosquitto(t *testing.T) {
 	m := startMosquitto(t)
+	churn(t, m, m.WSURL, websocket.Dialer{}, churnCycles)
+}
+
+// TestSecureWebSocketChurnAgainstMosquitto is the same over wss://, the
+// SDK's production transport.
+func TestSecureWebSocketChurnAgainstMosquitto(t *testing.T) {
+	certFile, keyFile, pool := testcert.Write(t)
+	m := startMosquitto(t, "certfile "+certFile, "keyfile "+keyFile)
+	churn(t, m, "wss"+strings.TrimPrefix(m.WSURL, "ws"), websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: pool}}, churnTLSCycles)
+}
+
+// churn runs cycles churn cycles against m's WebSocket listener at wsURL
+// with d (churnConcurrency at once) and checks them and mosquitto's log.
+func churn(t *testing.T, m *mosquitto, wsURL string, d websocket.Dialer, cycles int) {
 	ctx, cancel := context.WithTimeout(context.Background(), churnBudget)
 	defer cancel()
 
-	observed := make(chan struct{}, churnCycles*churnPublishes)
+	observed := make(chan struct{}, cycles*churnPublishes)
 	observer := observe(ctx, t, m.TCPAddr, "churn/#", observed)
 
 	start := time.Now()
@@ -54,10 +71,10 @@ func TestWebSocketChurnAgainstMosquitto(t *testing.T) {
 		wg.Go(func() {
 			for {
 				i := next.Add(1) - 1
-				if i >= churnCycles || ctx.Err() != nil {
+				if i >= int64(cycles) || ctx.Err() != nil {
 					return
 				}
-				if err := churnCycle(ctx, m.WSURL, int(i)); err != nil {
+				if err := churnCycle(ctx, wsURL, d, int(i)); err != nil {
 					emu.Lock()
 					errs = append(errs, fmt.Errorf("cycle %d: %w", i, err))
 					emu.Unlock()
@@ -70,12 +87,12 @@ func TestWebSocketChurnAgainstMosquitto(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start)
 
-	for i := 0; i < churnCycles*churnPublishes; i++ {
+	for i := 0; i < cycles*churnPublishes; i++ {
 		select {
 		case <-observed:
 		case <-ctx.Done():
-			t.Errorf("TCP observer saw %d of %d messages", i, churnCycles*churnPublishes)
-			i = churnCycles * churnPublishes
+			t.Errorf("TCP observer saw %d of %d messages", i, cycles*churnPublishes)
+			i = cycles * churnPublishes
 		}
 	}
 	if err := observer.Disconnect(&paho.Disconnect{ReasonCode: 0}); err != nil {
@@ -83,10 +100,10 @@ func TestWebSocketChurnAgainstMosquitto(t *testing.T) {
 	}
 	<-observer.Done()
 	m.Stop()
-	t.Logf("%d cycles over ws:// in %v (%d at once)", ok.Load(), elapsed.Round(time.Millisecond), churnConcurrency)
+	t.Logf("%d cycles over %s in %v (%d at once)", ok.Load(), wsURL, elapsed.Round(time.Millisecond), churnConcurrency)
 
-	if n := ok.Load(); n != churnCycles {
-		t.Errorf("%d of %d cycles succeeded; first errors:\n%v", n, churnCycles, errors.Join(errs[:min(len(errs), 10)]...))
+	if n := ok.Load(); n != int64(cycles) {
+		t.Errorf("%d of %d cycles succeeded; first errors:\n%v", n, cycles, errors.Join(errs[:min(len(errs), 10)]...))
 	}
 	lines := m.Log(t)
 	var drops []string
@@ -104,7 +121,7 @@ func TestWebSocketChurnAgainstMosquitto(t *testing.T) {
 	if len(drops) > 0 {
 		t.Errorf("mosquitto dropped %d clients, e.g.:\n%s", len(drops), strings.Join(drops[:min(len(drops), 10)], "\n"))
 	}
-	if want := churnCycles + 1; connected != want || clean != want { // + the observer
+	if want := cycles + 1; connected != want || clean != want { // + the observer
 		t.Errorf("mosquitto logged %d connects and %d clean disconnects, want %d each", connected, clean, want)
 	}
 }
@@ -112,10 +129,10 @@ func TestWebSocketChurnAgainstMosquitto(t *testing.T) {
 // churnCycle is one client's life: connect over ws:// (through wsconn),
 // subscribe to its own topic at QoS 1, publish churnPublishes QoS 1
 // messages to it at once, receive them all back, disconnect.
-func churnCycle(ctx context.Context, wsURL string, i int) error {
+func churnCycle(ctx context.Context, wsURL string, d websocket.Dialer, i int) error {
 	ctx, cancel := context.WithTimeout(ctx, cycleTimeout)
 	defer cancel()
-	d := websocket.Dialer{HandshakeTimeout: cycleTimeout, Subprotocols: []string{"mqtt"}}
+	d.HandshakeTimeout, d.Subprotocols = cycleTimeout, []string{"mqtt"}
 	ws, _, err := d.DialContext(ctx, wsURL, nil)
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
