@@ -201,7 +201,7 @@ func TestRunServesPrometheusMetrics(t *testing.T) {
 	var last float64
 	var sawOnline, sawStage bool
 	for _, body := range r.scrapes {
-		n, _ := promValue(body, `eixamsim_latency_seconds_count{metric="telemetry.puback"}`)
+		n, _ := promValue(body, "eixamsim_telemetry_puback_seconds_count")
 		if n < last {
 			t.Errorf("telemetry count went down: %v -> %v", last, n)
 		}
@@ -216,10 +216,10 @@ func TestRunServesPrometheusMetrics(t *testing.T) {
 	}
 	body := r.scrapes[len(r.scrapes)-1]
 	for _, want := range []string{
-		"# TYPE eixamsim_latency_seconds histogram",
-		`eixamsim_latency_seconds_bucket{metric="telemetry.puback",le="+Inf"}`,
-		`eixamsim_count_total{name="mqtt.disconnects"}`,
-		`eixamsim_gauge{name="users.online"}`,
+		"# TYPE eixamsim_telemetry_puback_seconds histogram",
+		`eixamsim_telemetry_puback_seconds_bucket{le="+Inf"}`,
+		"eixamsim_mqtt_disconnects_total ",
+		"eixamsim_users_online ",
 		"eixamsim_users_target ",
 	} {
 		if !strings.Contains(body, want) {

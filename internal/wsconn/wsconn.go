@@ -3,6 +3,11 @@
 // uses binary messages; a packet may span messages and a message may hold
 // several packets). Both the simulator's clients and the reference
 // backend's listener use it.
+//
+// Reading accepts any split. Writing sends exactly one binary message per
+// MQTT control packet, whatever the writes look like: some brokers
+// (mosquitto 2.0 among them) drop a client whose packet spans messages
+// once another packet's bytes come between them. See framer.go.
 package wsconn
 
 import (
@@ -18,19 +23,31 @@ import (
 // ErrNotBinary is returned by Read when the peer sends a text message.
 var ErrNotBinary = errors.New("websocket: MQTT needs binary messages")
 
-// Conn adapts a *websocket.Conn to net.Conn. Reads come from one reader at
-// a time; writes are serialised, because gorilla/websocket allows one
-// concurrent writer and paho writes from several goroutines.
+// Conn adapts a *websocket.Conn to net.Conn.
+//
+// Reads come from one reader at a time. Writes are cut at MQTT packet
+// boundaries and each packet goes out as one binary message (framer.go).
+// Conn is also a sync.Locker: a writer that writes one packet in several
+// Write calls holds the lock for the whole packet, so packets of
+// concurrent writers never interleave. paho's ControlPacket.WriteTo does
+// exactly that for any connection that is a sync.Locker (it writes the
+// fixed header and each part of the packet separately).
 type Conn struct {
 	ws *websocket.Conn
 
 	rmu sync.Mutex
 	r   io.Reader // the current message, nil between messages
 
-	wmu sync.Mutex
+	pmu sync.Mutex // the packet lock of Lock and Unlock
+
+	wmu sync.Mutex // serialises Write: gorilla allows one writer at a time
+	f   framer     // guarded by wmu
 }
 
-var _ net.Conn = (*Conn)(nil)
+var (
+	_ net.Conn    = (*Conn)(nil)
+	_ sync.Locker = (*Conn)(nil)
+)
 
 // New wraps ws.
 func New(ws *websocket.Conn) *Conn { return &Conn{ws: ws} }
@@ -62,17 +79,28 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
-// Write implements net.Conn: one binary message per write.
+// Write implements net.Conn. Every MQTT packet that p completes goes out
+// as one binary message; the bytes of a packet not yet complete wait for
+// the next Write. n is len(p) unless sending a message failed.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return c.f.write(p, c.send)
 }
 
-// Close implements net.Conn.
+func (c *Conn) send(packet []byte) error {
+	return c.ws.WriteMessage(websocket.BinaryMessage, packet)
+}
+
+// Lock takes the packet lock: until Unlock, no other goroutine that also
+// takes it can write. It does not block Write itself, so the holder writes
+// as usual.
+func (c *Conn) Lock() { c.pmu.Lock() }
+
+// Unlock releases the packet lock.
+func (c *Conn) Unlock() { c.pmu.Unlock() }
+
+// Close implements net.Conn. Bytes of an unfinished packet are discarded.
 func (c *Conn) Close() error { return c.ws.Close() }
 
 // LocalAddr implements net.Conn.

@@ -43,3 +43,12 @@ func histogramOf(h *hdr.Histogram) (count uint64, sum float64, buckets map[float
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// zeroBuckets are the buckets of a histogram that has no values.
+func zeroBuckets() map[float64]uint64 {
+	buckets := make(map[float64]uint64, len(latencyBuckets))
+	for _, b := range latencyBuckets {
+		buckets[b] = 0
+	}
+	return buckets
+}

@@ -1,18 +1,30 @@
 // Package prom exposes a run's metrics.Registry to Prometheus while the run
-// works. Its Collector reads the registry at scrape time (cumulative HDR
-// histograms, error counts, counters and gauges), so the hot path records
-// every value once, into HDR only. Serve it from its own
-// prometheus.Registry with Listen; nothing here touches client_golang's
-// global default registry. docs/results.md lists the metric names.
+// works, and after it if the caller keeps the Server open. Its Collector
+// reads the registry at scrape time (cumulative HDR histograms, error
+// counts, counters and gauges), so the hot path records every value once,
+// into HDR only.
+//
+// Every metric of the catalogue it is given (scenario.Metrics by default)
+// is its own family, named after the dotted eixamsim name with its unit
+// (names.go): a latency is a histogram in seconds plus an errors counter
+// by class, a counter ends in _total, a gauge is bare. Every family is
+// there from the first scrape, at 0. Serve it from its own
+// prometheus.Registry with Listen, or push it with package promwrite;
+// nothing here touches client_golang's global default registry.
+// docs/results.md lists the families.
 package prom
 
 import (
+	"fmt"
 	"sort"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // latencyBuckets are the upper bounds, in seconds, of the exported latency
@@ -27,78 +39,218 @@ type Status struct {
 	StageIndex     int           // 0-based
 	StageRemaining time.Duration // until the stage ends
 	TargetUsers    int           // users the stage wants online
-	OnlineUsers    int           // users online now
+
+	// Deprecated: ignored. eixamsim_users_online is the registry's
+	// users.online gauge, like every other catalogue metric.
+	OnlineUsers int
+}
+
+// Info labels the eixamsim_info metric. Empty fields are exported as
+// empty labels (that is, absent).
+type Info struct {
+	Version  string // eixamsim's version
+	Scenario string // the scenario's name
+	RunID    string // the run's id, e.g. its result directory's name
+}
+
+// Config says what a Collector exports. The zero value exports the whole
+// catalogue, an eixamsim_info with empty labels, and no stage gauges.
+type Config struct {
+	// Metrics are the catalogue entries to export, each as its own
+	// families. nil means all of scenario.Metrics; pass the scenario's
+	// subset to leave out metrics it cannot produce. Registry metrics not
+	// listed are not exported.
+	Metrics []scenario.Metric
+	// Labels names the label that splits a counter into children: the
+	// registry counter "<name>.<value>" becomes the series
+	// {<label>="<value>"} of <name>'s family, and the parent "<name>"
+	// itself (the sum of its children) is not exported. nil means
+	// {scenario.ArrivalsDropped: "reason"}.
+	Labels map[string]string
+	// Start is the run's start, for eixamsim_start_time_seconds; zero
+	// leaves that family out.
+	Start time.Time
+	// Status, if not nil, is called once per scrape for the stage gauges
+	// (eixamsim_users_target, eixamsim_stage_info,
+	// eixamsim_stage_remaining_seconds).
+	Status func() Status
+	// Info labels eixamsim_info.
+	Info Info
 }
 
 // Collector is a prometheus.Collector over a metrics.Registry. It is safe
 // for concurrent scrapes.
 type Collector struct {
-	reg    *metrics.Registry
-	status func() Status // may be nil
-	start  time.Time
+	reg      *metrics.Registry
+	cfg      Config
+	finished atomic.Bool
 
-	latency, errors, counter, gauge           *prometheus.Desc
-	online, target, stage, remaining, started *prometheus.Desc
+	latency, errors map[string]*prometheus.Desc // by eixamsim name
+	counter, gauge  map[string]*prometheus.Desc
+	names           []string // every exported eixamsim name, sorted
+
+	info, started, done, target, stage, remaining *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
 
-// NewCollector returns a collector for reg. status, if not nil, is called
-// once per scrape for the fleet gauges; start is the run's start time.
-func NewCollector(reg *metrics.Registry, start time.Time, status func() Status) *Collector {
-	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc("eixamsim_"+name, help, labels, nil)
+// New returns a collector for reg. It fails when two metrics of
+// cfg.Metrics map to the same family name.
+func New(reg *metrics.Registry, cfg Config) (*Collector, error) {
+	if cfg.Metrics == nil {
+		cfg.Metrics = scenario.Metrics
 	}
-	return &Collector{
-		reg: reg, status: status, start: start,
-		latency:   d("latency_seconds", "Latency of successful operations, from the run's cumulative HDR histogram (3 significant digits).", "metric"),
-		errors:    d("errors_total", "Failed operations by metric and error class.", "metric", "class"),
-		counter:   d("count_total", "The run's counters (mqtt.disconnects, arrivals.dropped, ...), by eixamsim name.", "name"),
-		gauge:     d("gauge", "The run's gauges (users.online, ...), by eixamsim name.", "name"),
-		online:    d("users_online", "Virtual users online now."),
-		target:    d("users_target", "Users the current stage wants online."),
-		stage:     d("stage_info", "The current stage: always 1, with its name and 0-based index as labels.", "stage", "index"),
-		remaining: d("stage_remaining_seconds", "Time until the current stage ends."),
-		started:   d("start_time_seconds", "Start of the run, Unix time in seconds."),
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{scenario.ArrivalsDropped: "reason"}
 	}
+	if err := checkNames(cfg.Metrics); err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	c := &Collector{
+		reg: reg, cfg: cfg,
+		latency: map[string]*prometheus.Desc{}, errors: map[string]*prometheus.Desc{},
+		counter: map[string]*prometheus.Desc{}, gauge: map[string]*prometheus.Desc{},
+		info:      prometheus.NewDesc(familyInfo, "eixamsim's version and the run's scenario and id as labels; always 1.", []string{"version", "scenario", "run_id"}, nil),
+		started:   prometheus.NewDesc(familyStart, "Start of the run, Unix time in seconds.", nil, nil),
+		done:      prometheus.NewDesc(familyFinished, "1 once the run has ended (the endpoint may be kept open after it), else 0.", nil, nil),
+		target:    prometheus.NewDesc(familyTarget, "Users the current stage wants online.", nil, nil),
+		stage:     prometheus.NewDesc(familyStage, "The current stage: always 1, with its name and 0-based index as labels.", []string{"stage", "index"}, nil),
+		remaining: prometheus.NewDesc(familyRemaining, "Time until the current stage ends, in seconds.", nil, nil),
+	}
+	for _, m := range cfg.Metrics {
+		c.names = append(c.names, m.Name)
+		desc := strings.TrimSuffix(m.Description, ".")
+		switch m.Kind {
+		case scenario.KindLatency:
+			c.latency[m.Name] = prometheus.NewDesc(LatencyFamily(m.Name),
+				fmt.Sprintf("%s: latency of successful operations in seconds, since the start (%s).", m.Name, desc), nil, nil)
+			c.errors[m.Name] = prometheus.NewDesc(ErrorsFamily(m.Name),
+				fmt.Sprintf("%s: failed operations by error class, since the start; the series without class stays 0.", m.Name), []string{"class"}, nil)
+		case scenario.KindCounter:
+			var labels []string
+			help := fmt.Sprintf("%s: %s, since the start (%s).", m.Name, desc, m.Unit)
+			if l := cfg.Labels[m.Name]; l != "" {
+				labels = []string{l}
+				help = fmt.Sprintf("%s: %s, since the start (%s), by %s; the series without %s stays 0.", m.Name, desc, m.Unit, l, l)
+			}
+			c.counter[m.Name] = prometheus.NewDesc(CounterFamily(m.Name), help, labels, nil)
+		case scenario.KindGauge:
+			c.gauge[m.Name] = prometheus.NewDesc(GaugeFamily(m.Name), fmt.Sprintf("%s: %s (%s).", m.Name, desc, m.Unit), nil, nil)
+		}
+	}
+	sort.Strings(c.names)
+	return c, nil
 }
+
+// NewCollector returns a collector of the whole catalogue for reg, with
+// start and status as in Config.
+//
+// Deprecated: use New, which also takes the scenario's metrics and the
+// info labels.
+func NewCollector(reg *metrics.Registry, start time.Time, status func() Status) *Collector {
+	c, err := New(reg, Config{Start: start, Status: status})
+	if err != nil {
+		panic(err) // the catalogue's names are distinct: TestCatalogueFamilies
+	}
+	return c
+}
+
+// Finish marks the run as ended: eixamsim_run_finished becomes 1. Values
+// stay what the registry holds, so an endpoint kept open after the run
+// serves the final counts.
+func (c *Collector) Finish() { c.finished.Store(true) }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.latency, c.errors, c.counter, c.gauge, c.online, c.target, c.stage, c.remaining, c.started} {
+	for _, name := range c.names {
+		for _, d := range []*prometheus.Desc{c.latency[name], c.errors[name], c.counter[name], c.gauge[name]} {
+			if d != nil {
+				ch <- d
+			}
+		}
+	}
+	for _, d := range []*prometheus.Desc{c.info, c.started, c.done, c.target, c.stage, c.remaining} {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector: it snapshots every latency
-// metric and reads every counter and gauge.
+// metric and reads every counter and gauge. A metric not yet recorded
+// reads as 0.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for _, l := range c.reg.Latencies() {
-		h, errs := l.Snapshot()
-		count, sum, buckets := histogramOf(h)
-		ch <- prometheus.MustNewConstHistogram(c.latency, count, sum, buckets, l.Name())
-		for _, class := range sortedKeys(errs) {
-			ch <- prometheus.MustNewConstMetric(c.errors, prometheus.CounterValue, float64(errs[class]), l.Name(), class)
-		}
-	}
-	counters := c.reg.CounterValues()
-	for _, name := range sortedKeys(counters) {
-		ch <- prometheus.MustNewConstMetric(c.counter, prometheus.CounterValue, float64(counters[name]), name)
-	}
+	c.collectLatencies(ch)
+	c.collectCounters(ch)
 	gauges := c.reg.GaugeValues()
-	for _, name := range sortedKeys(gauges) {
-		ch <- prometheus.MustNewConstMetric(c.gauge, prometheus.GaugeValue, float64(gauges[name]), name)
+	for name, d := range c.gauge {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(gauges[name]))
 	}
-	ch <- prometheus.MustNewConstMetric(c.started, prometheus.GaugeValue, float64(c.start.UnixNano())/1e9)
-	if c.status == nil {
+
+	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, c.cfg.Info.Version, c.cfg.Info.Scenario, c.cfg.Info.RunID)
+	if !c.cfg.Start.IsZero() {
+		ch <- prometheus.MustNewConstMetric(c.started, prometheus.GaugeValue, float64(c.cfg.Start.UnixNano())/1e9)
+	}
+	finished := 0.0
+	if c.finished.Load() {
+		finished = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.done, prometheus.GaugeValue, finished)
+	if c.cfg.Status == nil {
 		return
 	}
-	st := c.status()
-	ch <- prometheus.MustNewConstMetric(c.online, prometheus.GaugeValue, float64(st.OnlineUsers))
+	st := c.cfg.Status()
 	ch <- prometheus.MustNewConstMetric(c.target, prometheus.GaugeValue, float64(st.TargetUsers))
 	if st.Stage != "" {
 		ch <- prometheus.MustNewConstMetric(c.stage, prometheus.GaugeValue, 1, st.Stage, itoa(st.StageIndex))
 		ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, max(st.StageRemaining.Seconds(), 0))
+	}
+}
+
+// collectLatencies sends each latency metric's histogram and error
+// counts; one never recorded is an empty histogram and no errors.
+func (c *Collector) collectLatencies(ch chan<- prometheus.Metric) {
+	seen := map[string]bool{}
+	for _, l := range c.reg.Latencies() {
+		d := c.latency[l.Name()]
+		if d == nil {
+			continue
+		}
+		seen[l.Name()] = true
+		h, errs := l.Snapshot()
+		count, sum, buckets := histogramOf(h)
+		ch <- prometheus.MustNewConstHistogram(d, count, sum, buckets)
+		ch <- prometheus.MustNewConstMetric(c.errors[l.Name()], prometheus.CounterValue, 0, "")
+		for _, class := range sortedKeys(errs) {
+			if class == "" {
+				continue // the zero series' label value; classes are never empty
+			}
+			ch <- prometheus.MustNewConstMetric(c.errors[l.Name()], prometheus.CounterValue, float64(errs[class]), class)
+		}
+	}
+	for name, d := range c.latency {
+		if seen[name] {
+			continue
+		}
+		ch <- prometheus.MustNewConstHistogram(d, 0, 0, zeroBuckets())
+		ch <- prometheus.MustNewConstMetric(c.errors[name], prometheus.CounterValue, 0, "")
+	}
+}
+
+// collectCounters sends each counter; a labelled counter sends its
+// children and a zero series without the label.
+func (c *Collector) collectCounters(ch chan<- prometheus.Metric) {
+	values := c.reg.CounterValues()
+	for name, d := range c.counter {
+		if c.cfg.Labels[name] == "" {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(values[name]))
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, 0, "")
+		prefix := name + "."
+		for _, child := range sortedKeys(values) {
+			if label, ok := strings.CutPrefix(child, prefix); ok && label != "" {
+				ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(values[child]), label)
+			}
+		}
 	}
 }
 
