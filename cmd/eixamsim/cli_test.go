@@ -3,12 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // cli runs one command line in-process and returns its exit code and
@@ -39,6 +45,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"flags after the file reach the scenario", []string{"run", "missing.yaml", "--users", "50"}, "missing.yaml: cannot read the scenario"},
 		{"duration without a unit", []string{"run", valid, "--duration", "8"}, "--duration"},
 		{"linger without metrics", []string{"run", valid, "--linger"}, "--linger"},
+		{"bad remote-write URL", []string{"run", valid, "--remote-write", "ftp://x"}, "--remote-write"},
 		{"bad users value", []string{"run", valid, "--users", "many"}, `invalid argument "many"`},
 		{"validate nothing", []string{"validate"}, "want at least one scenario file"},
 		{"report nothing", []string{"report"}, "want exactly one result directory"},
@@ -131,5 +138,79 @@ func TestScrubArgs(t *testing.T) {
 		if got := scrubArgs(tt.in); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("scrubArgs(%q) = %q; want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestLingerAndRemoteWrite runs a short scenario with --metrics-addr,
+// --linger and --remote-write: the endpoint stays up after the run with
+// the final values and eixamsim_run_finished 1 until the context ends, and
+// the receiver got the final push.
+func TestLingerAndRemoteWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 2 s scenario")
+	}
+	var pushes atomic.Int64
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.Header.Get("Content-Encoding") == "snappy" {
+			pushes.Add(1)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "linger.yaml")
+	if err := os.WriteFile(path, []byte(header+"name: linger\nduration: 2s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- execute(ctx, []string{"run", path, "-q", "--out", filepath.Join(dir, "out"),
+			"--metrics-addr", "127.0.0.1:0", "--linger", "--remote-write", receiver.URL + "/api/v1/write"}, &stdout, &stderr)
+	}()
+	url := ""
+	for deadline := time.Now().Add(time.Minute); url == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if m := regexp.MustCompile(`serving the final metrics at (\S+) until interrupted`).FindStringSubmatch(stderr.String()); m != nil {
+			url = m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned before lingering: %v\nstderr:\n%s", err, stderr.String())
+		default:
+		}
+	}
+	if url == "" {
+		t.Fatalf("no linger line:\n%s", stderr.String())
+	}
+	if pushes.Load() < 1 {
+		t.Error("the remote-write receiver got no push by the end of the run")
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"eixamsim_run_finished 1", `scenario="linger"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("lingering endpoint lacks %q", want)
+		}
+	}
+	if n, ok := promValue(string(body), "eixamsim_user_login_seconds_count"); !ok || n < 20 {
+		t.Errorf("user.login count after the run = %v (%v); want the final 20", n, ok)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("--linger did not end with the context")
+	}
+	if !strings.HasPrefix(stdout.String(), "eixamsim: COMPLETED: ") {
+		t.Errorf("stdout = %q", stdout.String())
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +23,8 @@ type runFlags struct {
 	// linger keeps serving them after the run until interrupted.
 	metricsAddr string
 	linger      bool
+	// remoteWrite pushes the same metrics to a remote-write endpoint.
+	remoteWrite string
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -64,6 +65,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
 	fl.BoolVar(&f.linger, "linger", false, "keep serving --metrics-addr after the run until interrupted (for a last scrape)")
+	fl.StringVar(&f.remoteWrite, "remote-write", "", "push the same metrics every 10s, and once at the end, to the Prometheus remote-write `URL` (e.g. http://prometheus:9090/api/v1/write)")
 	return cmd
 }
 
@@ -90,41 +92,38 @@ func (f *runFlags) options(cmd *cobra.Command) (scenario.Options, error) {
 // runScenario runs sc: progress on stderr, the metrics endpoint if asked
 // for, the table (or, with --quiet, the verdict line) on stdout at the end.
 func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, commandLine []string, stdout, stderr io.Writer) error {
-	// The port is taken before anything else, so a clash is a usage error
-	// that leaves no result directory behind.
-	var probe net.Listener
-	if f.metricsAddr != "" {
-		ln, err := net.Listen("tcp", f.metricsAddr)
-		if err != nil {
-			return withCode(exitUsage, fmt.Errorf("--metrics-addr: %w", err))
-		}
-		probe = ln
-		defer probe.Close()
+	// The port is taken and the URL checked before anything else, so a
+	// clash is a usage error that leaves no result directory behind.
+	plan, err := planMetrics(f) // metricsaddr.go
+	if err != nil {
+		return err
 	}
+	defer plan.close()
 	prog := newProgress(stderr, f, sc.MaxUsers()) // progress.go
-	var metrics *metricsServer
-	defer func() { metrics.stop(stderr) }() // after the results are written and printed
+	var live *promOutputs
+	defer func() { live.stop(stderr) }() // after the results are written and printed
 	res, err := engine.Run(ctx, sc, engine.Options{
 		Progress:    prog.engineProgress(),
 		Warn:        prog.warn,
 		CommandLine: commandLine,
-		Started: func(live engine.Live) error {
-			m, err := serveMetrics(probe, live) // metricsaddr.go
+		Started: func(l engine.Live) error {
+			m, err := plan.start(l, stderr)
 			if err != nil {
 				return err
 			}
-			metrics = m
-			if m != nil && !f.quiet {
-				fmt.Fprintf(stderr, "eixamsim: Prometheus metrics at %s\n", m.URL())
+			live = m
+			if u := m.URL(); u != "" && !f.quiet {
+				fmt.Fprintf(stderr, "eixamsim: Prometheus metrics at %s\n", u)
 			}
 			if !f.quiet {
 				fmt.Fprintf(stderr, "eixamsim: running %q: %d users for %v against %s (%s, %s)\n",
-					sc.Name, sc.Fleet.Users, sc.Duration(), live.Target.Kind, live.Target.HTTP, live.Target.MQTT)
+					sc.Name, sc.Fleet.Users, sc.Duration(), l.Target.Kind, l.Target.HTTP, l.Target.MQTT)
 			}
 			return nil
 		},
 	})
 	prog.Close()
+	live.finish(stderr)
 	if res != nil {
 		if f.quiet {
 			word, reason := report.Headline(res.Summary)
@@ -134,8 +133,8 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, command
 			fmt.Fprintf(stderr, "eixamsim: results in %s\n", res.Dir)
 		}
 	}
-	if f.linger && metrics != nil && ctx.Err() == nil {
-		fmt.Fprintf(stderr, "eixamsim: serving metrics at %s until interrupted (--linger)\n", metrics.URL())
+	if u := live.URL(); f.linger && u != "" && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "eixamsim: serving the final metrics at %s until interrupted (--linger)\n", u)
 		<-ctx.Done()
 	}
 	return err
