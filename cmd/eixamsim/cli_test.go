@@ -15,6 +15,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // cli runs one command line in-process and returns its exit code and
@@ -212,5 +216,78 @@ func TestLingerAndRemoteWrite(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout.String(), "eixamsim: COMPLETED: ") {
 		t.Errorf("stdout = %q", stdout.String())
+	}
+}
+
+// TestSignedSessionsLogIn signs users into a CSV, from flags and from a
+// scenario's identity, and runs a scenario that reads the CSV as its
+// sessions_file against the embedded backend: every user logs in. Neither
+// the secret nor a hash is printed.
+func TestSignedSessionsLogIn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 2 s scenario")
+	}
+	const secret = "sign-test-s3cret"
+	t.Setenv("SIGN_TEST_SECRET", secret)
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "sessions.csv")
+	code, stdout, stderr := cli(t, "sign", "--app", "e2e", "--secret-env", "SIGN_TEST_SECRET", "--users", "5",
+		"--user-id", "signed-{{.N}}", "--out", csvPath)
+	if code != exitOK {
+		t.Fatalf("sign: exit %d: %s", code, stderr)
+	}
+	printed := stdout + stderr
+	if strings.Contains(printed, secret) || strings.Contains(printed, contract.Sign([]byte(secret), "signed-0")) {
+		t.Errorf("sign printed the secret or a hash: %s", printed)
+	}
+	fi, err := os.Stat(csvPath)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("sessions.csv: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	rows, _ := os.ReadFile(csvPath)
+	lines := strings.Split(strings.TrimSpace(string(rows)), "\n")
+	if len(lines) != 6 || lines[0] != "appId,externalUserId,userHash" || lines[1] != "e2e,signed-0,"+contract.Sign([]byte(secret), "signed-0") {
+		t.Fatalf("sessions.csv =\n%s", rows)
+	}
+
+	// The same identity in a scenario signs the same file.
+	signing := filepath.Join(dir, "signing.yaml")
+	if err := os.WriteFile(signing, []byte(`version: 1
+name: signing
+duration: 2s
+identity: { app_id: e2e, app_secret: "${SIGN_TEST_SECRET}", user_id: "signed-{{.N}}" }
+fleet: { users: 5 }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fromScenario := filepath.Join(dir, "from-scenario.csv")
+	if code, _, stderr := cli(t, "sign", signing, "--out", fromScenario); code != exitOK {
+		t.Fatalf("sign SCENARIO: exit %d: %s", code, stderr)
+	}
+	if again, _ := os.ReadFile(fromScenario); string(again) != string(rows) {
+		t.Errorf("signed from the scenario:\n%s\nwant\n%s", again, rows)
+	}
+
+	// A run with the CSV as its sessions: every user logs in.
+	path := filepath.Join(dir, "signed.yaml")
+	if err := os.WriteFile(path, []byte(`version: 1
+name: signed
+duration: 2s
+identity: { app_id: e2e, app_secret: "${SIGN_TEST_SECRET}", sessions_file: sessions.csv }
+fleet: { users: 5, connect_rate: 100/s }
+behaviours: { login: [me] }
+thresholds:
+  user.login: ["count >= 5", "errors <= 0%"]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr = cli(t, "run", path, "-q", "--out", out)
+	if code != exitOK {
+		t.Fatalf("run with the signed sessions: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	sum, err := report.ReadSummaryFile(out)
+	if err != nil || sum.Metrics[scenario.UserLogin].Count < 5 {
+		t.Errorf("user.login = %+v (%v); want 5 logins", sum.Metrics[scenario.UserLogin], err)
 	}
 }
