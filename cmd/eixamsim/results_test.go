@@ -164,7 +164,11 @@ func TestReportCommandRerendersTheSameFiles(t *testing.T) {
 	if code := exitCode(execute(context.Background(), []string{"report", dir}, &stdout, &stderr), &stderr); code != exitOK {
 		t.Fatalf("report: exit %d: %s", code, stderr.String())
 	}
-	for _, f := range []string{"summary.txt", "report.html", "summary.json"} {
+	if want := "eixamsim: wrote " + filepath.Join(dir, "summary.txt") + ", " + filepath.Join(dir, "report.html") +
+		" and " + filepath.Join(dir, "junit.xml") + "\n"; stdout.String() != want {
+		t.Errorf("report said %q; want %q", stdout.String(), want)
+	}
+	for _, f := range []string{"summary.txt", "report.html", "summary.json", "junit.xml"} {
 		want, _ := os.ReadFile(filepath.Join(r.dir, f))
 		got, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil || !bytes.Equal(got, want) {
