@@ -149,6 +149,11 @@ func TestRunPrints(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, resultsSecret) {
 		t.Error("the run printed the secret")
 	}
+	// summary.json's meta has the command line as typed.
+	s := readSummary(t, r.dir)
+	if m := s.Meta; m == nil || len(m.CommandLine) < 3 || m.CommandLine[0] != "eixamsim" || m.CommandLine[1] != "run" || m.Version == "" {
+		t.Errorf("meta = %+v", s.Meta)
+	}
 }
 
 func TestReportCommandRerendersTheSameFiles(t *testing.T) {
