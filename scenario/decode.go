@@ -33,6 +33,7 @@ type decoder struct {
 	fromEnv map[*yaml.Node]string // expanded scalars -> their source text
 	envVals map[string]string     // environment values used -> "${NAME}", for scrubbing messages
 	skip    map[*yaml.Node]bool   // values already reported
+	read    map[string]bool       // key path -> written and read without a problem (false: written, not readable)
 }
 
 func newDecoder(src *sourceMap, getenv func(string) (string, bool)) *decoder {
@@ -42,15 +43,20 @@ func newDecoder(src *sourceMap, getenv func(string) (string, bool)) *decoder {
 		fromEnv: map[*yaml.Node]string{},
 		envVals: map[string]string{},
 		skip:    map[*yaml.Node]bool{},
+		read:    map[string]bool{},
 	}
 }
 
 // errAt records a problem at node n and marks path as reported.
 func (d *decoder) errAt(n *yaml.Node, path, format string, args ...any) {
-	d.errs = append(d.errs, &Error{
+	e := &Error{
 		File: d.src.file, Line: n.Line, Column: n.Column, Path: path,
 		Msg: fmt.Sprintf(format, args...),
-	})
+	}
+	if e.Flag = d.src.flag(path); e.Flag != "" {
+		e.Line, e.Column = 0, 0
+	}
+	d.errs = append(d.errs, e)
 	d.src.bad[path] = true
 }
 
