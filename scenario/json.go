@@ -2,6 +2,8 @@ package scenario
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 )
@@ -48,4 +50,22 @@ func (s Session) MarshalJSON() ([]byte, error) {
 		ExternalUserID string `json:"external_user_id"`
 		UserHash       Secret `json:"user_hash"`
 	}{s.AppID, s.ExternalUserID, s.UserHash})
+}
+
+// Hash returns a stable SHA-256 (lowercase hex) of the resolved scenario's
+// JSON echo, with secrets redacted (as in the echo) and the file path left
+// out: runs of the same scenario have the same hash wherever the file
+// lives and however it spells its values (defaults written out or left
+// out, users as a percentage or a number), and any change that alters
+// what runs (an override, a different environment value, a seed) changes
+// it. The app secret and the sessions' hashes do not count.
+func (s *Scenario) Hash() string {
+	c := *s
+	c.File = ""
+	data, err := json.Marshal(c)
+	if err != nil {
+		data = []byte(err.Error()) // cannot happen for a loaded scenario; still a stable value
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

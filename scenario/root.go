@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"math"
 	"strconv"
 	"strings"
 
@@ -36,13 +35,18 @@ var scenarioKeys = keys[Scenario]{
 		echo:   func(s *Scenario) (any, bool) { return s.Description, s.Description != "" }},
 	{name: "file", // not a key of the file: the echo says where the scenario was read from
 		echo: func(s *Scenario) (any, bool) { return s.File, s.File != "" }},
-	{name: "seed", shape: shapeSeed, doc: "seed of every random choice (arrivals, jitter, positions, user picks), 1..2^64-1 (default: the run picks one and records it)",
+	{name: "seed", shape: shapeSeed, doc: "seed of every random choice (arrivals, jitter, positions, user picks), 1..2^53-1 (default: the run picks one and records it)",
 		decode: func(d *decoder, n *yaml.Node, p string, s *Scenario) bool {
 			if v := d.seed(n, p); v != nil {
 				s.Seed = *v
 				return true
 			}
 			return false
+		},
+		check: func(v *validator, p string, s *Scenario) {
+			if s.Seed > MaxSeed {
+				v.errorf(p, "must be at most %d (2^53-1, exact in every JSON reader), got %d", uint64(MaxSeed), s.Seed)
+			}
 		},
 		echo: func(s *Scenario) (any, bool) { return s.Seed, s.Seed != 0 }},
 	{name: "duration", shape: shapeDuration, doc: "shorthand for stages: [{ for: <duration>, users: 100% }]; give duration or stages",
@@ -140,7 +144,12 @@ func (d *decoder) decodeRoot(root *yaml.Node) *Scenario {
 // default filled in, the schedule always as stages, plus "file".
 func (s Scenario) MarshalJSON() ([]byte, error) { return scenarioKeys.marshal(&s) }
 
-// seed reads a seed: a whole number 1..2^64-1, unquoted.
+// MaxSeed is the largest seed: 2^53-1, so that the seed in summary.json
+// reads back exactly in every JSON reader (JavaScript's numbers are
+// doubles).
+const MaxSeed = 1<<53 - 1
+
+// seed reads a seed: a whole number 1..MaxSeed, unquoted.
 func (d *decoder) seed(n *yaml.Node, path string) *uint64 {
 	s, ok := d.scalar(n, path, "a whole number")
 	if !ok {
@@ -151,8 +160,8 @@ func (d *decoder) seed(n *yaml.Node, path string) *uint64 {
 		return nil
 	}
 	v, err := strconv.ParseUint(strings.TrimPrefix(strings.ReplaceAll(s, "_", ""), "+"), 10, 64)
-	if err != nil || v == 0 {
-		d.errAt(n, path, "must be a whole number between 1 and %d (leave seed out to have the run pick one), got %s", uint64(math.MaxUint64), d.got(n))
+	if err != nil || v == 0 || v > MaxSeed {
+		d.errAt(n, path, "must be a whole number between 1 and %d (leave seed out to have the run pick one), got %s", uint64(MaxSeed), d.got(n))
 		return nil
 	}
 	return &v

@@ -19,7 +19,8 @@ type Scenario struct {
 	// Seed seeds every random choice of a run (arrival times, jitter,
 	// positions, which user acts), so that two runs of the same scenario
 	// with the same seed make the same choices. 0 means none was given:
-	// the run picks one (never 0) from the clock and records it.
+	// the run picks one (1..MaxSeed) from the clock and records it.
+	// At most MaxSeed.
 	Seed       uint64
 	Target     Target     // where the users connect
 	Identity   Identity   // who the users are
