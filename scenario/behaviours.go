@@ -308,6 +308,7 @@ func (v *validator) checkBehaviours() {
 	for _, row := range behaviourTable {
 		row.check(v, "behaviours."+row.name, v.s.Behaviours)
 	}
+	v.checkOpenLoad()
 }
 
 // MarshalJSON implements json.Marshaler; blocks that are off are left out.
@@ -554,6 +555,8 @@ func checkTelemetry(v *validator, tp string, t *Telemetry) {
 		v.errorf(tp, "needs every (each user publishes every N, e.g. 5s) or rate (fleet-wide, e.g. 100/s)")
 	case hasEvery && t.Every <= 0:
 		v.errorf(tp+".every", "must be > 0, got %s", t.Every)
+	case hasEvery && t.Every < MinTelemetryEvery:
+		v.errorf(tp+".every", "must be at least %s (each online user publishes this often; shorter periods only flood this process), got %s", MinTelemetryEvery, t.Every)
 	}
 	v.checkRate(tp+".rate", t.Rate, false)
 	if hasRate {

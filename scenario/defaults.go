@@ -79,11 +79,11 @@ func cutStages(stages []Stage, total time.Duration) []Stage {
 	}
 	var at time.Duration
 	for i := range out {
-		if at+out[i].For >= total {
+		if addCapped(at, max(out[i].For, 0)) >= total {
 			out[i].For = total - at
 			return out[:i+1]
 		}
-		at += out[i].For
+		at = addCapped(at, max(out[i].For, 0))
 	}
 	out[len(out)-1].For += total - at
 	return out

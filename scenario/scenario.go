@@ -33,11 +33,13 @@ type Scenario struct {
 	src *sourceMap // positions of the file's keys; nil for a hand-built Scenario
 }
 
-// Duration is the length of the run: the sum of the stages' durations.
+// Duration is the length of the run: the sum of the stages' durations
+// (at most MaxRunLength in a valid scenario; a sum that would overflow
+// time.Duration gives its largest value).
 func (s *Scenario) Duration() time.Duration {
 	var d time.Duration
 	for _, st := range s.Stages {
-		d += st.For
+		d = addCapped(d, st.For)
 	}
 	return d
 }

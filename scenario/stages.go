@@ -122,14 +122,6 @@ func (d *decoder) readStages(n *yaml.Node, path string) []Stage {
 	return stages
 }
 
-// Bounds of a schedule.
-const (
-	// MaxRunLength bounds the sum of the stages: one year. Longer runs are
-	// certainly mistakes, and the bound keeps every sum of durations far
-	// from overflowing time.Duration (about 292 years).
-	MaxRunLength = 366 * 24 * time.Hour
-)
-
 // checkStages checks the schedule as a whole, then each stage's keys.
 func checkStages(v *validator, p string, s *Scenario) {
 	stages := s.Stages
@@ -153,7 +145,7 @@ func checkStages(v *validator, p string, s *Scenario) {
 		}
 	}
 	if total > MaxRunLength {
-		v.errorf(p, "the stages last %s in all, more than the longest run eixamsim accepts (%s, one year)", formatLong(total), formatLong(MaxRunLength))
+		v.errorf(p, "the stages last %s in all, more than the longest run eixamsim accepts (%s, a year)", formatLong(total), formatLong(MaxRunLength))
 	}
 	if s.MaxUsers() == 0 && users >= 1 && v.ok("fleet.users") {
 		msg := "every stage has 0 users online, so nothing would run"
