@@ -33,9 +33,10 @@ type Behaviours struct {
 // behaviour is one row of behaviourTable: everything the scenario knows
 // about a behaviour.
 type behaviour struct {
-	name  string // its key under behaviours:
-	doc   string // one line, for docs and the JSON Schema
-	shape string // shapeMapping, or shapeList for login
+	name  string      // its key under behaviours:
+	doc   string      // one line, for docs and the JSON Schema
+	shape string      // shapeMapping, or shapeList for login
+	block schemaBlock // the block's key table, for the JSON Schema; nil for login
 
 	// read decodes the behaviour's value at path p into b; n is nil when
 	// the key is not written (the behaviour's default: off, or the login
@@ -75,7 +76,7 @@ var behaviourTable = []behaviour{
 		},
 	},
 	{
-		name: "telemetry", shape: shapeMapping,
+		name: "telemetry", shape: shapeMapping, block: telemetryKeys,
 		doc: "positions published on tel/<seg>/data, per user (every) or fleet-wide (rate)",
 		read: func(d *decoder, n *yaml.Node, p string, b *Behaviours) {
 			b.Telemetry = readBlock(d, n, p, telemetryKeys)
@@ -100,7 +101,7 @@ var behaviourTable = []behaviour{
 		},
 	},
 	{
-		name: "sos", shape: shapeMapping,
+		name: "sos", shape: shapeMapping, block: sosKeys,
 		doc:   "the open-model SOS flow: alert, lifecycle events, hold, cancel or resolve",
 		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { b.SOS = readBlock(d, n, p, sosKeys) },
 		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.SOS, sosKeys) },
@@ -132,7 +133,7 @@ var behaviourTable = []behaviour{
 		},
 	},
 	{
-		name: "contacts", shape: shapeMapping,
+		name: "contacts", shape: shapeMapping, block: contactsKeys,
 		doc:   "an open-model stream of contacts operations (list, create, update, delete)",
 		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { b.Contacts = readBlock(d, n, p, contactsKeys) },
 		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.Contacts, contactsKeys) },
@@ -156,7 +157,7 @@ var behaviourTable = []behaviour{
 		},
 	},
 	{
-		name: "devices", shape: shapeMapping,
+		name: "devices", shape: shapeMapping, block: devicesKeys,
 		doc:   "an open-model stream of devices operations (list, upsert, delete)",
 		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { b.Devices = readBlock(d, n, p, devicesKeys) },
 		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.Devices, devicesKeys) },
@@ -307,6 +308,7 @@ func (v *validator) checkBehaviours() {
 	for _, row := range behaviourTable {
 		row.check(v, "behaviours."+row.name, v.s.Behaviours)
 	}
+	v.checkOpenLoad()
 }
 
 // MarshalJSON implements json.Marshaler; blocks that are off are left out.
@@ -480,7 +482,7 @@ var telemetryKeys = keys[Telemetry]{
 	{name: "battery", shape: shapeBool, doc: "include battery levels that drain over the run (default false)",
 		decode: readBool(func(t *Telemetry, b bool) { t.Battery = b }),
 		echo:   always(func(t *Telemetry) any { return t.Battery })},
-	{name: "position", shape: shapeMapping, doc: "where the positions are: around and radius_km",
+	{name: "position", shape: shapeMapping, block: positionKeys, doc: "where the positions are: around and radius_km",
 		decode: func(d *decoder, n *yaml.Node, p string, t *Telemetry) bool {
 			positionKeys.read(d, n, p, t)
 			return true
@@ -553,6 +555,8 @@ func checkTelemetry(v *validator, tp string, t *Telemetry) {
 		v.errorf(tp, "needs every (each user publishes every N, e.g. 5s) or rate (fleet-wide, e.g. 100/s)")
 	case hasEvery && t.Every <= 0:
 		v.errorf(tp+".every", "must be > 0, got %s", t.Every)
+	case hasEvery && t.Every < MinTelemetryEvery:
+		v.errorf(tp+".every", "must be at least %s (each online user publishes this often; shorter periods only flood this process), got %s", MinTelemetryEvery, t.Every)
 	}
 	v.checkRate(tp+".rate", t.Rate, false)
 	if hasRate {
@@ -701,7 +705,7 @@ func mixKeys(ops []string, defaultMix func() map[string]int) keys[HTTPMix] {
 			def:    func(m *HTTPMix) { m.Arrivals = ArrivalsConstant },
 			check:  func(v *validator, p string, m *HTTPMix) { v.checkArrivals(p, m.Arrivals) },
 			echo:   always(func(m *HTTPMix) any { return m.Arrivals })},
-		{name: "mix", shape: "mapping of operation to weight", doc: "weight of each operation: " + strings.Join(ops, ", "),
+		{name: "mix", shape: "mapping of operation to weight", block: mapOf{func() []string { return ops }, shapeInteger}, doc: "weight of each operation: " + strings.Join(ops, ", "),
 			decode: func(d *decoder, n *yaml.Node, p string, m *HTTPMix) bool {
 				m.Mix = map[string]int{}
 				d.pairs(n, p, "a mapping of operation to weight", func(key string, _, v *yaml.Node, p string) {

@@ -27,30 +27,38 @@ const maxFileSize = 4 << 20
 
 // decoder turns the node tree into a rawScenario, collecting errors.
 type decoder struct {
-	src     *sourceMap
-	errs    ErrorList
-	getenv  func(string) (string, bool)
-	fromEnv map[*yaml.Node]string // expanded scalars -> their source text
-	envVals map[string]string     // environment values used -> "${NAME}", for scrubbing messages
-	skip    map[*yaml.Node]bool   // values already reported
+	src      *sourceMap
+	errs     ErrorList
+	getenv   func(string) (string, bool)
+	fromEnv  map[*yaml.Node]string // scalars with a value from the environment -> their source text
+	expanded map[*yaml.Node]bool   // scalars with a ${...} (from the environment or its default)
+	envVals  map[string]string     // environment values used -> "${NAME}", for scrubbing messages
+	skip     map[*yaml.Node]bool   // values already reported
+	read     map[string]bool       // key path -> written and read without a problem (false: written, not readable)
 }
 
 func newDecoder(src *sourceMap, getenv func(string) (string, bool)) *decoder {
 	return &decoder{
-		src:     src,
-		getenv:  getenv,
-		fromEnv: map[*yaml.Node]string{},
-		envVals: map[string]string{},
-		skip:    map[*yaml.Node]bool{},
+		src:      src,
+		getenv:   getenv,
+		fromEnv:  map[*yaml.Node]string{},
+		expanded: map[*yaml.Node]bool{},
+		envVals:  map[string]string{},
+		skip:     map[*yaml.Node]bool{},
+		read:     map[string]bool{},
 	}
 }
 
 // errAt records a problem at node n and marks path as reported.
 func (d *decoder) errAt(n *yaml.Node, path, format string, args ...any) {
-	d.errs = append(d.errs, &Error{
+	e := &Error{
 		File: d.src.file, Line: n.Line, Column: n.Column, Path: path,
 		Msg: fmt.Sprintf(format, args...),
-	})
+	}
+	if e.Flag = d.src.flag(path); e.Flag != "" {
+		e.Line, e.Column = 0, 0
+	}
+	d.errs = append(d.errs, e)
 	d.src.bad[path] = true
 }
 
@@ -175,6 +183,9 @@ func (d *decoder) expandTree(n *yaml.Node, path string) {
 		if env {
 			d.fromEnv[n] = n.Value
 		}
+		if hasRef(n.Value) {
+			d.expanded[n] = true
+		}
 		n.Value = out
 	}
 }
@@ -208,10 +219,9 @@ func (d *decoder) got(n *yaml.Node) string {
 }
 
 // plain reports whether a scalar may be read as a number or boolean: it is
-// unquoted, or its text came from the environment.
+// unquoted, or it has a ${...} (quoted because YAML needs it in { }).
 func (d *decoder) plain(n *yaml.Node) bool {
-	_, env := d.fromEnv[n]
-	return env || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
+	return d.expanded[n] || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
 }
 
 // fields decodes mapping n at path: each key must be one of keys and

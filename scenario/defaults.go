@@ -1,8 +1,6 @@
 package scenario
 
 import (
-	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -22,103 +20,53 @@ const (
 // Deprecated: use contract.EndpointNames.
 func EndpointNames() []string { return contract.EndpointNames() }
 
-func or[T any](p *T, def T) T {
-	if p != nil {
-		return *p
-	}
-	return def
-}
-
-// resolve turns what the file says into a Scenario: CLI overrides first,
-// then defaults for everything left out. It also loads the files the
-// scenario refers to. Conflicts that a Scenario cannot represent (both
-// duration and stages, embedded settings with an external target) are
-// reported here; everything else is left to validate.
-func (p *parser) resolve(r *rawScenario) *Scenario {
-	s := &Scenario{
-		Version:     1,
-		Name:        or(r.Name, ""),
-		Description: or(r.Description, ""),
-		File:        p.file,
-		src:         p.src,
-	}
-	s.Target = p.resolveTarget(r.Target, r.TargetRead)
+// resolve settles what the file says into a resolved Scenario: CLI
+// overrides first, then what depends on other blocks or on the command
+// line. It also loads the files the scenario refers to. Conflicts that a
+// Scenario cannot represent (both duration and stages, embedded settings
+// with an external target) are reported here; everything else is left to
+// validate.
+func (p *parser) resolve(s *Scenario) *Scenario {
+	s.File = p.file
+	s.src = p.src
+	s.Target = p.resolveTarget(s.Target)
 	var sessionsFile string
-	s.Identity, sessionsFile = p.resolveIdentity(r.Identity)
+	s.Identity, sessionsFile = p.resolveIdentity(s.Identity)
 	p.loadTLS(&s.Target)
 	if s.Identity.SessionsFile != "" {
 		s.Identity.Sessions = p.loadSessions(sessionsFile, &s.Identity)
 	}
-	s.Fleet = p.resolveFleet(r.Fleet, r.FleetRead, s.Identity)
-	s.Stages = p.resolveStages(r, s.Fleet.Users)
-	s.Behaviours = r.Behaviours
-	s.Thresholds = Thresholds{
-		Metrics:     r.Thresholds.Metrics,
-		AbortOnFail: r.Thresholds.AbortOnFail,
-		AbortGrace:  or(r.Thresholds.AbortGrace, 0),
-	}
-	s.Output = r.Output
+	var fileUsers int
+	s.Fleet, fileUsers = p.resolveFleet(s.Fleet, s.Identity)
+	duration, hasDuration := p.durationOverride()
+	s.Stages = p.resolveStages(s, fileUsers, duration, hasDuration)
 	if p.opts.OutDir != nil {
 		s.Output.Dir = *p.opts.OutDir
 		p.src.overridden["output.dir"] = "overridden on the command line"
 	}
+	if p.opts.Seed != nil {
+		s.Seed = *p.opts.Seed
+		p.src.overridden["seed"] = "overridden on the command line"
+	}
 	return s
 }
 
-// resolveFleet applies the Users override, or takes fleet.users from the
-// sessions CSV when the file leaves it out.
-func (p *parser) resolveFleet(f Fleet, read map[string]bool, id Identity) Fleet {
-	if p.opts.Users != nil {
-		f.Users = *p.opts.Users
-		p.src.overridden["fleet.users"] = "overridden on the command line"
-	} else if !read["users"] && id.SessionsFile != "" {
+// resolveFleet takes fleet.users from the sessions CSV when the file
+// leaves it out, then applies the Users override. It also returns the
+// users the file gives (0 if unreadable), which the stages scale from.
+func (p *parser) resolveFleet(f Fleet, id Identity) (Fleet, int) {
+	if _, written := p.read["fleet.users"]; !written && id.SessionsFile != "" {
 		f.Users = len(id.Sessions)
-		if p.src.bad["identity.sessions_file"] {
+		if p.src.bad["identity.sessions_file"] && p.opts.Users == nil {
 			p.src.bad["fleet.users"] = true // its default comes from the broken file
 		}
 	}
-	return f
-}
-
-// resolveStages builds the schedule from `duration` or `stages`, applying
-// the Duration override.
-func (p *parser) resolveStages(r *rawScenario, users int) []Stage {
-	var stages []Stage
-	switch {
-	case r.HasStages:
-		if r.Duration != nil {
-			p.errorf("duration", "use either duration (one stage with fleet.users online) or stages, not both")
-		}
-		for i, rs := range r.Stages {
-			st := Stage{Name: or(rs.Name, fmt.Sprintf("stage-%d", i)), For: or(rs.For, 0), Users: users, Rates: rs.Rates, Ramp: or(rs.Ramp, "")}
-			switch {
-			case rs.Users != nil:
-				st.Users = *rs.Users
-			case rs.UsersPct != nil:
-				st.Users = int(math.Round(*rs.UsersPct * float64(users)))
-			}
-			stages = append(stages, st)
-		}
-	case r.Duration != nil || p.opts.Duration != nil:
-		stages = []Stage{{Name: "stage-0", For: or(r.Duration, 0), Users: users}}
-		p.src.alias["stages"] = "duration"
-		p.src.alias["stages[0].for"] = "duration"
-		p.src.alias["stages[0].users"] = "fleet.users"
-		p.src.alias["stages[0].name"] = "duration"
-	case p.src.bad["duration"]:
-		p.src.bad["stages"] = true // the duration's own problem is reported
-		return nil
-	default:
-		p.errorf("stages", "required: give duration (one stage with fleet.users online) or stages")
-		return nil
+	fileUsers := f.Users
+	if p.opts.Users != nil {
+		f.Users = *p.opts.Users
+		p.src.overridden["fleet.users"] = "overridden on the command line"
 	}
-	if p.opts.Duration != nil {
-		stages = cutStages(stages, *p.opts.Duration)
-		for i := range stages {
-			p.src.overridden[index("stages", i)+".for"] = "the run length is overridden on the command line"
-		}
-	}
-	return stages
+	return f, fileUsers
 }
 
 // cutStages fits a schedule to total: stages after total are dropped, the
@@ -131,11 +79,11 @@ func cutStages(stages []Stage, total time.Duration) []Stage {
 	}
 	var at time.Duration
 	for i := range out {
-		if at+out[i].For >= total {
+		if addCapped(at, max(out[i].For, 0)) >= total {
 			out[i].For = total - at
 			return out[:i+1]
 		}
-		at += out[i].For
+		at = addCapped(at, max(out[i].For, 0))
 	}
 	out[len(out)-1].For += total - at
 	return out

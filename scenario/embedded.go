@@ -91,7 +91,7 @@ var embeddedKeys = keys[Embedded]{
 			}
 		},
 		echo: always(func(e *Embedded) any { return latencyString(e.HTTPLatency) })},
-	{name: "error_rate", shape: "mapping of endpoint (or *) to percentage", doc: "fraction of requests per endpoint answered with an injected error",
+	{name: "error_rate", shape: "mapping of endpoint (or *) to percentage", block: mapOf{endpointKeys, shapePercent}, doc: "fraction of requests per endpoint answered with an injected error",
 		decode: func(d *decoder, n *yaml.Node, p string, e *Embedded) bool {
 			e.ErrorRate = map[string]float64{}
 			d.pairs(n, p, "a mapping of endpoint name to percentage", func(key string, _, v *yaml.Node, p string) {

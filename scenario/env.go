@@ -11,13 +11,16 @@ import (
 //
 // In every scalar value (not in keys):
 //
-//	${NAME}   the value of environment variable NAME; an unset variable is an error
-//	$$        a literal $
-//	$ + other a literal $, except "$" followed by a letter or "_" (such as
-//	          $HOME), which is an error: write ${HOME}, or $$HOME for the text
+//	${NAME}          the value of environment variable NAME; an unset variable is an error
+//	${NAME:-default} the value of NAME, or default when NAME is unset or empty (as in the shell)
+//	$$               a literal $
+//	$ + other        a literal $, except "$" followed by a letter or "_" (such as
+//	                 $HOME), which is an error: write ${HOME}, or $$HOME for the text
 //
-// NAME is [A-Za-z_][A-Za-z0-9_]*. No other shell syntax (defaults, nested
-// expansion) is supported.
+// NAME is [A-Za-z_][A-Za-z0-9_]*. The default is literal text up to the
+// first "}" (no expansion inside it); it is part of the file, so messages
+// may show it, while a value from the environment is never shown. No other
+// shell syntax (${NAME-x}, ${NAME:=x}, nested expansion) is supported.
 
 // expandError is a problem in one value; the message names the variable
 // but never a value.
@@ -53,11 +56,16 @@ func expand(s string, getenv func(string) (string, bool), used ...func(name, val
 			if end < 0 {
 				return "", false, &expandError{i, "unterminated ${ (write $$ for a literal $)"}
 			}
-			name := s[i+2 : i+2+end]
+			name, def, hasDef := strings.Cut(s[i+2:i+2+end], ":-")
 			if !validEnvName(name) {
 				return "", false, &expandError{i, fmt.Sprintf("invalid variable name %q in ${...} (want [A-Za-z_][A-Za-z0-9_]*; write $$ for a literal $)", name)}
 			}
 			v, ok := getenv(name)
+			if hasDef && (!ok || v == "") {
+				b.WriteString(def) // the file's own text: not from the environment
+				i += 2 + end
+				continue
+			}
 			if !ok {
 				return "", false, &expandError{i, fmt.Sprintf("environment variable %s is not set", name)}
 			}
@@ -90,4 +98,20 @@ func validEnvName(name string) bool {
 		}
 	}
 	return true
+}
+
+// hasRef reports whether s has a ${...} reference (not an escaped $${).
+func hasRef(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '$' {
+			continue
+		}
+		if s[i+1] == '{' {
+			return true
+		}
+		if s[i+1] == '$' {
+			i++
+		}
+	}
+	return false
 }

@@ -15,6 +15,12 @@ import (
 // Path), e.g.
 //
 //	smoke.yaml:12:5: stages[1].users: must be <= fleet.users (200), got 300
+//
+// A problem with a value given on the command line (Options.Set,
+// Options.DurationText) names the flag instead of a position, and the path
+// only when the flag does not already name it:
+//
+//	--set behaviours.telemetry.every=5: must be a duration like 500ms, 30s or 1h30m, got "5" (missing unit)
 type Error struct {
 	File   string // the scenario file, or the sessions CSV for a CSV problem
 	Line   int    // 1-based; 0 if unknown
@@ -22,9 +28,20 @@ type Error struct {
 	Path   string // the key path, e.g. "stages[1].users"; "" for the whole file
 	Msg    string // what is wrong and what is expected; never contains a secret
 	Err    error  // the underlying cause (e.g. an *fs.PathError), for errors.Is; may be nil
+	// Flag is the command-line option the value came from, as the user
+	// wrote it ("--set fleet.users=0", "--duration 8"), a secret value
+	// shown as [redacted]; "" for a value from the file.
+	Flag string
 }
 
 func (e *Error) Error() string {
+	if e.Flag != "" {
+		msg := e.Flag + ": "
+		if e.Path != "" && !strings.HasPrefix(e.Flag, "--set "+e.Path+"=") && !strings.HasPrefix(e.Flag, "--"+e.Path+" ") {
+			msg += e.Path + ": "
+		}
+		return msg + e.Msg
+	}
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
@@ -118,6 +135,7 @@ func (l ErrorList) scrub(secret string, envVals map[string]string) {
 	for _, e := range l {
 		for _, r := range rs {
 			e.Msg = strings.ReplaceAll(e.Msg, r.old, r.new)
+			e.Flag = strings.ReplaceAll(e.Flag, r.old, r.new)
 		}
 	}
 }

@@ -80,7 +80,7 @@ var fleetKeys = keys[Fleet]{
 			}
 		},
 		echo: always(func(f *Fleet) any { return f.ConnectRate })},
-	{name: "reconnect", shape: "sdk | backoff | mapping", doc: "what a user does after losing its connection (default sdk: a fixed 2s wait, as the SDK)",
+	{name: "reconnect", shape: "sdk | backoff | mapping", block: reconnectKeys, doc: "what a user does after losing its connection (default sdk: a fixed 2s wait, as the SDK)",
 		decode: func(d *decoder, n *yaml.Node, p string, f *Fleet) bool {
 			got := map[string]bool{}
 			if n.Kind == yaml.ScalarNode {

@@ -2,6 +2,8 @@ package scenario
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 )
@@ -41,23 +43,6 @@ var (
 	_ json.Marshaler = Secret("")
 )
 
-// MarshalJSON implements json.Marshaler.
-func (s Scenario) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Version     int        `json:"version"`
-		Name        string     `json:"name"`
-		Description string     `json:"description,omitempty"`
-		File        string     `json:"file,omitempty"`
-		Target      Target     `json:"target"`
-		Identity    Identity   `json:"identity"`
-		Fleet       Fleet      `json:"fleet"`
-		Stages      []Stage    `json:"stages"`
-		Behaviours  Behaviours `json:"behaviours"`
-		Thresholds  Thresholds `json:"thresholds"`
-		Output      Output     `json:"output"`
-	}{s.Version, s.Name, s.Description, s.File, s.Target, s.Identity, s.Fleet, s.Stages, s.Behaviours, s.Thresholds, s.Output})
-}
-
 // MarshalJSON implements json.Marshaler; the hash shows as "[redacted]".
 func (s Session) MarshalJSON() ([]byte, error) {
 	return marshal(struct {
@@ -67,70 +52,20 @@ func (s Session) MarshalJSON() ([]byte, error) {
 	}{s.AppID, s.ExternalUserID, s.UserHash})
 }
 
-// MarshalJSON implements json.Marshaler.
-func (st Stage) MarshalJSON() ([]byte, error) {
-	return marshal(struct {
-		Name  string            `json:"name"`
-		For   string            `json:"for"`
-		Users int               `json:"users"`
-		Rates map[string]string `json:"rates,omitempty"`
-		Ramp  string            `json:"ramp,omitempty"`
-	}{st.Name, dur(st.For), st.Users, stageRates(st.Rates), st.Ramp})
-}
-
-func stageRates(rates map[string]Rate) map[string]string {
-	if len(rates) == 0 {
-		return nil
+// Hash returns a stable SHA-256 (lowercase hex) of the resolved scenario's
+// JSON echo, with secrets redacted (as in the echo) and the file path left
+// out: runs of the same scenario have the same hash wherever the file
+// lives and however it spells its values (defaults written out or left
+// out, users as a percentage or a number), and any change that alters
+// what runs (an override, a different environment value, a seed) changes
+// it. The app secret and the sessions' hashes do not count.
+func (s *Scenario) Hash() string {
+	c := *s
+	c.File = ""
+	data, err := json.Marshal(c)
+	if err != nil {
+		data = []byte(err.Error()) // cannot happen for a loaded scenario; still a stable value
 	}
-	out := make(map[string]string, len(rates))
-	for k, r := range rates {
-		out[k] = r.String()
-	}
-	return out
-}
-
-// MarshalJSON writes the thresholds as in the file: an object from metric
-// name to its rules (as written), in file order, then abort_on_fail and
-// abort_grace when set.
-func (t Thresholds) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	field := func(key string, v any) error {
-		if b.Len() > 1 {
-			b.WriteByte(',')
-		}
-		k, _ := marshal(key)
-		val, err := marshal(v)
-		if err != nil {
-			return err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(val)
-		return nil
-	}
-	for _, mr := range t.Metrics {
-		rules := make([]string, len(mr.Rules))
-		for i, r := range mr.Rules {
-			rules[i] = r.Source
-			if rules[i] == "" {
-				rules[i] = r.String()
-			}
-		}
-		if err := field(mr.Metric, rules); err != nil {
-			return nil, err
-		}
-	}
-	if len(t.AbortOnFail) > 0 {
-		if err := field(keyAbortOnFail, t.AbortOnFail); err != nil {
-			return nil, err
-		}
-	}
-	if t.AbortGrace != 0 {
-		if err := field(keyAbortGrace, dur(t.AbortGrace)); err != nil {
-			return nil, err
-		}
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

@@ -49,24 +49,31 @@ type key[T any] struct {
 	// echo returns the key's JSON value, and false to leave it out; nil
 	// leaves it out always.
 	echo func(t *T) (any, bool)
+	// block is the table of a mapping-valued key's own keys (for the JSON
+	// Schema); nil for a scalar or list value.
+	block schemaBlock
 }
 
 // keys is the table of a block, in the order of the file format's docs,
 // error messages and the JSON echo.
 type keys[T any] []key[T]
 
-// names lists the keys in table order.
+// names lists the keys of the file in table order. A row without decode
+// is only echoed (the scenario's "file"): it is not a key of the file.
 func (ks keys[T]) names() []string {
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = k.name
+	out := make([]string, 0, len(ks))
+	for _, k := range ks {
+		if k.decode != nil {
+			out = append(out, k.name)
+		}
 	}
 	return out
 }
 
 // read decodes the mapping n (nil or null: the block is not written) at
 // path into t, then applies the defaults of keys not read. It returns the
-// keys that were written and read.
+// keys that were written and read; the decoder also records them by path
+// (decoder.read).
 func (ks keys[T]) read(d *decoder, n *yaml.Node, path string, t *T) map[string]bool {
 	got := map[string]bool{}
 	if n != nil {
@@ -74,6 +81,7 @@ func (ks keys[T]) read(d *decoder, n *yaml.Node, path string, t *T) map[string]b
 			for _, k := range ks {
 				if k.name == name && k.decode != nil {
 					got[name] = k.decode(d, v, p, t)
+					d.read[p] = got[name]
 				}
 			}
 		})

@@ -2,11 +2,14 @@ package scenario
 
 import "testing"
 
-// keyDocs lists name, shape and description of every key of a table.
+// keyDocs lists name, shape and description of every key of a table (a
+// row without decode is echoed only: not a key of the file).
 func keyDocs[T any](ks keys[T]) [][3]string {
-	out := make([][3]string, len(ks))
-	for i, k := range ks {
-		out[i] = [3]string{k.name, k.shape, k.doc}
+	var out [][3]string
+	for _, k := range ks {
+		if k.decode != nil {
+			out = append(out, [3]string{k.name, k.shape, k.doc})
+		}
 	}
 	return out
 }
@@ -21,6 +24,7 @@ func TestKeyTablesDescribed(t *testing.T) {
 		"output": keyDocs(outputKeys), "behaviours.telemetry": keyDocs(telemetryKeys),
 		"behaviours.telemetry.position": keyDocs(positionKeys), "behaviours.sos": keyDocs(sosKeys),
 		"behaviours.contacts": keyDocs(contactsKeys), "behaviours.devices": keyDocs(devicesKeys),
+		"": keyDocs(scenarioKeys), "stages[]": keyDocs(stageKeys), "thresholds": keyDocs(thresholdKeys),
 	}
 	var rows [][3]string
 	for _, b := range behaviourTable {
@@ -30,6 +34,9 @@ func TestKeyTablesDescribed(t *testing.T) {
 		}
 	}
 	tables["behaviours"] = rows
+	if len(tables[""]) != 12 || len(tables["stages[]"]) != 5 || len(tables["thresholds"]) != 2 {
+		t.Errorf("root %d keys, stage %d, thresholds %d: want 12, 5, 2", len(tables[""]), len(tables["stages[]"]), len(tables["thresholds"]))
+	}
 	for block, rows := range tables {
 		seen := map[string]bool{}
 		for _, r := range rows {

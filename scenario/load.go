@@ -21,9 +21,36 @@ type Options struct {
 
 	// Command-line overrides, applied before defaults and validation; nil
 	// keeps the file's value.
-	Users    *int           // replaces fleet.users
-	Duration *time.Duration // replaces duration; with stages, cuts the schedule there or extends its last stage
-	OutDir   *string        // replaces output.dir (still a template)
+
+	// Users replaces fleet.users and scales every stage to it: a stage
+	// written as a percentage stays that percentage of the new number; a
+	// stage written as a number of users is scaled in proportion
+	// (users x N / fleet.users, rounded to the nearest, and a stage with
+	// users online keeps at least 1). Rates stay as written. (--users)
+	Users *int
+	// Duration replaces duration; with stages, it cuts the schedule there
+	// (later stages dropped, the running one shortened) or extends the last
+	// stage when the schedule is shorter. (--duration)
+	Duration *time.Duration
+	// DurationText is Duration as the user typed it ("90s"), parsed like
+	// the file's durations: "8" is refused with "missing unit", the message
+	// naming --duration. It wins over Duration.
+	DurationText *string
+	// OutDir replaces output.dir (still a template). (--out)
+	OutDir *string
+	// Seed replaces the scenario's seed. (--seed)
+	Seed *uint64
+	// Set overrides any key of the file, each "key.path=value" as
+	// `--set` takes it: fleet.users=50, behaviours.telemetry.every=5s,
+	// stages[1].users=10, target.embedded.ack_delay=2s,
+	// thresholds.sos.delivered=["p(95) < 1s"]. The value is YAML (a
+	// scalar, or a flow list or mapping); it replaces the file's value, or
+	// adds the key (and the mappings on its way) when the file has none,
+	// before ${NAME} expansion, decoding, defaults and validation, so it
+	// is checked exactly like the file. A problem names the --set; an
+	// unknown key gets "did you mean". Applied in order: a later Set of the
+	// same key wins. Users, Duration, OutDir and Seed apply after Set.
+	Set []string
 }
 
 // Load reads a scenario file and returns it resolved: environment
@@ -62,10 +89,12 @@ func Parse(filename string, data []byte, opts Options) (*Scenario, error) {
 	d := newDecoder(p.src, opts.Getenv)
 	var s *Scenario
 	if root := d.parseDocument(data); root != nil {
+		d.applySets(root, opts.Set)
 		d.expandTree(root, "")
-		if raw := d.decodeRoot(root); raw != nil {
+		if s = d.decodeRoot(root); s != nil {
 			p.errs = d.errs
-			s = p.resolve(raw)
+			p.read = d.read
+			s = p.resolve(s)
 		}
 	}
 	if s == nil {
@@ -89,6 +118,7 @@ type parser struct {
 	file string // the scenario file, as given
 	dir  string // its absolute directory
 	errs ErrorList
+	read map[string]bool // key path -> written and read (decoder.read)
 }
 
 // errorf records a problem at path (located through the source map).

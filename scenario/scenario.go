@@ -12,26 +12,34 @@ import (
 // A Scenario marshals to JSON with the scenario file's snake_case keys,
 // secrets redacted, durations and rates as strings; run summaries embed it.
 type Scenario struct {
-	Version     int        // always 1
-	Name        string     // [A-Za-z0-9._-]+
-	Description string     // free text; may be empty
-	File        string     // the path the scenario was read from, as given
-	Target      Target     // where the users connect
-	Identity    Identity   // who the users are
-	Fleet       Fleet      // how users connect
-	Stages      []Stage    // the online-users schedule, at least one stage
-	Behaviours  Behaviours // what users do while online
-	Thresholds  Thresholds // pass/fail rules
-	Output      Output     // where results go
+	Version     int    // always 1
+	Name        string // [A-Za-z0-9._-]+
+	Description string // free text; may be empty
+	File        string // the path the scenario was read from, as given
+	// Seed seeds every random choice of a run (arrival times, jitter,
+	// positions, which user acts), so that two runs of the same scenario
+	// with the same seed make the same choices. 0 means none was given:
+	// the run picks one (1..MaxSeed) from the clock and records it.
+	// At most MaxSeed.
+	Seed       uint64
+	Target     Target     // where the users connect
+	Identity   Identity   // who the users are
+	Fleet      Fleet      // how users connect
+	Stages     []Stage    // the online-users schedule, at least one stage
+	Behaviours Behaviours // what users do while online
+	Thresholds Thresholds // pass/fail rules
+	Output     Output     // where results go
 
 	src *sourceMap // positions of the file's keys; nil for a hand-built Scenario
 }
 
-// Duration is the length of the run: the sum of the stages' durations.
+// Duration is the length of the run: the sum of the stages' durations
+// (at most MaxRunLength in a valid scenario; a sum that would overflow
+// time.Duration gives its largest value).
 func (s *Scenario) Duration() time.Duration {
 	var d time.Duration
 	for _, st := range s.Stages {
-		d += st.For
+		d = addCapped(d, st.For)
 	}
 	return d
 }
@@ -120,6 +128,10 @@ type Stage struct {
 	// (at the stage start) or RampLinear (linearly from the previous stage's rates
 	// over the whole stage, like k6's ramping-arrival-rate).
 	Ramp string
+
+	// share is users written as a fraction of fleet.users while decoding
+	// (-1 for 0%); resolve turns it into Users and clears it.
+	share float64
 }
 
 // Stage ramps.

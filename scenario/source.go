@@ -18,6 +18,7 @@ type sourceMap struct {
 	bad        map[string]bool   // paths already reported while decoding; validation stays quiet about them
 	alias      map[string]string // resolved path -> the file's path for it (the `duration` shorthand)
 	overridden map[string]string // path -> which option set it (CLI overrides)
+	flags      map[string]string // path -> the --set (or --duration) that wrote the value there, as shown in errors
 }
 
 func newSourceMap(file string) *sourceMap {
@@ -28,7 +29,22 @@ func newSourceMap(file string) *sourceMap {
 		bad:        map[string]bool{},
 		alias:      map[string]string{},
 		overridden: map[string]string{},
+		flags:      map[string]string{},
 	}
+}
+
+// flag returns the command-line option that wrote path or one of its
+// ancestors, or "".
+func (m *sourceMap) flag(path string) string {
+	if m == nil {
+		return ""
+	}
+	for p := path; p != ""; p = parentPath(p) {
+		if f, ok := m.flags[p]; ok {
+			return f
+		}
+	}
+	return ""
 }
 
 // filePath maps a path of the resolved scenario to the path the user wrote.
@@ -140,6 +156,9 @@ func (m *sourceMap) errorAt(path string, keyFirst bool, format string, args ...a
 		e.Msg += " (" + by + ")"
 	}
 	e.Path = m.filePath(path)
+	if e.Flag = m.flag(e.Path); e.Flag != "" {
+		return e
+	}
 	p := m.at(e.Path, keyFirst)
 	e.Line, e.Column = p.line, p.col
 	return e

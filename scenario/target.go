@@ -13,13 +13,13 @@ var targetKeys = keys[Target]{
 	{name: "mqtt", shape: "broker URI", doc: "the broker of an external backend: tcp, mqtt, mqtts, ssl, tls, ws or wss",
 		decode: readStr(func(t *Target, s string) { t.MQTT = s }),
 		echo:   func(t *Target) (any, bool) { return t.MQTT, t.MQTT != "" }},
-	{name: "tls", shape: shapeMapping, doc: "client TLS settings of an external target",
+	{name: "tls", shape: shapeMapping, block: tlsKeys, doc: "client TLS settings of an external target",
 		decode: func(d *decoder, n *yaml.Node, p string, t *Target) bool {
 			tlsKeys.read(d, n, p, &t.TLS)
 			return true
 		},
 		echo: func(t *Target) (any, bool) { return t.TLS, !t.TLS.IsZero() }},
-	{name: "embedded", shape: shapeMapping, doc: "the in-process reference backend and its fault knobs (when http and mqtt are omitted)",
+	{name: "embedded", shape: shapeMapping, block: embeddedKeys, doc: "the in-process reference backend and its fault knobs (when http and mqtt are omitted)",
 		decode: func(d *decoder, n *yaml.Node, p string, t *Target) bool {
 			t.Embedded = &Embedded{}
 			embeddedKeys.read(d, n, p, t.Embedded)
@@ -55,12 +55,12 @@ func (t Target) MarshalJSON() ([]byte, error) { return targetKeys.marshal(&t) }
 func (t TLS) MarshalJSON() ([]byte, error) { return tlsKeys.marshal(&t) }
 
 // resolveTarget settles an external or the embedded target and makes the
-// TLS file paths absolute; read are the target keys written and read.
-func (p *parser) resolveTarget(t Target, read map[string]bool) Target {
+// TLS file paths absolute.
+func (p *parser) resolveTarget(t Target) Target {
 	t.TLS.CAFile = p.resolvePath(t.TLS.CAFile)
 	t.TLS.CertFile = p.resolvePath(t.TLS.CertFile)
 	t.TLS.KeyFile = p.resolvePath(t.TLS.KeyFile)
-	if read["http"] || read["mqtt"] {
+	if p.read["target.http"] || p.read["target.mqtt"] {
 		if t.Embedded != nil {
 			p.errorf("target.embedded", "only allowed when target.http and target.mqtt are omitted (the embedded backend does not run for an external target)")
 		}

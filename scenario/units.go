@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,10 @@ const (
 	wantLatency  = `"20ms", "uniform:10ms-50ms" or "lognormal:40ms,0.5"`
 )
 
+// durationSyntaxRE is Go's duration syntax: a value that matches it and
+// does not parse overflows time.Duration.
+var durationSyntaxRE = regexp.MustCompile(`^[-+]?([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
+
 // ParseDuration parses a duration in Go syntax ("500ms", "2m", "1h30m").
 // A bare "0" is accepted; any other number needs a unit. The sign is kept:
 // callers decide whether negative or zero durations make sense.
@@ -53,6 +58,8 @@ func ParseDuration(s string) (time.Duration, error) {
 		reason := "not Go duration syntax"
 		if _, nerr := strconv.ParseFloat(t, 64); nerr == nil {
 			reason = "missing unit"
+		} else if durationSyntaxRE.MatchString(t) {
+			reason = "too long: at most 2562047h (292 years)"
 		}
 		return 0, &ValueError{Kind: "duration", Input: s, Want: wantDuration, Reason: reason}
 	}

@@ -165,14 +165,20 @@ func TestExpand(t *testing.T) {
 		in, want string
 		fromEnv  bool
 	}{
-		{"plain", "plain", false},          // no $
-		{"${A}", "x", true},                // whole value
-		{"a-${A}-${B_2}", "a-x-y$z", true}, // several; values are not expanded again
-		{"$$", "$", false},                 // escape
-		{"$${A}", "${A}", false},           // an escaped reference stays literal
-		{"5$", "5$", false},                // a trailing $ is literal
-		{"$5 and $ ", "$5 and $ ", false},  // $ before a digit or space is literal
-		{"${E}", "", true},                 // set but empty
+		{"plain", "plain", false},            // no $
+		{"${A}", "x", true},                  // whole value
+		{"a-${A}-${B_2}", "a-x-y$z", true},   // several; values are not expanded again
+		{"$$", "$", false},                   // escape
+		{"$${A}", "${A}", false},             // an escaped reference stays literal
+		{"5$", "5$", false},                  // a trailing $ is literal
+		{"$5 and $ ", "$5 and $ ", false},    // $ before a digit or space is literal
+		{"${E}", "", true},                   // set but empty
+		{"${A:-d}", "x", true},               // set: the value
+		{"${E:-d}", "d", false},              // set but empty: the default, the file's own text
+		{"${NOPE:-d}", "d", false},           // unset: the default
+		{"${NOPE:-}", "", false},             // an empty default
+		{"${NOPE:-a b:-c}", "a b:-c", false}, // the default is literal up to }
+		{"<${NOPE:-5/s}>", "<5/s>", false},   // inside a value
 	}
 	for _, tc := range good {
 		got, fromEnv, err := expand(tc.in, env)
@@ -181,11 +187,12 @@ func TestExpand(t *testing.T) {
 		}
 	}
 	bad := []struct{ in, want string }{
-		{"${NOPE}", "environment variable NOPE is not set"},                                                           // unset
-		{"${A", "unterminated ${ (write $$ for a literal $)"},                                                         // unterminated
-		{"${}", `invalid variable name "" in ${...} (want [A-Za-z_][A-Za-z0-9_]*; write $$ for a literal $)`},         // empty name
-		{"${A:-x}", `invalid variable name "A:-x" in ${...} (want [A-Za-z_][A-Za-z0-9_]*; write $$ for a literal $)`}, // no shell defaults
-		{"$HOME", "a $ followed by a name is not expanded: write ${NAME} to expand, or $$ for a literal $"},           // bare name
+		{"${NOPE}", "environment variable NOPE is not set"},                                                         // unset
+		{"${A", "unterminated ${ (write $$ for a literal $)"},                                                       // unterminated
+		{"${}", `invalid variable name "" in ${...} (want [A-Za-z_][A-Za-z0-9_]*; write $$ for a literal $)`},       // empty name
+		{"${A-x}", `invalid variable name "A-x" in ${...} (want [A-Za-z_][A-Za-z0-9_]*; write $$ for a literal $)`}, // only the :- form of the shell's defaults
+		{"${:-x}", `invalid variable name "" in ${...} (want [A-Za-z_][A-Za-z0-9_]*; write $$ for a literal $)`},    // a default needs a name
+		{"$HOME", "a $ followed by a name is not expanded: write ${NAME} to expand, or $$ for a literal $"},         // bare name
 	}
 	for _, tc := range bad {
 		if _, _, err := expand(tc.in, env); err == nil || err.msg != tc.want {

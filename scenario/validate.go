@@ -32,14 +32,7 @@ type validator struct {
 
 func (s *Scenario) validate() ErrorList {
 	v := &validator{s: s, src: s.src}
-	v.checkTop()
-	v.checkTarget()
-	v.checkIdentity()
-	v.checkFleet()
-	v.checkStages()
-	v.checkBehaviours()
-	v.checkThresholds()
-	v.checkOutput()
+	scenarioKeys.check(v, "", s)
 	return v.errs
 }
 
@@ -99,17 +92,6 @@ func (v *validator) checkName(path, name string) {
 		v.errorf(path, "must use only letters, digits, '.', '_' and '-', got %q", name)
 	case strings.Trim(name, ".") == "":
 		v.errorf(path, "must not be only dots")
-	}
-}
-
-func (v *validator) checkTop() {
-	if v.s.Version != 1 {
-		v.errorf("version", "unsupported version %d (the only version is 1)", v.s.Version)
-	}
-	if v.s.Name == "" && !v.written("name") {
-		v.errorf("name", "required: a short name for the results, e.g. `name: smoke`")
-	} else {
-		v.checkName("name", v.s.Name)
 	}
 }
 
@@ -266,63 +248,6 @@ func (v *validator) checkUserIDTemplate(id Identity) {
 	}
 }
 
-func (v *validator) checkFleet() { fleetKeys.check(v, "fleet", &v.s.Fleet) }
-
-func (v *validator) checkStages() {
-	stages := v.s.Stages
-	if len(stages) == 0 {
-		v.errorf("stages", "must have at least one stage, like { for: 1m, users: 100 }")
-		return
-	}
-	users := v.s.Fleet.Users
-	names := map[string]int{}
-	for i, st := range stages {
-		p := index("stages", i)
-		switch {
-		case st.For == 0 && !v.written(p+".for"):
-			v.errorf(p+".for", "required: how long the stage lasts, e.g. 1m")
-		case st.For <= 0:
-			v.errorf(p+".for", "must be > 0, got %s", st.For)
-		}
-		switch {
-		case st.Users < 0:
-			v.errorf(p+".users", "must be >= 0, got %d", st.Users)
-		case st.Users > users && users >= 1 && v.ok("fleet.users"):
-			v.errorf(p+".users", "must be <= fleet.users (%d), got %d", users, st.Users)
-		}
-		v.checkName(p+".name", st.Name)
-		v.checkStageRates(p, st)
-		if first, dup := names[st.Name]; dup && st.Name != "" {
-			v.errorf(p+".name", "%q is also the name of stages[%d]", st.Name, first)
-		}
-		names[st.Name] = i
-	}
-	if v.s.MaxUsers() == 0 && users >= 1 && v.ok("fleet.users") {
-		msg := "every stage has 0 users online, so nothing would run"
-		if rates := v.s.Behaviours.rates(); len(rates) > 0 {
-			msg += " (yet " + strings.Join(rates, ", ") + ")"
-		}
-		v.errorf("stages", "%s", msg)
-	}
-}
-
-// checkStageRates checks a stage's rate overrides: each names an
-// open-model behaviour that is on, and the ramp is step or linear.
-func (v *validator) checkStageRates(p string, st Stage) {
-	if st.Ramp != "" && st.Ramp != RampStep && st.Ramp != RampLinear {
-		v.errorf(p+".ramp", "%s", unknownMsg("ramp", st.Ramp, true, []string{RampStep, RampLinear}))
-	}
-	for _, name := range sortedKeys(st.Rates) {
-		if !slices.Contains(RateBehaviours, name) {
-			v.errorf(p+".rates."+name, "%s", unknownMsg("behaviour", name, true, RateBehaviours))
-			continue
-		}
-		if _, off := v.s.Behaviours.rateOf(name); off != "" {
-			v.errorf(p+".rates."+name, "cannot set a rate: %s", off)
-		}
-	}
-}
-
 // stagesOK reports whether the schedule is sound enough to compare other
 // durations with.
 func (v *validator) stagesOK() bool {
@@ -351,65 +276,6 @@ func (v *validator) metricHasSamples(m Metric) (bool, string) {
 		want = append(want, n.what)
 	}
 	return false, strings.Join(want, " or ")
-}
-
-func (v *validator) checkThresholds() {
-	th := v.s.Thresholds
-	const p = "thresholds."
-	withRules := map[string]bool{}
-	continuous := map[string]bool{} // metrics with a rule that can fail mid-run
-	for _, mr := range th.Metrics {
-		mp := p + mr.Metric
-		m, known := LookupMetric(mr.Metric)
-		if !known {
-			v.keyErrorf(mp, "%s", unknownMsg("metric", mr.Metric, false, metricNames()))
-			continue
-		}
-		if withRules[mr.Metric] {
-			v.keyErrorf(mp, "metric listed twice")
-			continue
-		}
-		if len(mr.Rules) == 0 {
-			if !v.written(index(mp, 0)) {
-				v.errorf(mp, "needs at least one rule, e.g. [\"p(95) < 2s\"]")
-			}
-			continue
-		}
-		withRules[mr.Metric] = true
-		if on, want := v.metricHasSamples(m); !on {
-			v.keyErrorf(mp, "has no samples in this scenario: it needs %s (a rule on it could never be checked)", want)
-		}
-		for i, r := range mr.Rules {
-			v.checkRule(index(mp, i), m, r)
-			continuous[mr.Metric] = continuous[mr.Metric] || r.Continuous()
-		}
-	}
-	seen := map[string]bool{}
-	for i, name := range th.AbortOnFail {
-		ip := index(p+keyAbortOnFail, i)
-		switch {
-		case seen[name]:
-			v.errorf(ip, "%s is listed twice", name)
-		case withRules[name] && !continuous[name]:
-			v.errorf(ip, "%s has no rule that can fail before the run ends, so it could never abort it (rates, lower bounds on count, max, p(N), avg and errors, and upper bounds on min are judged at the end): add an upper bound such as \"p(95) < 2s\"", name)
-		case withRules[name]:
-		default:
-			if _, known := LookupMetric(name); !known {
-				v.errorf(ip, "%s", unknownMsg("metric", name, true, metricNames()))
-			} else if v.ok(p + name) {
-				v.errorf(ip, "%s has no rules in thresholds: add rules for it, e.g. %s: [\"p(95) < 2s\"]", name, name)
-			}
-		}
-		seen[name] = true
-	}
-	switch g := th.AbortGrace; {
-	case g < 0:
-		v.errorf(p+keyAbortGrace, "must not be negative, got %s", g)
-	case g > 0 && len(th.AbortOnFail) == 0:
-		v.errorf(p+keyAbortGrace, "has no effect without abort_on_fail")
-	case g > 0 && g >= v.s.Duration() && v.stagesOK():
-		v.errorf(p+keyAbortGrace, "must be shorter than the run (%s), got %s: abort_on_fail could never stop it", v.s.Duration(), g)
-	}
 }
 
 func (v *validator) checkRule(path string, m Metric, r Rule) {
@@ -444,8 +310,8 @@ func displayAggs(aggs []string) []string {
 	return out
 }
 
-func (v *validator) checkOutput() {
-	const p = "output.dir"
+func (v *validator) checkOutput(block string) {
+	p := block + ".dir"
 	if v.s.Output.Dir == "" {
 		v.errorf(p, "must not be empty (default %q)", DefaultOutputDir)
 		return
