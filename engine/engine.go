@@ -87,6 +87,8 @@ type Result struct {
 // started, whatever the outcome: its files are written, unless the error
 // says writing them failed.
 func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
+	hash := sc.Hash() // of the scenario as given: the same file, the same hash
+	sc = withSeed(sc, time.Now())
 	if err := fleet.NewPlan(sc, sc.Target.Embedded != nil).Check(targetHosts(sc)); err != nil {
 		return nil, fail(BadInput, err)
 	}
@@ -170,6 +172,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 
 	sum := buildSummary(sc, tgt.Target, res, reg, collector, endReason(runCtx, res))
 	sum.Meta = newMeta(sc, opts.CommandLine, res.Start, res.End)
+	sum.Meta.Seed, sum.Meta.ScenarioHash = &sc.Seed, hash
 	sum.UsersOnline = tk.online.summary()
 	gen := tk.mon.Report()
 	sum.Generator = &gen

@@ -52,6 +52,19 @@ func BuildInfo() Build {
 	return b
 }
 
+// withSeed returns sc with a seed: sc itself when it has one, else a
+// shallow copy whose seed (1..scenario.MaxSeed) comes from now's clock.
+// The run records the seed it used (summary.json meta.seed and the
+// scenario echo), so `--seed N` repeats its random choices.
+func withSeed(sc *scenario.Scenario, now time.Time) *scenario.Scenario {
+	if sc.Seed != 0 {
+		return sc
+	}
+	c := *sc
+	c.Seed = 1 + uint64(now.UnixNano())%uint64(scenario.MaxSeed)
+	return &c
+}
+
 // newMeta is the metadata of a run of sc from start to end. The command
 // line is the caller's (already scrubbed); any literal occurrence of the
 // app secret in it is redacted all the same.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -47,7 +48,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"no scenario", []string{"run"}, "run: want exactly one scenario file, got 0 arguments"},
 		{"two scenarios", []string{"run", valid, valid}, "got 2 arguments"},
 		{"flags after the file reach the scenario", []string{"run", "missing.yaml", "--users", "50"}, "missing.yaml: cannot read the scenario"},
-		{"duration without a unit", []string{"run", valid, "--duration", "8"}, "--duration"},
+		{"duration without a unit", []string{"run", valid, "--duration", "8"}, "missing unit"},
+		{"bad --set value", []string{"run", valid, "--set", "fleet.users=many"}, "--set"},
+		{"--set of an unknown key", []string{"run", valid, "--set", "fleet.userz=5"}, "fleet.userz"},
+		{"seed out of range", []string{"run", valid, "--seed", "9007199254740992"}, "seed"},
 		{"linger without metrics", []string{"run", valid, "--linger"}, "--linger"},
 		{"bad remote-write URL", []string{"run", valid, "--remote-write", "ftp://x"}, "--remote-write"},
 		{"bad users value", []string{"run", valid, "--users", "many"}, `invalid argument "many"`},
@@ -69,14 +73,14 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestHelpVersionAndCompletion(t *testing.T) {
-	for _, cmd := range []string{"run", "validate", "report", "serve", "sign", "version"} {
+	for _, cmd := range []string{"run", "validate", "report", "serve", "sign", "version", "schema"} {
 		code, stdout, _ := cli(t, cmd, "--help")
 		if code != exitOK || !strings.Contains(stdout, "eixamsim "+cmd) {
 			t.Errorf("%s --help: exit %d:\n%s", cmd, code, stdout)
 		}
 	}
 	_, runHelp, _ := cli(t, "run", "--help")
-	for _, want := range []string{"in proportion", "cut the stages", "--linger", "--metrics-addr", "-u, --users"} {
+	for _, want := range []string{"in proportion", "cut the stages", "--linger", "--metrics-addr", "-u, --users", "--set", "--seed", "--remote-write"} {
 		if !strings.Contains(runHelp, want) {
 			t.Errorf("run --help lacks %q", want)
 		}
@@ -171,7 +175,8 @@ func TestLingerAndRemoteWrite(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- execute(ctx, []string{"run", path, "-q", "--out", filepath.Join(dir, "out"),
+		done <- execute(ctx, []string{"run", path, "-q", "--out", filepath.Join(dir, "out"), "--seed", "42",
+			"--set", "identity.app_secret=e2e-secret", "--set", "behaviours.login=[me, sos_rehydrate]",
 			"--metrics-addr", "127.0.0.1:0", "--linger", "--remote-write", receiver.URL + "/api/v1/write"}, &stdout, &stderr)
 	}()
 	url := ""
@@ -216,6 +221,34 @@ func TestLingerAndRemoteWrite(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout.String(), "eixamsim: COMPLETED: ") {
 		t.Errorf("stdout = %q", stdout.String())
+	}
+	// The seed and the --set reached the run; the secret given with --set
+	// is redacted in the recorded command line.
+	raw, err := os.ReadFile(filepath.Join(dir, "out", "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("e2e-secret")) {
+		t.Error("summary.json holds the secret given with --set")
+	}
+	sum, err := report.ReadSummaryFile(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := sum.Meta; m.Seed == nil || *m.Seed != 42 || len(m.ScenarioHash) != 64 ||
+		!strings.Contains(strings.Join(m.CommandLine, " "), "--set identity.app_secret=[redacted]") {
+		t.Errorf("meta = %+v", m)
+	}
+	if sum.Metrics[scenario.HTTPSOSGet].Count == 0 {
+		t.Error("--set behaviours.login did not reach the run: no http.sos_get")
+	}
+}
+
+func TestSchemaIsJSON(t *testing.T) {
+	code, stdout, _ := cli(t, "schema")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(stdout), &v); code != exitOK || err != nil || v["properties"] == nil {
+		t.Errorf("schema: exit %d, %v, %d bytes", code, err, len(stdout))
 	}
 }
 

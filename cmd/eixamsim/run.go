@@ -25,6 +25,9 @@ type runFlags struct {
 	linger      bool
 	// remoteWrite pushes the same metrics to a remote-write endpoint.
 	remoteWrite string
+	// set overrides scenario keys, "key.path=value", in order.
+	set  []string
+	seed uint64
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -39,6 +42,7 @@ report.html, junit.xml, hdr/*.hlog; docs/results.md). Flags may come before or
 after the file. The exit code is the verdict (docs/ci.md).`,
 		Example: `  eixamsim run scenarios/smoke.yaml
   eixamsim run scenarios/smoke.yaml --users 50 --duration 30s --out results/smoke
+  eixamsim run scenarios/smoke.yaml --set behaviours.telemetry.every=5s --seed 42
   eixamsim run my.yaml --metrics-addr :9464 --linger`,
 		Args: exactArgs(1, "one scenario file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +65,8 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	fl.IntVarP(&f.users, "users", "u", 0, "scale every stage's users target in proportion so the largest is `N` (fleet.users becomes N; open-model rates stay as written)")
 	fl.StringVarP(&f.duration, "duration", "d", "", "cut the stages at `DURATION` from the start (a duration past their end extends the last stage); needs a unit: 30s, 2m")
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir); the previous run's files there are replaced")
+	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable, YAML value, checked like the file): fleet.users=50, behaviours.telemetry.every=5s, stages[1].users=10")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice of the run with `N` (1..2^53-1); a run without one picks one and records it in summary.json")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
@@ -77,12 +83,12 @@ func (f *runFlags) options(cmd *cobra.Command) (scenario.Options, error) {
 		opts.Users = &f.users
 	}
 	if fl.Changed("duration") {
-		d, err := scenario.ParseDuration(f.duration)
-		if err != nil {
-			return opts, usageError("run: --duration %q: %v", f.duration, err)
-		}
-		opts.Duration = &d
+		opts.DurationText = &f.duration // the scenario's parser: "8" needs a unit
 	}
+	if fl.Changed("seed") {
+		opts.Seed = &f.seed
+	}
+	opts.Set = f.set
 	if fl.Changed("out") {
 		opts.OutDir = &f.out
 	}
