@@ -12,6 +12,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // warnings records Options.Warn.
@@ -104,8 +105,12 @@ thresholds:
 			t.Errorf("steady stage min 0: the teardown was sampled (%+v)", on.Stages)
 		}
 	}
-	if m := res.Summary.Meta; m == nil || m.GoVersion == "" || m.Cores < 1 || m.StartUTC.Location().String() != "UTC" {
+	if m := res.Summary.Meta; m == nil || m.GoVersion == "" || m.Cores < 1 || m.StartUTC.Location().String() != "UTC" ||
+		m.Seed == nil || *m.Seed == 0 || *m.Seed > scenario.MaxSeed || m.ScenarioHash != sc.Hash() {
 		t.Errorf("meta = %+v", m)
+	}
+	if sc.Seed != 0 {
+		t.Error("Run changed the caller's scenario")
 	}
 	if g := res.Summary.Generator; g == nil || g.State != health.Healthy || g.SampledS <= 0 {
 		t.Errorf("a healthy short run: generator = %+v", g)
