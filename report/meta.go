@@ -41,6 +41,24 @@ type Meta struct {
 	// CommandLine is how eixamsim was invoked, secrets replaced by
 	// "[redacted]"; empty for a run started from code.
 	CommandLine []string `json:"command_line,omitempty"`
+	// RunID names the whole run that a shard belongs to: every shard of one
+	// run has the same RunID, and merge refuses to mix RunIDs. "" for a run
+	// that was not sharded.
+	RunID string `json:"run_id,omitempty"`
+	// Shard is which slice of the scenario this result holds; nil for a
+	// whole (unsharded or merged) run.
+	Shard *Shard `json:"shard,omitempty"`
+	// Shards lists the shards a merged result was made from; nil
+	// otherwise.
+	Shards []Shard `json:"shards,omitempty"`
+}
+
+// Shard is one slice of a sharded run: shard Index of Count (0-based), as
+// `--shard INDEX/COUNT` or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX
+// set it.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // Lines is the metadata as "key: value" lines, for summary.txt and
