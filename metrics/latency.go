@@ -34,9 +34,18 @@ type Latency struct {
 	total    *hdr.Histogram
 	interval *hdr.Histogram
 	errors   map[string]int64
+	// samples keeps the first few error messages of each class, for
+	// reports that show what an error class looked like.
+	samples map[string][]string
 	// intervalErrors counts errors since the last Rotate, for time series.
 	intervalErrors int64
 }
+
+// MaxErrorSamples is how many messages Fail keeps per error class.
+const MaxErrorSamples = 3
+
+// maxSampleLen bounds one kept message, in bytes.
+const maxSampleLen = 300
 
 func newLatency(name string) *Latency {
 	return &Latency{name: name, total: newHistogram(), interval: newHistogram(), errors: map[string]int64{}}
@@ -72,6 +81,39 @@ func (l *Latency) Error(class string) {
 	l.errors[class]++
 	l.intervalErrors++
 	l.mu.Unlock()
+}
+
+// Fail counts one failed operation under class, as Error does, and keeps
+// err's message as a sample of that class while it has fewer than
+// MaxErrorSamples. The caller must not pass an error whose text holds a
+// secret (a userHash, an app secret); transport and HTTP errors do not.
+func (l *Latency) Fail(class string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errors[class]++
+	l.intervalErrors++
+	if err == nil || len(l.samples[class]) >= MaxErrorSamples {
+		return
+	}
+	msg := err.Error()
+	if len(msg) > maxSampleLen {
+		msg = msg[:maxSampleLen] + "…"
+	}
+	if l.samples == nil {
+		l.samples = map[string][]string{}
+	}
+	l.samples[class] = append(l.samples[class], msg)
+}
+
+// ErrorSamples returns the kept messages of each error class (a copy).
+func (l *Latency) ErrorSamples() map[string][]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string][]string, len(l.samples))
+	for class, msgs := range l.samples {
+		out[class] = append([]string(nil), msgs...)
+	}
+	return out
 }
 
 // ErrorCount returns how many errors of class were counted so far.

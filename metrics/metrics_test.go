@@ -1,8 +1,12 @@
 package metrics
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,5 +211,28 @@ func TestStopGaugeSamplesEndsThresholdSamples(t *testing.T) {
 	}
 	if s := c.Series(); len(s) != 3 || s[2].Values["users.online"] != 0 {
 		t.Errorf("series = %+v; want the teardown's 0 as its third point", s)
+	}
+}
+
+func TestFailKeepsAFewSamplesPerClass(t *testing.T) {
+	reg := NewRegistry()
+	l := reg.Latency("x")
+	for i := range 5 {
+		l.Fail("timeout", fmt.Errorf("attempt %d timed out", i))
+	}
+	l.Fail("http_503", nil)
+	l.Fail("http_503", errors.New(strings.Repeat("y", 1000)))
+	if got := l.ErrorCount("timeout"); got != 5 {
+		t.Fatalf("timeout count = %d, want 5", got)
+	}
+	if got := l.ErrorCount("http_503"); got != 2 {
+		t.Fatalf("http_503 count = %d, want 2", got)
+	}
+	s := l.ErrorSamples()
+	if want := []string{"attempt 0 timed out", "attempt 1 timed out", "attempt 2 timed out"}; !slices.Equal(s["timeout"], want) {
+		t.Fatalf("timeout samples = %q, want %q", s["timeout"], want)
+	}
+	if len(s["http_503"]) != 1 || len(s["http_503"][0]) > maxSampleLen+len("…") {
+		t.Fatalf("http_503 samples = %q, want one message cut to %d bytes", s["http_503"], maxSampleLen)
 	}
 }
