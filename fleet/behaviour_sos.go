@@ -304,16 +304,17 @@ func (s *sosRun) onEvent(at time.Time, incidentID, state string) {
 }
 
 // lifecycleState maps an event word to a lifecycle state the way the SDK
-// does (contract §3.7): trimmed, case-insensitive, several spellings each.
+// does (contract §3.7): trimmed, case-insensitive, several spellings each,
+// with a dot read as an underscore.
 func lifecycleState(word string) string {
-	switch strings.ToLower(strings.TrimSpace(word)) {
+	switch strings.ReplaceAll(strings.ToLower(strings.TrimSpace(word)), ".", "_") {
 	case "triggered", "opened", "active", "sent":
 		return contract.StateActive
-	case "acknowledged", "sos_acknowledged", "sos.acknowledged":
+	case "acknowledged", "sos_acknowledged":
 		return contract.StateAcknowledged
-	case "cancelled", "canceled", "sos_cancelled", "sos.cancelled":
+	case "cancelled", "canceled", "sos_cancelled":
 		return contract.StateCancelled
-	case "resolved", "closed", "sos_resolved", "sos.resolved":
+	case "resolved", "closed", "sos_resolved":
 		return contract.StateResolved
 	}
 	return ""

@@ -105,42 +105,40 @@ func TestBookkeepingIsExact(t *testing.T) {
 			}
 			st := srv.Stats()
 
-			if n := got["user.login"].Count; n != 50 {
+			if n := got[scenario.UserLogin].Count; n != 50 {
 				t.Errorf("user.login count = %d, want 50 (every user logged in)", n)
 			}
-			if n := got["mqtt.connect"].Count; n != 50 || st.MQTT.ConnectsAccepted != 50 {
+			if n := got[scenario.MQTTConnect].Count; n != 50 || st.MQTT.ConnectsAccepted != 50 {
 				t.Errorf("connects: simulator %d, backend %d, want 50", n, st.MQTT.ConnectsAccepted)
 			}
-			if n := got["mqtt.subscribe"].Count; n != 50 {
+			if n := got[scenario.MQTTSubscribe].Count; n != 50 {
 				t.Errorf("mqtt.subscribe count = %d, want 50", n)
 			}
-			tel := got["telemetry.puback"].Count
+			tel := got[scenario.TelemetryPuback].Count
 			if tel == 0 || tel != st.Telemetry.Accepted || st.Telemetry.Rejected != 0 {
 				t.Errorf("telemetry: simulator acknowledged %d, backend accepted %d rejected %d", tel, st.Telemetry.Accepted, st.Telemetry.Rejected)
 			}
-			sos := got["sos.puback"].Count
+			sos := got[scenario.SOSPuback].Count
 			if sos == 0 || sos != st.SOS.AlertsAccepted || st.SOS.AlertsDuplicate != 0 {
 				t.Errorf("sos: simulator acknowledged %d alerts, backend accepted %d (duplicates %d)", sos, st.SOS.AlertsAccepted, st.SOS.AlertsDuplicate)
 			}
-			if n := got["sos.delivered"].Count; n != sos {
+			if n := got[scenario.SOSDelivered].Count; n != sos {
 				t.Errorf("sos.delivered = %d, want one per alert (%d); backend events %+v", n, sos, st.Events)
 			}
-			if n := got["sos.visible"].Count; n != sos {
+			if n := got[scenario.SOSVisible].Count; n != sos {
 				t.Errorf("sos.visible = %d, want %d", n, sos)
 			}
-			closed := got["sos.cancelled"].Count + got["sos.resolved"].Count
+			closed := got[scenario.SOSCancelled].Count + got[scenario.SOSResolved].Count
 			if closed != sos || st.SOS.IncidentsCancelled+st.SOS.IncidentsResolved != sos || st.SOS.IncidentsOpen != 0 {
 				t.Errorf("closed: simulator %d, backend cancelled %d + resolved %d (open %d), want %d",
 					closed, st.SOS.IncidentsCancelled, st.SOS.IncidentsResolved, st.SOS.IncidentsOpen, sos)
 			}
 			var contacts, devices int64
-			for name, s := range got {
-				if strings.HasPrefix(name, "http.contacts_") {
-					contacts += s.Count
-				}
-				if strings.HasPrefix(name, "http.devices_") {
-					devices += s.Count
-				}
+			for _, name := range []string{scenario.HTTPContactsList, scenario.HTTPContactsCreate, scenario.HTTPContactsUpdate, scenario.HTTPContactsDelete} {
+				contacts += got[name].Count
+			}
+			for _, name := range []string{scenario.HTTPDevicesList, scenario.HTTPDevicesUpsert, scenario.HTTPDevicesDelete} {
+				devices += got[name].Count
 			}
 			if contacts == 0 || devices == 0 {
 				t.Errorf("contacts %d, devices %d: want both > 0", contacts, devices)
@@ -148,7 +146,7 @@ func TestBookkeepingIsExact(t *testing.T) {
 			if !eventually(func() bool { return srv.Stats().MQTT.Connected == 0 }) {
 				t.Errorf("backend still has %d clients connected after the run", srv.Stats().MQTT.Connected)
 			}
-			if v := reg.Gauge("users.online").Value(); v != 0 {
+			if v := reg.Gauge(scenario.UsersOnline).Value(); v != 0 {
 				t.Errorf("users.online = %d after the run", v)
 			}
 			t.Logf("%s: telemetry %d, sos %d, contacts %d, devices %d", transport, tel, sos, contacts, devices)
@@ -164,11 +162,11 @@ func TestWrongSecretIsCountedAsAuthFailure(t *testing.T) {
 	defer srv.Close()
 	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 4s", "duration: 1s", 1))
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	me := reg.Latency("http.me").Summary()
+	me := reg.Latency(scenario.HTTPMe).Summary()
 	if me.Count != 0 || me.ErrorsBy["http_401"] < 50 {
 		t.Fatalf("http.me = %d ok, errors %v; want only http_401, at least one per user", me.Count, me.ErrorsBy)
 	}
-	if n := reg.Latency("user.login").Summary().Count; n != 0 {
+	if n := reg.Latency(scenario.UserLogin).Summary().Count; n != 0 {
 		t.Fatalf("user.login = %d, want 0", n)
 	}
 	if got := srv.Stats().HTTP.AuthFailures; sum(got) < 50 {
@@ -214,10 +212,10 @@ behaviours: { telemetry: { every: 200ms } }
 	if len(res.Stages) != 2 {
 		t.Fatalf("stages = %+v", res.Stages)
 	}
-	if n := reg.Latency("user.login").Summary().Count; n != 30 {
+	if n := reg.Latency(scenario.UserLogin).Summary().Count; n != 30 {
 		t.Errorf("logins = %d, want 30", n)
 	}
-	if n := reg.Counter("mqtt.disconnects").Value(); n != 0 {
+	if n := reg.Counter(scenario.MQTTDisconnects).Value(); n != 0 {
 		t.Errorf("unsolicited disconnects = %d, want 0", n)
 	}
 	eventually(func() bool { st := srv.Stats(); return st.MQTT.Connected == 0 && st.MQTT.Disconnects == 30 })

@@ -13,6 +13,7 @@ import (
 	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // These tests prove the numbers tell the truth: the reference backend
@@ -57,7 +58,7 @@ behaviours:
   contacts: { rate: 20/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	for _, name := range []string{"http.me", "http.contacts_list"} {
+	for _, name := range []string{scenario.HTTPMe, scenario.HTTPContactsList} {
 		s := reg.Latency(name).Summary()
 		if s.Count == 0 || s.Errors != 0 {
 			t.Fatalf("%s: %d samples, %d errors", name, s.Count, s.Errors)
@@ -88,7 +89,7 @@ behaviours:
   sos: { rate: 5/s, hold: 600ms, end: cancel }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	s := reg.Latency("sos.delivered").Summary()
+	s := reg.Latency(scenario.SOSDelivered).Summary()
 	if s.Count == 0 || s.Errors != 0 {
 		t.Fatalf("sos.delivered: %d samples, %d errors %v", s.Count, s.Errors, s.ErrorsBy)
 	}
@@ -137,10 +138,10 @@ behaviours:
 	}
 	defer schedule.Stop()
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	open := reg.Latency("http.contacts_list").Summary()
+	open := reg.Latency(scenario.HTTPContactsList).Summary()
 	want := int64(rate * measured / time.Second)
-	if got := open.Count + open.Errors + reg.Counter("arrivals.dropped").Value(); got != want {
-		t.Errorf("open model: %d requests accounted for (%d ok, %d errors, dropped %d), want R×T = %d", got, open.Count, open.Errors, reg.Counter("arrivals.dropped").Value(), want)
+	if got := open.Count + open.Errors + reg.Counter(scenario.ArrivalsDropped).Value(); got != want {
+		t.Errorf("open model: %d requests accounted for (%d ok, %d errors, dropped %d), want R×T = %d", got, open.Count, open.Errors, reg.Counter(scenario.ArrivalsDropped).Value(), want)
 	}
 	if open.Count != want {
 		t.Errorf("open model recorded %d requests, want all %d", open.Count, want)
@@ -229,7 +230,7 @@ behaviours:
 	if !res.Completed {
 		t.Fatal("the run did not complete")
 	}
-	list := reg.Latency("http.contacts_list").Summary()
+	list := reg.Latency(scenario.HTTPContactsList).Summary()
 	n := list.Count + list.Errors
 	if frac := float64(list.ErrorsBy["http_503"]) / float64(n); n < 80 || frac < 0.3 || frac > 0.7 {
 		t.Errorf("contacts_list: %d of %d answered 503 (%.0f%%), want about half", list.ErrorsBy["http_503"], n, frac*100)
@@ -237,11 +238,11 @@ behaviours:
 	if len(list.ErrorsBy) != 1 {
 		t.Errorf("contacts_list error classes %v, want only http_503", list.ErrorsBy)
 	}
-	dev := reg.Latency("http.devices_list").Summary()
+	dev := reg.Latency(scenario.HTTPDevicesList).Summary()
 	if dev.Count != 0 || dev.ErrorsBy["timeout"] == 0 || len(dev.ErrorsBy) != 1 {
 		t.Errorf("devices_list: %d ok, errors %v; want only timeouts", dev.Count, dev.ErrorsBy)
 	}
-	if me := reg.Latency("http.me").Summary(); me.Errors != 0 || me.Count != 10 {
+	if me := reg.Latency(scenario.HTTPMe).Summary(); me.Errors != 0 || me.Count != 10 {
 		t.Errorf("http.me: %d ok, errors %v; faults leaked to another endpoint", me.Count, me.ErrorsBy)
 	}
 }

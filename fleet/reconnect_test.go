@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // TestBrokerRestartUsersComeBack restarts the broker's listeners in the
@@ -54,23 +55,23 @@ behaviours:
 			if !res.Completed {
 				t.Fatal("the run did not complete")
 			}
-			if n := reg.Counter("mqtt.disconnects").Value(); n != 30 {
+			if n := reg.Counter(scenario.MQTTDisconnects).Value(); n != 30 {
 				t.Errorf("mqtt.disconnects = %d, want 30 (every user lost its connection)", n)
 			}
-			rc := reg.Latency("mqtt.reconnect").Summary()
+			rc := reg.Latency(scenario.MQTTReconnect).Summary()
 			if rc.Count != 30 {
 				t.Errorf("mqtt.reconnect count = %d, want 30 (every user came back)", rc.Count)
 			}
 			if rc.Min < tt.minLatency {
 				t.Errorf("mqtt.reconnect min %v < %v", rc.Min, tt.minLatency)
 			}
-			if n := reg.Latency("mqtt.subscribe").Summary().Count; n != 60 {
+			if n := reg.Latency(scenario.MQTTSubscribe).Summary().Count; n != 60 {
 				t.Errorf("mqtt.subscribe count = %d, want 60 (subscribed again after reconnecting)", n)
 			}
-			if n := reg.Counter("telemetry.unsent").Value(); n == 0 {
+			if n := reg.Counter(scenario.TelemetryUnsent).Value(); n == 0 {
 				t.Error("telemetry.unsent = 0: ticks while disconnected were not counted")
 			}
-			tel := reg.Latency("telemetry.puback").Summary()
+			tel := reg.Latency(scenario.TelemetryPuback).Summary()
 			for class := range tel.ErrorsBy {
 				if class != "connection_lost" {
 					t.Errorf("telemetry.puback error class %q (%d): only connection_lost is expected", class, tel.ErrorsBy[class])
@@ -86,7 +87,7 @@ behaviours:
 			if lost := tel.ErrorsBy["connection_lost"]; st.Telemetry.Accepted < tel.Count || st.Telemetry.Accepted > tel.Count+lost {
 				t.Errorf("telemetry: backend accepted %d, simulator acknowledged %d (+%d lost with the connection)", st.Telemetry.Accepted, tel.Count, lost)
 			}
-			t.Logf("%s: reconnect min %v max %v; unsent %d; telemetry ok %d, errors %v", tt.name, rc.Min, rc.Max, reg.Counter("telemetry.unsent").Value(), tel.Count, tel.ErrorsBy)
+			t.Logf("%s: reconnect min %v max %v; unsent %d; telemetry ok %d, errors %v", tt.name, rc.Min, rc.Max, reg.Counter(scenario.TelemetryUnsent).Value(), tel.Count, tel.ErrorsBy)
 		})
 	}
 }

@@ -58,7 +58,10 @@ func (c *stageController) run(ctx context.Context, start time.Time) ([]StageTimi
 		timing := StageTiming{Name: st.Name, Users: st.Users, Start: time.Now()}
 		for ctx.Err() == nil && time.Now().Before(stageEnd) {
 			if started == st.Users {
+				// Idle until the stage ends: the next change is paced from
+				// then, not from the last one (no burst after a pause).
 				wait(stageEnd)
+				next = maxTime(next, time.Now())
 				continue
 			}
 			at := next
@@ -75,8 +78,8 @@ func (c *stageController) run(ctx context.Context, start time.Time) ([]StageTimi
 				started--
 				c.stop(started)
 			}
-			// Pace from the schedule, but never bank unused time: after a
-			// pause the rate is a ceiling, not a debt to repay in a burst.
+			// Pace from the schedule, absorbing at most one interval of
+			// timer lateness, so a late wake-up does not slow the rate.
 			next = maxTime(next, time.Now().Add(-interval)).Add(interval)
 		}
 		timing.End = time.Now()

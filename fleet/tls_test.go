@@ -12,6 +12,7 @@ import (
 	"github.com/eixamsim/eixamsim/internal/testcert"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // TestTLSSchemes runs users over every TLS broker scheme of contract §3.2
@@ -57,10 +58,10 @@ behaviours: { telemetry: { every: 200ms } }
 					t.Errorf("%s over %s: errors %v", s.Name, broker, s.ErrorsBy)
 				}
 			}
-			if n := reg.Latency("user.login").Summary().Count; n != 10 {
+			if n := reg.Latency(scenario.UserLogin).Summary().Count; n != 10 {
 				t.Errorf("logins over %s = %d, want 10", broker, n)
 			}
-			if n := reg.Latency("telemetry.puback").Summary().Count; n == 0 {
+			if n := reg.Latency(scenario.TelemetryPuback).Summary().Count; n == 0 {
 				t.Errorf("no telemetry acknowledged over %s", broker)
 			}
 		})
@@ -75,7 +76,7 @@ behaviours: { telemetry: { every: 200ms } }
 		if _, err := r.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		me := reg.Latency("http.me").Summary()
+		me := reg.Latency(scenario.HTTPMe).Summary()
 		if me.Count != 0 || me.ErrorsBy["tls_verify"] < 10 {
 			t.Errorf("http.me = %d ok, errors %v; want only tls_verify, one per user at least", me.Count, me.ErrorsBy)
 		}
