@@ -37,14 +37,16 @@ behaviours: { telemetry: { every: 1h } }
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The run lasts 4 s at most; it is stopped once the count is taken.
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if _, err := r.Run(context.Background()); err != nil {
+		if _, err := r.Run(ctx); err != nil {
 			t.Error(err)
 		}
 	}()
-	defer func() { <-done }()
+	defer func() { cancel(); <-done }()
 	deadline := time.Now().Add(3 * time.Second)
 	for reg.Gauge(scenario.UsersOnline).Value() < users && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)

@@ -50,12 +50,12 @@ func TestInjectedHTTPLatencyIsMeasured(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: latency-proof
-duration: 3s
+duration: 1500ms
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 100/s }
 behaviours:
   login: [me]
-  contacts: { rate: 20/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+  contacts: { rate: 40/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	for _, name := range []string{scenario.HTTPMe, scenario.HTTPContactsList} {
@@ -82,11 +82,11 @@ func TestInjectedEventDelayIsMeasured(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: event-delay-proof
-duration: 3s
+duration: 1500ms
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 20, connect_rate: 200/s }
 behaviours:
-  sos: { rate: 5/s, hold: 600ms, end: cancel }
+  sos: { rate: 10/s, hold: 600ms, end: cancel }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	s := reg.Latency(scenario.SOSDelivered).Summary()
@@ -110,7 +110,7 @@ func TestStallIsNotOmitted(t *testing.T) {
 	const (
 		rate     = 50                     // requests per second
 		measured = 4 * time.Second        // open-model stage length
-		warmup   = 500 * time.Millisecond // users log in; no arrivals
+		warmup   = 200 * time.Millisecond // users log in; no arrivals
 		stallAt  = warmup + 1500*time.Millisecond
 		stall    = time.Second
 	)
@@ -122,7 +122,7 @@ name: stall-proof
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 1000/s, http_timeout: 10s }
 stages:
-  - { for: 500ms, rates: { contacts: 0/s } }
+  - { for: 200ms, rates: { contacts: 0/s } }
   - { for: 4s }
 behaviours:
   login: [me]
@@ -137,6 +137,16 @@ behaviours:
 		t.Fatal(err)
 	}
 	defer schedule.Stop()
+	// The naive client runs through the same stall at the same time.
+	type loopResult struct {
+		s   metrics.Summary
+		err error
+	}
+	closedDone := make(chan loopResult, 1)
+	go func() {
+		s, err := closedLoop(srv.HTTPURL(), rate, warmup+measured)
+		closedDone <- loopResult{s, err}
+	}()
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	open := reg.Latency(scenario.HTTPContactsList).Summary()
 	want := int64(rate * measured / time.Second)
@@ -154,12 +164,11 @@ behaviours:
 	t.Logf("open model:  %d requests, p50 %v, p99 %v, max %v", open.Count, p50, p99, open.Max)
 
 	// The same stall against a closed loop that measures from its own send.
-	schedule2, err := srv.RunSchedule(time.Now(), []refbackend.ScheduledFault{fault})
-	if err != nil {
-		t.Fatal(err)
+	lr := <-closedDone
+	if lr.err != nil {
+		t.Fatalf("closed loop: %v", lr.err)
 	}
-	defer schedule2.Stop()
-	closed := closedLoop(t, srv.HTTPURL(), rate, warmup+measured)
+	closed := lr.s
 	cp50, _ := closed.At(50)
 	cp99, _ := closed.At(99)
 	t.Logf("closed loop: %d requests, p50 %v, p99 %v, max %v", closed.Count, cp50, cp99, closed.Max)
@@ -173,8 +182,7 @@ behaviours:
 
 // closedLoop is the naive client: one worker, one request at a time, at
 // most rate per second, each measured from its actual send.
-func closedLoop(t *testing.T, baseURL string, rate int, d time.Duration) metrics.Summary {
-	t.Helper()
+func closedLoop(baseURL string, rate int, d time.Duration) (metrics.Summary, error) {
 	lat := metrics.NewRegistry().Latency("closed")
 	client := &http.Client{Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
@@ -188,14 +196,14 @@ func closedLoop(t *testing.T, baseURL string, rate int, d time.Duration) metrics
 		t0 := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			t.Fatalf("closed loop: %v", err)
+			return metrics.Summary{}, err
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		lat.Record(time.Since(t0))
 		next = maxTime(next.Add(interval), time.Now()) // no catch-up burst after the stall
 	}
-	return lat.Summary()
+	return lat.Summary(), nil
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -218,13 +226,13 @@ func TestHTTPFaultsAreCountedPerEndpoint(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: http-faults
-duration: 3s
+duration: 1500ms
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 1000/s, http_timeout: 500ms }
 behaviours:
   login: [me]
-  contacts: { rate: 40/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
-  devices: { rate: 5/s, mix: { list: 1, upsert: 0, delete: 0 } }
+  contacts: { rate: 80/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+  devices: { rate: 10/s, mix: { list: 1, upsert: 0, delete: 0 } }
 `)
 	reg, res := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	if !res.Completed {

@@ -17,7 +17,7 @@ func TestSourceAddresses(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: sources
-duration: 2s
+duration: 500ms
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 40, connect_rate: 2000/s, source_ips: [127.0.0.2, 127.0.0.3] }
 behaviours:
