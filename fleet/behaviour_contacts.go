@@ -69,8 +69,9 @@ func (b *contacts) claim(o *occurrence, u *user, _ *life) work {
 			action = "create"
 		}
 	}
+	intended := o.intended
 	return func(context.Context) error {
-		b.do(u, action, id, o.intended)
+		b.do(u, action, id, intended)
 		return nil
 	}
 }

@@ -62,9 +62,9 @@ func (b *devices) claim(o *occurrence, u *user, _ *life) work {
 			action = "upsert"
 		}
 	}
-	hardwareID := u.dev.hardwareID
+	hardwareID, intended := u.dev.hardwareID, o.intended
 	return func(context.Context) error {
-		b.do(u, action, id, hardwareID, o.intended)
+		b.do(u, action, id, hardwareID, intended)
 		return nil
 	}
 }

@@ -95,14 +95,15 @@ func (b *telemetry) prepare(o *occurrence, u *user, l *life) *telemetryPublish {
 	if b.topicOf[u.index] != u.canonical {
 		b.topic[u.index], b.topicOf[u.index] = contract.TelemetryTopic(u.canonical), u.canonical
 	}
-	return &telemetryPublish{
+	p := &telemetryPublish{
 		b:        b,
 		intended: o.intended,
 		conn:     l.conn(),
 		topic:    b.topic[u.index],
-		fix:      u.dev.telemetry(time.Now(), u.canonical, b.cfg),
 		inFlight: inFlight,
 	}
+	u.dev.telemetry(time.Now(), u.canonical, b.cfg, &p.fix)
+	return p
 }
 
 // telemetryPublish is one claimed telemetry message.
@@ -111,7 +112,7 @@ type telemetryPublish struct {
 	intended time.Time
 	conn     conn
 	topic    string
-	fix      contract.Telemetry
+	fix      telemetryFix
 	inFlight *atomic.Int32
 }
 
@@ -128,7 +129,7 @@ func (p *telemetryPublish) run(context.Context) error {
 // encode returns the message's JSON; a failure is counted as an internal
 // error.
 func (p *telemetryPublish) encode() ([]byte, bool) {
-	payload, err := json.Marshal(p.fix)
+	payload, err := json.Marshal(&p.fix.msg)
 	if err != nil {
 		p.b.puback.Error("internal")
 		return nil, false

@@ -27,7 +27,8 @@ type behaviour interface {
 	// it reads or reserves what the occurrence needs from the user and
 	// returns the work to do, or nil when u cannot take it (for an
 	// arrival, another user is then tried). The work runs without the
-	// lock, counted by l.work. claim must not block.
+	// lock, counted by l.work. claim must not block, and must not keep o
+	// past its return (the work copies what it needs).
 	claim(o *occurrence, u *user, l *life) work
 }
 

@@ -88,7 +88,8 @@ type life struct {
 type ticker struct {
 	b     activeBehaviour
 	timer *time.Timer
-	next  time.Time // when the next tick is due
+	next  time.Time  // when the next tick is due
+	occ   occurrence // the tick being claimed, reused (guarded by user.mu)
 }
 
 // start gives the user a new life and begins logging in.
@@ -262,7 +263,8 @@ func (u *user) tick(l *life, t *ticker) {
 	intended := t.next
 	t.next = intended.Add(jittered(tr.every, tr.jitter))
 	t.timer.Reset(time.Until(t.next))
-	w := t.b.claim(&occurrence{intended: intended}, u, l)
+	t.occ = occurrence{intended: intended}
+	w := t.b.claim(&t.occ, u, l)
 	if w != nil {
 		l.work.Add(1)
 	}

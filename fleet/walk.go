@@ -85,11 +85,19 @@ func round(v float64, n int) float64 {
 	return math.Round(v*p) / p
 }
 
-// telemetry returns the next telemetry payload (contract §3.6), stepping
-// the walk first. userID is the canonical id.
-func (d *device) telemetry(now time.Time, userID string, t scenario.Telemetry) contract.Telemetry {
+// telemetryFix is one telemetry payload with room for its optional
+// fields, so that filling it allocates nothing.
+type telemetryFix struct {
+	msg                            contract.Telemetry
+	mobileBattery, deviceBattery   contract.Double
+	mobileCoverage, deviceCoverage int
+}
+
+// telemetry fills f with the next telemetry payload (contract §3.6),
+// stepping the walk first. userID is the canonical id.
+func (d *device) telemetry(now time.Time, userID string, t scenario.Telemetry, f *telemetryFix) {
 	d.step()
-	p := contract.Telemetry{
+	f.msg = contract.Telemetry{
 		Timestamp: contract.Timestamp(now),
 		Latitude:  contract.Double(round(d.lat, 6)),
 		Longitude: contract.Double(round(d.lon, 6)),
@@ -97,14 +105,14 @@ func (d *device) telemetry(now time.Time, userID string, t scenario.Telemetry) c
 		UserID:    userID,
 	}
 	if t.DeviceID {
-		p.DeviceID = d.hardwareID
+		f.msg.DeviceID = d.hardwareID
 	}
 	if t.Battery {
-		mb, db := contract.Double(round(d.mobileBattery, 1)), contract.Double(round(d.deviceBattery, 1))
-		mc, dc := 2+rand.IntN(3), 1+rand.IntN(4)
-		p.MobileBattery, p.DeviceBattery, p.MobileCoverage, p.DeviceCoverage = &mb, &db, &mc, &dc
+		f.mobileBattery, f.deviceBattery = contract.Double(round(d.mobileBattery, 1)), contract.Double(round(d.deviceBattery, 1))
+		f.mobileCoverage, f.deviceCoverage = 2+rand.IntN(3), 1+rand.IntN(4)
+		f.msg.MobileBattery, f.msg.DeviceBattery = &f.mobileBattery, &f.deviceBattery
+		f.msg.MobileCoverage, f.msg.DeviceCoverage = &f.mobileCoverage, &f.deviceCoverage
 	}
-	return p
 }
 
 // alert returns an SOS alert at the current position (contract §3.5).

@@ -31,7 +31,9 @@ func TestPositionsUseTheResolvedCircle(t *testing.T) {
 			for i := range 20 {
 				d := newDevice(i, &cfg)
 				for range 500 {
-					p := d.telemetry(time.Now(), "u", cfg)
+					var f telemetryFix
+					d.telemetry(time.Now(), "u", cfg, &f)
+					p := f.msg
 					dist := distanceKm(tt.around, float64(p.Latitude), float64(p.Longitude))
 					if tt.radius == 0 && (p.Latitude != contract.Double(tt.around[0]) || p.Longitude != contract.Double(tt.around[1])) {
 						t.Fatalf("user %d at %v,%v, want exactly %v", i, p.Latitude, p.Longitude, tt.around)
