@@ -247,3 +247,34 @@ behaviours: { telemetry: { every: 200ms } }
 		t.Errorf("backend: connected %d, disconnects %d; want 0 and 30", st.MQTT.Connected, st.MQTT.Disconnects)
 	}
 }
+
+// TestOpenModelTelemetry runs telemetry at a fleet-wide rate: every
+// scheduled message is handed to an online user in turn and acknowledged,
+// exactly R×T of them, and the backend accepted each one.
+func TestOpenModelTelemetry(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startBackend(t, "demo-secret", -1)
+	defer srv.Close()
+	sc := parse(t, `
+version: 1
+name: open-telemetry
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 10, connect_rate: 1000/s }
+stages:
+  - { for: 200ms, rates: { telemetry: 0/s } }
+  - { for: 500ms }
+behaviours:
+  telemetry: { rate: 200/s, qos: 1, position: { around: [10, 20], radius_km: 0 } }
+`)
+	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
+	tel := reg.Latency(scenario.TelemetryPuback).Summary()
+	if tel.Count != 100 || tel.Errors != 0 {
+		t.Errorf("telemetry.puback: %d ok, errors %v; want all 100 scheduled", tel.Count, tel.ErrorsBy)
+	}
+	if n := reg.Counter(scenario.ArrivalsDropped).Value(); n != 0 {
+		t.Errorf("arrivals.dropped = %d, want 0", n)
+	}
+	if st := srv.Stats(); st.Telemetry.Accepted != tel.Count || st.Telemetry.Rejected != 0 {
+		t.Errorf("backend accepted %d, rejected %d; simulator acknowledged %d", st.Telemetry.Accepted, st.Telemetry.Rejected, tel.Count)
+	}
+}

@@ -50,12 +50,12 @@ func TestInjectedHTTPLatencyIsMeasured(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: latency-proof
-duration: 1500ms
+duration: 1s
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 100/s }
 behaviours:
   login: [me]
-  contacts: { rate: 40/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+  contacts: { rate: 60/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	for _, name := range []string{scenario.HTTPMe, scenario.HTTPContactsList} {
@@ -82,11 +82,11 @@ func TestInjectedEventDelayIsMeasured(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: event-delay-proof
-duration: 1500ms
+duration: 1s
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 20, connect_rate: 200/s }
 behaviours:
-  sos: { rate: 10/s, hold: 600ms, end: cancel }
+  sos: { rate: 15/s, hold: 600ms, end: cancel }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	s := reg.Latency(scenario.SOSDelivered).Summary()
@@ -226,12 +226,12 @@ func TestHTTPFaultsAreCountedPerEndpoint(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: http-faults
-duration: 1500ms
+duration: 1s
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 1000/s, http_timeout: 500ms }
 behaviours:
   login: [me]
-  contacts: { rate: 80/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+  contacts: { rate: 120/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
   devices: { rate: 10/s, mix: { list: 1, upsert: 0, delete: 0 } }
 `)
 	reg, res := run(t, sc, srv.HTTPURL(), srv.MQTTURL())

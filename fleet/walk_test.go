@@ -28,9 +28,9 @@ func TestPositionsUseTheResolvedCircle(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := scenario.Telemetry{Every: time.Second, Around: tt.around, RadiusKm: tt.radius}
-			for i := range 20 {
+			for i := range 10 {
 				d := newDevice(i, &cfg)
-				for range 500 {
+				for range 200 {
 					var f telemetryFix
 					d.telemetry(time.Now(), "u", cfg, &f)
 					p := f.msg
