@@ -40,7 +40,7 @@ func TestTLSSchemes(t *testing.T) {
 		return parse(t, `
 version: 1
 name: tls
-duration: 1500ms
+duration: 1s
 identity: { app_id: demo-app, app_secret: demo-secret, user_id: "`+users+`-{{.N}}" }
 fleet: { users: 10, connect_rate: 1000/s }
 behaviours: { telemetry: { every: 200ms } }
