@@ -22,7 +22,7 @@ type contacts struct {
 	timeout time.Duration // bound on one call
 	latency map[string]*metrics.Latency
 	// ids holds each user's known contact ids; guarded by the user's lock.
-	ids [][]string
+	ids []knownIDs
 }
 
 func newContacts(e env) behaviour {
@@ -41,7 +41,7 @@ func newContacts(e env) behaviour {
 			"update": e.reg.Latency(scenario.HTTPContactsUpdate),
 			"delete": e.reg.Latency(scenario.HTTPContactsDelete),
 		},
-		ids: make([][]string, e.users),
+		ids: make([]knownIDs, e.users),
 	}
 }
 
@@ -62,11 +62,15 @@ func (b *contacts) claim(o *occurrence, u *user, _ *life) work {
 	}
 	action, id := o.choice, ""
 	if action == "update" || action == "delete" {
-		if id = takeRandom(&b.ids[u.index]); id == "" {
+		known := &b.ids[u.index]
+		if id = known.take(); id == "" {
 			if !o.fallback {
 				return nil
 			}
 			action = "create"
+		}
+		if action == "delete" {
+			known.forget(id)
 		}
 	}
 	intended := o.intended
@@ -119,8 +123,11 @@ func (b *contacts) do(u *user, action, id string, intended time.Time) {
 func (b *contacts) remember(u *user, ids []string, add bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if add {
-		ids = append(b.ids[u.index], ids...)
+	if !add {
+		b.ids[u.index].set(ids)
+		return
 	}
-	b.ids[u.index] = lastN(ids, maxKnownIDs)
+	for _, id := range ids {
+		b.ids[u.index].add(id)
+	}
 }

@@ -19,7 +19,7 @@ type devices struct {
 	timeout time.Duration // bound on one call
 	latency map[string]*metrics.Latency
 	// ids holds each user's known device ids; guarded by the user's lock.
-	ids [][]string
+	ids []knownIDs
 }
 
 func newDevices(e env) behaviour {
@@ -37,7 +37,7 @@ func newDevices(e env) behaviour {
 			"upsert": e.reg.Latency(scenario.HTTPDevicesUpsert),
 			"delete": e.reg.Latency(scenario.HTTPDevicesDelete),
 		},
-		ids: make([][]string, e.users),
+		ids: make([]knownIDs, e.users),
 	}
 }
 
@@ -55,11 +55,14 @@ func (b *devices) claim(o *occurrence, u *user, _ *life) work {
 	}
 	action, id := o.choice, ""
 	if action == "delete" {
-		if id = takeRandom(&b.ids[u.index]); id == "" {
+		known := &b.ids[u.index]
+		if id = known.take(); id == "" {
 			if !o.fallback {
 				return nil
 			}
 			action = "upsert"
+		} else {
+			known.forget(id)
 		}
 	}
 	hardwareID, intended := u.dev.hardwareID, o.intended
@@ -86,7 +89,7 @@ func (b *devices) do(u *user, action, id, hardwareID string, intended time.Time)
 			for _, d := range out.Devices {
 				ids = append(ids, d.ID)
 			}
-			b.remember(u, lastN(ids, maxKnownIDs))
+			b.remember(u, ids)
 		}
 	case "upsert":
 		in := contract.DeviceInput{HardwareID: hardwareID, FirmwareVersion: "2.5.1", HardwareModel: "EIXAM TAG", PairedAt: contract.Timestamp(time.Now())}
@@ -106,6 +109,6 @@ func (b *devices) do(u *user, action, id, hardwareID string, intended time.Time)
 // remember sets u's known devices to ids.
 func (b *devices) remember(u *user, ids []string) {
 	u.mu.Lock()
-	b.ids[u.index] = ids
+	b.ids[u.index].set(ids)
 	u.mu.Unlock()
 }
