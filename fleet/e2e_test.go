@@ -71,7 +71,7 @@ func run(t *testing.T, sc *scenario.Scenario, httpURL, mqttURL string) (*metrics
 const bookkeepingScenario = `
 version: 1
 name: bookkeeping
-duration: 2s
+duration: 1500ms
 identity: { app_id: demo-app, app_secret: demo-secret, user_id: "e2e-user-{{.N}}" }
 fleet: { users: 50, connect_rate: 500/s }
 behaviours:
@@ -184,7 +184,7 @@ func TestWrongSecretIsCountedAsAuthFailure(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv := startBackend(t, "the-real-secret", 0)
 	defer srv.Close()
-	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 2s", "duration: 500ms", 1))
+	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 1500ms", "duration: 500ms", 1))
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	me := reg.Latency(scenario.HTTPMe).Summary()
 	if me.Count != 0 || me.ErrorsBy["http_401"] < 50 {
@@ -228,8 +228,8 @@ name: ramp
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 30, connect_rate: 300/s }
 stages:
-  - { for: 400ms, users: 30 }
-  - { for: 400ms, users: 10 }
+  - { for: 300ms, users: 30 }
+  - { for: 300ms, users: 10 }
 behaviours: { telemetry: { every: 200ms } }
 `)
 	reg, res := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
