@@ -11,6 +11,8 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
+var _ behaviour = (*contacts)(nil)
+
 // contacts calls the emergency contacts endpoints (contract §2.8) at a
 // fleet-wide rate, each arrival an action picked from the mix. update and
 // delete go preferably to a user that knows a contact; a user that knows

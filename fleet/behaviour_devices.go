@@ -9,6 +9,8 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
+var _ behaviour = (*devices)(nil)
+
 // devices calls the device registry (contract §2.9) at a fleet-wide rate,
 // each arrival an action picked from the mix. delete goes preferably to a
 // user that knows a device; a user that knows none makes it an upsert.

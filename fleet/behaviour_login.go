@@ -11,6 +11,8 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
+var _ behaviour = (*login)(nil)
+
 // login is the SDK's setSession sequence (contract §6.1), run once per
 // life before the MQTT connection: the steps of behaviours.login in
 // order, GET /v1/sdk/me for the canonical id and GET /v1/sdk/sos to

@@ -30,6 +30,8 @@ const (
 // filter late events.
 const maxStaleIncidents = 4
 
+var _ behaviour = (*sos)(nil)
+
 // sos is the SDK's SOS flow for open-model arrivals (contract §4.4, §4.5):
 // an idle online user publishes the alert, learns the backend incident
 // through GET /v1/sdk/sos, holds, then cancels — or resolves once

@@ -19,6 +19,8 @@ import (
 // instead of piling up goroutines behind a stalled broker.
 const maxTelemetryInFlight = 8
 
+var _ behaviour = (*telemetry)(nil)
+
 // telemetry publishes the phone's position on tel/<seg>/data (contract
 // §3.6): per user every `every` (closed model), or at a fleet-wide rate
 // handed to online users in turn (open model).
