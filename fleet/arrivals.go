@@ -64,26 +64,18 @@ func newRateCurve(sc *scenario.Scenario, behaviour string) rateCurve {
 	return curve
 }
 
-// at returns the offset at which the expected number of arrivals reaches s,
-// and false when the curve ends before.
-func (c rateCurve) at(s float64) (time.Duration, bool) {
-	for _, seg := range c {
-		a := seg.area()
-		if s >= a { // an arrival exactly at a segment end belongs to the next one
-			s -= a
-			continue
-		}
-		// Solve from·x + (to-from)/(2D)·x² = s for x in [0, D]; this form
-		// is stable for rising, falling and flat rates alike.
-		d := (seg.end - seg.start).Seconds()
-		disc := seg.from*seg.from + 2*(seg.to-seg.from)/d*s
-		x := 2 * s / (seg.from + math.Sqrt(math.Max(disc, 0)))
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			x = 0
-		}
-		return seg.start + time.Duration(math.Min(x, d)*float64(time.Second)), true
+// offset returns the offset in the segment at which its expected number of
+// arrivals reaches s, for s in [0, area).
+func (seg segment) offset(s float64) time.Duration {
+	// Solve from·x + (to-from)/(2D)·x² = s for x in [0, D]; this form is
+	// stable for rising, falling and flat rates alike.
+	d := (seg.end - seg.start).Seconds()
+	disc := seg.from*seg.from + 2*(seg.to-seg.from)/d*s
+	x := 2 * s / (seg.from + math.Sqrt(math.Max(disc, 0)))
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		x = 0
 	}
-	return 0, false
+	return seg.start + time.Duration(math.Min(x, d)*float64(time.Second))
 }
 
 // schedule gives the intended offset from the run start of each arrival of
@@ -91,9 +83,13 @@ func (c rateCurve) at(s float64) (time.Duration, bool) {
 // Poisson spacing, a seeded random source) before the run, so a stalled
 // target cannot slow it down.
 type schedule struct {
-	curve   rateCurve
-	rng     *rand.Rand // nil: evenly spaced arrivals
-	nextArr float64    // expected-arrival count of the next arrival
+	curve rateCurve
+	rng   *rand.Rand // nil: evenly spaced arrivals
+	// seg is the segment the next arrival falls in or after, and rem its
+	// expected-arrival count from that segment's start: arrivals only move
+	// forward, so each segment is passed once.
+	seg int
+	rem float64
 }
 
 // newSchedule returns the schedule of a curve. process "poisson" spaces
@@ -103,7 +99,7 @@ func newSchedule(curve rateCurve, process string, seed uint64) *schedule {
 	s := &schedule{curve: curve}
 	if process == scenario.ArrivalsPoisson {
 		s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-		s.nextArr = s.gap()
+		s.rem = s.gap()
 	}
 	return s
 }
@@ -120,9 +116,17 @@ func (s *schedule) gap() float64 {
 // next returns the offset of the next arrival, or false when there is none
 // left in the run.
 func (s *schedule) next() (time.Duration, bool) {
-	at, ok := s.curve.at(s.nextArr)
-	s.nextArr += s.gap()
-	return at, ok
+	for ; s.seg < len(s.curve); s.seg++ {
+		seg := s.curve[s.seg]
+		if a := seg.area(); s.rem >= a { // an arrival exactly at a segment end belongs to the next one
+			s.rem -= a
+			continue
+		}
+		at := seg.offset(s.rem)
+		s.rem += s.gap()
+		return at, true
+	}
+	return 0, false
 }
 
 // pace calls fire(intended) for every arrival of s, each at its intended

@@ -13,8 +13,16 @@
 //     arrival is handed to an online user; its latency is measured from the
 //     intended start, and an arrival nobody can take is counted as dropped.
 //
+// What users do is a table of behaviours (behaviours.go), one file each:
+// login, telemetry, SOS, contacts, devices. Each says which metrics it
+// records, when it fires (at login, per user on a timer, or on an arrival
+// stream) and what it does; the runner and the user state machine are the
+// same for all.
+//
 // An idle user costs no goroutine of ours: its timers are runtime timers
 // (time.AfterFunc), and paho's goroutines per connection are the floor.
-// Work runs in short-lived goroutines that a WaitGroup tracks, so Run
-// returns only when everything it started has stopped.
+// Work runs in short-lived goroutines that a WaitGroup tracks. At the end
+// Run stops every user and waits for that work, but for at most 20 s
+// (stopGrace): past that it logs a warning and returns while the
+// stragglers finish in the background.
 package fleet

@@ -2,8 +2,10 @@ package fleet_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,91 +71,111 @@ func run(t *testing.T, sc *scenario.Scenario, httpURL, mqttURL string) (*metrics
 const bookkeepingScenario = `
 version: 1
 name: bookkeeping
-duration: 4s
+duration: 1500ms
 identity: { app_id: demo-app, app_secret: demo-secret, user_id: "e2e-user-{{.N}}" }
 fleet: { users: 50, connect_rate: 500/s }
 behaviours:
-  telemetry: { every: 500ms, jitter: 10%, device_id: true, battery: true }
-  sos: { rate: 5/s, hold: 600ms, end: mixed }
-  contacts: { rate: 10/s, mix: { list: 40, create: 40, update: 10, delete: 10 } }
-  devices: { rate: 5/s, mix: { list: 40, upsert: 40, delete: 20 } }
+  telemetry: { every: 250ms, jitter: 10%, device_id: true, battery: true }
+  sos: { rate: 10/s, hold: 600ms, end: mixed }
+  contacts: { rate: 20/s, mix: { list: 40, create: 40, update: 10, delete: 10 } }
+  devices: { rate: 10/s, mix: { list: 40, upsert: 40, delete: 20 } }
 `
 
 // TestBookkeepingIsExact runs ~50 users against the reference backend and
 // checks that what the simulator counted is exactly what the backend saw.
+//
+// The transports run side by side (they only wait on the clock), and the
+// leak check covers both, after both ended.
 func TestBookkeepingIsExact(t *testing.T) {
-	for _, transport := range []string{"tcp", "ws"} {
-		t.Run(transport, func(t *testing.T) {
-			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			srv := startBackend(t, "demo-secret", 200*time.Millisecond)
-			defer srv.Close()
-			mqttURL := srv.MQTTURL()
-			if transport == "ws" {
-				mqttURL = srv.WSURL()
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	inParallel(t, []string{"tcp", "ws"}, func(t *testing.T, transport string) {
+		srv := startBackend(t, "demo-secret", 200*time.Millisecond)
+		defer srv.Close()
+		mqttURL := srv.MQTTURL()
+		if transport == "ws" {
+			mqttURL = srv.WSURL()
+		}
+		sc := parse(t, bookkeepingScenario)
+		reg, res := run(t, sc, srv.HTTPURL(), mqttURL)
+		if !res.Completed {
+			t.Fatal("run did not complete")
+		}
+		got := map[string]metrics.Summary{}
+		for _, s := range reg.Summaries() {
+			got[s.Name] = s
+			if s.Errors != 0 {
+				t.Errorf("%s: %d errors %v", s.Name, s.Errors, s.ErrorsBy)
 			}
-			sc := parse(t, bookkeepingScenario)
-			reg, res := run(t, sc, srv.HTTPURL(), mqttURL)
-			if !res.Completed {
-				t.Fatal("run did not complete")
-			}
-			got := map[string]metrics.Summary{}
-			for _, s := range reg.Summaries() {
-				got[s.Name] = s
-				if s.Errors != 0 {
-					t.Errorf("%s: %d errors %v", s.Name, s.Errors, s.ErrorsBy)
-				}
-			}
-			st := srv.Stats()
+		}
+		st := srv.Stats()
 
-			if n := got["user.login"].Count; n != 50 {
-				t.Errorf("user.login count = %d, want 50 (every user logged in)", n)
-			}
-			if n := got["mqtt.connect"].Count; n != 50 || st.MQTT.ConnectsAccepted != 50 {
-				t.Errorf("connects: simulator %d, backend %d, want 50", n, st.MQTT.ConnectsAccepted)
-			}
-			if n := got["mqtt.subscribe"].Count; n != 50 {
-				t.Errorf("mqtt.subscribe count = %d, want 50", n)
-			}
-			tel := got["telemetry.puback"].Count
-			if tel == 0 || tel != st.Telemetry.Accepted || st.Telemetry.Rejected != 0 {
-				t.Errorf("telemetry: simulator acknowledged %d, backend accepted %d rejected %d", tel, st.Telemetry.Accepted, st.Telemetry.Rejected)
-			}
-			sos := got["sos.puback"].Count
-			if sos == 0 || sos != st.SOS.AlertsAccepted || st.SOS.AlertsDuplicate != 0 {
-				t.Errorf("sos: simulator acknowledged %d alerts, backend accepted %d (duplicates %d)", sos, st.SOS.AlertsAccepted, st.SOS.AlertsDuplicate)
-			}
-			if n := got["sos.delivered"].Count; n != sos {
-				t.Errorf("sos.delivered = %d, want one per alert (%d); backend events %+v", n, sos, st.Events)
-			}
-			if n := got["sos.visible"].Count; n != sos {
-				t.Errorf("sos.visible = %d, want %d", n, sos)
-			}
-			closed := got["sos.cancelled"].Count + got["sos.resolved"].Count
-			if closed != sos || st.SOS.IncidentsCancelled+st.SOS.IncidentsResolved != sos || st.SOS.IncidentsOpen != 0 {
-				t.Errorf("closed: simulator %d, backend cancelled %d + resolved %d (open %d), want %d",
-					closed, st.SOS.IncidentsCancelled, st.SOS.IncidentsResolved, st.SOS.IncidentsOpen, sos)
-			}
-			var contacts, devices int64
-			for name, s := range got {
-				if strings.HasPrefix(name, "http.contacts_") {
-					contacts += s.Count
-				}
-				if strings.HasPrefix(name, "http.devices_") {
-					devices += s.Count
-				}
-			}
-			if contacts == 0 || devices == 0 {
-				t.Errorf("contacts %d, devices %d: want both > 0", contacts, devices)
-			}
-			if !eventually(func() bool { return srv.Stats().MQTT.Connected == 0 }) {
-				t.Errorf("backend still has %d clients connected after the run", srv.Stats().MQTT.Connected)
-			}
-			if v := reg.Gauge("users.online").Value(); v != 0 {
-				t.Errorf("users.online = %d after the run", v)
-			}
-			t.Logf("%s: telemetry %d, sos %d, contacts %d, devices %d", transport, tel, sos, contacts, devices)
-		})
+		if n := got[scenario.UserLogin].Count; n != 50 {
+			t.Errorf("user.login count = %d, want 50 (every user logged in)", n)
+		}
+		if n := got[scenario.MQTTConnect].Count; n != 50 || st.MQTT.ConnectsAccepted != 50 {
+			t.Errorf("connects: simulator %d, backend %d, want 50", n, st.MQTT.ConnectsAccepted)
+		}
+		if n := got[scenario.MQTTSubscribe].Count; n != 50 {
+			t.Errorf("mqtt.subscribe count = %d, want 50", n)
+		}
+		tel := got[scenario.TelemetryPuback].Count
+		if tel == 0 || tel != st.Telemetry.Accepted || st.Telemetry.Rejected != 0 {
+			t.Errorf("telemetry: simulator acknowledged %d, backend accepted %d rejected %d", tel, st.Telemetry.Accepted, st.Telemetry.Rejected)
+		}
+		sos := got[scenario.SOSPuback].Count
+		if sos == 0 || sos != st.SOS.AlertsAccepted || st.SOS.AlertsDuplicate != 0 {
+			t.Errorf("sos: simulator acknowledged %d alerts, backend accepted %d (duplicates %d)", sos, st.SOS.AlertsAccepted, st.SOS.AlertsDuplicate)
+		}
+		if n := got[scenario.SOSDelivered].Count; n != sos {
+			t.Errorf("sos.delivered = %d, want one per alert (%d); backend events %+v", n, sos, st.Events)
+		}
+		if n := got[scenario.SOSVisible].Count; n != sos {
+			t.Errorf("sos.visible = %d, want %d", n, sos)
+		}
+		closed := got[scenario.SOSCancelled].Count + got[scenario.SOSResolved].Count
+		if closed != sos || st.SOS.IncidentsCancelled+st.SOS.IncidentsResolved != sos || st.SOS.IncidentsOpen != 0 {
+			t.Errorf("closed: simulator %d, backend cancelled %d + resolved %d (open %d), want %d",
+				closed, st.SOS.IncidentsCancelled, st.SOS.IncidentsResolved, st.SOS.IncidentsOpen, sos)
+		}
+		var contacts, devices int64
+		for _, name := range []string{scenario.HTTPContactsList, scenario.HTTPContactsCreate, scenario.HTTPContactsUpdate, scenario.HTTPContactsDelete} {
+			contacts += got[name].Count
+		}
+		for _, name := range []string{scenario.HTTPDevicesList, scenario.HTTPDevicesUpsert, scenario.HTTPDevicesDelete} {
+			devices += got[name].Count
+		}
+		if contacts == 0 || devices == 0 {
+			t.Errorf("contacts %d, devices %d: want both > 0", contacts, devices)
+		}
+		if !eventually(func() bool { return srv.Stats().MQTT.Connected == 0 }) {
+			t.Errorf("backend still has %d clients connected after the run", srv.Stats().MQTT.Connected)
+		}
+		if v := reg.Gauge(scenario.UsersOnline).Value(); v != 0 {
+			t.Errorf("users.online = %d after the run", v)
+		}
+		t.Logf("%s: telemetry %d, sos %d, contacts %d, devices %d", transport, tel, sos, contacts, devices)
+	})
+}
+
+// inParallel runs f for each case as subtests at the same time, and
+// returns when all of them have ended, so that a leak check deferred by
+// the caller covers them all. The subtests are not marked Parallel: they
+// are not held to -test.parallel (GOMAXPROCS), since they only wait.
+func inParallel[T any](t *testing.T, cases []T, f func(*testing.T, T), name ...func(T) string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, c := range cases {
+		n := fmt.Sprint(c)
+		if len(name) > 0 {
+			n = name[0](c)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(n, func(t *testing.T) { f(t, c) })
+		}()
 	}
+	wg.Wait()
 }
 
 // TestWrongSecretIsCountedAsAuthFailure checks that users signed with the
@@ -162,13 +184,13 @@ func TestWrongSecretIsCountedAsAuthFailure(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv := startBackend(t, "the-real-secret", 0)
 	defer srv.Close()
-	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 4s", "duration: 1s", 1))
+	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 1500ms", "duration: 500ms", 1))
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	me := reg.Latency("http.me").Summary()
+	me := reg.Latency(scenario.HTTPMe).Summary()
 	if me.Count != 0 || me.ErrorsBy["http_401"] < 50 {
 		t.Fatalf("http.me = %d ok, errors %v; want only http_401, at least one per user", me.Count, me.ErrorsBy)
 	}
-	if n := reg.Latency("user.login").Summary().Count; n != 0 {
+	if n := reg.Latency(scenario.UserLogin).Summary().Count; n != 0 {
 		t.Fatalf("user.login = %d, want 0", n)
 	}
 	if got := srv.Stats().HTTP.AuthFailures; sum(got) < 50 {
@@ -206,22 +228,53 @@ name: ramp
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 30, connect_rate: 300/s }
 stages:
-  - { for: 1s, users: 30 }
-  - { for: 1s, users: 10 }
+  - { for: 300ms, users: 30 }
+  - { for: 300ms, users: 10 }
 behaviours: { telemetry: { every: 200ms } }
 `)
 	reg, res := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	if len(res.Stages) != 2 {
 		t.Fatalf("stages = %+v", res.Stages)
 	}
-	if n := reg.Latency("user.login").Summary().Count; n != 30 {
+	if n := reg.Latency(scenario.UserLogin).Summary().Count; n != 30 {
 		t.Errorf("logins = %d, want 30", n)
 	}
-	if n := reg.Counter("mqtt.disconnects").Value(); n != 0 {
+	if n := reg.Counter(scenario.MQTTDisconnects).Value(); n != 0 {
 		t.Errorf("unsolicited disconnects = %d, want 0", n)
 	}
 	eventually(func() bool { st := srv.Stats(); return st.MQTT.Connected == 0 && st.MQTT.Disconnects == 30 })
 	if st := srv.Stats(); st.MQTT.Connected != 0 || st.MQTT.Disconnects != 30 {
 		t.Errorf("backend: connected %d, disconnects %d; want 0 and 30", st.MQTT.Connected, st.MQTT.Disconnects)
+	}
+}
+
+// TestOpenModelTelemetry runs telemetry at a fleet-wide rate: every
+// scheduled message is handed to an online user in turn and acknowledged,
+// exactly R×T of them, and the backend accepted each one.
+func TestOpenModelTelemetry(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startBackend(t, "demo-secret", -1)
+	defer srv.Close()
+	sc := parse(t, `
+version: 1
+name: open-telemetry
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 10, connect_rate: 1000/s }
+stages:
+  - { for: 200ms, rates: { telemetry: 0/s } }
+  - { for: 500ms }
+behaviours:
+  telemetry: { rate: 200/s, qos: 1, position: { around: [10, 20], radius_km: 0 } }
+`)
+	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
+	tel := reg.Latency(scenario.TelemetryPuback).Summary()
+	if tel.Count != 100 || tel.Errors != 0 {
+		t.Errorf("telemetry.puback: %d ok, errors %v; want all 100 scheduled", tel.Count, tel.ErrorsBy)
+	}
+	if n := reg.Counter(scenario.ArrivalsDropped).Value(); n != 0 {
+		t.Errorf("arrivals.dropped = %d, want 0", n)
+	}
+	if st := srv.Stats(); st.Telemetry.Accepted != tel.Count || st.Telemetry.Rejected != 0 {
+		t.Errorf("backend accepted %d, rejected %d; simulator acknowledged %d", st.Telemetry.Accepted, st.Telemetry.Rejected, tel.Count)
 	}
 }

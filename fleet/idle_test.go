@@ -11,6 +11,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // TestIdleUsersCostNoGoroutineOfOurs brings 200 users online with nothing
@@ -36,19 +37,21 @@ behaviours: { telemetry: { every: 1h } }
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The run lasts 4 s at most; it is stopped once the count is taken.
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if _, err := r.Run(context.Background()); err != nil {
+		if _, err := r.Run(ctx); err != nil {
 			t.Error(err)
 		}
 	}()
-	defer func() { <-done }()
+	defer func() { cancel(); <-done }()
 	deadline := time.Now().Add(3 * time.Second)
-	for reg.Gauge("users.online").Value() < users && time.Now().Before(deadline) {
+	for reg.Gauge(scenario.UsersOnline).Value() < users && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := reg.Gauge("users.online").Value(); n != users {
+	if n := reg.Gauge(scenario.UsersOnline).Value(); n != users {
 		t.Fatalf("only %d of %d users online", n, users)
 	}
 	time.Sleep(100 * time.Millisecond) // let the last logins' goroutines end

@@ -13,6 +13,7 @@ import (
 	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // These tests prove the numbers tell the truth: the reference backend
@@ -49,15 +50,15 @@ func TestInjectedHTTPLatencyIsMeasured(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: latency-proof
-duration: 3s
+duration: 1s
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 100/s }
 behaviours:
   login: [me]
-  contacts: { rate: 20/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+  contacts: { rate: 60/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	for _, name := range []string{"http.me", "http.contacts_list"} {
+	for _, name := range []string{scenario.HTTPMe, scenario.HTTPContactsList} {
 		s := reg.Latency(name).Summary()
 		if s.Count == 0 || s.Errors != 0 {
 			t.Fatalf("%s: %d samples, %d errors", name, s.Count, s.Errors)
@@ -81,14 +82,14 @@ func TestInjectedEventDelayIsMeasured(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: event-delay-proof
-duration: 3s
+duration: 1s
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 20, connect_rate: 200/s }
 behaviours:
-  sos: { rate: 5/s, hold: 600ms, end: cancel }
+  sos: { rate: 15/s, hold: 600ms, end: cancel }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	s := reg.Latency("sos.delivered").Summary()
+	s := reg.Latency(scenario.SOSDelivered).Summary()
 	if s.Count == 0 || s.Errors != 0 {
 		t.Fatalf("sos.delivered: %d samples, %d errors %v", s.Count, s.Errors, s.ErrorsBy)
 	}
@@ -109,7 +110,7 @@ func TestStallIsNotOmitted(t *testing.T) {
 	const (
 		rate     = 50                     // requests per second
 		measured = 4 * time.Second        // open-model stage length
-		warmup   = 500 * time.Millisecond // users log in; no arrivals
+		warmup   = 200 * time.Millisecond // users log in; no arrivals
 		stallAt  = warmup + 1500*time.Millisecond
 		stall    = time.Second
 	)
@@ -121,7 +122,7 @@ name: stall-proof
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 1000/s, http_timeout: 10s }
 stages:
-  - { for: 500ms, rates: { contacts: 0/s } }
+  - { for: 200ms, rates: { contacts: 0/s } }
   - { for: 4s }
 behaviours:
   login: [me]
@@ -136,11 +137,21 @@ behaviours:
 		t.Fatal(err)
 	}
 	defer schedule.Stop()
+	// The naive client runs through the same stall at the same time.
+	type loopResult struct {
+		s   metrics.Summary
+		err error
+	}
+	closedDone := make(chan loopResult, 1)
+	go func() {
+		s, err := closedLoop(srv.HTTPURL(), rate, warmup+measured)
+		closedDone <- loopResult{s, err}
+	}()
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	open := reg.Latency("http.contacts_list").Summary()
+	open := reg.Latency(scenario.HTTPContactsList).Summary()
 	want := int64(rate * measured / time.Second)
-	if got := open.Count + open.Errors + reg.Counter("arrivals.dropped").Value(); got != want {
-		t.Errorf("open model: %d requests accounted for (%d ok, %d errors, dropped %d), want R×T = %d", got, open.Count, open.Errors, reg.Counter("arrivals.dropped").Value(), want)
+	if got := open.Count + open.Errors + reg.Counter(scenario.ArrivalsDropped).Value(); got != want {
+		t.Errorf("open model: %d requests accounted for (%d ok, %d errors, dropped %d), want R×T = %d", got, open.Count, open.Errors, reg.Counter(scenario.ArrivalsDropped).Value(), want)
 	}
 	if open.Count != want {
 		t.Errorf("open model recorded %d requests, want all %d", open.Count, want)
@@ -153,12 +164,11 @@ behaviours:
 	t.Logf("open model:  %d requests, p50 %v, p99 %v, max %v", open.Count, p50, p99, open.Max)
 
 	// The same stall against a closed loop that measures from its own send.
-	schedule2, err := srv.RunSchedule(time.Now(), []refbackend.ScheduledFault{fault})
-	if err != nil {
-		t.Fatal(err)
+	lr := <-closedDone
+	if lr.err != nil {
+		t.Fatalf("closed loop: %v", lr.err)
 	}
-	defer schedule2.Stop()
-	closed := closedLoop(t, srv.HTTPURL(), rate, warmup+measured)
+	closed := lr.s
 	cp50, _ := closed.At(50)
 	cp99, _ := closed.At(99)
 	t.Logf("closed loop: %d requests, p50 %v, p99 %v, max %v", closed.Count, cp50, cp99, closed.Max)
@@ -172,8 +182,7 @@ behaviours:
 
 // closedLoop is the naive client: one worker, one request at a time, at
 // most rate per second, each measured from its actual send.
-func closedLoop(t *testing.T, baseURL string, rate int, d time.Duration) metrics.Summary {
-	t.Helper()
+func closedLoop(baseURL string, rate int, d time.Duration) (metrics.Summary, error) {
 	lat := metrics.NewRegistry().Latency("closed")
 	client := &http.Client{Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
@@ -187,14 +196,14 @@ func closedLoop(t *testing.T, baseURL string, rate int, d time.Duration) metrics
 		t0 := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			t.Fatalf("closed loop: %v", err)
+			return metrics.Summary{}, err
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		lat.Record(time.Since(t0))
 		next = maxTime(next.Add(interval), time.Now()) // no catch-up burst after the stall
 	}
-	return lat.Summary()
+	return lat.Summary(), nil
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -217,19 +226,19 @@ func TestHTTPFaultsAreCountedPerEndpoint(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: http-faults
-duration: 3s
+duration: 1s
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 1000/s, http_timeout: 500ms }
 behaviours:
   login: [me]
-  contacts: { rate: 40/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
-  devices: { rate: 5/s, mix: { list: 1, upsert: 0, delete: 0 } }
+  contacts: { rate: 120/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
+  devices: { rate: 10/s, mix: { list: 1, upsert: 0, delete: 0 } }
 `)
 	reg, res := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	if !res.Completed {
 		t.Fatal("the run did not complete")
 	}
-	list := reg.Latency("http.contacts_list").Summary()
+	list := reg.Latency(scenario.HTTPContactsList).Summary()
 	n := list.Count + list.Errors
 	if frac := float64(list.ErrorsBy["http_503"]) / float64(n); n < 80 || frac < 0.3 || frac > 0.7 {
 		t.Errorf("contacts_list: %d of %d answered 503 (%.0f%%), want about half", list.ErrorsBy["http_503"], n, frac*100)
@@ -237,11 +246,11 @@ behaviours:
 	if len(list.ErrorsBy) != 1 {
 		t.Errorf("contacts_list error classes %v, want only http_503", list.ErrorsBy)
 	}
-	dev := reg.Latency("http.devices_list").Summary()
+	dev := reg.Latency(scenario.HTTPDevicesList).Summary()
 	if dev.Count != 0 || dev.ErrorsBy["timeout"] == 0 || len(dev.ErrorsBy) != 1 {
 		t.Errorf("devices_list: %d ok, errors %v; want only timeouts", dev.Count, dev.ErrorsBy)
 	}
-	if me := reg.Latency("http.me").Summary(); me.Errors != 0 || me.Count != 10 {
+	if me := reg.Latency(scenario.HTTPMe).Summary(); me.Errors != 0 || me.Count != 10 {
 		t.Errorf("http.me: %d ok, errors %v; faults leaked to another endpoint", me.Count, me.ErrorsBy)
 	}
 }

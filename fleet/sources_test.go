@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"testing"
 
+	"github.com/eixamsim/eixamsim/scenario"
 	"go.uber.org/goleak"
 )
 
@@ -16,20 +17,20 @@ func TestSourceAddresses(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: sources
-duration: 2s
+duration: 500ms
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 40, connect_rate: 2000/s, source_ips: [127.0.0.2, 127.0.0.3] }
 behaviours:
   contacts: { rate: 50/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
 `)
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
-	for _, name := range []string{"user.login", "mqtt.connect", "http.contacts_list"} {
+	for _, name := range []string{scenario.UserLogin, scenario.MQTTConnect, scenario.HTTPContactsList} {
 		s := reg.Latency(name).Summary()
 		if s.Errors != 0 || s.Count == 0 {
 			t.Errorf("%s: %d ok, errors %v", name, s.Count, s.ErrorsBy)
 		}
 	}
-	if n := reg.Latency("user.login").Summary().Count; n != 40 {
+	if n := reg.Latency(scenario.UserLogin).Summary().Count; n != 40 {
 		t.Errorf("logins = %d, want 40", n)
 	}
 }

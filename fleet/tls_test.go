@@ -12,6 +12,7 @@ import (
 	"github.com/eixamsim/eixamsim/internal/testcert"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // TestTLSSchemes runs users over every TLS broker scheme of contract §3.2
@@ -33,51 +34,61 @@ func TestTLSSchemes(t *testing.T) {
 	if !strings.HasPrefix(srv.HTTPURL(), "https://") || !strings.HasPrefix(srv.WSURL(), "wss://") {
 		t.Fatalf("backend URLs %s %s are not TLS", srv.HTTPURL(), srv.WSURL())
 	}
-	sc := parse(t, `
+	// Each case has users of its own: they run at the same time against
+	// one broker, where a shared client id would take over a session.
+	scenarioFor := func(t *testing.T, users string) *scenario.Scenario {
+		return parse(t, `
 version: 1
 name: tls
-duration: 1500ms
-identity: { app_id: demo-app, app_secret: demo-secret }
+duration: 2s
+identity: { app_id: demo-app, app_secret: demo-secret, user_id: "`+users+`-{{.N}}" }
 fleet: { users: 10, connect_rate: 1000/s }
 behaviours: { telemetry: { every: 200ms } }
 `)
+	}
 	trusted := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	for _, broker := range []string{srv.MQTTURL(), strings.Replace(srv.MQTTURL(), "ssl://", "tls://", 1), srv.WSURL()} {
-		t.Run(strings.SplitN(broker, ":", 2)[0], func(t *testing.T) {
+	type tlsCase struct{ name, broker string }
+	cases := []tlsCase{{"ssl", srv.MQTTURL()}, {"tls", strings.Replace(srv.MQTTURL(), "ssl://", "tls://", 1)}, {"wss", srv.WSURL()}}
+	// The schemes and the untrusted case run side by side against the one
+	// backend (they only wait on the clock); the leak check above covers
+	// them all, after they ended.
+	inParallel(t, append(cases, tlsCase{"untrusted", srv.WSURL()}), func(t *testing.T, c tlsCase) {
+		if c.name == "untrusted" {
 			reg := metrics.NewRegistry()
-			r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: broker, TLS: trusted, Metrics: reg})
+			r, err := fleet.New(fleet.Config{Scenario: scenarioFor(t, c.name), HTTPURL: srv.HTTPURL(), MQTTURL: c.broker, TLS: &tls.Config{MinVersion: tls.VersionTLS12}, Metrics: reg})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := r.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range reg.Summaries() {
-				if s.Errors != 0 {
-					t.Errorf("%s over %s: errors %v", s.Name, broker, s.ErrorsBy)
-				}
+			me := reg.Latency(scenario.HTTPMe).Summary()
+			if me.Count != 0 || me.ErrorsBy["tls_verify"] < 10 {
+				t.Errorf("http.me = %d ok, errors %v; want only tls_verify, one per user at least", me.Count, me.ErrorsBy)
 			}
-			if n := reg.Latency("user.login").Summary().Count; n != 10 {
-				t.Errorf("logins over %s = %d, want 10", broker, n)
-			}
-			if n := reg.Latency("telemetry.puback").Summary().Count; n == 0 {
-				t.Errorf("no telemetry acknowledged over %s", broker)
-			}
-		})
-	}
-
-	t.Run("untrusted", func(t *testing.T) {
+			return
+		}
+		broker := c.broker
 		reg := metrics.NewRegistry()
-		r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: srv.WSURL(), TLS: &tls.Config{MinVersion: tls.VersionTLS12}, Metrics: reg})
+		r, err := fleet.New(fleet.Config{Scenario: scenarioFor(t, c.name), HTTPURL: srv.HTTPURL(), MQTTURL: broker, TLS: trusted, Metrics: reg})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := r.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		me := reg.Latency("http.me").Summary()
-		if me.Count != 0 || me.ErrorsBy["tls_verify"] < 10 {
-			t.Errorf("http.me = %d ok, errors %v; want only tls_verify, one per user at least", me.Count, me.ErrorsBy)
+		for _, s := range reg.Summaries() {
+			if s.Errors != 0 {
+				t.Errorf("%s over %s: errors %v", s.Name, broker, s.ErrorsBy)
+			}
 		}
-	})
+		login := reg.Latency(scenario.UserLogin).Summary()
+		t.Logf("%s: user.login max %v", c.name, login.Max)
+		if n := login.Count; n != 10 {
+			t.Errorf("logins over %s = %d, want 10", broker, n)
+		}
+		if n := reg.Latency(scenario.TelemetryPuback).Summary().Count; n == 0 {
+			t.Errorf("no telemetry acknowledged over %s", broker)
+		}
+	}, func(c tlsCase) string { return c.name })
 }

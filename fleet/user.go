@@ -2,10 +2,8 @@ package fleet
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -15,13 +13,10 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// maxTelemetryInFlight bounds the QoS 1 telemetry publishes one user has
-// waiting for a PUBACK; beyond it a tick is counted as unsent
-// ("backpressure") instead of piling up goroutines behind a stalled broker.
-const maxTelemetryInFlight = 8
-
 // user is one virtual phone. Its identity is fixed; each time the stages
 // bring it online it gets a new life, which ends when it is stopped.
+// What a behaviour keeps per user (known contact ids, say) it keeps
+// itself, indexed by user.index and guarded by user.mu.
 //
 // Life states and transitions (guarded by user.mu):
 //
@@ -34,16 +29,12 @@ type user struct {
 	index int
 	sess  scenario.Session
 
-	mu         sync.Mutex
-	life       *life // nil while offline
-	onlinePos  int   // index in runner.online, -1 if absent
-	canonical  string
-	telTopic   string
-	evTopic    string
-	dev        device
-	contactIDs []string
-	deviceIDs  []string
-	incidents  []string // backend ids of recent incidents, oldest first
+	mu        sync.Mutex
+	life      *life // nil while offline
+	onlinePos int   // index in runner.online.users, -1 if absent
+	canonical string
+	evTopic   string
+	dev       device
 }
 
 type lifeState int
@@ -54,19 +45,23 @@ const (
 	retrying
 )
 
-// life is one online period of a user, from start to stop.
+// life is one online period of a user, from start to stop. Its fields are
+// guarded by user.mu.
 type life struct {
 	state   lifeState
 	stopped bool
-	client  *paho.Client
+	// done is closed when the life stops, so that work in progress (an
+	// SOS holding its incident) ends early.
+	done   chan struct{}
+	client *paho.Client
 	// clientCtx ends when client's connection is lost, failing the
 	// publishes still waiting for a PUBACK on it: paho keeps QoS 1
 	// messages in its session past the connection, and this client will
 	// never reconnect (the SDK builds a new one each time).
 	clientCtx    context.Context
 	cancelClient context.CancelFunc
-	// loggedIn is set once /me (and the rehydration read) succeeded in this
-	// life; reconnects after that are MQTT-only, like the SDK's.
+	// loggedIn is set once the login behaviours succeeded in this life;
+	// reconnects after that are MQTT-only, like the SDK's.
 	loggedIn bool
 	// everOnline tells the first connection (user.login) from reconnects
 	// (mqtt.reconnect).
@@ -77,12 +72,24 @@ type life struct {
 	attempts  int
 	// work counts goroutines doing something for this life; stop waits for
 	// it before disconnecting so no acknowledged message goes uncounted.
+	// Add only under user.mu while the life is not stopped.
 	work       sync.WaitGroup
 	retryTimer *time.Timer
-	telTimer   *time.Timer
-	nextTel    time.Time
-	inFlight   int
-	sos        *sosRun
+	// ticks are the per-user timers of perUser behaviours, armed when the
+	// life first comes online; nil before.
+	ticks []*ticker
+	// events receives what arrives on the user's event topic, while a
+	// behaviour listens (an SOS in progress); nil otherwise. Setting it is
+	// how that behaviour reserves the user: a second one finds it taken.
+	events func(now time.Time, p *paho.Publish)
+}
+
+// ticker is the timer of one perUser behaviour in one life.
+type ticker struct {
+	b     activeBehaviour
+	timer *time.Timer
+	next  time.Time  // when the next tick is due
+	occ   occurrence // the tick being claimed, reused (guarded by user.mu)
 }
 
 // start gives the user a new life and begins logging in.
@@ -92,7 +99,7 @@ func (u *user) start() {
 		u.mu.Unlock()
 		return
 	}
-	l := &life{state: starting, started: time.Now()}
+	l := &life{state: starting, started: time.Now(), done: make(chan struct{})}
 	u.life = l
 	l.work.Add(1)
 	u.mu.Unlock()
@@ -102,8 +109,8 @@ func (u *user) start() {
 	})
 }
 
-// stop ends the user's life: no new work starts, an SOS in progress is
-// ended early, running work is drained, then the MQTT client disconnects
+// stop ends the user's life: no new work starts, work in progress is told
+// to end early (l.done) and drained, then the MQTT client disconnects
 // cleanly. It blocks until done and is safe to call when offline.
 func (u *user) stop() {
 	u.mu.Lock()
@@ -114,11 +121,11 @@ func (u *user) stop() {
 	}
 	u.life = nil
 	l.stopped = true
-	u.r.removeOnline(u)
+	close(l.done)
+	u.r.online.remove(u)
 	stopTimer(l.retryTimer)
-	stopTimer(l.telTimer)
-	if l.sos != nil {
-		l.sos.endEarly()
+	for _, t := range l.ticks {
+		t.timer.Stop()
 	}
 	u.mu.Unlock()
 
@@ -132,7 +139,7 @@ func (u *user) stop() {
 	}
 	u.mu.Unlock()
 	if client != nil {
-		u.r.online.Add(-1)
+		u.r.m.online.Add(-1)
 		_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0})
 	}
 }
@@ -146,20 +153,23 @@ func stopTimer(t *time.Timer) {
 // current reports whether l is still the user's live life. Call with u.mu held.
 func (u *user) current(l *life) bool { return u.life == l && !l.stopped }
 
-// bringUp runs the SDK start-up sequence for a life: the login HTTP calls
+// connected reports whether l is the user's live life and connected. Call
+// with u.mu held.
+func (u *user) connected(l *life) bool {
+	return u.current(l) && l.state == online && l.client != nil
+}
+
+// bringUp runs the SDK start-up sequence for a life: the login behaviours
 // (once per life) and then the MQTT connection with its subscription. On
 // failure it schedules a retry per the reconnect policy.
 func (u *user) bringUp(l *life) {
 	ctx, cancel := context.WithTimeout(context.Background(), u.r.loginTimeout)
 	defer cancel()
 	if !l.loggedIn {
-		if err := u.login(ctx); err != nil {
+		if err := u.login(ctx, l); err != nil {
 			u.retryLater(l, err)
 			return
 		}
-		u.mu.Lock()
-		l.loggedIn = true
-		u.mu.Unlock()
 	}
 	u.mu.Lock()
 	ok := u.current(l)
@@ -184,19 +194,94 @@ func (u *user) bringUp(l *life) {
 	l.clientCtx, l.cancelClient = context.WithCancel(context.Background())
 	wasDown, reconnected := l.downSince, l.everOnline
 	l.state, l.attempts, l.downSince, l.everOnline = online, 0, time.Time{}, true
-	u.r.addOnline(u)
-	u.r.online.Add(1)
-	if t := u.r.sc.Behaviours.Telemetry; t != nil && t.Every > 0 && l.telTimer == nil {
-		l.nextTel = now.Add(u.r.telemetryPhase(t))
-		l.telTimer = time.AfterFunc(time.Until(l.nextTel), func() { u.telemetryTick(l) })
+	u.r.online.add(u)
+	u.r.m.online.Add(1)
+	if l.ticks == nil {
+		u.armTicks(l, now)
 	}
 	u.mu.Unlock()
 
 	if reconnected {
-		u.r.m(mReconnect).Record(now.Sub(wasDown))
+		u.r.m.reconnect.Record(now.Sub(wasDown))
 	} else {
-		u.r.m(mLogin).Record(now.Sub(l.started))
+		u.r.m.login.Record(now.Sub(l.started))
 	}
+}
+
+// login runs the atLogin behaviours in table order, each claimed under
+// the user's lock and run without it. The first error fails the attempt.
+func (u *user) login(ctx context.Context, l *life) error {
+	for _, b := range u.r.loginSteps {
+		o := &occurrence{intended: time.Now()}
+		u.mu.Lock()
+		if !u.current(l) {
+			u.mu.Unlock()
+			return nil
+		}
+		w := b.claim(o, u, l)
+		u.mu.Unlock()
+		if w == nil {
+			continue
+		}
+		if err := w(ctx); err != nil {
+			return err
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	l.loggedIn = true
+	if u.canonical == "" {
+		// Without /me the canonical id is the external id; the SDK itself
+		// cannot connect without /me (contract §1.4).
+		u.setCanonicalLocked(u.sess.ExternalUserID)
+	}
+	return nil
+}
+
+// armTicks starts the per-user timers of the perUser behaviours for life
+// l, each first due at a random phase within one period so a ramp does not
+// make users act in lockstep. Call with u.mu held.
+func (u *user) armTicks(l *life, now time.Time) {
+	l.ticks = make([]*ticker, 0, len(u.r.perUser))
+	for _, b := range u.r.perUser {
+		t := &ticker{b: b, next: now.Add(time.Duration(rand.Int64N(int64(b.when().every))))}
+		t.timer = time.AfterFunc(t.next.Sub(now), func() { u.tick(l, t) })
+		l.ticks = append(l.ticks, t)
+	}
+}
+
+// tick fires one perUser occurrence and schedules the next from the
+// intended time, not from now, so a slow target cannot stretch the
+// schedule. The user's lock is taken once: to reschedule and to claim.
+func (u *user) tick(l *life, t *ticker) {
+	tr := t.b.when()
+	u.mu.Lock()
+	if !u.current(l) {
+		u.mu.Unlock()
+		return
+	}
+	intended := t.next
+	t.next = intended.Add(jittered(tr.every, tr.jitter))
+	t.timer.Reset(time.Until(t.next))
+	t.occ = occurrence{intended: intended}
+	w := t.b.claim(&t.occ, u, l)
+	if w != nil {
+		l.work.Add(1)
+	}
+	u.mu.Unlock()
+	u.r.m.lag.Record(time.Since(intended))
+	if w != nil {
+		defer l.work.Done()
+		_ = w(context.Background())
+	}
+}
+
+// jittered returns d varied uniformly by ±fraction.
+func jittered(d time.Duration, fraction float64) time.Duration {
+	if fraction <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * (1 + fraction*(2*rand.Float64()-1)))
 }
 
 // retryLater schedules the next attempt of bringUp after the policy delay.
@@ -225,45 +310,8 @@ func (u *user) retryLater(l *life, cause error) {
 	})
 }
 
-// login is the SDK's setSession sequence (contract §6.1): GET /v1/sdk/me for
-// the canonical id, then GET /v1/sdk/sos to rehydrate.
-func (u *user) login(ctx context.Context) error {
-	for _, step := range u.r.sc.Behaviours.Login {
-		switch step {
-		case "me":
-			var me contract.Me
-			t0 := time.Now()
-			class, err := u.r.http.call(ctx, u.sess, "GET", contract.PathMe, nil, is2xx, &me)
-			if err == nil {
-				canonical := strings.TrimSpace(me.User.ExternalUserID)
-				if canonical == "" || strings.TrimSpace(me.User.ID) == "" {
-					class, err = "invalid_response", errors.New("GET /v1/sdk/me: user.id or user.external_user_id missing")
-				} else {
-					u.setCanonical(canonical)
-				}
-			}
-			if !u.r.observe(mMe, t0, class, err) {
-				return err
-			}
-		case "sos_rehydrate":
-			var body contract.IncidentBody
-			t0 := time.Now()
-			class, err := u.r.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
-			if !u.r.observe(mSOSGet, t0, class, err) {
-				return err
-			}
-		}
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.canonical == "" {
-		// Without /me the canonical id is the external id; the SDK itself
-		// cannot connect without /me (contract §1.4).
-		u.setCanonicalLocked(u.sess.ExternalUserID)
-	}
-	return nil
-}
-
+// setCanonical sets the user's canonical id (from GET /v1/sdk/me) and the
+// topics derived from it.
 func (u *user) setCanonical(id string) {
 	u.mu.Lock()
 	u.setCanonicalLocked(id)
@@ -272,7 +320,6 @@ func (u *user) setCanonical(id string) {
 
 func (u *user) setCanonicalLocked(id string) {
 	u.canonical = id
-	u.telTopic = contract.TelemetryTopic(id)
 	u.evTopic = contract.EventsTopic(id)
 }
 
@@ -283,7 +330,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	t0 := time.Now()
 	conn, err := r.dial.dial(ctx, u.index)
 	if err != nil {
-		r.m(mConnect).Error(classifyNetError(err))
+		r.m.connect.Error(classifyNetError(err))
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	var client *paho.Client
@@ -316,10 +363,10 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		if ack != nil && ack.ReasonCode >= 0x80 {
 			class = connackClass(ack.ReasonCode)
 		}
-		r.m(mConnect).Error(class)
+		r.m.connect.Error(class)
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	r.m(mConnect).Record(time.Since(t0))
+	r.m.connect.Record(time.Since(t0))
 
 	u.mu.Lock()
 	topic := u.evTopic
@@ -328,11 +375,11 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	sa, err := client.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 1}}})
 	if err == nil && len(sa.Reasons) == 1 && sa.Reasons[0] >= 0x80 {
 		err = fmt.Errorf("subscribe %s refused: reason 0x%02X", topic, sa.Reasons[0])
-		r.m(mSubscribe).Error(fmt.Sprintf("suback_0x%02x", sa.Reasons[0]))
+		r.m.subscribe.Error(fmt.Sprintf("suback_0x%02x", sa.Reasons[0]))
 	} else if err != nil {
-		r.m(mSubscribe).Error(classifyNetError(err))
+		r.m.subscribe.Error(classifyNetError(err))
 	} else {
-		r.m(mSubscribe).Record(time.Since(t1))
+		r.m.subscribe.Record(time.Since(t1))
 	}
 	if err != nil {
 		_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0})
@@ -363,125 +410,27 @@ func (u *user) lost(l *life, client *paho.Client, cause error) {
 	l.cancelClient()
 	l.state = retrying
 	l.downSince = time.Now()
-	u.r.removeOnline(u)
-	u.r.online.Add(-1)
-	u.r.disconnects.Inc()
+	u.r.online.remove(u)
+	u.r.m.online.Add(-1)
+	u.r.m.disconnects.Inc()
 	u.mu.Unlock()
 	_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0}) // release paho's goroutines
 	u.retryLater(l, cause)
 }
 
-// telemetryTick publishes one telemetry message (closed model: one loop per
-// user) and schedules the next from the intended time, not from now, so a
-// slow broker cannot stretch the schedule.
-func (u *user) telemetryTick(l *life) {
-	t := u.r.sc.Behaviours.Telemetry
-	u.mu.Lock()
-	if !u.current(l) {
-		u.mu.Unlock()
-		return
-	}
-	intended := l.nextTel
-	l.nextTel = intended.Add(jittered(t.Every, t.Jitter))
-	l.telTimer.Reset(time.Until(l.nextTel))
-	u.mu.Unlock()
-	u.r.m(mLag).Record(time.Since(intended))
-	u.publishTelemetry(intended)
-}
-
-// publishTelemetry sends one telemetry message for an arrival due at
-// intended and records its PUBACK latency from that time.
-func (u *user) publishTelemetry(intended time.Time) {
-	r := u.r
-	u.mu.Lock()
-	l := u.life
-	if l == nil || l.stopped || l.state != online || l.client == nil {
-		u.mu.Unlock()
-		r.unsent.Inc()
-		return
-	}
-	if l.inFlight >= maxTelemetryInFlight {
-		u.mu.Unlock()
-		r.unsent.Inc()
-		r.m(mTelPuback).Error("backpressure")
-		return
-	}
-	l.inFlight++
-	l.work.Add(1)
-	client, clientCtx, topic := l.client, l.clientCtx, u.telTopic
-	payload, err := json.Marshal(u.dev.telemetry(time.Now(), u.canonical, r.sc.Behaviours.Telemetry))
-	u.mu.Unlock()
-	defer func() {
-		u.mu.Lock()
-		l.inFlight--
-		u.mu.Unlock()
-		l.work.Done()
-	}()
-	if err != nil {
-		r.m(mTelPuback).Error("internal")
-		return
-	}
-	qos := byte(1)
-	if tt := r.sc.Behaviours.Telemetry; tt != nil {
-		qos = tt.QoS
-	}
-	r.publish(clientCtx, client, mTelPuback, intended, &paho.Publish{Topic: topic, QoS: qos, Payload: payload})
-}
-
-// onMessage receives what the broker sends on the user's event topic for
-// life l. It looks the SOS up on l, not on u.life: stop detaches the life
-// first and then drains its work, and an SOS ending in that window must
-// still see its events. It runs on paho's goroutine and must not block.
+// onMessage hands what the broker sends on the user's event topic for
+// life l to the behaviour listening in that life, if any. It reads l, not
+// u.life: stop detaches the life first and then drains its work, and work
+// ending in that window must still see its events. It runs on paho's
+// goroutine and must not block.
 func (u *user) onMessage(l *life, p *paho.Publish) {
 	now := time.Now()
-	var ev struct {
-		IncidentID string `json:"incidentId"`
-		ID         string `json:"id"`
-		Status     string `json:"status"`
-		State      string `json:"state"`
-		Type       string `json:"type"`
-	}
-	if err := json.Unmarshal(p.Payload, &ev); err != nil {
-		u.r.log.Debug("ignoring non-JSON event", "user", u.index)
-		return
-	}
-	word := ev.Status
-	if word == "" {
-		word = ev.State
-	}
-	if word == "" {
-		word = ev.Type
-	}
-	id := ev.IncidentID
-	if id == "" {
-		id = ev.ID
-	}
-	state := lifecycleState(word)
-	if state == "" {
-		return
-	}
 	u.mu.Lock()
-	s := l.sos
+	events := l.events
 	u.mu.Unlock()
-	if s != nil {
-		s.onEvent(now, id, state)
-	} else {
-		u.r.log.Debug("event with no SOS running", "user", u.index, "state", state, "incident", id)
+	if events == nil {
+		u.r.log.Debug("event with no behaviour listening", "user", u.index, "topic", p.Topic)
+		return
 	}
-}
-
-// lifecycleState maps an event word to a lifecycle state the way the SDK
-// does (contract §3.7): trimmed, case-insensitive, several spellings each.
-func lifecycleState(word string) string {
-	switch strings.ToLower(strings.TrimSpace(word)) {
-	case "triggered", "opened", "active", "sent":
-		return contract.StateActive
-	case "acknowledged", "sos_acknowledged", "sos.acknowledged":
-		return contract.StateAcknowledged
-	case "cancelled", "canceled", "sos_cancelled", "sos.cancelled":
-		return contract.StateCancelled
-	case "resolved", "closed", "sos_resolved", "sos.resolved":
-		return contract.StateResolved
-	}
-	return ""
+	events(now, p)
 }

@@ -22,6 +22,11 @@ type device struct {
 	hardwareID                     string
 }
 
+// newDevice returns user index's phone, placed uniformly at random within
+// t.RadiusKm of t.Around, exactly as resolved (radius 0: exactly at
+// Around). Without a telemetry block (t nil) the scenario gives no
+// position, and the phone sits at the zero Telemetry's: latitude 0,
+// longitude 0, radius 0.
 func newDevice(index int, t *scenario.Telemetry) device {
 	d := device{
 		mobileBattery: 40 + 60*rand.Float64(),
@@ -31,8 +36,7 @@ func newDevice(index int, t *scenario.Telemetry) device {
 		// (contract §2.9); unique per user.
 		hardwareID: fmt.Sprintf("CF:82:%02X:%02X:%02X:%02X", byte(index>>24), byte(index>>16), byte(index>>8), byte(index)),
 	}
-	d.centerLat, d.centerLon, d.radiusKm = 41.39, 2.17, 15
-	if t != nil && t.RadiusKm > 0 {
+	if t != nil {
 		d.centerLat, d.centerLon, d.radiusKm = t.Around[0], t.Around[1], t.RadiusKm
 	}
 	// Uniform over the disc: sqrt of a uniform radius fraction.
@@ -50,20 +54,27 @@ func (d *device) offset(northKm, eastKm float64) (lat, lon float64) {
 }
 
 // step moves the phone up to ~50 m and drains the batteries a little. A step
-// that would leave the circle is taken back towards the centre.
+// that would leave the circle is taken the other way instead, and if that
+// leaves it too (always, with radius 0) the phone stays where it is.
 func (d *device) step() {
 	dLat := (rand.Float64()*2 - 1) * 0.05 / kmPerDegreeLat
 	dLon := (rand.Float64()*2 - 1) * 0.05 / (kmPerDegreeLat * math.Cos(d.centerLat*math.Pi/180))
-	nextLat, nextLon := d.lat+dLat, d.lon+dLon
-	north := (nextLat - d.centerLat) * kmPerDegreeLat
-	east := (nextLon - d.centerLon) * kmPerDegreeLat * math.Cos(d.centerLat*math.Pi/180)
-	if math.Hypot(north, east) > d.radiusKm {
-		nextLat, nextLon = d.lat-dLat, d.lon-dLon
+	switch {
+	case d.inside(d.lat+dLat, d.lon+dLon):
+		d.lat, d.lon = clamp(d.lat+dLat, -90, 90), clamp(d.lon+dLon, -180, 180)
+	case d.inside(d.lat-dLat, d.lon-dLon):
+		d.lat, d.lon = clamp(d.lat-dLat, -90, 90), clamp(d.lon-dLon, -180, 180)
 	}
-	d.lat, d.lon = clamp(nextLat, -90, 90), clamp(nextLon, -180, 180)
 	d.alt = math.Max(0, d.alt+(rand.Float64()*2-1)*2)
 	d.mobileBattery = math.Max(1, d.mobileBattery-0.02*rand.Float64())
 	d.deviceBattery = math.Max(1, d.deviceBattery-0.01*rand.Float64())
+}
+
+// inside reports whether a point is within the walk's circle.
+func (d *device) inside(lat, lon float64) bool {
+	north := (lat - d.centerLat) * kmPerDegreeLat
+	east := (lon - d.centerLon) * kmPerDegreeLat * math.Cos(d.centerLat*math.Pi/180)
+	return math.Hypot(north, east) <= d.radiusKm
 }
 
 func clamp(v, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, v)) }
@@ -74,26 +85,34 @@ func round(v float64, n int) float64 {
 	return math.Round(v*p) / p
 }
 
-// telemetry returns the next telemetry payload (contract §3.6), stepping
-// the walk first. userID is the canonical id.
-func (d *device) telemetry(now time.Time, userID string, t *scenario.Telemetry) contract.Telemetry {
+// telemetryFix is one telemetry payload with room for its optional
+// fields, so that filling it allocates nothing.
+type telemetryFix struct {
+	msg                            contract.Telemetry
+	mobileBattery, deviceBattery   contract.Double
+	mobileCoverage, deviceCoverage int
+}
+
+// telemetry fills f with the next telemetry payload (contract §3.6),
+// stepping the walk first. userID is the canonical id.
+func (d *device) telemetry(now time.Time, userID string, t scenario.Telemetry, f *telemetryFix) {
 	d.step()
-	p := contract.Telemetry{
+	f.msg = contract.Telemetry{
 		Timestamp: contract.Timestamp(now),
 		Latitude:  contract.Double(round(d.lat, 6)),
 		Longitude: contract.Double(round(d.lon, 6)),
 		Altitude:  contract.Double(round(d.alt, 1)),
 		UserID:    userID,
 	}
-	if t != nil && t.DeviceID {
-		p.DeviceID = d.hardwareID
+	if t.DeviceID {
+		f.msg.DeviceID = d.hardwareID
 	}
-	if t != nil && t.Battery {
-		mb, db := contract.Double(round(d.mobileBattery, 1)), contract.Double(round(d.deviceBattery, 1))
-		mc, dc := 2+rand.IntN(3), 1+rand.IntN(4)
-		p.MobileBattery, p.DeviceBattery, p.MobileCoverage, p.DeviceCoverage = &mb, &db, &mc, &dc
+	if t.Battery {
+		f.mobileBattery, f.deviceBattery = contract.Double(round(d.mobileBattery, 1)), contract.Double(round(d.deviceBattery, 1))
+		f.mobileCoverage, f.deviceCoverage = 2+rand.IntN(3), 1+rand.IntN(4)
+		f.msg.MobileBattery, f.msg.DeviceBattery = &f.mobileBattery, &f.deviceBattery
+		f.msg.MobileCoverage, f.msg.DeviceCoverage = &f.mobileCoverage, &f.deviceCoverage
 	}
-	return p
 }
 
 // alert returns an SOS alert at the current position (contract §3.5).

@@ -1,0 +1,87 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+var _ behaviour = (*login)(nil)
+
+// login is the SDK's setSession sequence (contract §6.1), run once per
+// life before the MQTT connection: the steps of behaviours.login in
+// order, GET /v1/sdk/me for the canonical id and GET /v1/sdk/sos to
+// rehydrate.
+type login struct {
+	steps  []string // scenario.LoginMe, scenario.LoginSOSRehydrate
+	http   *sdkHTTP
+	me     *metrics.Latency
+	sosGet *metrics.Latency
+}
+
+func newLogin(e env) behaviour {
+	if len(e.sc.Behaviours.Login) == 0 {
+		return nil
+	}
+	return &login{
+		steps:  e.sc.Behaviours.Login,
+		http:   e.http,
+		me:     e.reg.Latency(scenario.HTTPMe),
+		sosGet: e.reg.Latency(scenario.HTTPSOSGet),
+	}
+}
+
+func (b *login) metrics() []string {
+	var names []string
+	for _, step := range b.steps {
+		switch step {
+		case scenario.LoginMe:
+			names = append(names, scenario.HTTPMe)
+		case scenario.LoginSOSRehydrate:
+			names = append(names, scenario.HTTPSOSGet)
+		}
+	}
+	return names
+}
+
+func (b *login) when() trigger { return trigger{kind: atLogin} }
+
+func (b *login) claim(_ *occurrence, u *user, _ *life) work {
+	return func(ctx context.Context) error { return b.run(ctx, u) }
+}
+
+// run makes the login calls of user u; the first failure ends it.
+func (b *login) run(ctx context.Context, u *user) error {
+	for _, step := range b.steps {
+		switch step {
+		case scenario.LoginMe:
+			var me contract.Me
+			t0 := time.Now()
+			class, err := b.http.call(ctx, u.sess, "GET", contract.PathMe, nil, is2xx, &me)
+			if err == nil {
+				canonical := strings.TrimSpace(me.User.ExternalUserID)
+				if canonical == "" || strings.TrimSpace(me.User.ID) == "" {
+					class, err = "invalid_response", errors.New("GET /v1/sdk/me: user.id or user.external_user_id missing")
+				} else {
+					u.setCanonical(canonical)
+				}
+			}
+			if !observe(b.me, t0, class, err) {
+				return err
+			}
+		case scenario.LoginSOSRehydrate:
+			var body contract.IncidentBody
+			t0 := time.Now()
+			class, err := b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
+			if !observe(b.sosGet, t0, class, err) {
+				return err
+			}
+		}
+	}
+	return nil
+}

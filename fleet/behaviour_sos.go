@@ -1,0 +1,323 @@
+package fleet
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// Timing of the SOS flow that is not the scenario's to set: how the
+// simulated SDK polls and how long it listens.
+const (
+	visiblePoll  = 200 * time.Millisecond // GET /v1/sdk/sos spacing while waiting to see the incident
+	eventGrace   = 5 * time.Second        // how long past the end an event may still arrive
+	sosHTTPLimit = 10 * time.Second       // bound on the cancel/resolve exchange
+)
+
+// maxStaleIncidents is how many of a user's past incident ids are kept to
+// filter late events.
+const maxStaleIncidents = 4
+
+var _ behaviour = (*sos)(nil)
+
+// sos is the SDK's SOS flow for open-model arrivals (contract §4.4, §4.5):
+// an idle online user publishes the alert, learns the backend incident
+// through GET /v1/sdk/sos, holds, then cancels — or resolves once
+// acknowledged, since the SDK cannot cancel an acknowledged SOS — over
+// HTTP, while it measures the lifecycle events on its event topic.
+type sos struct {
+	cfg        scenario.SOS
+	withDevice bool // alerts carry the tag's hardware id (telemetry.device_id)
+	http       *sdkHTTP
+	log        *slog.Logger
+
+	puback, delivered, acked, visible, cancelled, resolved *metrics.Latency
+	sosGet, sosCancel, sosResolve                          *metrics.Latency
+
+	// incidents holds each user's recent incident ids, oldest first;
+	// guarded by the user's lock.
+	incidents [][]string
+}
+
+func newSOS(e env) behaviour {
+	s := e.sc.Behaviours.SOS
+	if s == nil {
+		return nil
+	}
+	t := e.sc.Behaviours.Telemetry
+	return &sos{
+		cfg:        *s,
+		withDevice: t != nil && t.DeviceID,
+		http:       e.http,
+		log:        e.log,
+		puback:     e.reg.Latency(scenario.SOSPuback),
+		delivered:  e.reg.Latency(scenario.SOSDelivered),
+		acked:      e.reg.Latency(scenario.SOSAcknowledged),
+		visible:    e.reg.Latency(scenario.SOSVisible),
+		cancelled:  e.reg.Latency(scenario.SOSCancelled),
+		resolved:   e.reg.Latency(scenario.SOSResolved),
+		sosGet:     e.reg.Latency(scenario.HTTPSOSGet),
+		sosCancel:  e.reg.Latency(scenario.HTTPSOSCancel),
+		sosResolve: e.reg.Latency(scenario.HTTPSOSResolve),
+		incidents:  make([][]string, e.users),
+	}
+}
+
+func (b *sos) metrics() []string {
+	return []string{
+		scenario.SOSPuback, scenario.SOSDelivered, scenario.SOSAcknowledged, scenario.SOSVisible,
+		scenario.SOSCancelled, scenario.SOSResolved, scenario.HTTPSOSGet, scenario.HTTPSOSCancel, scenario.HTTPSOSResolve,
+	}
+}
+
+func (b *sos) when() trigger { return trigger{kind: onArrival, process: b.cfg.Arrivals} }
+
+// claim reserves u for one SOS by listening on its event topic; a user
+// already running one (someone listening) declines.
+func (b *sos) claim(o *occurrence, u *user, l *life) work {
+	if l.events != nil {
+		return nil
+	}
+	hold := b.cfg.Hold
+	if b.cfg.HoldMax > hold {
+		hold += time.Duration(rand.Int64N(int64(b.cfg.HoldMax - hold)))
+	}
+	s := &sosRun{
+		b:       b,
+		start:   o.intended,
+		hold:    hold,
+		stale:   slices.Clone(b.incidents[u.index]),
+		firstEv: make(chan struct{}),
+		ended:   l.done,
+	}
+	l.events = s.onPublish
+	alert := u.dev.alert(time.Now(), u.canonical, b.withDevice)
+	c := l.conn()
+	return func(context.Context) error {
+		defer func() {
+			u.mu.Lock()
+			l.events = nil
+			u.mu.Unlock()
+		}()
+		s.run(u, c, alert)
+		return nil
+	}
+}
+
+// rememberIncident records the backend id of u's current incident, so
+// that once it is closed its late events are not taken for the next.
+func (b *sos) rememberIncident(u *user, id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	ids := b.incidents[u.index]
+	if slices.Contains(ids, id) {
+		return
+	}
+	ids = append(ids, id)
+	if len(ids) > maxStaleIncidents {
+		ids = ids[1:]
+	}
+	b.incidents[u.index] = ids
+}
+
+// sosRun is one SOS raised by a user, from the alert publish to the
+// confirmed cancel or resolve. Its clock starts at the arrival's intended
+// time, so a late start is part of every SOS latency.
+type sosRun struct {
+	b     *sos
+	start time.Time
+	hold  time.Duration // from start to the end action
+	// stale holds ids of this user's earlier incidents: their late events
+	// (a delayed "cancelled", say) must not count for this SOS.
+	stale []string
+	// ended is closed when the user's life stops: the hold ends early.
+	ended <-chan struct{}
+
+	mu        sync.Mutex
+	delivered bool          // first lifecycle event seen
+	acked     bool          // acknowledged event seen
+	firstEv   chan struct{} // closed by the first lifecycle event
+}
+
+// run publishes the alert on c, then follows the incident to its end.
+func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
+	b := s.b
+	payload, _ := json.Marshal(alert)
+	if !c.publish(b.puback, b.log, s.start, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}) {
+		return // the SDK's state is failed; nothing reached the backend
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.hold+sosHTTPLimit+eventGrace)
+	defer cancel()
+	s.waitVisible(ctx, u)
+
+	hold := time.NewTimer(time.Until(s.start.Add(s.hold)))
+	select {
+	case <-hold.C:
+	case <-s.ended:
+		hold.Stop()
+	}
+
+	s.mu.Lock()
+	acked := s.acked
+	s.mu.Unlock()
+	s.end(ctx, u, acked)
+
+	grace := time.NewTimer(eventGrace)
+	defer grace.Stop()
+	select {
+	case <-s.firstEv:
+	case <-grace.C:
+		b.delivered.Error("no_event")
+	}
+}
+
+// waitVisible polls GET /v1/sdk/sos until the incident shows, recording
+// sos.visible from the alert's intended time. The SDK reads it the same way
+// to learn the backend incident id (contract §4.7).
+func (s *sosRun) waitVisible(ctx context.Context, u *user) {
+	b := s.b
+	deadline := s.start.Add(s.hold)
+	poll := time.NewTimer(visiblePoll)
+	defer poll.Stop()
+	for {
+		var body contract.IncidentBody
+		t0 := time.Now()
+		class, err := b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
+		observe(b.sosGet, t0, class, err)
+		if err == nil && body.Incident != nil {
+			b.visible.Record(time.Since(s.start))
+			b.rememberIncident(u, body.Incident.ID)
+			return
+		}
+		if time.Now().Add(visiblePoll).After(deadline) {
+			b.visible.Error("not_visible")
+			return
+		}
+		poll.Reset(visiblePoll)
+		select {
+		case <-poll.C:
+		case <-s.ended:
+			b.visible.Error("not_visible")
+			return
+		}
+	}
+}
+
+// end closes the SOS over HTTP per the scenario's `end` and confirms the
+// closed state: from the POST's answer, or — when it answers
+// {"incident": null} — from one follow-up GET, as the SDK settles
+// (contract §4.5). sos.cancelled / sos.resolved run from the POST to the
+// confirmation.
+func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
+	b := s.b
+	resolve := acked // the SDK cannot cancel after an acknowledgement
+	switch b.cfg.End {
+	case scenario.EndResolve:
+		resolve = true
+	case scenario.EndMixed:
+		resolve = resolve || rand.IntN(2) == 0
+	}
+	path, httpM, doneM, want := contract.PathSOSCancel, b.sosCancel, b.cancelled, contract.StateCancelled
+	if resolve {
+		path, httpM, doneM, want = contract.PathSOSResolve, b.sosResolve, b.resolved, contract.StateResolved
+	}
+	t0 := time.Now()
+	var body contract.IncidentBody
+	class, err := b.http.call(ctx, u.sess, "POST", path, nil, is2xx, &body)
+	if !observe(httpM, t0, class, err) {
+		doneM.Error(class)
+		return
+	}
+	if body.Incident == nil {
+		var after contract.IncidentBody
+		t1 := time.Now()
+		class, err := b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &after)
+		if !observe(b.sosGet, t1, class, err) {
+			doneM.Error(class)
+			return
+		}
+		if after.Incident != nil && after.Incident.State != want {
+			doneM.Error("still_" + after.Incident.State)
+			return
+		}
+	} else if body.Incident.State != want {
+		doneM.Error("state_" + body.Incident.State)
+		return
+	}
+	doneM.Record(time.Since(t0))
+}
+
+// onPublish receives what arrives on the user's event topic while the SOS
+// runs. It runs on paho's goroutine and does not block.
+func (s *sosRun) onPublish(now time.Time, p *paho.Publish) {
+	var ev struct {
+		IncidentID string `json:"incidentId"`
+		ID         string `json:"id"`
+		Status     string `json:"status"`
+		State      string `json:"state"`
+		Type       string `json:"type"`
+	}
+	if err := json.Unmarshal(p.Payload, &ev); err != nil {
+		s.b.log.Debug("ignoring non-JSON event", "topic", p.Topic)
+		return
+	}
+	word := cmp.Or(ev.Status, ev.State, ev.Type)
+	if state := lifecycleState(word); state != "" {
+		s.onEvent(now, cmp.Or(ev.IncidentID, ev.ID), state)
+	}
+}
+
+// onEvent records the lifecycle events of the user's topic while the SOS
+// runs: the first one is sos.delivered, "acknowledged" is
+// sos.acknowledged. The topic is per user, so every lifecycle event on it
+// after the alert concerns this SOS even before the backend id is known.
+//
+// Only a non-terminal state can be the first event of a new incident (a
+// cancel or resolve follows our own HTTP call), and events of earlier
+// incidents are ignored.
+func (s *sosRun) onEvent(at time.Time, incidentID, state string) {
+	if slices.Contains(s.stale, incidentID) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.delivered && (state == contract.StateActive || state == contract.StateAcknowledged) {
+		s.delivered = true
+		s.b.delivered.Record(at.Sub(s.start))
+		close(s.firstEv)
+	}
+	if state == contract.StateAcknowledged && !s.acked {
+		s.acked = true
+		s.b.acked.Record(at.Sub(s.start))
+	}
+}
+
+// lifecycleState maps an event word to a lifecycle state the way the SDK
+// does (contract §3.7): trimmed, case-insensitive, several spellings each,
+// with a dot read as an underscore.
+func lifecycleState(word string) string {
+	switch strings.ReplaceAll(strings.ToLower(strings.TrimSpace(word)), ".", "_") {
+	case "triggered", "opened", "active", "sent":
+		return contract.StateActive
+	case "acknowledged", "sos_acknowledged":
+		return contract.StateAcknowledged
+	case "cancelled", "canceled", "sos_cancelled":
+		return contract.StateCancelled
+	case "resolved", "closed", "sos_resolved":
+		return contract.StateResolved
+	}
+	return ""
+}

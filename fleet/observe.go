@@ -1,0 +1,58 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/eixamsim/eixamsim/metrics"
+)
+
+// observe records an operation that started at t0 in m: its latency when
+// err is nil, else an error of class. It reports whether it succeeded.
+func observe(m *metrics.Latency, t0 time.Time, class string, err error) bool {
+	if err != nil {
+		m.Error(class)
+		return false
+	}
+	m.Record(time.Since(t0))
+	return true
+}
+
+// publishTimeout bounds the wait for a PUBACK.
+const publishTimeout = 30 * time.Second
+
+// conn is a user's MQTT connection as work sees it: the client and the
+// context that ends when its connection is lost.
+type conn struct {
+	client *paho.Client
+	ctx    context.Context
+}
+
+// conn returns l's connection. Call with the user's lock held.
+func (l *life) conn() conn { return conn{client: l.client, ctx: l.clientCtx} }
+
+// publish sends p and records in m its PUBACK latency from intended (at
+// QoS 0: until written), or its error class. It reports success.
+func (c conn) publish(m *metrics.Latency, log *slog.Logger, intended time.Time, p *paho.Publish) bool {
+	ctx, cancel := context.WithTimeout(c.ctx, publishTimeout)
+	defer cancel()
+	resp, err := c.client.Publish(ctx, p)
+	if err != nil {
+		class := classifyNetError(err)
+		switch {
+		case resp != nil && resp.ReasonCode >= 0x80:
+			class = fmt.Sprintf("puback_0x%02x", resp.ReasonCode)
+		case c.ctx.Err() != nil, class == "network", class == "connection_reset":
+			class = "connection_lost"
+		}
+		log.Debug("publish failed", "metric", m.Name(), "class", class, "err", err)
+		m.Error(class)
+		return false
+	}
+	m.Record(time.Since(intended))
+	return true
+}
