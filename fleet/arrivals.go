@@ -80,8 +80,9 @@ func (seg segment) offset(s float64) time.Duration {
 
 // schedule gives the intended offset from the run start of each arrival of
 // an open-model stream. The whole schedule is fixed by the curve (and, for
-// Poisson spacing, a seeded random source) before the run, so a stalled
-// target cannot slow it down.
+// Poisson spacing, the stream's random source, seeded from the run seed)
+// before the run, so a stalled target cannot slow it down and one seed
+// gives one schedule.
 type schedule struct {
 	curve rateCurve
 	rng   *rand.Rand // nil: evenly spaced arrivals
@@ -93,12 +94,12 @@ type schedule struct {
 }
 
 // newSchedule returns the schedule of a curve. process "poisson" spaces
-// arrivals by exponential gaps (independent phones); anything else spaces
-// them evenly.
-func newSchedule(curve rateCurve, process string, seed uint64) *schedule {
+// arrivals by exponential gaps (independent phones) drawn from rng;
+// anything else spaces them evenly and ignores rng.
+func newSchedule(curve rateCurve, process string, rng *rand.Rand) *schedule {
 	s := &schedule{curve: curve}
 	if process == scenario.ArrivalsPoisson {
-		s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		s.rng = rng
 		s.rem = s.gap()
 	}
 	return s
@@ -129,10 +130,27 @@ func (s *schedule) next() (time.Duration, bool) {
 	return 0, false
 }
 
-// pace calls fire(intended) for every arrival of s, each at its intended
-// time from start. fire must not block: it starts work in its own
-// goroutine. pace returns when the schedule ends or ctx is done.
-func pace(ctx context.Context, start time.Time, s *schedule, fire func(intended time.Time)) {
+// lateBound is how late the pacer may start an arrival: one it reaches
+// more than lateBound after its intended time is dropped as late instead,
+// so a simulator short of CPU sheds load it cannot start in time (counted)
+// rather than building a backlog it fires in a burst, or never.
+const lateBound = time.Second
+
+// pace walks the schedule s of a run that started at start, from the
+// first arrival due at or after from (the moment the stream opened;
+// earlier arrivals are not part of the run). Each arrival ends in exactly
+// one call of fire(intended, late):
+//
+//   - late false, at its intended time (or as soon after as the pacer gets
+//     to it, within lateBound): hand it out;
+//   - late true, when the pacer got to it more than lateBound after its
+//     intended time, or when ctx ended after its intended time and before
+//     the pacer got to it: count it as dropped.
+//
+// Arrivals due after ctx ends are not part of the run. fire must not
+// block: it starts work in its own goroutine. pace returns when the
+// schedule ends or ctx is done.
+func pace(ctx context.Context, start, from time.Time, s *schedule, fire func(intended time.Time, late bool)) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -141,16 +159,36 @@ func pace(ctx context.Context, start time.Time, s *schedule, fire func(intended 
 			return
 		}
 		intended := start.Add(offset)
+		if intended.Before(from) {
+			continue
+		}
 		if wait := time.Until(intended); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
+				drainLate(start, intended, s, fire)
 				return
 			case <-timer.C:
 			}
-		} else if ctx.Err() != nil {
+		}
+		if ctx.Err() != nil {
+			drainLate(start, intended, s, fire)
 			return
 		}
-		fire(intended)
+		fire(intended, time.Since(intended) > lateBound)
+	}
+}
+
+// drainLate counts as late the arrival due at first and every later one
+// of s already due: the run ended before the pacer got to them.
+func drainLate(start, first time.Time, s *schedule, fire func(intended time.Time, late bool)) {
+	end := time.Now()
+	for at := first; !at.After(end); {
+		fire(at, true)
+		offset, ok := s.next()
+		if !ok {
+			return
+		}
+		at = start.Add(offset)
 	}
 }

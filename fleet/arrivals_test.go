@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func stages(st ...scenario.Stage) *scenario.Scenario {
 
 func TestScheduleConstant(t *testing.T) {
 	// 10/s for 1 s: arrivals at 0, 100 ms, …, 900 ms — ten of them.
-	got := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: time.Second}), "sos"), "constant", 1))
+	got := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: time.Second}), "sos"), "constant", seeded(1)))
 	if len(got) != 10 {
 		t.Fatalf("got %d arrivals, want 10: %v", len(got), got)
 	}
@@ -60,7 +61,7 @@ func TestScheduleStagesAndRamps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := offsets(newSchedule(newRateCurve(stages(tt.stages...), "sos"), "constant", 1))
+			got := offsets(newSchedule(newRateCurve(stages(tt.stages...), "sos"), "constant", seeded(1)))
 			if math.Abs(float64(len(got)-tt.want)) > 1 {
 				t.Fatalf("got %d arrivals, want %d±1", len(got), tt.want)
 			}
@@ -80,7 +81,7 @@ func TestScheduleLinearRampSpacing(t *testing.T) {
 	st := []scenario.Stage{{Users: 1, For: 2 * time.Second, Rates: map[string]scenario.Rate{"sos": {PerSecond: 20}}, Ramp: scenario.RampLinear}}
 	sc := stages(st...)
 	sc.Behaviours.SOS.Rate.PerSecond = 0 // previous rate: the ramp starts from 0
-	got := offsets(newSchedule(newRateCurve(sc, "sos"), "constant", 1))
+	got := offsets(newSchedule(newRateCurve(sc, "sos"), "constant", seeded(1)))
 	if len(got) < 19 || len(got) > 21 {
 		t.Fatalf("got %d arrivals, want ~20", len(got))
 	}
@@ -93,7 +94,7 @@ func TestSchedulePoisson(t *testing.T) {
 	// Poisson at 10/s for 100 s: about 1,000 arrivals (±5σ ≈ ±160), with
 	// gaps whose mean is 100 ms and whose spread is that of an
 	// exponential (coefficient of variation 1, unlike constant spacing).
-	got := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: 100 * time.Second}), "sos"), scenario.ArrivalsPoisson, 42))
+	got := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: 100 * time.Second}), "sos"), scenario.ArrivalsPoisson, seeded(42)))
 	if n := len(got); n < 840 || n > 1160 {
 		t.Fatalf("got %d arrivals, want ~1000", n)
 	}
@@ -110,7 +111,7 @@ func TestSchedulePoisson(t *testing.T) {
 		t.Errorf("gap coefficient of variation %.2f, want ~1 for Poisson", cv)
 	}
 	// The same seed gives the same schedule.
-	again := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: 100 * time.Second}), "sos"), scenario.ArrivalsPoisson, 42))
+	again := offsets(newSchedule(newRateCurve(stages(scenario.Stage{Users: 1, For: 100 * time.Second}), "sos"), scenario.ArrivalsPoisson, seeded(42)))
 	if len(again) != len(got) || again[500] != got[500] {
 		t.Error("a seeded Poisson schedule is not reproducible")
 	}
@@ -122,3 +123,6 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// seeded returns the schedule source of table row 0 for a run seed.
+func seeded(seed uint64) *rand.Rand { return newRand(seed, domainSchedule, 0) }

@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
@@ -60,12 +59,12 @@ func (b *contacts) when() trigger {
 // actions of one user never race on one contact.
 func (b *contacts) claim(o *occurrence, u *user, _ *life) work {
 	if o.choice == "" {
-		o.choice = b.mix.pick()
+		o.choice = b.mix.pick(o.rng)
 	}
 	action, id := o.choice, ""
 	if action == "update" || action == "delete" {
 		known := &b.ids[u.index]
-		if id = known.take(); id == "" {
+		if id = known.take(o.rng); id == "" {
 			if !o.fallback {
 				return nil
 			}
@@ -76,17 +75,30 @@ func (b *contacts) claim(o *occurrence, u *user, _ *life) work {
 		}
 	}
 	intended := o.intended
+	var input contract.ContactInput
+	if action == "create" || action == "update" {
+		rng := o.rng
+		input = contract.ContactInput{Name: fmt.Sprintf("Contact %d", rng.IntN(1000)), Phone: fmt.Sprintf("+346%08d", rng.IntN(1e8)), Email: fmt.Sprintf("c%d@example.test", rng.IntN(1e6)), Priority: 1 + rng.IntN(3)}
+	}
 	return func(context.Context) error {
-		b.do(u, action, id, intended)
+		b.do(u, action, id, input, intended)
 		return nil
 	}
 }
 
+// missed counts a dropped arrival against the action it was (or would
+// have been) given.
+func (b *contacts) missed(o *occurrence, class string) {
+	if o.choice == "" {
+		o.choice = b.mix.pick(o.rng)
+	}
+	b.latency[o.choice].Error(class)
+}
+
 // do runs one contacts call of u for an arrival due at intended.
-func (b *contacts) do(u *user, action, id string, intended time.Time) {
+func (b *contacts) do(u *user, action, id string, input contract.ContactInput, intended time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
-	input := contract.ContactInput{Name: fmt.Sprintf("Contact %d", rand.IntN(1000)), Phone: fmt.Sprintf("+346%08d", rand.IntN(1e8)), Email: fmt.Sprintf("c%d@example.test", rand.IntN(1e6)), Priority: 1 + rand.IntN(3)}
 	var class string
 	var err error
 	switch action {

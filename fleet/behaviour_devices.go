@@ -53,12 +53,12 @@ func (b *devices) when() trigger { return trigger{kind: onArrival, process: b.pr
 // id out of u's known set.
 func (b *devices) claim(o *occurrence, u *user, _ *life) work {
 	if o.choice == "" {
-		o.choice = b.mix.pick()
+		o.choice = b.mix.pick(o.rng)
 	}
 	action, id := o.choice, ""
 	if action == "delete" {
 		known := &b.ids[u.index]
-		if id = known.take(); id == "" {
+		if id = known.take(o.rng); id == "" {
 			if !o.fallback {
 				return nil
 			}
@@ -72,6 +72,15 @@ func (b *devices) claim(o *occurrence, u *user, _ *life) work {
 		b.do(u, action, id, hardwareID, intended)
 		return nil
 	}
+}
+
+// missed counts a dropped arrival against the action it was (or would
+// have been) given.
+func (b *devices) missed(o *occurrence, class string) {
+	if o.choice == "" {
+		o.choice = b.mix.pick(o.rng)
+	}
+	b.latency[o.choice].Error(class)
 }
 
 // do runs one device registry call of u for an arrival due at intended.

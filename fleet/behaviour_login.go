@@ -55,7 +55,11 @@ func (b *login) claim(_ *occurrence, u *user, _ *life) work {
 	return func(ctx context.Context) error { return b.run(ctx, u) }
 }
 
-// run makes the login calls of user u; the first failure ends it.
+// missed does nothing: login steps are not arrivals.
+func (b *login) missed(*occurrence, string) {}
+
+// run makes the login calls of user u; the first failure ends it, with
+// the step's error class.
 func (b *login) run(ctx context.Context, u *user) error {
 	for _, step := range b.steps {
 		switch step {
@@ -72,14 +76,14 @@ func (b *login) run(ctx context.Context, u *user) error {
 				}
 			}
 			if !observe(b.me, t0, class, err) {
-				return err
+				return classed(class, err)
 			}
 		case scenario.LoginSOSRehydrate:
 			var body contract.IncidentBody
 			t0 := time.Now()
 			class, err := b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
 			if !observe(b.sosGet, t0, class, err) {
-				return err
+				return classed(class, err)
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -18,12 +17,11 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// Timing of the SOS flow that is not the scenario's to set: how the
-// simulated SDK polls and how long it listens.
+// Timing of the SOS flow that is not the scenario's to set: how long the
+// simulated SDK listens.
 const (
-	visiblePoll  = 200 * time.Millisecond // GET /v1/sdk/sos spacing while waiting to see the incident
-	eventGrace   = 5 * time.Second        // how long past the end an event may still arrive
-	sosHTTPLimit = 10 * time.Second       // bound on the cancel/resolve exchange
+	eventGrace   = 5 * time.Second  // how long past the end an event may still arrive
+	sosHTTPLimit = 10 * time.Second // bound on the cancel/resolve exchange
 )
 
 // maxStaleIncidents is how many of a user's past incident ids are kept to
@@ -33,10 +31,12 @@ const maxStaleIncidents = 4
 var _ behaviour = (*sos)(nil)
 
 // sos is the SDK's SOS flow for open-model arrivals (contract §4.4, §4.5):
-// an idle online user publishes the alert, learns the backend incident
-// through GET /v1/sdk/sos, holds, then cancels — or resolves once
-// acknowledged, since the SDK cannot cancel an acknowledged SOS — over
-// HTTP, while it measures the lifecycle events on its event topic.
+// an idle online user publishes the alert, holds, then cancels — or
+// resolves once acknowledged, since the SDK cannot cancel an acknowledged
+// SOS — over HTTP, while it measures the lifecycle events on its event
+// topic. Like the SDK it makes no HTTP call between the alert and the end
+// action, unless sos.visible_poll asks for GET /v1/sdk/sos polls to
+// measure sos.visible.
 type sos struct {
 	cfg        scenario.SOS
 	withDevice bool // alerts carry the tag's hardware id (telemetry.device_id)
@@ -92,12 +92,14 @@ func (b *sos) claim(o *occurrence, u *user, l *life) work {
 	}
 	hold := b.cfg.Hold
 	if b.cfg.HoldMax > hold {
-		hold += time.Duration(rand.Int64N(int64(b.cfg.HoldMax - hold)))
+		hold += time.Duration(o.rng.Int64N(int64(b.cfg.HoldMax - hold)))
 	}
 	s := &sosRun{
 		b:       b,
+		u:       u,
 		start:   o.intended,
 		hold:    hold,
+		coin:    b.cfg.End == scenario.EndMixed && o.rng.IntN(2) == 0,
 		stale:   slices.Clone(b.incidents[u.index]),
 		firstEv: make(chan struct{}),
 		ended:   l.done,
@@ -115,6 +117,10 @@ func (b *sos) claim(o *occurrence, u *user, l *life) work {
 		return nil
 	}
 }
+
+// missed counts a dropped arrival as an alert that was never sent: an
+// error of sos.puback.
+func (b *sos) missed(_ *occurrence, class string) { b.puback.Error(class) }
 
 // rememberIncident records the backend id of u's current incident, so
 // that once it is closed its late events are not taken for the next.
@@ -137,8 +143,10 @@ func (b *sos) rememberIncident(u *user, id string) {
 // time, so a late start is part of every SOS latency.
 type sosRun struct {
 	b     *sos
+	u     *user
 	start time.Time
 	hold  time.Duration // from start to the end action
+	coin  bool          // end: mixed drew resolve for this SOS
 	// stale holds ids of this user's earlier incidents: their late events
 	// (a delayed "cancelled", say) must not count for this SOS.
 	stale []string
@@ -161,7 +169,9 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.hold+sosHTTPLimit+eventGrace)
 	defer cancel()
-	s.waitVisible(ctx, u)
+	if b.cfg.VisiblePoll > 0 {
+		s.waitVisible(ctx, u)
+	}
 
 	hold := time.NewTimer(time.Until(s.start.Add(s.hold)))
 	select {
@@ -184,11 +194,13 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	}
 }
 
-// waitVisible polls GET /v1/sdk/sos until the incident shows, recording
-// sos.visible from the alert's intended time. The SDK reads it the same way
-// to learn the backend incident id (contract §4.7).
+// waitVisible polls GET /v1/sdk/sos every sos.visible_poll until the
+// incident shows, recording sos.visible from the alert's intended time.
+// The SDK makes no such call after a trigger (contract §4.4); it is
+// opt-in, for backends where HTTP visibility matters.
 func (s *sosRun) waitVisible(ctx context.Context, u *user) {
 	b := s.b
+	visiblePoll := b.cfg.VisiblePoll
 	deadline := s.start.Add(s.hold)
 	poll := time.NewTimer(visiblePoll)
 	defer poll.Stop()
@@ -223,13 +235,7 @@ func (s *sosRun) waitVisible(ctx context.Context, u *user) {
 // confirmation.
 func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 	b := s.b
-	resolve := acked // the SDK cannot cancel after an acknowledgement
-	switch b.cfg.End {
-	case scenario.EndResolve:
-		resolve = true
-	case scenario.EndMixed:
-		resolve = resolve || rand.IntN(2) == 0
-	}
+	resolve := acked || s.coin || b.cfg.End == scenario.EndResolve // the SDK cannot cancel after an acknowledgement
 	path, httpM, doneM, want := contract.PathSOSCancel, b.sosCancel, b.cancelled, contract.StateCancelled
 	if resolve {
 		path, httpM, doneM, want = contract.PathSOSResolve, b.sosResolve, b.resolved, contract.StateResolved
@@ -238,15 +244,18 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 	var body contract.IncidentBody
 	class, err := b.http.call(ctx, u.sess, "POST", path, nil, is2xx, &body)
 	if !observe(httpM, t0, class, err) {
-		doneM.Error(class)
+		doneM.Fail(class, err)
 		return
+	}
+	if body.Incident != nil {
+		b.rememberIncident(u, body.Incident.ID)
 	}
 	if body.Incident == nil {
 		var after contract.IncidentBody
 		t1 := time.Now()
 		class, err := b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &after)
 		if !observe(b.sosGet, t1, class, err) {
-			doneM.Error(class)
+			doneM.Fail(class, err)
 			return
 		}
 		if after.Incident != nil && after.Incident.State != want {
@@ -293,15 +302,21 @@ func (s *sosRun) onEvent(at time.Time, incidentID, state string) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	first := false
 	if !s.delivered && (state == contract.StateActive || state == contract.StateAcknowledged) {
-		s.delivered = true
+		s.delivered, first = true, true
 		s.b.delivered.Record(at.Sub(s.start))
 		close(s.firstEv)
 	}
 	if state == contract.StateAcknowledged && !s.acked {
 		s.acked = true
 		s.b.acked.Record(at.Sub(s.start))
+	}
+	s.mu.Unlock()
+	if first && incidentID != "" {
+		// The backend's id of this incident, so that its late events are
+		// not taken for the user's next SOS.
+		s.b.rememberIncident(s.u, incidentID)
 	}
 }
 

@@ -85,6 +85,13 @@ func (b *telemetry) claim(o *occurrence, u *user, l *life) work {
 	return p.run
 }
 
+// missed counts a dropped arrival (open model) as a message not sent, and
+// as an error of telemetry.puback.
+func (b *telemetry) missed(_ *occurrence, class string) {
+	b.unsent.Inc()
+	b.puback.Error(class)
+}
+
 // prepare takes one message's in-flight slot, position fix and connection
 // for a connected u, or returns nil when u has too many messages in
 // flight. Call with u's lock held.

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/eixamsim/eixamsim/metrics"
@@ -30,6 +31,12 @@ type behaviour interface {
 	// lock, counted by l.work. claim must not block, and must not keep o
 	// past its return (the work copies what it needs).
 	claim(o *occurrence, u *user, l *life) work
+	// missed counts an arrival of the behaviour that was dropped (no user
+	// online, no idle user, too late) as an error of class on the
+	// behaviour's own metric, so that a gate on that metric sees the
+	// operations that were never made. Only onArrival behaviours are
+	// told; it runs on the stream's goroutine, without any lock.
+	missed(o *occurrence, class string)
 }
 
 // work is what an occurrence does once claimed. ctx bounds a login step
@@ -51,6 +58,10 @@ type occurrence struct {
 	// claim (a contacts action, say), kept for the next users it is
 	// offered to. "" until then.
 	choice string
+	// rng is the random source for choices made in claim (and missed):
+	// the arrival stream's, or for a login step or a perUser tick the
+	// user's. Use it only there, not in the work.
+	rng *rand.Rand
 }
 
 // triggerKind is when a behaviour fires.

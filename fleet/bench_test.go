@@ -73,11 +73,11 @@ func BenchmarkTelemetryPublish(b *testing.B) {
 // Poisson stream on a ramped three-stage rate curve.
 func BenchmarkArrivalSchedule(b *testing.B) {
 	sc := benchScenario(b)
-	s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsPoisson, 1)
+	s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsPoisson, seeded(1))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, ok := s.next(); !ok {
-			s = newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsPoisson, 1)
+			s = newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsPoisson, seeded(1))
 		}
 	}
 }

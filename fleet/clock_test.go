@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -114,10 +115,13 @@ func TestStageControllerStopsWithContext(t *testing.T) {
 func TestPaceFiresAtIntendedTimes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sc := stages(scenario.Stage{Users: 1, For: time.Second}) // 10/s for 1 s
-		s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsConstant, 1)
+		s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsConstant, seeded(1))
 		start := time.Now()
 		var intended, fired []time.Duration
-		pace(context.Background(), start, s, func(at time.Time) {
+		pace(context.Background(), start, start, s, func(at time.Time, late bool) {
+			if late {
+				t.Errorf("arrival at %v dropped as late at %v", at.Sub(start), time.Since(start))
+			}
 			intended = append(intended, at.Sub(start))
 			fired = append(fired, time.Since(start))
 			if len(fired) == 3 {
@@ -148,14 +152,82 @@ func TestPaceFiresAtIntendedTimes(t *testing.T) {
 func TestPaceStopsWithContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sc := stages(scenario.Stage{Users: 1, For: time.Hour})
-		s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsConstant, 1)
+		s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsConstant, seeded(1))
 		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 		defer cancel()
 		start := time.Now()
 		n := 0
-		pace(ctx, start, s, func(time.Time) { n++ })
+		pace(ctx, start, start, s, func(_ time.Time, late bool) {
+			if late {
+				t.Error("an arrival was dropped as late")
+			}
+			n++
+		})
 		if n != 3 || time.Since(start) != 250*time.Millisecond {
 			t.Errorf("%d arrivals, returned after %v; want 3 (0, 100, 200 ms) and 250ms", n, time.Since(start))
+		}
+	})
+}
+
+// TestPaceDropsLateArrivals stalls the pacer for 1.5 s at its third
+// arrival of ten (10/s for 1 s): the arrivals it then reaches more than
+// lateBound (1 s) after their intended time are dropped as late, the
+// others still fire, and every arrival of the schedule ends in exactly
+// one call.
+func TestPaceDropsLateArrivals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := stages(scenario.Stage{Users: 1, For: time.Second})
+		s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsConstant, seeded(1))
+		start := time.Now()
+		var fired, late []time.Duration
+		pace(context.Background(), start, start, s, func(at time.Time, isLate bool) {
+			if isLate {
+				late = append(late, at.Sub(start))
+				return
+			}
+			fired = append(fired, at.Sub(start))
+			if len(fired) == 3 {
+				time.Sleep(1500 * time.Millisecond)
+			}
+		})
+		ms := time.Millisecond
+		// The stall ends at 1.7 s: arrivals due at 300..700 ms are 1.0 s or
+		// more late (700 ms: exactly 1 s, not more: it fires).
+		wantFired := []time.Duration{0, 100 * ms, 200 * ms, 700 * ms, 800 * ms, 900 * ms}
+		wantLate := []time.Duration{300 * ms, 400 * ms, 500 * ms, 600 * ms}
+		if !slices.Equal(fired, wantFired) || !slices.Equal(late, wantLate) {
+			t.Errorf("fired %v, late %v; want fired %v, late %v", fired, late, wantFired, wantLate)
+		}
+	})
+}
+
+// TestPaceAccountsForItsBacklogAtTheEnd ends the run while the pacer is
+// stalled: the arrivals due before the end that it had not reached are
+// dropped as late, those due after the end are not part of the run, and
+// arrivals due before the stream opened are not either.
+func TestPaceAccountsForItsBacklogAtTheEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := stages(scenario.Stage{Users: 1, For: time.Second})
+		s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsConstant, seeded(1))
+		start := time.Now()
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(650*time.Millisecond, cancel)
+		var fired, late []time.Duration
+		pace(ctx, start, start.Add(50*time.Millisecond), s, func(at time.Time, isLate bool) {
+			if isLate {
+				late = append(late, at.Sub(start))
+				return
+			}
+			fired = append(fired, at.Sub(start))
+			if len(fired) == 2 {
+				time.Sleep(480 * time.Millisecond) // until 680 ms: the run ended at 650 ms
+			}
+		})
+		ms := time.Millisecond
+		wantFired := []time.Duration{100 * ms, 200 * ms}
+		wantLate := []time.Duration{300 * ms, 400 * ms, 500 * ms, 600 * ms}
+		if !slices.Equal(fired, wantFired) || !slices.Equal(late, wantLate) {
+			t.Errorf("fired %v, late %v; want fired %v, late %v", fired, late, wantFired, wantLate)
 		}
 	})
 }

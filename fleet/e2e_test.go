@@ -76,7 +76,7 @@ identity: { app_id: demo-app, app_secret: demo-secret, user_id: "e2e-user-{{.N}}
 fleet: { users: 50, connect_rate: 500/s }
 behaviours:
   telemetry: { every: 250ms, jitter: 10%, device_id: true, battery: true }
-  sos: { rate: 10/s, hold: 600ms, end: mixed }
+  sos: { rate: 10/s, hold: 600ms, end: mixed, visible_poll: 200ms }
   contacts: { rate: 20/s, mix: { list: 40, create: 40, update: 10, delete: 10 } }
   devices: { rate: 10/s, mix: { list: 40, upsert: 40, delete: 20 } }
 `
@@ -108,6 +108,9 @@ func TestBookkeepingIsExact(t *testing.T) {
 			}
 		}
 		st := srv.Stats()
+		if _, _, dropped := checkArrivalsAddUp(t, reg); dropped != 0 {
+			t.Errorf("arrivals.dropped = %d, want 0", dropped)
+		}
 
 		if n := got[scenario.UserLogin].Count; n != 50 {
 			t.Errorf("user.login count = %d, want 50 (every user logged in)", n)

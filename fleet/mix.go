@@ -28,9 +28,9 @@ func newMix(weights map[string]int) mix {
 	return m
 }
 
-// pick returns an action with probability weight/total.
-func (m mix) pick() string {
-	n := rand.IntN(m.total)
+// pick returns an action with probability weight/total, drawn from rng.
+func (m mix) pick(rng *rand.Rand) string {
+	n := rng.IntN(m.total)
 	for i, w := range m.weights {
 		if n < w {
 			return m.names[i]
@@ -70,14 +70,14 @@ func (k *knownIDs) add(id string) {
 	k.ids = lastN(append(k.ids, id), maxKnownIDs)
 }
 
-// take removes and returns a random known id ("" if none), so that one
-// call uses it at a time.
-func (k *knownIDs) take() string {
+// take removes and returns a known id picked with rng ("" if none), so
+// that one call uses it at a time.
+func (k *knownIDs) take(rng *rand.Rand) string {
 	n := len(k.ids)
 	if n == 0 {
 		return ""
 	}
-	i := rand.IntN(n)
+	i := rng.IntN(n)
 	id := k.ids[i]
 	k.ids = slices.Delete(k.ids, i, i+1)
 	return id

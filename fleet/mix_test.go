@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -11,7 +12,7 @@ import (
 func TestKnownIDsNeverBringBackADeletedID(t *testing.T) {
 	var k knownIDs
 	k.set([]string{"a"})
-	id := k.take() // a delete starts
+	id := k.take(rand.New(rand.NewPCG(1, 2))) // a delete starts
 	if id != "a" || len(k.ids) != 0 {
 		t.Fatalf("take = %q, known %v", id, k.ids)
 	}
@@ -47,9 +48,10 @@ func TestKnownIDsAreBounded(t *testing.T) {
 func TestMixFollowsWeights(t *testing.T) {
 	m := newMix(map[string]int{"list": 70, "create": 20, "update": 10, "delete": 0})
 	const n = 20000
+	rng := rand.New(rand.NewPCG(7, 8))
 	got := map[string]int{}
 	for range n {
-		got[m.pick()]++
+		got[m.pick(rng)]++
 	}
 	for action, want := range map[string]float64{"list": 0.7, "create": 0.2, "update": 0.1} {
 		if share := float64(got[action]) / n; share < want-0.02 || share > want+0.02 {

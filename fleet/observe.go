@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -12,14 +13,44 @@ import (
 )
 
 // observe records an operation that started at t0 in m: its latency when
-// err is nil, else an error of class. It reports whether it succeeded.
+// err is nil, else an error of class with err's message as a sample. It
+// reports whether it succeeded.
 func observe(m *metrics.Latency, t0 time.Time, class string, err error) bool {
 	if err != nil {
-		m.Error(class)
+		m.Fail(class, err)
 		return false
 	}
 	m.Record(time.Since(t0))
 	return true
+}
+
+// failure is an error that knows its metrics class: a login step or a
+// connection step that failed, for user.login and mqtt.reconnect to count
+// under the same class as the step's own metric.
+type failure struct {
+	class string
+	err   error
+}
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+// classed returns err with its class; nil stays nil.
+func classed(class string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &failure{class: class, err: err}
+}
+
+// classOf returns the class err was given by classed, or the class of a
+// transport error.
+func classOf(err error) string {
+	var f *failure
+	if errors.As(err, &f) {
+		return f.class
+	}
+	return classifyNetError(err)
 }
 
 // publishTimeout bounds the wait for a PUBACK.
@@ -50,7 +81,7 @@ func (c conn) publish(m *metrics.Latency, log *slog.Logger, intended time.Time, 
 			class = "connection_lost"
 		}
 		log.Debug("publish failed", "metric", m.Name(), "class", class, "err", err)
-		m.Error(class)
+		m.Fail(class, fmt.Errorf("publish %s: %w", p.Topic, err))
 		return false
 	}
 	m.Record(time.Since(intended))

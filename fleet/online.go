@@ -42,9 +42,9 @@ func (s *onlineSet) remove(u *user) {
 const pickSamples = 8
 
 // candidates returns the users an arrival is offered to first: the next
-// one in round-robin order, then random ones, pickSamples in all (nil when
-// nobody is online). An arrival costs O(1) while most users can take it.
-func (s *onlineSet) candidates(buf *[pickSamples]*user) []*user {
+// one in round-robin order, then ones picked with rng, pickSamples in all
+// (nil when nobody is online). An arrival costs O(1) while most users can take it.
+func (s *onlineSet) candidates(buf *[pickSamples]*user, rng *rand.Rand) []*user {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.users)
@@ -54,13 +54,13 @@ func (s *onlineSet) candidates(buf *[pickSamples]*user) []*user {
 	s.rr++
 	buf[0] = s.users[int(s.rr%uint64(n))]
 	for i := 1; i < len(buf); i++ {
-		buf[i] = s.users[rand.IntN(n)]
+		buf[i] = s.users[rng.IntN(n)]
 	}
 	return buf[:]
 }
 
 // all returns every online user, starting at a random one.
-func (s *onlineSet) all() []*user {
+func (s *onlineSet) all(rng *rand.Rand) []*user {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.users)
@@ -68,7 +68,7 @@ func (s *onlineSet) all() []*user {
 	if n == 0 {
 		return out
 	}
-	first := rand.IntN(n)
+	first := rng.IntN(n)
 	for i := range out {
 		out[i] = s.users[(first+i)%n]
 	}

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -31,9 +32,10 @@ func TestBackoffUsesTheResolvedPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBackoff(tt.policy)
+			rng := rand.New(rand.NewPCG(1, 2))
 			for attempt, centre := range tt.want {
 				for range 50 {
-					got := b(attempt)
+					got := b(attempt, rng)
 					lo := time.Duration(float64(centre) * (1 - tt.policy.Jitter))
 					hi := time.Duration(float64(centre) * (1 + tt.policy.Jitter))
 					if got < lo || got > hi {
@@ -42,7 +44,7 @@ func TestBackoffUsesTheResolvedPolicy(t *testing.T) {
 				}
 			}
 			// Far attempts stay at the cap and never overflow.
-			if got := b(1000); got > time.Duration(float64(tt.policy.Max)*(1+tt.policy.Jitter)) || got <= 0 {
+			if got := b(1000, rng); got > time.Duration(float64(tt.policy.Max)*(1+tt.policy.Jitter)) || got <= 0 {
 				t.Errorf("attempt 1000: wait %v, want about %v", got, tt.policy.Max)
 			}
 		})

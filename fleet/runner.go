@@ -55,6 +55,10 @@ type Result struct {
 	// Completed is false when the run was stopped before its last stage
 	// ended (the context's cause says why).
 	Completed bool `json:"completed"`
+	// Seed is the seed every random choice of the run came from: the
+	// scenario's, or one picked from the clock when it gives none (see
+	// Runner.Seed). Never 0.
+	Seed uint64 `json:"seed"`
 }
 
 // Status is a live view of a running fleet, for progress displays.
@@ -71,6 +75,7 @@ type Runner struct{ r *runner }
 
 type runner struct {
 	sc           *scenario.Scenario
+	seed         uint64 // the run seed, never 0
 	log          *slog.Logger
 	http         *sdkHTTP
 	dial         *dialer
@@ -79,6 +84,7 @@ type runner struct {
 	m            runMetrics
 	users        []*user
 	online       onlineSet
+	gate         *streamGate
 
 	// The scenario's behaviours by trigger, each in table order.
 	loginSteps, perUser, arrivals []activeBehaviour
@@ -94,8 +100,8 @@ type runner struct {
 type runMetrics struct {
 	connect, subscribe, reconnect, login, lag *metrics.Latency
 	online                                    *metrics.Gauge
-	disconnects                               *metrics.Counter
-	dropped                                   droppedCounters
+	disconnects, neverOnline                  *metrics.Counter
+	arrivals                                  arrivalCounters
 }
 
 // names lists the metrics of runMetrics.
@@ -103,6 +109,7 @@ func (runMetrics) names() []string {
 	return []string{
 		scenario.MQTTConnect, scenario.MQTTSubscribe, scenario.MQTTReconnect, scenario.UserLogin,
 		scenario.ScheduleLag, scenario.UsersOnline, scenario.MQTTDisconnects, scenario.ArrivalsDropped,
+		scenario.ArrivalsScheduled, scenario.ArrivalsStarted, scenario.UsersNeverOnline,
 	}
 }
 
@@ -115,7 +122,8 @@ func newRunMetrics(reg *metrics.Registry) runMetrics {
 		lag:         reg.Latency(scenario.ScheduleLag),
 		online:      reg.Gauge(scenario.UsersOnline),
 		disconnects: reg.Counter(scenario.MQTTDisconnects),
-		dropped:     newDroppedCounters(reg),
+		neverOnline: reg.Counter(scenario.UsersNeverOnline),
+		arrivals:    newArrivalCounters(reg),
 	}
 }
 
@@ -143,6 +151,8 @@ func New(cfg Config) (*Runner, error) {
 	}
 	r := &runner{
 		sc:           sc,
+		seed:         runSeed(sc, time.Now()),
+		gate:         newStreamGate(),
 		log:          log,
 		http:         newSDKHTTP(cfg.HTTPURL, cfg.TLS, sc.Fleet.HTTPTimeout, sc.Fleet.Users, sources),
 		dial:         &dialer{broker: broker, tls: cfg.TLS, sources: sources},
@@ -166,10 +176,17 @@ func New(cfg Config) (*Runner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fleet: user %d: %w", i, err)
 		}
-		r.users[i] = &user{r: r, index: i, sess: sess, onlinePos: -1, dev: newDevice(i, sc.Behaviours.Telemetry)}
+		rng := newRand(r.seed, domainUser, i)
+		r.users[i] = &user{r: r, index: i, sess: sess, onlinePos: -1, rng: rng, dev: newDevice(i, sc.Behaviours.Telemetry, rng)}
 	}
 	return &Runner{r: r}, nil
 }
+
+// Seed returns the seed of the run's random choices: the scenario's, or —
+// when it gives none — one picked from the clock in New (1..
+// scenario.MaxSeed). Running the scenario again with that seed gives the
+// same arrival schedules, jitter, positions and choices.
+func (rn *Runner) Seed() uint64 { return rn.r.seed }
 
 // Status returns the live state of the run.
 func (rn *Runner) Status() Status {
@@ -192,7 +209,7 @@ func (rn *Runner) Status() Status {
 func (rn *Runner) Run(ctx context.Context) (Result, error) {
 	r := rn.r
 	defer r.http.close()
-	res := Result{Start: time.Now()}
+	res := Result{Start: time.Now(), Seed: r.seed}
 
 	streamsCtx, stopStreams := context.WithCancel(ctx)
 	r.startStreams(streamsCtx, res.Start)
@@ -208,6 +225,13 @@ func (rn *Runner) Run(ctx context.Context) (Result, error) {
 	case <-done:
 	case <-grace.C:
 		r.log.Warn("some users did not stop in time", "grace", stopGrace)
+	}
+	for _, u := range r.users {
+		u.mu.Lock()
+		if u.started && !u.everOnline {
+			r.m.neverOnline.Inc()
+		}
+		u.mu.Unlock()
 	}
 	res.End = time.Now()
 	return res, nil

@@ -29,12 +29,20 @@ type user struct {
 	index int
 	sess  scenario.Session
 
-	mu        sync.Mutex
-	life      *life // nil while offline
-	onlinePos int   // index in runner.online.users, -1 if absent
-	canonical string
-	evTopic   string
-	dev       device
+	mu sync.Mutex
+	// rng is the user's random source (position, tick phases, jitter,
+	// backoff, its own perUser claims), derived from the run seed and the
+	// user's index.
+	rng  *rand.Rand
+	life *life // nil while offline
+	// started is set when the user is first started, and everOnline when
+	// it first comes online, in any life: a user started and never online
+	// is counted in users.never_online at the end of the run.
+	started, everOnline bool
+	onlinePos           int // index in runner.online.users, -1 if absent
+	canonical           string
+	evTopic             string
+	dev                 device
 }
 
 type lifeState int
@@ -101,6 +109,7 @@ func (u *user) start() {
 	}
 	l := &life{state: starting, started: time.Now(), done: make(chan struct{})}
 	u.life = l
+	u.started = true
 	l.work.Add(1)
 	u.mu.Unlock()
 	u.r.goWork(func() {
@@ -122,6 +131,7 @@ func (u *user) stop() {
 	u.life = nil
 	l.stopped = true
 	close(l.done)
+	u.countUnfinished(l)
 	u.r.online.remove(u)
 	stopTimer(l.retryTimer)
 	for _, t := range l.ticks {
@@ -144,6 +154,24 @@ func (u *user) stop() {
 	}
 }
 
+// countUnfinished counts a life stopped while it was still trying to come
+// online as an "unfinished" error: of user.login before its first
+// connection, of mqtt.reconnect after a loss. An attempt that was still
+// running is neither a sample nor another error. Call with u.mu held.
+func (u *user) countUnfinished(l *life) {
+	switch {
+	case l.state == online:
+	case !l.everOnline:
+		u.r.m.login.Error(classUnfinished)
+	default:
+		u.r.m.reconnect.Error(classUnfinished)
+	}
+}
+
+// classUnfinished is the error class of a login or reconnect still in
+// progress when its user was stopped.
+const classUnfinished = "unfinished"
+
 func stopTimer(t *time.Timer) {
 	if t != nil {
 		t.Stop()
@@ -165,9 +193,10 @@ func (u *user) connected(l *life) bool {
 func (u *user) bringUp(l *life) {
 	ctx, cancel := context.WithTimeout(context.Background(), u.r.loginTimeout)
 	defer cancel()
+	defer func() { u.r.gate.open(time.Now()) }() // the first attempt's end opens the arrival streams
 	if !l.loggedIn {
 		if err := u.login(ctx, l); err != nil {
-			u.retryLater(l, err)
+			u.attemptFailed(l, err)
 			return
 		}
 	}
@@ -179,7 +208,7 @@ func (u *user) bringUp(l *life) {
 	}
 	client, err := u.connect(ctx, l)
 	if err != nil {
-		u.retryLater(l, err)
+		u.attemptFailed(l, err)
 		return
 	}
 
@@ -194,6 +223,7 @@ func (u *user) bringUp(l *life) {
 	l.clientCtx, l.cancelClient = context.WithCancel(context.Background())
 	wasDown, reconnected := l.downSince, l.everOnline
 	l.state, l.attempts, l.downSince, l.everOnline = online, 0, time.Time{}, true
+	u.everOnline = true
 	u.r.online.add(u)
 	u.r.m.online.Add(1)
 	if l.ticks == nil {
@@ -208,12 +238,32 @@ func (u *user) bringUp(l *life) {
 	}
 }
 
+// attemptFailed counts a failed attempt to bring l online — an error of
+// user.login before the life's first connection, of mqtt.reconnect after
+// a loss, with the failing step's class — and schedules the next attempt.
+// A failure after the life was stopped is not counted: stop counted the
+// life as unfinished.
+func (u *user) attemptFailed(l *life, err error) {
+	u.mu.Lock()
+	current, reconnecting := u.current(l), l.everOnline
+	u.mu.Unlock()
+	if !current {
+		return
+	}
+	m := u.r.m.login
+	if reconnecting {
+		m = u.r.m.reconnect
+	}
+	m.Fail(classOf(err), err)
+	u.retryLater(l, err)
+}
+
 // login runs the atLogin behaviours in table order, each claimed under
 // the user's lock and run without it. The first error fails the attempt.
 func (u *user) login(ctx context.Context, l *life) error {
 	for _, b := range u.r.loginSteps {
-		o := &occurrence{intended: time.Now()}
 		u.mu.Lock()
+		o := &occurrence{intended: time.Now(), rng: u.rng}
 		if !u.current(l) {
 			u.mu.Unlock()
 			return nil
@@ -244,7 +294,7 @@ func (u *user) login(ctx context.Context, l *life) error {
 func (u *user) armTicks(l *life, now time.Time) {
 	l.ticks = make([]*ticker, 0, len(u.r.perUser))
 	for _, b := range u.r.perUser {
-		t := &ticker{b: b, next: now.Add(time.Duration(rand.Int64N(int64(b.when().every))))}
+		t := &ticker{b: b, next: now.Add(time.Duration(u.rng.Int64N(int64(b.when().every))))}
 		t.timer = time.AfterFunc(t.next.Sub(now), func() { u.tick(l, t) })
 		l.ticks = append(l.ticks, t)
 	}
@@ -261,9 +311,9 @@ func (u *user) tick(l *life, t *ticker) {
 		return
 	}
 	intended := t.next
-	t.next = intended.Add(jittered(tr.every, tr.jitter))
+	t.next = intended.Add(jittered(tr.every, tr.jitter, u.rng))
 	t.timer.Reset(time.Until(t.next))
-	t.occ = occurrence{intended: intended}
+	t.occ = occurrence{intended: intended, rng: u.rng}
 	w := t.b.claim(&t.occ, u, l)
 	if w != nil {
 		l.work.Add(1)
@@ -276,12 +326,12 @@ func (u *user) tick(l *life, t *ticker) {
 	}
 }
 
-// jittered returns d varied uniformly by ±fraction.
-func jittered(d time.Duration, fraction float64) time.Duration {
+// jittered returns d varied uniformly by ±fraction, drawn from rng.
+func jittered(d time.Duration, fraction float64, rng *rand.Rand) time.Duration {
 	if fraction <= 0 {
 		return d
 	}
-	return time.Duration(float64(d) * (1 + fraction*(2*rand.Float64()-1)))
+	return time.Duration(float64(d) * (1 + fraction*(2*rng.Float64()-1)))
 }
 
 // retryLater schedules the next attempt of bringUp after the policy delay.
@@ -292,7 +342,7 @@ func (u *user) retryLater(l *life, cause error) {
 		return
 	}
 	u.r.log.Debug("user attempt failed", "user", u.index, "err", cause)
-	delay := u.r.backoff(l.attempts)
+	delay := u.r.backoff(l.attempts, u.rng)
 	l.attempts++
 	l.state = retrying
 	l.retryTimer = time.AfterFunc(delay, func() {
@@ -324,15 +374,24 @@ func (u *user) setCanonicalLocked(id string) {
 }
 
 // connect opens a fresh MQTT 5 connection with clean start and subscribes
-// to the user's event topic, measuring both (contract §3.1).
+// to the user's event topic, measuring both (contract §3.1). Its error
+// carries the failing step's class (see classOf).
 func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	r := u.r
 	t0 := time.Now()
 	conn, err := r.dial.dial(ctx, u.index)
 	if err != nil {
-		r.m.connect.Error(classifyNetError(err))
-		return nil, fmt.Errorf("connect: %w", err)
+		err = fmt.Errorf("connect: %w", err)
+		r.m.connect.Fail(classifyNetError(err), err)
+		return nil, classed(classifyNetError(err), err)
 	}
+	// hungUp ends when the connection fails before the user is online
+	// (from then on lost handles it), so that a broker hanging up during
+	// SUBSCRIBE is seen as that at once, not as a timeout later: paho
+	// waits for the SUBACK until its packet timeout even when the
+	// connection is gone.
+	hungUp, hangUp := context.WithCancelCause(ctx)
+	defer hangUp(nil)
 	var client *paho.Client
 	client = paho.NewClient(paho.ClientConfig{
 		ClientID: contract.ClientID(u.sess.AppID, u.sess.ExternalUserID),
@@ -340,9 +399,14 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 			func(pr paho.PublishReceived) (bool, error) { u.onMessage(l, pr.Packet); return true, nil },
 		},
-		OnClientError: func(err error) { u.lost(l, client, err) },
+		OnClientError: func(err error) {
+			hangUp(err)
+			u.lost(l, client, err)
+		},
 		OnServerDisconnect: func(d *paho.Disconnect) {
-			u.lost(l, client, fmt.Errorf("server DISCONNECT reason 0x%02X", d.ReasonCode))
+			err := fmt.Errorf("server DISCONNECT reason 0x%02X", d.ReasonCode)
+			hangUp(err)
+			u.lost(l, client, err)
 		},
 		PacketTimeout: r.sc.Fleet.ConnectTimeout,
 	})
@@ -363,8 +427,9 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		if ack != nil && ack.ReasonCode >= 0x80 {
 			class = connackClass(ack.ReasonCode)
 		}
-		r.m.connect.Error(class)
-		return nil, fmt.Errorf("connect: %w", err)
+		err = fmt.Errorf("connect: %w", err)
+		r.m.connect.Fail(class, err)
+		return nil, classed(class, err)
 	}
 	r.m.connect.Record(time.Since(t0))
 
@@ -372,21 +437,33 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	topic := u.evTopic
 	u.mu.Unlock()
 	t1 := time.Now()
-	sa, err := client.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 1}}})
-	if err == nil && len(sa.Reasons) == 1 && sa.Reasons[0] >= 0x80 {
+	sa, err := client.Subscribe(hungUp, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 1}}})
+	class := ""
+	switch {
+	case sa != nil && len(sa.Reasons) == 1 && sa.Reasons[0] >= 0x80:
+		// paho returns an error together with a refusing SUBACK; the
+		// reason code is what the broker said.
+		class = fmt.Sprintf("suback_0x%02x", sa.Reasons[0])
 		err = fmt.Errorf("subscribe %s refused: reason 0x%02X", topic, sa.Reasons[0])
-		r.m.subscribe.Error(fmt.Sprintf("suback_0x%02x", sa.Reasons[0]))
-	} else if err != nil {
-		r.m.subscribe.Error(classifyNetError(err))
-	} else {
-		r.m.subscribe.Record(time.Since(t1))
+	case err != nil && context.Cause(hungUp) != nil && ctx.Err() == nil:
+		class = classConnectionLost
+		err = fmt.Errorf("subscribe %s: connection lost: %w", topic, context.Cause(hungUp))
+	case err != nil:
+		class = classifyNetError(err)
+		err = fmt.Errorf("subscribe %s: %w", topic, err)
 	}
 	if err != nil {
+		r.m.subscribe.Fail(class, err)
 		_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0})
-		return nil, err
+		return nil, classed(class, err)
 	}
+	r.m.subscribe.Record(time.Since(t1))
 	return client, nil
 }
+
+// classConnectionLost is the error class of an operation whose connection
+// was lost (or hung up by the broker) before it was answered.
+const classConnectionLost = "connection_lost"
 
 // connackClass names a refused CONNECT: bad credentials and not-authorised
 // are auth failures; anything else keeps its reason code.

@@ -16,22 +16,25 @@ const kmPerDegreeLat = 111.32
 // position that random-walks inside a circle, batteries that drain, and a
 // stable hardware id.
 type device struct {
+	rng                            *rand.Rand // the user's source
 	centerLat, centerLon, radiusKm float64
 	lat, lon, alt                  float64
 	mobileBattery, deviceBattery   float64
 	hardwareID                     string
 }
 
-// newDevice returns user index's phone, placed uniformly at random within
+// newDevice returns user index's phone, placed uniformly at random (from
+// rng, which the device keeps for its walk: guard it as the device) within
 // t.RadiusKm of t.Around, exactly as resolved (radius 0: exactly at
 // Around). Without a telemetry block (t nil) the scenario gives no
 // position, and the phone sits at the zero Telemetry's: latitude 0,
 // longitude 0, radius 0.
-func newDevice(index int, t *scenario.Telemetry) device {
+func newDevice(index int, t *scenario.Telemetry, rng *rand.Rand) device {
 	d := device{
-		mobileBattery: 40 + 60*rand.Float64(),
-		deviceBattery: 40 + 60*rand.Float64(),
-		alt:           float64(rand.IntN(800)),
+		rng:           rng,
+		mobileBattery: 40 + 60*rng.Float64(),
+		deviceBattery: 40 + 60*rng.Float64(),
+		alt:           float64(rng.IntN(800)),
 		// Six colon-separated hex bytes, like the SDK's canonical hardware id
 		// (contract §2.9); unique per user.
 		hardwareID: fmt.Sprintf("CF:82:%02X:%02X:%02X:%02X", byte(index>>24), byte(index>>16), byte(index>>8), byte(index)),
@@ -40,8 +43,8 @@ func newDevice(index int, t *scenario.Telemetry) device {
 		d.centerLat, d.centerLon, d.radiusKm = t.Around[0], t.Around[1], t.RadiusKm
 	}
 	// Uniform over the disc: sqrt of a uniform radius fraction.
-	r := d.radiusKm * math.Sqrt(rand.Float64())
-	theta := 2 * math.Pi * rand.Float64()
+	r := d.radiusKm * math.Sqrt(rng.Float64())
+	theta := 2 * math.Pi * rng.Float64()
 	d.lat, d.lon = d.offset(r*math.Cos(theta), r*math.Sin(theta))
 	return d
 }
@@ -57,17 +60,17 @@ func (d *device) offset(northKm, eastKm float64) (lat, lon float64) {
 // that would leave the circle is taken the other way instead, and if that
 // leaves it too (always, with radius 0) the phone stays where it is.
 func (d *device) step() {
-	dLat := (rand.Float64()*2 - 1) * 0.05 / kmPerDegreeLat
-	dLon := (rand.Float64()*2 - 1) * 0.05 / (kmPerDegreeLat * math.Cos(d.centerLat*math.Pi/180))
+	dLat := (d.rng.Float64()*2 - 1) * 0.05 / kmPerDegreeLat
+	dLon := (d.rng.Float64()*2 - 1) * 0.05 / (kmPerDegreeLat * math.Cos(d.centerLat*math.Pi/180))
 	switch {
 	case d.inside(d.lat+dLat, d.lon+dLon):
 		d.lat, d.lon = clamp(d.lat+dLat, -90, 90), clamp(d.lon+dLon, -180, 180)
 	case d.inside(d.lat-dLat, d.lon-dLon):
 		d.lat, d.lon = clamp(d.lat-dLat, -90, 90), clamp(d.lon-dLon, -180, 180)
 	}
-	d.alt = math.Max(0, d.alt+(rand.Float64()*2-1)*2)
-	d.mobileBattery = math.Max(1, d.mobileBattery-0.02*rand.Float64())
-	d.deviceBattery = math.Max(1, d.deviceBattery-0.01*rand.Float64())
+	d.alt = math.Max(0, d.alt+(d.rng.Float64()*2-1)*2)
+	d.mobileBattery = math.Max(1, d.mobileBattery-0.02*d.rng.Float64())
+	d.deviceBattery = math.Max(1, d.deviceBattery-0.01*d.rng.Float64())
 }
 
 // inside reports whether a point is within the walk's circle.
@@ -109,7 +112,7 @@ func (d *device) telemetry(now time.Time, userID string, t scenario.Telemetry, f
 	}
 	if t.Battery {
 		f.mobileBattery, f.deviceBattery = contract.Double(round(d.mobileBattery, 1)), contract.Double(round(d.deviceBattery, 1))
-		f.mobileCoverage, f.deviceCoverage = 2+rand.IntN(3), 1+rand.IntN(4)
+		f.mobileCoverage, f.deviceCoverage = 2+d.rng.IntN(3), 1+d.rng.IntN(4)
 		f.msg.MobileBattery, f.msg.DeviceBattery = &f.mobileBattery, &f.deviceBattery
 		f.msg.MobileCoverage, f.msg.DeviceCoverage = &f.mobileCoverage, &f.deviceCoverage
 	}

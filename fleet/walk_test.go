@@ -29,7 +29,7 @@ func TestPositionsUseTheResolvedCircle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := scenario.Telemetry{Every: time.Second, Around: tt.around, RadiusKm: tt.radius}
 			for i := range 10 {
-				d := newDevice(i, &cfg)
+				d := newDevice(i, &cfg, newRand(uint64(i)+1, domainUser, i))
 				for range 200 {
 					var f telemetryFix
 					d.telemetry(time.Now(), "u", cfg, &f)

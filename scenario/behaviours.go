@@ -121,7 +121,8 @@ var behaviourTable = []behaviour{
 			{Name: SOSAcknowledged, Kind: KindLatency, Unit: "duration",
 				Description: "alert publish (intended time) -> acknowledged event for that incident"},
 			{Name: SOSVisible, Kind: KindLatency, Unit: "duration",
-				Description: "alert publish (intended time) -> first GET /v1/sdk/sos answer that shows the incident"},
+				needs:       []need{{"behaviours.sos.visible_poll", func(b Behaviours) bool { return b.SOS != nil && b.SOS.VisiblePoll > 0 }}},
+				Description: "alert publish (intended time) -> first GET /v1/sdk/sos answer that shows the incident (only with sos.visible_poll)"},
 			{Name: SOSCancelled, Kind: KindLatency, Unit: "duration",
 				Description: "POST /v1/sdk/sos/cancel sent -> cancelled state seen (event or response, whichever first)"},
 			{Name: SOSResolved, Kind: KindLatency, Unit: "duration",
@@ -595,7 +596,16 @@ type SOS struct {
 	// acknowledges and some after. 0: every hold is Hold.
 	HoldMax time.Duration
 	End     string // EndCancel (default), EndResolve or EndMixed
+	// VisiblePoll, when > 0 (at least MinVisiblePoll), makes each SOS poll
+	// GET /v1/sdk/sos this often until the incident shows, for
+	// sos.visible. 0 (default): no poll, as the SDK makes no HTTP call
+	// after a trigger (contract §4.4).
+	VisiblePoll time.Duration
 }
+
+// MinVisiblePoll is the shortest sos.visible_poll: at most five GETs a
+// second per SOS in progress.
+const MinVisiblePoll = 200 * time.Millisecond
 
 var sosKeys = keys[SOS]{
 	{name: "rate", shape: shapeRate, doc: "alerts per time across the fleet (required)",
@@ -653,6 +663,14 @@ var sosKeys = keys[SOS]{
 			}
 		},
 		echo: always(func(s *SOS) any { return s.End })},
+	{name: "visible_poll", shape: shapeDuration, doc: "opt-in: poll GET /v1/sdk/sos this often after each alert until the incident shows (sos.visible); the SDK makes no such call (default off)",
+		decode: readDuration(func(s *SOS, d time.Duration) { s.VisiblePoll = d }),
+		check: func(v *validator, p string, s *SOS) {
+			if s.VisiblePoll != 0 && s.VisiblePoll < MinVisiblePoll {
+				v.errorf(p, "must be at least %s (or left out: no poll), got %s", MinVisiblePoll, s.VisiblePoll)
+			}
+		},
+		echo: func(s *SOS) (any, bool) { return dur(s.VisiblePoll), s.VisiblePoll != 0 }},
 }
 
 // MarshalJSON implements json.Marshaler.

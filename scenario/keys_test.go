@@ -1,6 +1,9 @@
 package scenario
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // keyDocs lists name, shape and description of every key of a table (a
 // row without decode is echoed only: not a key of the file).
@@ -62,7 +65,7 @@ func TestBehaviourMetrics(t *testing.T) {
 		}
 		seen[m.Name] = true
 	}
-	all := &validator{s: &Scenario{Behaviours: Behaviours{Login: DefaultLogin(), Telemetry: &Telemetry{}, SOS: &SOS{}, Contacts: &HTTPMix{}, Devices: &HTTPMix{}}}}
+	all := &validator{s: &Scenario{Behaviours: Behaviours{Login: DefaultLogin(), Telemetry: &Telemetry{}, SOS: &SOS{VisiblePoll: time.Second}, Contacts: &HTTPMix{}, Devices: &HTTPMix{}}}}
 	none := &validator{s: &Scenario{}}
 	for _, m := range Metrics {
 		if on, _ := all.metricHasSamples(m); !on {

@@ -45,6 +45,10 @@ const (
 	UsersOnline     = "users.online"
 	MQTTDisconnects = "mqtt.disconnects"
 	ArrivalsDropped = "arrivals.dropped"
+
+	ArrivalsScheduled = "arrivals.scheduled"
+	ArrivalsStarted   = "arrivals.started"
+	UsersNeverOnline  = "users.never_online"
 )
 
 // Metric describes one metric of a run: its stable dotted name, kind,
@@ -87,7 +91,13 @@ var (
 		{Name: MQTTDisconnects, Kind: KindCounter, Unit: "disconnects",
 			Description: "connections lost without the user asking (not ramp-down)"},
 		{Name: ArrivalsDropped, Kind: KindCounter, Unit: "arrivals",
-			Description: "open-model arrivals (telemetry rate, SOS, contacts, devices) that found no idle online user"},
+			Description: "open-model arrivals (telemetry rate, SOS, contacts, devices) not started: no user online, no idle user, or more than 1s late"},
+		{Name: ArrivalsScheduled, Kind: KindCounter, Unit: "arrivals",
+			Description: "open-model arrivals due from the end of the run's first login attempt to the end of the run; = arrivals.started + arrivals.dropped"},
+		{Name: ArrivalsStarted, Kind: KindCounter, Unit: "arrivals",
+			Description: "open-model arrivals handed to an online user"},
+		{Name: UsersNeverOnline, Kind: KindCounter, Unit: "users",
+			Description: "users started during the run that never came online (every login attempt failed or was unfinished)"},
 	}
 )
 
