@@ -121,7 +121,14 @@ behaviours:
 	if unsent := reg.Counter(scenario.TelemetryUnsent).Value(); unsent < offline {
 		t.Errorf("telemetry.unsent = %d, want at least the %d arrivals nobody could send", unsent, offline)
 	}
-	t.Logf("outage: %d arrivals dropped; telemetry ok %d, errors %v", dropped, tel.Count, tel.ErrorsBy)
+	// Reconnect attempts while the broker is down are refused, and each
+	// is counted against mqtt.reconnect as well as mqtt.connect.
+	rc := reg.Latency(scenario.MQTTReconnect).Summary()
+	refused := reg.Latency(scenario.MQTTConnect).Summary().ErrorsBy["connection_refused"]
+	if refused == 0 || rc.ErrorsBy["connection_refused"] != refused {
+		t.Errorf("mqtt.reconnect refused attempts %d, mqtt.connect %d: want the same, at least one", rc.ErrorsBy["connection_refused"], refused)
+	}
+	t.Logf("outage: %d arrivals dropped; telemetry ok %d, errors %v; reconnect ok %d, errors %v", dropped, tel.Count, tel.ErrorsBy, rc.Count, rc.ErrorsBy)
 }
 
 // TestFailedLoginsAreErrors answers 90% of GET /v1/sdk/me with 503: every
