@@ -495,3 +495,13 @@ func (a *apiClient) doQuiet(method, path string) response {
 	}
 	return response{resp.StatusCode, resp.Header, []byte(readAll(resp))}
 }
+
+// BenchmarkServiceQueueAdmit is the model's cost per piece of work on the
+// hot path (admitted or refused; the sleep not included).
+func BenchmarkServiceQueueAdmit(b *testing.B) {
+	q := newServiceQueue("telemetry", 2000, time.Second, time.Now())
+	b.ReportAllocs()
+	for b.Loop() {
+		q.admit(time.Since(q.base))
+	}
+}
