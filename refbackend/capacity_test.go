@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -175,17 +176,11 @@ func httpLoad(t *testing.T, s *Server, n int, interval time.Duration) ([]httpOut
 	return out, first, last
 }
 
+// readAll reads and closes the body of resp.
 func readAll(resp *http.Response) string {
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 512)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			return b.String()
-		}
-	}
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // TestCapacityHTTP offers GET /v1/sdk/me at half and at twice the http
