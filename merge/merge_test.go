@@ -2,8 +2,8 @@ package merge
 
 import (
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -157,6 +157,10 @@ func TestMergeRefuses(t *testing.T) {
 	if err := patchMeta(unsharded, func(m *report.Meta) { m.Shard = nil }); err != nil {
 		t.Fatal(err)
 	}
+	cut := shard("run-1", "aaaaaaaaaaaaaaaaaaaa", 1, 2)
+	if err := os.Remove(filepath.Join(cut, report.HdrDir, scenario.HTTPMe+".hlog")); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		dirs []string
@@ -173,6 +177,7 @@ func TestMergeRefuses(t *testing.T) {
 		{"not a shard", []string{unsharded}, "", []string{unsharded + " is not a shard of a sharded run"}},
 		{"out is an input", []string{a}, a, []string{"is one of the directories to merge"}},
 		{"no out", []string{a}, "-", []string{"--out"}},
+		{"a log missing", []string{a, cut}, "", []string{cut + ": hdr/http.me.hlog holds 0 values of http.me, summary.json counts 2"}},
 		{"not a result directory", []string{t.TempDir()}, "", []string{"summary.json"}},
 	}
 	for _, c := range cases {
