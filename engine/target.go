@@ -84,6 +84,7 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 		// Parsed with the scenario; the run starts within milliseconds of
 		// the backend, so AT counts from the run start.
 		Schedule: e.Schedule,
+		Capacity: e.Capacity,
 	})
 	if err != nil {
 		return nil, fail(Unreachable, fmt.Errorf("embedded backend: %w", err))

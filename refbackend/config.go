@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/eixamsim/eixamsim/faults"
 )
 
 // Default limits applied by Start when the Config field is zero.
@@ -49,6 +51,13 @@ type Config struct {
 	// Faults are the injected faults at start; change them later with
 	// Server.SetFaults. The zero value injects nothing.
 	Faults Faults
+
+	// Capacity is the capacity model: service rates with bounded queues
+	// for telemetry, SOS alerts and HTTP requests, so that past a known
+	// load latency and refusals climb as a saturated backend's do
+	// (docs/refbackend.md, "Capacity model"). The zero value models
+	// nothing: the backend serves as fast as it can.
+	Capacity faults.Capacity
 
 	// Schedule is a fault schedule run from the moment Start returns, as
 	// Server.RunSchedule would (e.g. `eixamsim serve --fault`); nil runs
@@ -104,6 +113,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.Apps = apps
 	c.Faults = c.Faults.Clone()
+	c.Capacity = c.Capacity.Clone()
 	sched := make([]ScheduledFault, len(c.Schedule))
 	for i, f := range c.Schedule {
 		f.Faults = f.Faults.Clone()
@@ -147,6 +157,9 @@ func (c Config) validate() error {
 	}
 	if err := c.Faults.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Capacity.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Capacity: %w", err))
 	}
 	if err := validateSchedule(c.Schedule, c.MQTTAddr != "" || c.WSAddr != ""); err != nil {
 		errs = append(errs, err)

@@ -23,6 +23,10 @@
 //     paths (§7) and JSON errors.
 //   - Fault injection (Faults) and counters of everything (Stats, served at
 //     GET /debug/stats).
+//   - A capacity model with a known limit (Config.Capacity): telemetry, SOS
+//     alerts and HTTP requests pass through single-server FIFO queues with
+//     a service rate and a bounded wait, so that past a known load latency
+//     climbs to the bound and the excess is refused (503, PUBACK 0x97).
 //   - Runtime faults, callable while serving: Server.StallHTTP (freeze the
 //     HTTP API), Server.StopMQTT and Server.StartMQTT (broker restart on the
 //     same ports), Server.Kick (disconnect a fraction of the clients), and

@@ -1,6 +1,7 @@
 package refbackend
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -16,9 +17,15 @@ import (
 // as accepted exactly when a QoS 1 publisher gets a success PUBACK, and an
 // incident is visible on GET /v1/sdk/sos once the alert's PUBACK arrived.
 //
-// A rejected payload is answered, per protocol version:
+// With a capacity model, the message first passes through its resource's
+// queue (telemetry or sos): the hook holds it for its wait and service
+// time, which holds that client's next packets too, as a saturated broker
+// does; a full queue refuses it before its payload is read.
 //
-//	MQTT 5, QoS 1      PUBACK 0x99 payload format invalid
+// A rejected payload, or a refused message, is answered per protocol
+// version:
+//
+//	MQTT 5, QoS 1      PUBACK 0x99 payload format invalid (refused: 0x97 quota exceeded)
 //	MQTT 3.1.1, QoS 1  PUBACK (3.1.1 has no failure PUBACK); message discarded
 //	QoS 0              discarded
 type ingestHook struct {
@@ -26,6 +33,8 @@ type ingestHook struct {
 	sessions *sessions
 	stats    *counters
 	life     *lifecycle
+	capacity *capacity
+	ctx      context.Context
 }
 
 // ingestOptions are the ingestHook's Init options.
@@ -33,6 +42,8 @@ type ingestOptions struct {
 	sessions *sessions
 	stats    *counters
 	life     *lifecycle
+	capacity *capacity       // nil: no capacity model
+	ctx      context.Context // ends the wait of queued messages (server closing)
 }
 
 var _ mqtt.Hook = (*ingestHook)(nil)
@@ -50,6 +61,10 @@ func (h *ingestHook) Init(config any) error {
 		return fmt.Errorf("ingest hook: %w: want *ingestOptions, got %T", mqtt.ErrInvalidConfigType, config)
 	}
 	h.sessions, h.stats, h.life = opts.sessions, opts.stats, opts.life
+	h.capacity, h.ctx = opts.capacity, opts.ctx
+	if h.ctx == nil {
+		h.ctx = context.Background()
+	}
 	return nil
 }
 
@@ -60,7 +75,11 @@ func (h *ingestHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	}
 	u := h.sessions.user(cl)
 	if u == nil { // cannot happen after the ACL check
-		return pk, rejection(cl, pk)
+		return pk, refusal(cl, pk, packets.ErrPayloadFormatInvalid)
+	}
+	if h.capacity != nil && !h.admit(u, pk.TopicName) {
+		h.Log.Debug("publish refused: over capacity", "client", cl.ID, "topic", pk.TopicName)
+		return pk, refusal(cl, pk, packets.ErrQuotaExceeded)
 	}
 	now := time.Now()
 	var err error
@@ -72,19 +91,33 @@ func (h *ingestHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	}
 	if err != nil {
 		h.Log.Debug("payload rejected", "client", cl.ID, "topic", pk.TopicName, "error", err)
-		return pk, rejection(cl, pk)
+		return pk, refusal(cl, pk, packets.ErrPayloadFormatInvalid)
 	}
 	return pk, nil
 }
 
-// rejection is the OnPublish error that makes mochi answer a rejected
-// payload as documented on ingestHook: a packets.Code for an MQTT 5 QoS 1
+// admit passes a publish on topic by u through its capacity resource
+// (waiting its turn and its service time); false when the queue refused
+// it. Topics without a resource pass at once.
+func (h *ingestHook) admit(u *user, topic string) bool {
+	q := h.capacity.sos
+	if topic != contract.TopicSOSAlerts {
+		if topic != u.telTopic {
+			return true
+		}
+		q = h.capacity.telemetry
+	}
+	return q == nil || q.serve(h.ctx)
+}
+
+// refusal is the OnPublish error that makes mochi answer a rejected or
+// refused publish as documented on ingestHook: code for an MQTT 5 QoS 1
 // PUBACK, otherwise CodeSuccessIgnore (acknowledge per protocol, deliver to
 // no one). ErrRejectPacket is not used: it would leave a QoS 1 publish
 // without any PUBACK.
-func rejection(cl *mqtt.Client, pk packets.Packet) error {
+func refusal(cl *mqtt.Client, pk packets.Packet, code packets.Code) error {
 	if cl.Properties.ProtocolVersion == 5 && pk.FixedHeader.Qos > 0 {
-		return packets.ErrPayloadFormatInvalid
+		return code
 	}
 	return packets.CodeSuccessIgnore
 }

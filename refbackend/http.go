@@ -81,10 +81,11 @@ func newAPI(s *Server) *api {
 }
 
 // ServeHTTP implements http.Handler. Order of checks: stall (held),
-// path (404), method (405), injected latency, injected 503, authentication
-// (401), then the endpoint (400, 404, 409, 413 or success); the answer is
-// held again if a stall began meanwhile. /debug/* is served without any of
-// the faults.
+// path (404), method (405), the capacity model's queue (held for its wait
+// and service time, or 503 when full), injected latency, injected 503,
+// authentication (401), then the endpoint (400, 404, 409, 413 or success);
+// the answer is held again if a stall began meanwhile. /debug/* is served
+// without any of the faults and outside the capacity model.
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := "/" + strings.TrimLeft(r.URL.Path, "/") // "//v1/sdk/me" is "/v1/sdk/me"
 	if strings.HasPrefix(path, debugPrefix) {
@@ -112,6 +113,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, count: func(status int) {
 		a.s.stats.httpRequests.add(endpointStatus{rt.endpoint, status})
 	}}
+	if q := a.s.capacity.forEndpoint(rt.endpoint); q != nil && !q.serve(r.Context()) {
+		rec.Header().Set("Retry-After", q.retryAfter())
+		writeError(rec, http.StatusServiceUnavailable, "over capacity: "+q.name)
+		return
+	}
 	f := a.s.faults.Load()
 	if !sleep(r.Context(), f.LatencyFor(rt.endpoint)) {
 		return // client gone or server closing
@@ -173,7 +179,7 @@ func (a *api) serveStats(w http.ResponseWriter, r *http.Request) {
 	default:
 		users = a.s.ids.all()
 	}
-	writeJSON(w, http.StatusOK, a.s.stats.snapshot(users))
+	writeJSON(w, http.StatusOK, a.s.snapshot(users))
 }
 
 // me serves GET /v1/sdk/me (contract §2.3).

@@ -28,6 +28,7 @@ type Server struct {
 	life     *lifecycle
 	faults   atomic.Pointer[Faults]
 	stall    stall
+	capacity *capacity // Config.Capacity; nil without a model
 
 	// mqttMu serialises StopMQTT, StartMQTT, Kick and the start of Close;
 	// closed is set by Close.
@@ -77,6 +78,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		sched:      newScheduler(),
 		runs:       make(map[*FaultRun]struct{}),
 		tlsEnabled: tlsConfig != nil,
+		capacity:   newCapacity(cfg.Capacity, time.Now()),
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	faults := cfg.Faults
@@ -145,7 +147,7 @@ func (s *Server) listen(tlsConfig *tls.Config) error {
 		{new(authHook), &authOptions{ids: s.ids, stats: s.stats}},
 		{new(aclHook), &aclOptions{sessions: s.sessions, stats: s.stats}},
 		{new(sessionHook), &sessionOptions{ids: s.ids, sessions: s.sessions, stats: s.stats, maxPacket: uint32(s.cfg.MaxPayloadBytes)}},
-		{new(ingestHook), &ingestOptions{sessions: s.sessions, stats: s.stats, life: s.life}},
+		{new(ingestHook), &ingestOptions{sessions: s.sessions, stats: s.stats, life: s.life, capacity: s.capacity, ctx: s.baseCtx}},
 	}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h.hook, h.opts); err != nil {
@@ -274,7 +276,14 @@ func (s *Server) HTTPURL() string {
 // Stats returns a snapshot of the counters, per-user telemetry included
 // (the data of GET /debug/stats).
 func (s *Server) Stats() Stats {
-	return s.stats.snapshot(s.ids.all())
+	return s.snapshot(s.ids.all())
+}
+
+// snapshot is Stats with the per-user telemetry of users (none when nil).
+func (s *Server) snapshot(users []*user) Stats {
+	st := s.stats.snapshot(users)
+	st.Capacity = s.capacity.stats()
+	return st
 }
 
 // SetFaults replaces the injected faults while the server runs. An invalid

@@ -17,6 +17,9 @@ type Stats struct {
 	Events    EventStats     `json:"events"`
 	HTTP      HTTPStats      `json:"http"`
 	Schedule  ScheduleStats  `json:"schedule"`
+	// Capacity holds the capacity model's resources by name
+	// (Config.Capacity); nil, and omitted from the JSON, without a model.
+	Capacity map[string]ResourceStats `json:"capacity,omitempty"`
 }
 
 // MQTTStats counts broker sessions and ACL decisions.
@@ -157,6 +160,35 @@ type ScheduleStats struct {
 	Failed int64 `json:"failed"`
 	// Pending is a gauge: faults scheduled and not fired yet.
 	Pending int64 `json:"pending"`
+}
+
+// ResourceStats is one resource of the capacity model (Config.Capacity):
+// a single-server FIFO queue. Counters are updated before the client sees
+// the answer (PUBACK, HTTP response).
+type ResourceStats struct {
+	// Rate is the service rate, in work items per second.
+	Rate float64 `json:"rate_per_second"`
+	// QueueBound is the longest wait before service; longer ones are
+	// refused.
+	QueueBound time.Duration `json:"queue_bound_ns"`
+	// Served counts work whose service ended (each waited at most
+	// QueueBound, then took 1/Rate).
+	Served int64 `json:"served"`
+	// Refused counts work turned away because the queue was full: HTTP
+	// 503, MQTT 5 QoS 1 PUBACK 0x97 (otherwise discarded).
+	Refused int64 `json:"refused"`
+	// InQueue is a gauge: work admitted and not served yet (waiting or in
+	// service).
+	InQueue int64 `json:"in_queue"`
+	// QueueDelayTotal sums the waits before service of the admitted work
+	// (its mean is QueueDelayTotal / (Served + InQueue)); QueueDelayMax is
+	// the longest.
+	QueueDelayTotal time.Duration `json:"queue_delay_total_ns"`
+	QueueDelayMax   time.Duration `json:"queue_delay_max_ns"`
+	// Backlog is a gauge: how long the server needs to finish the work
+	// admitted so far (0 when idle; at most QueueBound plus one service
+	// time).
+	Backlog time.Duration `json:"backlog_ns"`
 }
 
 // counters is the live, goroutine-safe form of Stats (per-user telemetry

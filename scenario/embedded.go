@@ -3,6 +3,7 @@ package scenario
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -41,6 +42,11 @@ type Embedded struct {
 	// order; Load fills it, so the runner never parses the texts again.
 	// nil when there are none.
 	Schedule []faults.ScheduledFault
+	// Capacity is the backend's capacity model (service rates with bounded
+	// queues, faults.ParseCapacity), parsed by Load from
+	// "telemetry=2000/s,http=500/s[,queue=1s]"; the zero value (the
+	// default) models nothing.
+	Capacity faults.Capacity
 }
 
 // embeddedKeys are the keys of target.embedded.
@@ -161,6 +167,26 @@ var embeddedKeys = keys[Embedded]{
 			}
 		},
 		echo: func(e *Embedded) (any, bool) { return e.faultTexts(), len(e.Schedule) > 0 || len(e.Faults) > 0 }},
+	{name: "capacity", shape: shapeString, doc: "capacity model: service rates with bounded queues, e.g. telemetry=2000/s,http=500/s,queue=1s (default none)",
+		decode: func(d *decoder, n *yaml.Node, p string, e *Embedded) bool {
+			s := d.str(n, p)
+			if s == nil {
+				return false
+			}
+			c, err := faults.ParseCapacity(*s)
+			if err != nil {
+				d.errAt(n, p, "%v", err)
+				return false
+			}
+			e.Capacity = c
+			return true
+		},
+		check: func(v *validator, p string, e *Embedded) {
+			if err := e.Capacity.Validate(); err != nil {
+				v.errorf(p, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+			}
+		},
+		echo: func(e *Embedded) (any, bool) { return e.Capacity.String(), !e.Capacity.IsZero() }},
 }
 
 // wantFault is the hint of a fault that does not parse.

@@ -54,6 +54,7 @@ type serveOptions struct {
 	maxContacts, maxDevices int
 	schedule                []string
 	faultControl            bool
+	capacity                string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -96,6 +97,7 @@ func newServeCmd(e *env) *cobra.Command {
 	fs.IntVar(&o.maxContacts, "max-contacts", refbackend.DefaultMaxContactsPerUser, "contacts per user before 409")
 	fs.IntVar(&o.maxDevices, "max-devices", refbackend.DefaultMaxDevicesPerUser, "devices per user before 409")
 	fs.StringArrayVar(&o.schedule, "fault", nil, "scheduled fault `ACTION@AT:ARG`, AT from the start (repeatable), e.g. restart_mqtt@20s:5s, kick@10s:25%, stall_http@15s:3s")
+	fs.StringVar(&o.capacity, "capacity", "", "capacity model `SPEC`: service rates with bounded queues, e.g. telemetry=2000/s,http=500/s[,queue=1s]")
 	fs.BoolVar(&o.faultControl, "fault-control", true, "serve the unauthenticated POST /debug/faults/* controls on the HTTP listener")
 	return cmd
 }
@@ -175,6 +177,9 @@ func (o *serveOptions) config() (cfg refbackend.Config, demo bool, err error) {
 	cfg.Schedule, err = o.faultSchedule()
 	if err != nil {
 		return cfg, false, err
+	}
+	if cfg.Capacity, err = faults.ParseCapacity(o.capacity); err != nil {
+		return cfg, false, usageError("serve: --capacity: %v", err)
 	}
 	return cfg, demo, nil
 }
@@ -288,6 +293,9 @@ func printListening(w io.Writer, srv *refbackend.Server, cfg refbackend.Config, 
 	}
 	sort.Strings(ids)
 	fmt.Fprintf(w, "  %-10s %s\n", "apps", strings.Join(ids, ", "))
+	if !cfg.Capacity.IsZero() {
+		fmt.Fprintf(w, "  %-10s %s (queue bound %v)\n", "capacity", cfg.Capacity, cfg.Capacity.QueueBound())
+	}
 	switch {
 	case cfg.AckDelay < 0:
 		fmt.Fprintln(w, "  operator never acknowledges incidents")

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eixamsim/eixamsim/merge"
+	"github.com/eixamsim/eixamsim/report"
+)
+
+func newMergeCmd(e *env) *cobra.Command {
+	var out string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "merge RESULT_DIR... --out DIR [flags]",
+		Short: "merge the result directories of the shards of one run into one",
+		Long: `Merge the result directories of the shards of one sharded run into the result
+directory of the whole run: HDR histograms and hlog intervals add exactly (aligned
+by wall-clock second), counters and per-second gauges sum, and the scenario's
+thresholds are judged again on the merged data. Every report format is written
+to --out, and the exit code is the merged verdict, as for run (docs/merge.md).
+
+Directories of different runs or scenarios, and the same shard twice, are
+refused (exit 2). When shards are missing, what is there is merged and the
+result is partial: exit 130, like an interrupted run.`,
+		Example: `  eixamsim merge results/shard-0 results/shard-1 results/shard-2 --out results/all`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError("merge: want one or more result directories (see 'eixamsim merge --help')")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageError("merge: --out DIR is required: where the merged result goes")
+			}
+			res, err := merge.Merge(args, merge.Options{Out: out, CommandLine: scrubArgs(e.args)})
+			if res != nil {
+				if quiet {
+					word, reason := report.Headline(res.Summary)
+					fmt.Fprintf(e.stdout, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Dir)
+				} else {
+					report.WriteText(e.stdout, res.Summary)
+					fmt.Fprintf(e.stderr, "eixamsim: merged %d shards into %s\n", len(res.Summary.Meta.Shards), res.Dir)
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "the merged result directory (required)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only problems and the verdict")
+	return cmd
+}

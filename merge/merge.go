@@ -1,0 +1,188 @@
+package merge
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/report"
+)
+
+// Options say where a merge writes and how it was invoked.
+type Options struct {
+	// Out is the merged result directory (required). It must not be one of
+	// the inputs. The files a run owns there (summary.json, summary.txt,
+	// report.html, junit.xml, hdr/*.hlog) are replaced; others are left.
+	Out string
+	// CommandLine is how the merge was invoked, secrets already replaced,
+	// for the merged meta; nil from code.
+	CommandLine []string
+}
+
+// Result is the merged result directory and the summary written there.
+type Result struct {
+	Dir     string
+	Summary *report.Summary
+	// Missing are the indexes of the run's shards that were not among the
+	// inputs (0-based); nil when every shard was merged.
+	Missing []int
+}
+
+// Merge merges the result directories dirs, the shards of one sharded run,
+// into opts.Out and returns the merged summary. Its error says the merged
+// verdict, with run's outcomes (an *engine.Error; nil: passed):
+//
+//	BadInput         refused: not shards of one run of one scenario, a
+//	                 duplicate shard, a log that disagrees with its
+//	                 summary, no --out (nothing written)
+//	Failed           writing the merged directory failed
+//	Interrupted      shards are missing (the result is partial), or a
+//	                 shard was interrupted
+//	Aborted          a shard was stopped by abort_on_fail
+//	Unreachable      no user of any shard logged in and connected
+//	GeneratorBound   a shard was generator-bound
+//	ThresholdsFailed a threshold failed on the merged data
+//
+// The Result is non-nil once the merged files were written (also when
+// writing some failed).
+func Merge(dirs []string, opts Options) (*Result, error) {
+	shards, err := readAll(dirs, opts.Out)
+	if err != nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+	}
+	missing, err := checkShards(shards)
+	if err != nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+	}
+	tl, err := align(shards)
+	if err != nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+	}
+	sum, err := build(shards, tl, missing, opts.CommandLine)
+	if err != nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+	}
+	if err := clearOwned(opts.Out); err != nil {
+		return nil, &engine.Error{Outcome: engine.Failed, Err: err}
+	}
+	// The logs first: report.html reads them.
+	writeErr := errors.Join(tl.writeLogs(filepath.Join(opts.Out, report.HdrDir)), report.WriteDir(opts.Out, sum))
+	res := &Result{Dir: opts.Out, Summary: sum, Missing: missing}
+	if writeErr != nil {
+		return res, &engine.Error{Outcome: engine.Failed, Err: writeErr}
+	}
+	return res, verdict(sum, shards, missing)
+}
+
+// readAll reads every input directory.
+func readAll(dirs []string, out string) ([]*shard, error) {
+	if out == "" {
+		return nil, errors.New("merge: the merged result directory (--out) is missing")
+	}
+	if len(dirs) == 0 {
+		return nil, errors.New("merge: no result directory to merge")
+	}
+	outAbs, err := filepath.Abs(out)
+	if err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	var shards []*shard
+	for _, d := range dirs {
+		if abs, err := filepath.Abs(d); err == nil && abs == outAbs {
+			return nil, fmt.Errorf("merge: --out %s is one of the directories to merge", out)
+		}
+		s, err := readShard(d)
+		if err != nil {
+			return nil, err
+		}
+		shards = append(shards, s)
+	}
+	return shards, nil
+}
+
+// align puts every shard's intervals on one grid, after checking that
+// each log holds what its summary counts (a log cut short cannot merge
+// exactly).
+func align(shards []*shard) (*timeline, error) {
+	ref := shards[0].base
+	for _, s := range shards[1:] {
+		if s.base.Before(ref) {
+			ref = s.base
+		}
+	}
+	tl := newTimeline(ref)
+	for _, s := range shards {
+		off := s.base.Sub(ref)
+		for _, name := range slices.Sorted(keys(s.hlogs, s.sum.Metrics)) {
+			ivs := s.hlogs[name]
+			var n int64
+			at := make([]intervalAt, len(ivs))
+			for i, iv := range ivs {
+				n += iv.Hist.TotalCount()
+				at[i] = intervalAt{start: secs(iv.Start), end: secs(iv.End()), hist: iv.Hist}
+			}
+			if want := s.sum.Metrics[name].Count; n != want {
+				return nil, fmt.Errorf("refusing to merge: %s: hdr/%s.hlog holds %d values of %s, summary.json counts %d (a log is missing or was cut short)",
+					s.dir, name, n, name, want)
+			}
+			tl.add(name, off, at)
+		}
+	}
+	return tl, nil
+}
+
+// keys is the union of the keys of a and b.
+func keys[A, B any](a map[string]A, b map[string]B) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range a {
+			if !yield(k) {
+				return
+			}
+		}
+		for k := range b {
+			if _, dup := a[k]; !dup && !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// latencySummary is metrics.Summary of a merged histogram and error
+// counts, computed as the metrics package computes a run's.
+func latencySummary(name string, h *hdr.Histogram, errs map[string]int64) metrics.Summary {
+	s := metrics.Summary{Name: name, ErrorsBy: map[string]int64{}}
+	for class, n := range errs {
+		s.ErrorsBy[class] = n
+		s.Errors += n
+	}
+	if h == nil || h.TotalCount() == 0 {
+		return s
+	}
+	s.Count = h.TotalCount()
+	s.Min = time.Duration(h.Min()) * time.Microsecond
+	s.Max = time.Duration(h.Max()) * time.Microsecond
+	s.Mean = time.Duration(h.Mean() * float64(time.Microsecond))
+	for _, q := range metrics.SummaryQuantiles {
+		s.Percentiles = append(s.Percentiles, metrics.Percentile{Q: q, Value: metrics.ValueAt(h, q)})
+	}
+	return s
+}
+
+// indexes lists shard indexes as "0, 1 and 3".
+func indexes(ix []int) string {
+	parts := make([]string, len(ix))
+	for i, n := range ix {
+		parts[i] = fmt.Sprint(n)
+	}
+	if len(parts) <= 1 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
