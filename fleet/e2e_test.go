@@ -109,7 +109,7 @@ func TestBookkeepingIsExact(t *testing.T) {
 		}
 		st := srv.Stats()
 		if _, _, dropped := checkArrivalsAddUp(t, reg); dropped != 0 {
-			t.Errorf("arrivals.dropped = %d, want 0", dropped)
+			t.Errorf("arrivals.dropped = %d, want 0 (%v)", dropped, reg.Values())
 		}
 
 		if n := got[scenario.UserLogin].Count; n != 50 {
