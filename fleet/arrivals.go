@@ -139,17 +139,14 @@ const lateBound = time.Second
 // pace walks the schedule s of a run that started at start, from the
 // first arrival due at or after from (the moment the stream opened;
 // earlier arrivals are not part of the run). Each arrival ends in exactly
-// one call of fire(intended, late):
+// one call of fire(intended, late), at its intended time or as soon after
+// as the pacer gets to it: late is true when that is more than lateBound
+// after its intended time (count it as dropped), else hand it out.
 //
-//   - late false, at its intended time (or as soon after as the pacer gets
-//     to it, within lateBound): hand it out;
-//   - late true, when the pacer got to it more than lateBound after its
-//     intended time, or when ctx ended after its intended time and before
-//     the pacer got to it: count it as dropped.
-//
-// Arrivals due after ctx ends are not part of the run. fire must not
-// block: it starts work in its own goroutine. pace returns when the
-// schedule ends or ctx is done.
+// When ctx ends, the arrivals already due that the pacer had not reached
+// (it was behind) are fired at once, the same way; those due later are
+// not part of the run. fire must not block: it starts work in its own
+// goroutine. pace returns when the schedule ends or ctx is done.
 func pace(ctx context.Context, start, from time.Time, s *schedule, fire func(intended time.Time, late bool)) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -166,25 +163,25 @@ func pace(ctx context.Context, start, from time.Time, s *schedule, fire func(int
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
-				drainLate(start, intended, s, fire)
+				drain(start, intended, s, fire)
 				return
 			case <-timer.C:
 			}
 		}
 		if ctx.Err() != nil {
-			drainLate(start, intended, s, fire)
+			drain(start, intended, s, fire)
 			return
 		}
 		fire(intended, time.Since(intended) > lateBound)
 	}
 }
 
-// drainLate counts as late the arrival due at first and every later one
-// of s already due: the run ended before the pacer got to them.
-func drainLate(start, first time.Time, s *schedule, fire func(intended time.Time, late bool)) {
+// drain fires the arrival due at first and every later one of s already
+// due, as pace would: the run ended before the pacer got to them.
+func drain(start, first time.Time, s *schedule, fire func(intended time.Time, late bool)) {
 	end := time.Now()
 	for at := first; !at.After(end); {
-		fire(at, true)
+		fire(at, time.Since(at) > lateBound)
 		offset, ok := s.next()
 		if !ok {
 			return

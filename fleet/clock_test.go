@@ -203,15 +203,16 @@ func TestPaceDropsLateArrivals(t *testing.T) {
 
 // TestPaceAccountsForItsBacklogAtTheEnd ends the run while the pacer is
 // stalled: the arrivals due before the end that it had not reached are
-// dropped as late, those due after the end are not part of the run, and
+// fired at once — dropped as late if that is more than lateBound after
+// their time — those due after the end are not part of the run, and
 // arrivals due before the stream opened are not either.
 func TestPaceAccountsForItsBacklogAtTheEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sc := stages(scenario.Stage{Users: 1, For: time.Second})
+		sc := stages(scenario.Stage{Users: 1, For: 2 * time.Second})
 		s := newSchedule(newRateCurve(sc, "sos"), scenario.ArrivalsConstant, seeded(1))
 		start := time.Now()
 		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(650*time.Millisecond, cancel)
+		time.AfterFunc(1350*time.Millisecond, cancel)
 		var fired, late []time.Duration
 		pace(ctx, start, start.Add(50*time.Millisecond), s, func(at time.Time, isLate bool) {
 			if isLate {
@@ -220,12 +221,12 @@ func TestPaceAccountsForItsBacklogAtTheEnd(t *testing.T) {
 			}
 			fired = append(fired, at.Sub(start))
 			if len(fired) == 2 {
-				time.Sleep(480 * time.Millisecond) // until 680 ms: the run ended at 650 ms
+				time.Sleep(1180 * time.Millisecond) // until 1.38 s: the run ended at 1.35 s
 			}
 		})
 		ms := time.Millisecond
-		wantFired := []time.Duration{100 * ms, 200 * ms}
-		wantLate := []time.Duration{300 * ms, 400 * ms, 500 * ms, 600 * ms}
+		wantFired := []time.Duration{100 * ms, 200 * ms, 400 * ms, 500 * ms, 600 * ms, 700 * ms, 800 * ms, 900 * ms, 1000 * ms, 1100 * ms, 1200 * ms, 1300 * ms}
+		wantLate := []time.Duration{300 * ms}
 		if !slices.Equal(fired, wantFired) || !slices.Equal(late, wantLate) {
 			t.Errorf("fired %v, late %v; want fired %v, late %v", fired, late, wantFired, wantLate)
 		}

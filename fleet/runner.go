@@ -91,7 +91,11 @@ type runner struct {
 
 	// work tracks every goroutine the run starts; Run waits for it, up to
 	// stopGrace.
-	work   sync.WaitGroup
+	work sync.WaitGroup
+	// pacers tracks the arrival streams' pacing goroutines (also in work):
+	// Run waits for them to hand out what was due before it stops the
+	// users.
+	pacers sync.WaitGroup
 	status atomic.Pointer[Status]
 }
 
@@ -215,6 +219,7 @@ func (rn *Runner) Run(ctx context.Context) (Result, error) {
 	r.startStreams(streamsCtx, res.Start)
 	res.Stages, res.Completed = r.control(ctx, res.Start)
 	stopStreams()
+	r.pacers.Wait()
 
 	r.stopAll()
 	done := make(chan struct{})

@@ -33,7 +33,9 @@ func (r *runner) startStreams(ctx context.Context, start time.Time) {
 		}
 		s := newSchedule(curve, b.when().process, newRand(r.seed, domainSchedule, b.row))
 		st := &stream{r: r, b: b, rng: newRand(r.seed, domainStream, b.row)}
+		r.pacers.Add(1)
 		r.goWork(func() {
+			defer r.pacers.Done()
 			from, ok := r.gate.wait(ctx)
 			if !ok {
 				return
