@@ -9,9 +9,22 @@
 //     disconnect at the fleet's connect rate; per-user telemetry loops
 //     (`telemetry.every`) belong here.
 //   - open model: every `rate:` (SOS, contacts, devices, fleet-wide
-//     telemetry) is an arrival schedule computed from the run start. Each
-//     arrival is handed to an online user; its latency is measured from the
-//     intended start, and an arrival nobody can take is counted as dropped.
+//     telemetry) is an arrival schedule computed from the run start; a
+//     stream opens when the run's first login attempt ends. Each arrival is
+//     counted in arrivals.scheduled and then either handed to an online
+//     user (arrivals.started; its latency is measured from the intended
+//     start) or dropped with a reason (arrivals.dropped.<reason>, and an
+//     error of that class on the behaviour's metric): no user online, no
+//     idle user, or more than lateBound (1 s) late.
+//
+// Every random choice comes from the run seed (scenario.Scenario.Seed, or
+// one picked from the clock: Runner.Seed, Result.Seed) through one PCG
+// source per arrival stream and per user (seed.go).
+//
+// A failed attempt to come online is an error of user.login (or, after a
+// loss, mqtt.reconnect) with the failing step's class; a user stopped
+// while still trying is an "unfinished" one, and a user never online in
+// the run is counted in users.never_online.
 //
 // What users do is a table of behaviours (behaviours.go), one file each:
 // login, telemetry, SOS, contacts, devices. Each says which metrics it

@@ -231,7 +231,7 @@ name: ramp
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 30, connect_rate: 300/s }
 stages:
-  - { for: 300ms, users: 30 }
+  - { for: 600ms, users: 30 }   # room for 30 logins on a loaded machine
   - { for: 300ms, users: 10 }
 behaviours: { telemetry: { every: 200ms } }
 `)
