@@ -158,7 +158,6 @@ func TestSliceUnion(t *testing.T) {
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
-
 // TestSliceSources checks that shards on one machine never share a source
 // address when there are enough, and share the list when there are not.
 func TestSliceSources(t *testing.T) {
