@@ -16,7 +16,6 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -32,9 +31,18 @@ type Config struct {
 	Scenario *scenario.Scenario
 	// HTTPURL is the API base URL, used verbatim (contract §2.1).
 	HTTPURL string
+	// HTTPURLs, when set, are several API base URLs (HTTPURL is then
+	// ignored): user n (scenario.Session.Index) sends its requests to
+	// HTTPURLs[n % len].
+	HTTPURLs []string
 	// MQTTURL is the broker URI: tcp://, ssl://, tls://, ws://, wss://
 	// (contract §3.2).
 	MQTTURL string
+	// MQTTURLs, when set, are several brokers, as the addresses of a
+	// broker cluster (MQTTURL is then ignored): user n connects to
+	// MQTTURLs[n % len], and each connect also counts on the address's
+	// own metric, scenario.MQTTConnectAt(host:port).
+	MQTTURLs []string
 	// TLS is used for ssl/tls/wss brokers and https; nil means the system
 	// roots.
 	TLS     *tls.Config
@@ -108,11 +116,11 @@ func New(cfg Config) (*Runner, error) {
 	if sc == nil || cfg.Metrics == nil {
 		return nil, errors.New("fleet: Config.Scenario and Config.Metrics are required")
 	}
-	broker, err := contract.ParseBroker(cfg.MQTTURL)
-	if err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
+	apis := cfg.HTTPURLs
+	if len(apis) == 0 && cfg.HTTPURL != "" {
+		apis = []string{cfg.HTTPURL}
 	}
-	if cfg.HTTPURL == "" {
+	if len(apis) == 0 {
 		return nil, errors.New("fleet: Config.HTTPURL is required")
 	}
 	log := cfg.Logger
@@ -126,8 +134,7 @@ func New(cfg Config) (*Runner, error) {
 	r := &runner{
 		sc:           sc,
 		log:          log,
-		http:         newSDKHTTP(cfg.HTTPURL, cfg.TLS, sc.Fleet.HTTPTimeout, sc.Fleet.Users, sources),
-		dial:         &dialer{broker: broker, tls: cfg.TLS, sources: sources},
+		http:         newSDKHTTP(apis, cfg.TLS, sc.Fleet.HTTPTimeout, sc.Fleet.Users, sources),
 		backoff:      newBackoff(sc.Fleet.Reconnect),
 		reg:          cfg.Metrics,
 		latencies:    map[string]*metrics.Latency{},
@@ -137,6 +144,15 @@ func New(cfg Config) (*Runner, error) {
 		dropped:      cfg.Metrics.Counter(cDropped),
 		loginTimeout: sc.Fleet.HTTPTimeout + sc.Fleet.ConnectTimeout*2,
 	}
+	brokers := cfg.MQTTURLs
+	if len(brokers) == 0 && cfg.MQTTURL != "" {
+		brokers = []string{cfg.MQTTURL}
+	}
+	dial, err := newDialer(brokers, cfg.TLS, sources, cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	r.dial = dial
 	for _, name := range r.metricNames() {
 		r.latencies[name] = cfg.Metrics.Latency(name)
 	}
@@ -330,6 +346,7 @@ func (r *runner) startStreams(ctx context.Context, start time.Time) {
 			return
 		}
 		s := newSchedule(curve, process, seed+salt)
+		s.shift(r.sc.Shard)
 		r.goWork(func() {
 			pace(ctx, start, s, fire)
 		})

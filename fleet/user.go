@@ -280,10 +280,11 @@ func (u *user) setCanonicalLocked(id string) {
 // to the user's event topic, measuring both (contract §3.1).
 func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	r := u.r
+	connect := r.dial.metrics(u.sess.Index)
 	t0 := time.Now()
-	conn, err := r.dial.dial(ctx, u.index)
+	conn, err := r.dial.dial(ctx, u.sess.Index)
 	if err != nil {
-		r.m(mConnect).Error(classifyNetError(err))
+		connect.Error(classifyNetError(err))
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	var client *paho.Client
@@ -316,10 +317,10 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		if ack != nil && ack.ReasonCode >= 0x80 {
 			class = connackClass(ack.ReasonCode)
 		}
-		r.m(mConnect).Error(class)
+		connect.Error(class)
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	r.m(mConnect).Record(time.Since(t0))
+	connect.Record(time.Since(t0))
 
 	u.mu.Lock()
 	topic := u.evTopic

@@ -40,6 +40,10 @@ import (
 type Shard struct {
 	Index int // 0..Count-1
 	Count int // >= 1
+	// OwnSources says that Slice split fleet.source_ips among the shards
+	// (there were at least Count addresses): no other shard binds this
+	// shard's source addresses. False when the shards share them.
+	OwnSources bool
 }
 
 // String is "Index/Count", as --shard takes it.
@@ -123,6 +127,7 @@ func (s *Scenario) Slice(sh Shard) (*Scenario, error) {
 		return nil, fmt.Errorf("shard %s has no users: fleet.users (%d) is fewer than the %d shards", sh, s.Fleet.Users, sh.Count)
 	}
 	c := *s
+	sh.OwnSources = sh.Count > 1 && len(s.Fleet.SourceIPs) >= sh.Count
 	c.Shard = &sh
 	c.Seed = ShardSeed(s.Seed, sh.Index)
 	c.Identity.Offset = s.Identity.Offset + first

@@ -13,9 +13,9 @@ func TestParseShard(t *testing.T) {
 		in   string
 		want Shard
 	}{
-		{"0/1", Shard{0, 1}},     // one shard: the whole run
-		{"3/4", Shard{3, 4}},     // the last of four
-		{" 1 / 2 ", Shard{1, 2}}, // spaces around the numbers
+		{"0/1", Shard{Index: 0, Count: 1}},     // one shard: the whole run
+		{"3/4", Shard{Index: 3, Count: 4}},     // the last of four
+		{" 1 / 2 ", Shard{Index: 1, Count: 2}}, // spaces around the numbers
 	}
 	for _, tc := range good {
 		got, err := ParseShard(tc.in)
@@ -89,7 +89,7 @@ func TestSliceUnion(t *testing.T) {
 				var connect float64
 				seeds := map[uint64]bool{}
 				for i := range n {
-					part, err := whole.Slice(Shard{i, n})
+					part, err := whole.Slice(Shard{Index: i, Count: n})
 					if err != nil {
 						t.Fatalf("Slice(%d/%d): %v", i, n, err)
 					}
@@ -126,7 +126,7 @@ func TestSliceUnion(t *testing.T) {
 						t.Errorf("shard %d/%d seed %d repeats or is out of range", i, n, part.Seed)
 					}
 					seeds[part.Seed] = true
-					if *part.Shard != (Shard{i, n}) {
+					if part.Shard.Index != i || part.Shard.Count != n {
 						t.Errorf("Shard = %v", part.Shard)
 					}
 				}
@@ -167,9 +167,12 @@ func TestSliceSources(t *testing.T) {
 	}
 	seen := map[netip.Addr]int{}
 	for i := range 2 {
-		part, err := whole.Slice(Shard{i, 2})
+		part, err := whole.Slice(Shard{Index: i, Count: 2})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !part.Shard.OwnSources {
+			t.Errorf("shard %d/2 of 5 addresses does not own its addresses", i)
 		}
 		for _, a := range part.Fleet.SourceIPs {
 			if j, dup := seen[a]; dup {
@@ -181,8 +184,8 @@ func TestSliceSources(t *testing.T) {
 	if len(seen) != 5 {
 		t.Errorf("the shards use %d of the 5 addresses", len(seen))
 	}
-	part, err := whole.Slice(Shard{3, 7})
-	if err == nil && len(part.Fleet.SourceIPs) != 5 {
+	part, err := whole.Slice(Shard{Index: 3, Count: 7})
+	if err == nil && (len(part.Fleet.SourceIPs) != 5 || part.Shard.OwnSources) {
 		t.Errorf("with fewer addresses than shards, a shard uses %v, want all 5", part.Fleet.SourceIPs)
 	}
 }
@@ -194,7 +197,7 @@ func TestSliceThresholds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	part, err := whole.Slice(Shard{0, 2}) // 502 of 1003 users
+	part, err := whole.Slice(Shard{Index: 0, Count: 2}) // 502 of 1003 users
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +228,7 @@ func TestSliceRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := noSeed.Slice(Shard{0, 2}); err != ErrNoSeed {
+	if _, err := noSeed.Slice(Shard{Index: 0, Count: 2}); err != ErrNoSeed {
 		t.Errorf("no seed: %v", err)
 	}
 	s, err := testParse(strings.Replace(base, "duration: 10s", "stages: [{for: 1s, users: 1}, {for: 1s, users: 2}]", 1)+"seed: 3\n", Options{})
@@ -236,19 +239,19 @@ func TestSliceRefusals(t *testing.T) {
 		shard Shard
 		want  string
 	}{
-		{Shard{10, 11}, "shard 10/11 has no users: fleet.users (10) is fewer than the 11 shards"},
-		{Shard{2, 3}, "shard 2/3 would have no user online in any stage: the stages have at most 2 users online, fewer than the 3 shards"},
-		{Shard{2, 2}, "shard 2/2: the index must be 0..1 (shards count from 0)"},
+		{Shard{Index: 10, Count: 11}, "shard 10/11 has no users: fleet.users (10) is fewer than the 11 shards"},
+		{Shard{Index: 2, Count: 3}, "shard 2/3 would have no user online in any stage: the stages have at most 2 users online, fewer than the 3 shards"},
+		{Shard{Index: 2, Count: 2}, "shard 2/2: the index must be 0..1 (shards count from 0)"},
 	} {
 		if _, err := s.Slice(tc.shard); err == nil || err.Error() != tc.want {
 			t.Errorf("Slice(%v) = %v, want %q", tc.shard, err, tc.want)
 		}
 	}
-	part, err := s.Slice(Shard{1, 3})
+	part, err := s.Slice(Shard{Index: 1, Count: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := part.Slice(Shard{0, 2}); err == nil {
+	if _, err := part.Slice(Shard{Index: 0, Count: 2}); err == nil {
 		t.Error("a slice was sliced again")
 	}
 }
