@@ -20,6 +20,7 @@ func (r *runner) startStreams(ctx context.Context, start time.Time) {
 			continue
 		}
 		s := newSchedule(curve, b.when().process, seed+uint64(b.row))
+		s.shift(r.sc.Shard)
 		r.goWork(func() {
 			pace(ctx, start, s, func(at time.Time) { r.handOut(b, at) })
 		})

@@ -328,9 +328,10 @@ func (u *user) setCanonicalLocked(id string) {
 func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	r := u.r
 	t0 := time.Now()
-	conn, err := r.dial.dial(ctx, u.index)
+	connect := r.dial.metrics(u.sess.Index)
+	conn, err := r.dial.dial(ctx, u.sess.Index)
 	if err != nil {
-		r.m.connect.Error(classifyNetError(err))
+		connect.Error(classifyNetError(err))
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	var client *paho.Client
@@ -363,10 +364,10 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		if ack != nil && ack.ReasonCode >= 0x80 {
 			class = connackClass(ack.ReasonCode)
 		}
-		r.m.connect.Error(class)
+		connect.Error(class)
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	r.m.connect.Record(time.Since(t0))
+	connect.Record(time.Since(t0))
 
 	u.mu.Lock()
 	topic := u.evTopic

@@ -77,8 +77,13 @@ type Summary struct {
 // Target says what the run ran against.
 type Target struct {
 	Kind TargetKind `json:"kind"`
-	HTTP string     `json:"http"`
-	MQTT string     `json:"mqtt"`
+	HTTP string     `json:"http"` // the (first) API base URL
+	MQTT string     `json:"mqtt"` // the (first) broker URI
+	// HTTPs and MQTTs list every address, in the scenario's order, when
+	// target.http or target.mqtt has several (users are spread over
+	// them); nil with one.
+	HTTPs []string `json:"http_addresses,omitempty"`
+	MQTTs []string `json:"mqtt_addresses,omitempty"`
 }
 
 // Stage is when one stage ran. Its fields are those of fleet.StageTiming,
