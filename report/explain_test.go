@@ -137,4 +137,3 @@ func TestScrubMessage(t *testing.T) {
 		}
 	}
 }
-
