@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -248,14 +249,16 @@ func info(r *Run) RunInfo {
 func warnings(base, new *Run) []string {
 	out := []string{}
 	bi, ni := info(base), info(new)
-	switch {
-	case bi.ScenarioHash != "" && ni.ScenarioHash != "" && bi.ScenarioHash != ni.ScenarioHash:
-		out = append(out, fmt.Sprintf("the runs ran different scenarios (scenario hash %s vs %s): differences may come from the scenario, not the target", short(bi.ScenarioHash), short(ni.ScenarioHash)))
-	case bi.ScenarioHash == "" || ni.ScenarioHash == "":
-		if bi.Name != ni.Name {
-			out = append(out, fmt.Sprintf("the runs ran different scenarios (%q vs %q)", bi.Name, ni.Name))
-		} else {
-			out = append(out, "a run does not record its scenario hash (written by an older eixamsim): whether both ran the same scenario is unknown")
+	if bi.ScenarioHash != ni.ScenarioHash || bi.ScenarioHash == "" {
+		// The hash covers output.dir and the seed too; the echoes say what
+		// really differs.
+		keys, err := scenarioDiff(base.Summary.Scenario, new.Summary.Scenario)
+		switch {
+		case err != nil:
+			out = append(out, fmt.Sprintf("the runs' scenarios could not be compared (%v)", err))
+		case len(keys) > 0:
+			out = append(out, fmt.Sprintf("the runs ran different scenarios (scenario hash %s vs %s; %s): differences may come from the scenario, not the target",
+				orUnknown(short(bi.ScenarioHash)), orUnknown(short(ni.ScenarioHash)), strings.Join(keys, ", ")))
 		}
 	}
 	for _, side := range []struct {
@@ -274,6 +277,13 @@ func warnings(base, new *Run) []string {
 		}
 	}
 	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 func short(hash string) string {
