@@ -2,6 +2,7 @@ package compare_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,5 +233,45 @@ func TestWriteDir(t *testing.T) {
 	js, _ := os.ReadFile(filepath.Join(out, compare.JSONFile))
 	if !strings.Contains(string(js), `"schema": "eixamsim/compare"`) {
 		t.Errorf("compare.json lacks its schema")
+	}
+}
+
+// A result directory of schema version 1 compares (with itself: every
+// metric within noise, nothing only on one side).
+func TestCompareSchemaVersion1(t *testing.T) {
+	dir := filepath.Join("..", "report", "testdata", "v1")
+	r := compare.Compare(load(t, dir), load(t, dir), compare.Options{})
+	if len(r.Metrics) == 0 || len(r.OnlyBase)+len(r.OnlyNew) != 0 {
+		t.Fatalf("metrics %d, only in one %v %v", len(r.Metrics), r.OnlyBase, r.OnlyNew)
+	}
+	for _, m := range r.Metrics {
+		if m.Verdict != compare.WithinNoise && m.Verdict != compare.NoSamples {
+			t.Errorf("%s against itself: %s", m.Name, m.Verdict)
+		}
+	}
+}
+
+// Metrics present in one run only are listed, not dropped; a directory
+// without summary.json is not a result directory.
+func TestOnlyInOneRunAndNotAResultDir(t *testing.T) {
+	base, _, _ := resultDirs(t)
+	other := t.TempDir()
+	if err := os.CopyFS(other, os.DirFS(base)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(other, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := strings.ReplaceAll(string(raw), `"`+scenario.MQTTSubscribe+`"`, `"mqtt.subscribe_v2"`)
+	if err := os.WriteFile(filepath.Join(other, "summary.json"), []byte(renamed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := compare.Compare(load(t, base), load(t, other), compare.Options{})
+	if len(r.OnlyBase) != 1 || r.OnlyBase[0] != scenario.MQTTSubscribe || len(r.OnlyNew) != 1 || r.OnlyNew[0] != "mqtt.subscribe_v2" {
+		t.Errorf("only in base %v, only in new %v", r.OnlyBase, r.OnlyNew)
+	}
+	if _, err := compare.Load(t.TempDir()); !errors.Is(err, compare.ErrNotResultDir) {
+		t.Errorf("empty directory: err = %v, want ErrNotResultDir", err)
 	}
 }
