@@ -280,7 +280,7 @@ func generatorPanel(s *Summary) (verdict string, rows []genRow) {
 	rows = []genRow{
 		row("CPU (share of its cores)", fmt.Sprintf("mean %.0f%%, peak %.0f%% of %d cores", g.CPU.MeanPct, g.CPU.PeakPct, g.Cores), fmt.Sprintf("%.0f%%", g.CPU.LimitPct), g.CPU.OverS),
 		row("Go scheduler latency", fmt.Sprintf("p99 %s, worst second %s", fmtMs(g.SchedLatency.P99MS), fmtMs(g.SchedLatency.PeakP99MS)), fmtMs(g.SchedLatency.LimitMS), g.SchedLatency.OverS),
-		row("schedule.lag", "worst second p99 "+fmtMs(g.ScheduleLag.PeakP99MS), fmtMs(g.ScheduleLag.LimitMS), g.ScheduleLag.OverS),
+		row(scenario.ScheduleLag, "worst second p99 "+fmtMs(g.ScheduleLag.PeakP99MS), fmtMs(g.ScheduleLag.LimitMS), g.ScheduleLag.OverS),
 		row("backpressure (telemetry ticks dropped)", fmt.Sprintf("%d of %d (%.2f%%, worst second %.2f%%)", g.Backpressure.Dropped, g.Backpressure.Attempts, g.Backpressure.SharePct, g.Backpressure.PeakSharePct), fmt.Sprintf("%.0f%%", g.Backpressure.LimitPct), g.Backpressure.OverS),
 		row("GC pauses", fmt.Sprintf("%s in all, longest %s, worst second %.2f%%", fmtMs(g.GCPause.TotalMS), fmtMs(g.GCPause.MaxMS), g.GCPause.PeakPct), fmt.Sprintf("%.0f%%", g.GCPause.LimitPct), g.GCPause.OverS),
 	}
