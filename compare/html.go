@@ -136,7 +136,7 @@ func headline(r *Result) (word, class, reason string) {
 
 func metricViewOf(m MetricDiff) (metricView, error) {
 	v := metricView{Name: m.Name, Verdict: m.Verdict, Class: strings.ReplaceAll(m.Verdict, " ", "-"),
-		Count: arrow(m.Count, "%.0f"), Errors: arrow(m.Errors, "%.0f"), P: "-", Cliff: "-"}
+		Count: htmlArrow(m.Count, "%.0f"), Errors: htmlArrow(m.Errors, "%.0f"), P: "-", Cliff: "-"}
 	if p, ok := m.percentile(50); ok && p.Judgement != NoSamples {
 		v.P50, v.P50Rel, v.P50Sig = fmtMs(p.Base)+" → "+fmtMs(p.New), fmtRel(p.Delta), p.Significant
 	}
@@ -145,7 +145,7 @@ func metricViewOf(m MetricDiff) (metricView, error) {
 	}
 	v.Summary = fmt.Sprintf("%s successful operations in BASE, %s in NEW (%s/s → %s/s); errors %s (error rate %s → %s).",
 		fmt.Sprintf("%.0f", m.Count.Base), fmt.Sprintf("%.0f", m.Count.New), fmt.Sprintf("%.1f", m.Rate.Base), fmt.Sprintf("%.1f", m.Rate.New),
-		arrow(m.Errors, "%.0f"), pct(m.ErrorRate.Base), pct(m.ErrorRate.New))
+		htmlArrow(m.Errors, "%.0f"), pct(m.ErrorRate.Base), pct(m.ErrorRate.New))
 	if t := m.Test; t != nil {
 		v.P, v.Cliff = fmtP(t.P), fmt.Sprintf("%+.2f", t.CliffsDelta)
 		v.Summary += fmt.Sprintf(" Mann-Whitney U: z %+.2f, p %s; Cliff's δ %+.2f.", t.Z, fmtP(t.P), t.CliffsDelta)
@@ -188,4 +188,9 @@ func metricViewOf(m MetricDiff) (metricView, error) {
 		v.NoChart = "No chart: neither run has a successful operation of this metric."
 	}
 	return v, nil
+}
+
+// htmlArrow is arrow with a real arrow.
+func htmlArrow(d Delta, f string) string {
+	return fmt.Sprintf(f+" → "+f, d.Base, d.New)
 }

@@ -11,9 +11,9 @@ import (
 // maxScenarioKeys bounds the differing keys a warning names.
 const maxScenarioKeys = 6
 
-// ignoredScenarioKeys differ between runs of one scenario: where the
-// results went and the seed a run picked.
-var ignoredScenarioKeys = []string{"output", "seed"}
+// ignoredScenarioKeys differ between runs of one scenario: the file it was
+// read from, where the results went and the seed a run picked.
+var ignoredScenarioKeys = []string{"file", "output", "seed"}
 
 // scenarioDiff lists the keys whose values differ between two scenario
 // echoes (summary.json "scenario"), as "path: base -> new", leaving out
