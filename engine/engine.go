@@ -305,7 +305,7 @@ func buildSummary(sc *scenario.Scenario, tgt report.Target, res fleet.Result, re
 		s.Stages = append(s.Stages, report.Stage(st)) // the same fields: a conversion, not a copy by hand
 	}
 	for _, m := range reg.Summaries() {
-		s.Metrics[m.Name] = report.MetricFrom(m, seconds)
+		s.Metrics[m.Name] = report.MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}
 	return s
 }
