@@ -48,6 +48,25 @@ type Options struct {
 	// Health are the limits the simulator's own health is judged by; nil
 	// means health.DefaultLimits().
 	Health *health.Limits
+
+	// Shard, if set, runs only that slice of the scenario (scenario.Slice)
+	// as one process of a sharded run against an external target; the
+	// result directory is the scenario's output.dir with
+	// "-shard-<i>-of-<n>" added, summary.json echoes the whole scenario
+	// with the run's seed and records the run id and the shard in meta.
+	Shard *scenario.Shard
+	// RunID names the run every shard belongs to (CheckRunID); "" for a
+	// sharded run derives it from the scenario hash and StartAt
+	// (DeriveRunID). Recorded in summary.json's meta.run_id.
+	RunID string
+	// StartAt, if not zero, is when the fleet starts: the plan is checked
+	// and the target reached first, then the run waits (interruptibly).
+	// More than StartSlack in the past is refused. A sharded run without
+	// it starts on the next whole second.
+	StartAt time.Time
+	// Waiting, if set, is told once before the run waits for its start
+	// time.
+	Waiting func(until time.Time)
 }
 
 // Progress is told about a run once a second, from the engine's ticker
@@ -87,8 +106,15 @@ type Result struct {
 // started, whatever the outcome: its files are written, unless the error
 // says writing them failed.
 func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
-	hash := sc.Hash() // of the scenario as given: the same file, the same hash
-	sc = withSeed(sc, time.Now())
+	hash := sc.Hash() // of the scenario as given: the same file, the same hash; every shard's
+	sh, err := shardRun(sc, hash, opts, time.Now())
+	if err != nil {
+		return nil, fail(BadInput, err)
+	}
+	sc = sh.part
+	if _, err := startTime(opts, sh.shard != nil, time.Now()); err != nil {
+		return nil, fail(BadInput, err) // before the target checks, which take a while
+	}
 	if err := fleet.NewPlan(sc, sc.Target.Embedded != nil).Check(targetHosts(sc)); err != nil {
 		return nil, fail(BadInput, err)
 	}
@@ -97,6 +123,18 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		return nil, err
 	}
 	defer tgt.close()
+	at, err := startTime(opts, sh.shard != nil, time.Now())
+	if err != nil {
+		return nil, fail(BadInput, err)
+	}
+	if !at.IsZero() {
+		if opts.Waiting != nil && time.Until(at) > 0 {
+			opts.Waiting(at)
+		}
+		if err := waitUntil(ctx, at); err != nil {
+			return nil, fail(Interrupted, err)
+		}
+	}
 
 	start := time.Now()
 	dir := opts.Dir
@@ -104,6 +142,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		if dir, err = sc.Output.Render(sc.Name, start); err != nil {
 			return nil, fail(BadInput, err)
 		}
+		dir += sh.dirSuffix()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fail(Failed, fmt.Errorf("result directory: %w", err))
@@ -123,8 +162,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	collector := metrics.NewCollector(reg, start, sink)
 	runner, err := fleet.New(fleet.Config{
 		Scenario: sc,
-		HTTPURL:  tgt.HTTP,
-		MQTTURL:  tgt.MQTT,
+		HTTPURLs: tgt.apis,
+		MQTTURLs: tgt.brokers,
 		TLS:      tgt.tls,
 		Metrics:  reg,
 		Logger:   opts.Logger,
@@ -171,8 +210,10 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	tk.tick(time.Now(), true) // the last partial interval: teardown
 
 	sum := buildSummary(sc, tgt.Target, res, reg, collector, endReason(runCtx, res))
+	sum.Scenario = sh.whole // a shard's summary echoes the whole run; meta.shard says which slice ran
 	sum.Meta = newMeta(sc, opts.CommandLine, res.Start, res.End)
-	sum.Meta.Seed, sum.Meta.ScenarioHash = &sc.Seed, hash
+	sum.Meta.ScenarioHash = hash
+	sh.meta(sum.Meta)
 	sum.UsersOnline = tk.online.summary()
 	gen := tk.mon.Report()
 	sum.Generator = &gen
@@ -264,7 +305,7 @@ func buildSummary(sc *scenario.Scenario, tgt report.Target, res fleet.Result, re
 		s.Stages = append(s.Stages, report.Stage(st)) // the same fields: a conversion, not a copy by hand
 	}
 	for _, m := range reg.Summaries() {
-		s.Metrics[m.Name] = report.MetricFrom(m, seconds)
+		s.Metrics[m.Name] = report.MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}
 	return s
 }

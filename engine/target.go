@@ -24,8 +24,9 @@ const ReachTimeout = 5 * time.Second
 // external one named in the scenario.
 type target struct {
 	report.Target
-	tls     *tls.Config
-	backend *refbackend.Server // embedded only
+	apis, brokers []string // every address, in order (one each for the embedded backend)
+	tls           *tls.Config
+	backend       *refbackend.Server // embedded only
 }
 
 // close stops the embedded backend, if any; its listeners are closed when
@@ -47,16 +48,30 @@ func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 	if err != nil {
 		return nil, fail(BadInput, err)
 	}
-	t := &target{Target: report.Target{Kind: report.TargetExternal, HTTP: sc.Target.HTTP, MQTT: sc.Target.MQTT}, tls: tlsConf}
-	mqttAddr, err := fleet.BrokerAddress(sc.Target.MQTT)
-	if err != nil {
-		return nil, fail(BadInput, err)
+	apis, brokers := sc.Target.APIs(), sc.Target.Brokers()
+	t := &target{Target: report.Target{Kind: report.TargetExternal, HTTP: apis[0], MQTT: brokers[0]}, apis: apis, brokers: brokers, tls: tlsConf}
+	if len(apis) > 1 {
+		t.HTTPs = apis
 	}
-	httpAddr, err := httpAddress(sc.Target.HTTP)
-	if err != nil {
-		return nil, fail(BadInput, err)
+	if len(brokers) > 1 {
+		t.MQTTs = brokers
 	}
-	for _, tc := range [][2]string{{sc.Target.HTTP, httpAddr}, {sc.Target.MQTT, mqttAddr}} {
+	var check [][2]string // URL, host:port
+	for _, raw := range apis {
+		addr, err := httpAddress(raw)
+		if err != nil {
+			return nil, fail(BadInput, err)
+		}
+		check = append(check, [2]string{raw, addr})
+	}
+	for _, raw := range brokers {
+		addr, err := fleet.BrokerAddress(raw)
+		if err != nil {
+			return nil, fail(BadInput, err)
+		}
+		check = append(check, [2]string{raw, addr})
+	}
+	for _, tc := range check {
 		if err := checkReachable(ctx, tc[0], tc[1]); err != nil {
 			if ctx.Err() != nil { // a signal during the check: not the target's fault
 				return nil, fail(Interrupted, context.Cause(ctx))
@@ -93,6 +108,7 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 	if e.Transport == "ws" {
 		t.MQTT = srv.WSURL()
 	}
+	t.apis, t.brokers = []string{t.HTTP}, []string{t.MQTT}
 	return t, nil
 }
 
@@ -103,7 +119,7 @@ func targetHosts(sc *scenario.Scenario) []string {
 		return []string{"127.0.0.1"}
 	}
 	var hosts []string
-	for _, raw := range []string{sc.Target.HTTP, sc.Target.MQTT} {
+	for _, raw := range append(sc.Target.APIs(), sc.Target.Brokers()...) {
 		if u, err := url.Parse(raw); err == nil {
 			hosts = append(hosts, u.Hostname())
 		}

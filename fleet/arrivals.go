@@ -189,3 +189,14 @@ func drain(start, first time.Time, s *schedule, fire func(intended time.Time, la
 		at = start.Add(offset)
 	}
 }
+
+// shift puts a constant schedule of shard sh (nil: a whole run) at its
+// phase: shard i of N starts i/N of an interval late, so that the shards'
+// arrivals (each at 1/N of the rate) interleave into the evenly spaced
+// arrivals of the whole run. A Poisson schedule needs no phase: the
+// shards' streams are independent (their seeds differ).
+func (s *schedule) shift(sh *scenario.Shard) {
+	if s.rng == nil && sh != nil && sh.Count > 0 {
+		s.rem += float64(sh.Index) / float64(sh.Count)
+	}
+}

@@ -24,7 +24,15 @@ type Plan struct {
 	ServerSockets int
 	// FDs is the file descriptors the process needs.
 	FDs int
-	// PerSource is the peak number of connections from one local address.
+	// PerSource is the peak number of connections that draw on one
+	// ephemeral port range: those from one local address when
+	// fleet.source_ips binds them (a bound port is the address's, whatever
+	// the destination), else those to one destination address (the kernel
+	// reuses a port for different destinations). For a sharded run it
+	// counts every shard that shares the local addresses (all of them
+	// without source_ips, or with fewer addresses than shards): on a
+	// loopback target, where Check uses it, every shard runs on this
+	// machine.
 	PerSource int
 }
 
@@ -38,10 +46,23 @@ func NewPlan(sc *scenario.Scenario, embedded bool) Plan {
 		p.ServerSockets = p.Connections
 	}
 	p.FDs = p.Connections + p.ServerSockets + fdSlack
-	sources := max(len(sc.Fleet.SourceIPs), 1)
-	p.PerSource = (p.Connections + sources - 1) / sources
+	shards := 1
+	if sh := sc.Shard; sh != nil && !sh.OwnSources {
+		shards = sh.Count // the shards share the local addresses
+	}
+	if sources := len(sc.Fleet.SourceIPs); sources > 0 {
+		p.PerSource = ceilDiv(p.Connections*shards, sources)
+	} else {
+		brokers, apis := 1, 1
+		if !embedded {
+			brokers, apis = max(len(sc.Target.Brokers()), 1), max(len(sc.Target.APIs()), 1)
+		}
+		p.PerSource = max(ceilDiv(users*shards, brokers), ceilDiv(httpConns*shards, apis))
+	}
 	return p
 }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // httpPoolSize is the idle-connection cap of the shared HTTP transport;
 // at most that many HTTP connections stay open.

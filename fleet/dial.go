@@ -3,13 +3,17 @@ package fleet
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/internal/wsconn"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
 	"github.com/gorilla/websocket"
 )
 
@@ -20,18 +24,77 @@ func BrokerAddress(raw string) (string, error) {
 	return b.HostPort, err
 }
 
-// dialer opens broker connections, optionally from a rotating set of local
-// source addresses (to go past one address's ephemeral port range).
+// dialer opens broker connections. With several brokers (the addresses
+// of a broker cluster), user n (its index in the whole run,
+// scenario.Session.Index) connects to brokers[n % len], so the users of a
+// sharded run spread over the brokers exactly as in the unsharded run.
+// Connections go out from a rotating set of local source addresses when
+// there are some (to go past one address's ephemeral port range): user n
+// binds sources[n % len].
 type dialer struct {
-	broker  contract.Broker
+	brokers []contract.Broker
 	tls     *tls.Config
 	sources []net.IP
+	// connect are the latency metrics a connect to each broker counts on:
+	// mqtt.connect, plus mqtt.connect@host:port with several brokers.
+	connect []connectMetrics
 }
 
-func (d *dialer) netDialer(userIndex int) *net.Dialer {
+// newDialer parses the brokers (at least one) and prepares their metrics.
+func newDialer(uris []string, tlsConf *tls.Config, sources []net.IP, reg *metrics.Registry) (*dialer, error) {
+	if len(uris) == 0 {
+		return nil, errors.New("fleet: Config.MQTTURL (or MQTTURLs) is required")
+	}
+	d := &dialer{tls: tlsConf, sources: sources}
+	total := reg.Latency(scenario.MQTTConnect)
+	for _, raw := range uris {
+		b, err := contract.ParseBroker(raw)
+		if err != nil {
+			return nil, fmt.Errorf("fleet: %w", err)
+		}
+		cm := connectMetrics{total}
+		if len(uris) > 1 {
+			cm = append(cm, reg.Latency(scenario.MQTTConnectAt(b.HostPort)))
+		}
+		d.brokers = append(d.brokers, b)
+		d.connect = append(d.connect, cm)
+	}
+	return d, nil
+}
+
+// metrics returns what a connect of user n counts on.
+func (d *dialer) metrics(n int) connectMetrics { return d.connect[n%len(d.connect)] }
+
+// connectMetrics are the latency metrics of one connect: the total and,
+// with several brokers, the broker's own.
+type connectMetrics []*metrics.Latency
+
+// Record records a successful connect's latency on each metric.
+func (c connectMetrics) Record(d time.Duration) {
+	for _, l := range c {
+		l.Record(d)
+	}
+}
+
+// Error counts a failed connect of class on each metric.
+func (c connectMetrics) Error(class string) {
+	for _, l := range c {
+		l.Error(class)
+	}
+}
+
+// Fail counts a failed connect of class on each metric, keeping err as a
+// sample message (metrics.Latency.Fail).
+func (c connectMetrics) Fail(class string, err error) {
+	for _, l := range c {
+		l.Fail(class, err)
+	}
+}
+
+func (d *dialer) netDialer(n int) *net.Dialer {
 	nd := &net.Dialer{}
 	if len(d.sources) > 0 {
-		nd.LocalAddr = &net.TCPAddr{IP: d.sources[userIndex%len(d.sources)]}
+		nd.LocalAddr = &net.TCPAddr{IP: d.sources[n%len(d.sources)]}
 	}
 	return nd
 }
@@ -51,19 +114,20 @@ func (d *dialer) tlsFor(hostport string) *tls.Config {
 	return conf
 }
 
-// dial connects user userIndex to the broker and returns a connection paho
-// can use from several goroutines.
-func (d *dialer) dial(ctx context.Context, userIndex int) (net.Conn, error) {
-	nd := d.netDialer(userIndex)
-	switch d.broker.Transport {
+// dial connects user n (its index in the whole run) to its broker and
+// returns a connection paho can use from several goroutines.
+func (d *dialer) dial(ctx context.Context, n int) (net.Conn, error) {
+	nd := d.netDialer(n)
+	broker := d.brokers[n%len(d.brokers)]
+	switch broker.Transport {
 	case "tcp":
-		return nd.DialContext(ctx, "tcp", d.broker.HostPort)
+		return nd.DialContext(ctx, "tcp", broker.HostPort)
 	case "tls":
-		conn, err := nd.DialContext(ctx, "tcp", d.broker.HostPort)
+		conn, err := nd.DialContext(ctx, "tcp", broker.HostPort)
 		if err != nil {
 			return nil, err
 		}
-		tc := tls.Client(conn, d.tlsFor(d.broker.HostPort))
+		tc := tls.Client(conn, d.tlsFor(broker.HostPort))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, err
@@ -77,7 +141,7 @@ func (d *dialer) dial(ctx context.Context, userIndex int) (net.Conn, error) {
 			TLSClientConfig: d.tls,
 			Subprotocols:    []string{"mqtt", "mqttv5"}, // what the SDK's client offers
 		}
-		ws, resp, err := wd.DialContext(ctx, d.broker.URL.String(), http.Header{})
+		ws, resp, err := wd.DialContext(ctx, broker.URL.String(), http.Header{})
 		if err != nil {
 			if resp != nil {
 				return nil, fmt.Errorf("websocket upgrade: HTTP %d: %w", resp.StatusCode, err)

@@ -25,11 +25,11 @@ const maxResponseBytes = 1 << 20
 // sdkHTTP makes the SDK's HTTP calls (contract §2) through one shared,
 // tuned transport for the whole fleet.
 type sdkHTTP struct {
-	base   string
+	bases  []string // user n's requests go to bases[n % len]
 	client *http.Client
 }
 
-func newSDKHTTP(base string, tlsConf *tls.Config, timeout time.Duration, users int, sources []net.IP) *sdkHTTP {
+func newSDKHTTP(bases []string, tlsConf *tls.Config, timeout time.Duration, users int, sources []net.IP) *sdkHTTP {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	dial := dialer.DialContext
 	if len(sources) > 0 {
@@ -54,7 +54,7 @@ func newSDKHTTP(base string, tlsConf *tls.Config, timeout time.Duration, users i
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: timeout,
 	}
-	return &sdkHTTP{base: base, client: &http.Client{Transport: transport, Timeout: timeout,
+	return &sdkHTTP{bases: bases, client: &http.Client{Transport: transport, Timeout: timeout,
 		// The SDK's client follows redirects only for GET; POST/PUT/DELETE
 		// answered with a redirect are failures (contract §2.1). Never
 		// follow: a redirect is always reported as the status it is.
@@ -64,13 +64,14 @@ func newSDKHTTP(base string, tlsConf *tls.Config, timeout time.Duration, users i
 
 func (h *sdkHTTP) close() { h.client.CloseIdleConnections() }
 
-// url joins base and path the SDK way: plain concatenation, a leading '/'
-// ensured on the path, a trailing '/' on the base kept (contract §2.1).
-func (h *sdkHTTP) url(path string) string {
+// url joins user s's base URL and path the SDK way: plain
+// concatenation, a leading '/' ensured on the path, a trailing '/' on the
+// base kept (contract §2.1).
+func (h *sdkHTTP) url(s scenario.Session, path string) string {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	return h.base + path
+	return h.bases[s.Index%len(h.bases)] + path
 }
 
 // call sends one request with the SDK's headers and decodes a JSON answer
@@ -85,7 +86,7 @@ func (h *sdkHTTP) call(ctx context.Context, s scenario.Session, method, path str
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, h.url(path), rd)
+	req, err := http.NewRequestWithContext(ctx, method, h.url(s, path), rd)
 	if err != nil {
 		return "internal", err
 	}

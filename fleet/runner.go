@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -28,9 +27,18 @@ type Config struct {
 	Scenario *scenario.Scenario
 	// HTTPURL is the API base URL, used verbatim (contract §2.1).
 	HTTPURL string
+	// HTTPURLs, when set, are several API base URLs (HTTPURL is then
+	// ignored): user n (scenario.Session.Index) sends its requests to
+	// HTTPURLs[n % len].
+	HTTPURLs []string
 	// MQTTURL is the broker URI: tcp://, ssl://, tls://, ws://, wss://
 	// (contract §3.2).
 	MQTTURL string
+	// MQTTURLs, when set, are several brokers, as the addresses of a
+	// broker cluster (MQTTURL is then ignored): user n connects to
+	// MQTTURLs[n % len], and each connect also counts on the address's
+	// own metric, scenario.MQTTConnectAt(host:port).
+	MQTTURLs []string
 	// TLS is used for ssl/tls/wss brokers and https; nil means the system
 	// roots.
 	TLS     *tls.Config
@@ -138,11 +146,11 @@ func New(cfg Config) (*Runner, error) {
 	if sc == nil || cfg.Metrics == nil {
 		return nil, errors.New("fleet: Config.Scenario and Config.Metrics are required")
 	}
-	broker, err := contract.ParseBroker(cfg.MQTTURL)
-	if err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
+	apis := cfg.HTTPURLs
+	if len(apis) == 0 && cfg.HTTPURL != "" {
+		apis = []string{cfg.HTTPURL}
 	}
-	if cfg.HTTPURL == "" {
+	if len(apis) == 0 {
 		return nil, errors.New("fleet: Config.HTTPURL is required")
 	}
 	log := cfg.Logger
@@ -158,12 +166,20 @@ func New(cfg Config) (*Runner, error) {
 		seed:         runSeed(sc, time.Now()),
 		gate:         newStreamGate(),
 		log:          log,
-		http:         newSDKHTTP(cfg.HTTPURL, cfg.TLS, sc.Fleet.HTTPTimeout, sc.Fleet.Users, sources),
-		dial:         &dialer{broker: broker, tls: cfg.TLS, sources: sources},
+		http:         newSDKHTTP(apis, cfg.TLS, sc.Fleet.HTTPTimeout, sc.Fleet.Users, sources),
 		backoff:      newBackoff(sc.Fleet.Reconnect),
 		loginTimeout: sc.Fleet.HTTPTimeout + sc.Fleet.ConnectTimeout*2,
 		m:            newRunMetrics(cfg.Metrics),
 	}
+	brokers := cfg.MQTTURLs
+	if len(brokers) == 0 && cfg.MQTTURL != "" {
+		brokers = []string{cfg.MQTTURL}
+	}
+	dial, err := newDialer(brokers, cfg.TLS, sources, cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	r.dial = dial
 	for _, b := range buildBehaviours(env{sc: sc, reg: cfg.Metrics, http: r.http, log: log, users: sc.Fleet.Users}) {
 		switch b.when().kind {
 		case atLogin:

@@ -32,6 +32,7 @@ func (r *runner) startStreams(ctx context.Context, start time.Time) {
 			continue
 		}
 		s := newSchedule(curve, b.when().process, newRand(r.seed, domainSchedule, b.row))
+		s.shift(r.sc.Shard)
 		st := &stream{r: r, b: b, rng: newRand(r.seed, domainStream, b.row)}
 		r.pacers.Add(1)
 		r.goWork(func() {

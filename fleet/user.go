@@ -379,10 +379,11 @@ func (u *user) setCanonicalLocked(id string) {
 func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	r := u.r
 	t0 := time.Now()
-	conn, err := r.dial.dial(ctx, u.index)
+	connect := r.dial.metrics(u.sess.Index)
+	conn, err := r.dial.dial(ctx, u.sess.Index)
 	if err != nil {
 		err = fmt.Errorf("connect: %w", err)
-		r.m.connect.Fail(classifyNetError(err), err)
+		connect.Fail(classifyNetError(err), err)
 		return nil, classed(classifyNetError(err), err)
 	}
 	// hungUp ends when the connection fails before the user is online
@@ -428,10 +429,10 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 			class = connackClass(ack.ReasonCode)
 		}
 		err = fmt.Errorf("connect: %w", err)
-		r.m.connect.Fail(class, err)
+		connect.Fail(class, err)
 		return nil, classed(class, err)
 	}
-	r.m.connect.Record(time.Since(t0))
+	connect.Record(time.Since(t0))
 
 	u.mu.Lock()
 	topic := u.evTopic

@@ -27,7 +27,8 @@ func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (
 		Metrics:   map[string]report.Metric{},
 		Counters:  map[string]int64{},
 	}
-	errs := map[string]map[string]int64{} // metric -> class -> errors
+	errs := map[string]map[string]int64{}       // metric -> class -> errors
+	samples := map[string]map[string][]string{} // metric -> class -> messages, in shard order
 	for _, s := range shards {
 		if s.sum.Start.Before(sum.Start) {
 			sum.Start = s.sum.Start
@@ -44,6 +45,13 @@ func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (
 			}
 			for class, n := range m.ErrorsBy {
 				errs[name][class] += n
+			}
+			for class, msgs := range m.ErrorSamples {
+				if samples[name] == nil {
+					samples[name] = map[string][]string{}
+				}
+				kept := samples[name][class]
+				samples[name][class] = append(kept, msgs[:min(len(msgs), metrics.MaxErrorSamples-len(kept))]...)
 			}
 		}
 	}
@@ -62,7 +70,7 @@ func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (
 	for _, name := range slices.Sorted(keys(errs, tl.hists)) {
 		total := tl.total(name)
 		ls := latencySummary(name, total, errs[name])
-		sum.Metrics[name] = report.MetricFrom(ls, sum.Seconds)
+		sum.Metrics[name] = report.MetricFrom(ls, sum.Seconds).WithSamples(samples[name])
 		m.Latencies[name] = metrics.LatencyData{Hist: total, Errors: ls.Errors}
 	}
 	m.Gauges, sum.UsersOnline = tl.gauges(sec, stages)

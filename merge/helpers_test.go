@@ -77,7 +77,7 @@ func writeShard(t *testing.T, sp spec) string {
 		Series:    report.SeriesFrom(c.Series()),
 	}
 	for _, m := range reg.Summaries() {
-		sum.Metrics[m.Name] = report.MetricFrom(m, seconds)
+		sum.Metrics[m.Name] = report.MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}
 	th := scenarioThresholds(t, sp.thresholds)
 	for _, v := range metrics.Evaluate(th, c.Measure(end.Sub(sp.base), nil)) {

@@ -260,3 +260,29 @@ func TestMergeMissingShardIsPartial(t *testing.T) {
 		t.Errorf("junit.xml of a partial merge passes a rule instead of skipping it:\n%s", junit)
 	}
 }
+
+func TestMergeKeepsErrorSamples(t *testing.T) {
+	t.Parallel()
+	var dirs []string
+	for i := range 2 {
+		dirs = append(dirs, writeShard(t, spec{runID: "r", hash: "h", index: i, count: 2, base: t0, seconds: 1,
+			record: func(_ int, reg *metrics.Registry) {
+				reg.Latency(scenario.UserLogin).Record(time.Millisecond)
+				for j := range 2 {
+					reg.Latency(scenario.HTTPMe).Fail("http_503", fmt.Errorf("shard %d: GET /v1/sdk/me: 503 (%d)", i, j))
+				}
+			}}))
+	}
+	res, err := Merge(dirs, Options{Out: filepath.Join(t.TempDir(), "merged")})
+	if err != nil && engine.OutcomeOf(err) != engine.ThresholdsFailed {
+		t.Fatalf("merge: %v", err)
+	}
+	m := res.Summary.Metrics[scenario.HTTPMe]
+	if m.ErrorsBy["http_503"] != 4 {
+		t.Errorf("http_503 errors %d, want 4", m.ErrorsBy["http_503"])
+	}
+	want := []string{"shard 0: GET /v1/sdk/me: 503 (0)", "shard 0: GET /v1/sdk/me: 503 (1)", "shard 1: GET /v1/sdk/me: 503 (0)"}
+	if got := m.ErrorSamples["http_503"]; !slices.Equal(got, want) {
+		t.Errorf("samples %q, want the first %d in shard order %q", got, metrics.MaxErrorSamples, want)
+	}
+}

@@ -14,15 +14,18 @@ type IntervalSink interface {
 }
 
 // IntervalStat is one metric's statistics over one interval: successes,
-// errors, and the successes' percentiles (exact to the histogram's 3
-// significant digits; 0 without successes).
+// errors (in all and by class), and the successes' percentiles (exact to
+// the histogram's 3 significant digits; 0 without successes).
 type IntervalStat struct {
 	Count  int64
 	Errors int64
-	P50    time.Duration
-	P95    time.Duration
-	P99    time.Duration
-	Max    time.Duration
+	// ErrorsBy splits Errors by class; only classes with an error in the
+	// interval are present, and nil means no error at all.
+	ErrorsBy map[string]int64
+	P50      time.Duration
+	P95      time.Duration
+	P99      time.Duration
+	Max      time.Duration
 }
 
 // Point is the state of the run at the end of one interval: counter and
@@ -50,6 +53,9 @@ type Collector struct {
 
 	prev  time.Time
 	spare *hdr.Histogram
+	// classes holds each latency metric's cumulative error counts by class
+	// at the previous Tick, to take per-interval differences.
+	classes map[string]map[string]int64
 
 	mu       sync.Mutex
 	series   *Series
@@ -64,7 +70,7 @@ type Collector struct {
 // start. sink may be nil.
 func NewCollector(reg *Registry, start time.Time, sink IntervalSink) *Collector {
 	return &Collector{reg: reg, start: start, sink: sink, prev: start, spare: newHistogram(), series: NewSeries(DefaultSeriesPoints),
-		gauges: map[string]GaugeStats{}}
+		gauges: map[string]GaugeStats{}, classes: map[string]map[string]int64{}}
 }
 
 // Tick ends the current interval at now.
@@ -77,7 +83,7 @@ func (c *Collector) Tick(now time.Time) {
 	}
 	sinkErrs := 0
 	for _, l := range c.reg.Latencies() {
-		h, errs := l.rotate(c.spare)
+		h, errs, cum := l.rotateClasses(c.spare)
 		h.SetStartTimeMs(c.prev.UnixMilli())
 		h.SetEndTimeMs(now.UnixMilli())
 		h.SetTag("")
@@ -87,8 +93,13 @@ func (c *Collector) Tick(now time.Time) {
 			}
 		}
 		if h.TotalCount() > 0 || errs > 0 {
-			p.Latencies[l.name] = intervalStat(h, errs)
+			st := intervalStat(h, errs)
+			if errs > 0 {
+				st.ErrorsBy = classDelta(c.classes[l.name], cum)
+			}
+			p.Latencies[l.name] = st
 		}
+		c.classes[l.name] = cum
 		h.Reset()
 		c.spare = h
 	}
@@ -108,6 +119,33 @@ func (c *Collector) Tick(now time.Time) {
 	c.last = p
 	c.sinkErrs += sinkErrs
 	c.mu.Unlock()
+}
+
+// rotateClasses is rotate that also returns the cumulative error counts by
+// class, read under the same lock: the classes' growth since the previous
+// call adds up to errs exactly.
+func (l *Latency) rotateClasses(spare *hdr.Histogram) (finished *hdr.Histogram, errs int64, cumulative map[string]int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	finished, l.interval = l.interval, spare
+	errs, l.intervalErrors = l.intervalErrors, 0
+	cumulative = make(map[string]int64, len(l.errors))
+	for class, n := range l.errors {
+		cumulative[class] = n
+	}
+	return finished, errs, cumulative
+}
+
+// classDelta is the errors by class counted between prev and cur (both
+// cumulative), leaving out classes that did not grow.
+func classDelta(prev, cur map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for class, n := range cur {
+		if d := n - prev[class]; d > 0 {
+			out[class] = d
+		}
+	}
+	return out
 }
 
 func intervalStat(h *hdr.Histogram, errs int64) IntervalStat {

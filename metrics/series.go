@@ -14,9 +14,9 @@ const DefaultSeriesPoints = 1800
 //	merged:  [12] [34] [56] [78]
 //
 // A merged point keeps the later counter values (they are cumulative or
-// instantaneous), sums counts and errors, averages p50 weighted by count,
-// and keeps the larger p95, p99 and max (a conservative chart). Exact
-// per-second distributions live in the hlog files, not here.
+// instantaneous), sums counts and errors (by class too), averages p50
+// weighted by count, and keeps the larger p95, p99 and max (a conservative
+// chart). Exact per-second distributions live in the hlog files, not here.
 type Series struct {
 	max    int
 	points []Point
@@ -77,6 +77,15 @@ func mergeStats(a, b IntervalStat) IntervalStat {
 		P95:    max(a.P95, b.P95),
 		P99:    max(a.P99, b.P99),
 		Max:    max(a.Max, b.Max),
+	}
+	if len(a.ErrorsBy)+len(b.ErrorsBy) > 0 {
+		out.ErrorsBy = make(map[string]int64, len(a.ErrorsBy)+len(b.ErrorsBy))
+		for class, n := range a.ErrorsBy {
+			out.ErrorsBy[class] += n
+		}
+		for class, n := range b.ErrorsBy {
+			out.ErrorsBy[class] += n
+		}
 	}
 	if out.Count > 0 {
 		// In floats: a long merged interval's count times an hour in

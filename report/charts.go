@@ -28,6 +28,9 @@ type chartLine struct {
 	Dashed bool
 	Step   bool // draw as a staircase (a target that changes at stage starts)
 	Points []xy
+	// Labels, when set, are the hover texts of the points (by index);
+	// otherwise the hover shows the point's own x and y.
+	Labels []string
 }
 
 // chartKind says how a chart's x axis reads.
@@ -47,6 +50,9 @@ type chart struct {
 	Kind    chartKind
 	YLabel  string // for non-latency charts; latency charts say their unit
 	Latency bool   // y values are microseconds
+	// Stacked: each line's y is the sum of its own value and those of
+	// the lines before it, drawn as filled bands (Labels say the value).
+	Stacked bool
 	Lines   []chartLine
 	Stages  []float64 // stage boundaries in seconds, drawn as vertical lines
 	XMax    float64   // end of the time axis in seconds (overTime)
@@ -127,11 +133,12 @@ func percentileCurve(h *hdr.Histogram) []xy {
 
 // seriesGroup is adjacent series points merged into one chart point.
 type seriesGroup struct {
-	end     float64          // seconds since start
-	seconds float64          // total interval length
-	counts  map[string]int64 // successes per latency metric
-	errors  map[string]int64 // errors per latency metric
-	values  map[string]int64 // counter and gauge values at the group's end
+	end      float64          // seconds since start
+	seconds  float64          // total interval length
+	counts   map[string]int64 // successes per latency metric
+	errors   map[string]int64 // errors per latency metric
+	errorsBy map[string]int64 // errors per errorKey(metric, class)
+	values   map[string]int64 // counter and gauge values at the group's end
 }
 
 // groupSeries merges adjacent points into at most MaxChartPoints groups.
@@ -139,7 +146,7 @@ func groupSeries(points []Point) []seriesGroup {
 	k := groupSize(len(points))
 	var out []seriesGroup
 	for i := 0; i < len(points); i += k {
-		g := seriesGroup{counts: map[string]int64{}, errors: map[string]int64{}}
+		g := seriesGroup{counts: map[string]int64{}, errors: map[string]int64{}, errorsBy: map[string]int64{}}
 		for _, p := range points[i:min(i+k, len(points))] {
 			g.end = p.T
 			g.seconds += p.Seconds
@@ -147,6 +154,14 @@ func groupSeries(points []Point) []seriesGroup {
 			for name, st := range p.Latencies {
 				g.counts[name] += st.Count
 				g.errors[name] += st.Errors
+				var classified int64
+				for class, n := range st.ErrorsBy {
+					g.errorsBy[errorKey(name, class)] += n
+					classified += n
+				}
+				if rest := st.Errors - classified; rest > 0 {
+					g.errorsBy[errorKey(name, "")] += rest
+				}
 			}
 		}
 		out = append(out, g)
@@ -210,48 +225,77 @@ func throughputChart(groups []seriesGroup) chart {
 	return c
 }
 
-// errorsChart: errors per second over all metrics, plus the (at most
-// three) metrics with the most errors.
+// maxErrorBands bounds the bands of the errors chart: the (metric, class)
+// pairs with the most errors get one each, the rest share "other".
+const maxErrorBands = 6
+
+// errorKey names one band of the errors chart: "metric: class", or the
+// metric alone for series written before classes were recorded.
+func errorKey(metric, class string) string {
+	if class == "" {
+		return metric
+	}
+	return metric + ": " + class
+}
+
+// errorsChart: failed operations per second, stacked by metric and error
+// class (the maxErrorBands largest pairs, the rest as "other"). Each
+// band's hover says its own rate and count.
 func errorsChart(groups []seriesGroup, sum *Summary) chart {
-	c := chart{ID: "errors", Title: "Errors", YLabel: "errors / s"}
-	total := chartLine{Name: "all errors", Color: colorAt(2)}
+	c := chart{ID: "errors", Title: "Errors by class", YLabel: "errors / s", Stacked: true}
+	totals := map[string]int64{}
 	for _, g := range groups {
-		total.Points = append(total.Points, xy{g.end, g.rate(sumWhere(g.errors, func(string) bool { return true }))})
-	}
-	c.Lines = append(c.Lines, total)
-	type worst struct {
-		name string
-		n    int64
-	}
-	var ws []worst
-	for name, m := range sum.Metrics {
-		if m.Errors > 0 {
-			ws = append(ws, worst{name, m.Errors})
+		for k, n := range g.errorsBy {
+			totals[k] += n
 		}
 	}
-	sort.Slice(ws, func(i, j int) bool {
-		if ws[i].n != ws[j].n {
-			return ws[i].n > ws[j].n
-		}
-		return ws[i].name < ws[j].name
-	})
-	if len(ws) > 1 { // with one metric, its line is the total
-		for i, w := range ws[:min(3, len(ws))] {
-			l := chartLine{Name: w.name, Color: colorAt(4 + i), Dashed: true}
-			for _, g := range groups {
-				l.Points = append(l.Points, xy{g.end, g.rate(g.errors[w.name])})
+	keys := sortedKeys(totals)
+	sort.SliceStable(keys, func(i, j int) bool { return totals[keys[i]] > totals[keys[j]] })
+	bands := keys
+	var other []string
+	if len(keys) > maxErrorBands {
+		bands, other = keys[:maxErrorBands-1], keys[maxErrorBands-1:]
+	}
+	names := append([]string(nil), bands...)
+	if len(other) > 0 {
+		names = append(names, fmt.Sprintf("other (%d classes)", len(other)))
+	}
+	below := make([]float64, len(groups)) // the stack under the next band
+	for i, name := range names {
+		l := chartLine{Name: name, Color: colorAt(2 + i)}
+		for j, g := range groups {
+			var n int64
+			if i < len(bands) {
+				n = g.errorsBy[name]
+			} else {
+				for _, k := range other {
+					n += g.errorsBy[k]
+				}
 			}
-			c.Lines = append(c.Lines, l)
+			r := g.rate(n)
+			below[j] += r
+			l.Points = append(l.Points, xy{g.end, below[j]})
+			l.Labels = append(l.Labels, fmt.Sprintf("%s at %s: %s errors/s (%d errors)", name, fmtSeconds(g.end), strconv.FormatFloat(r, 'g', 4, 64), n))
 		}
+		c.Lines = append(c.Lines, l)
 	}
-	if n := sum.TotalErrors(); n == 0 {
+	n := sum.TotalErrors()
+	switch {
+	case n == 0:
 		c.Caption = "No operation failed during the run."
-	} else {
-		parts := make([]string, 0, len(ws))
-		for _, w := range ws {
-			parts = append(parts, fmt.Sprintf("%s %d", w.name, w.n))
+		c.Stacked = false
+		c.Lines = []chartLine{{Name: "errors", Color: colorAt(2)}}
+		for _, g := range groups {
+			c.Lines[0].Points = append(c.Lines[0].Points, xy{g.end, 0})
 		}
-		c.Caption = fmt.Sprintf("Failed operations per second. In all: %d (%s); classes are in the metrics table.", n, strings.Join(parts, ", "))
+	case len(keys) == 0:
+		c.Caption = fmt.Sprintf("%d operations failed; the series holds no error counts.", n)
+	default:
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, totals[k]))
+		}
+		c.Caption = fmt.Sprintf("Failed operations per second, stacked by metric and error class. In all: %d (%s); sample messages are in the errors table.", n, strings.Join(parts, ", "))
 	}
 	return c
 }

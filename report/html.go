@@ -68,6 +68,10 @@ type page struct {
 	Latency     []chartView
 	Dist        *chartView
 	Metrics     []metricRow
+	NoData      []string   // latency metrics without a successful sample, and why
+	Errors      []errorRow // every metric and class that failed, with samples
+	GenPanel    []genRow   // the simulator's own health, signal by signal
+	GenVerdict  string
 	Stages      []stageRow
 	Counters    []param
 	Params      []param
@@ -104,6 +108,21 @@ type metricRow struct {
 
 type stageRow struct {
 	Name, Users, From, Length string
+	Online                    string // users.online min..max of its samples
+	Operations, Errors        string // successes and failures that ended in it
+}
+
+// errorRow is one error class of one metric, with its kept messages.
+type errorRow struct {
+	Metric, Class string
+	Count         int64
+	Samples       []string
+}
+
+// genRow is one signal of the generator-health panel.
+type genRow struct {
+	Signal, Value, Limit, Over string
+	Class                      string // "fail" when the limit was exceeded for long enough, "" otherwise
 }
 
 type chartView struct {
@@ -151,16 +170,25 @@ func buildPage(s *Summary, hs Histograms) (*page, error) {
 		pg.Key = append(pg.Key, keyRow{Name: name, Count: fmt.Sprint(m.Count), P50: fmtMs(m.P50), P95: fmtMs(m.P95), P99: fmtMs(m.P99), Errors: fmtErrors(m)})
 	}
 	for _, name := range s.MetricNames() {
-		pg.Metrics = append(pg.Metrics, metricRowOf(name, s.Metrics[name]))
+		m := s.Metrics[name]
+		pg.Metrics = append(pg.Metrics, metricRowOf(name, m))
+		if m.Count == 0 {
+			why := "nothing measured"
+			if m.Errors > 0 {
+				why = fmt.Sprintf("every operation failed: %s", fmtErrors(m))
+			}
+			pg.NoData = append(pg.NoData, name+" ("+why+")")
+		}
+		for _, class := range sortedKeys(m.ErrorsBy) {
+			row := errorRow{Metric: name, Class: class, Count: m.ErrorsBy[class]}
+			for _, msg := range m.ErrorSamples[class] {
+				row.Samples = append(row.Samples, ScrubMessage(msg))
+			}
+			pg.Errors = append(pg.Errors, row)
+		}
 	}
-	start := s.Start.Round(0)
-	for _, st := range s.Stages {
-		pg.Stages = append(pg.Stages, stageRow{
-			Name: st.Name, Users: fmt.Sprint(st.Users),
-			From:   fmtSeconds(st.Start.Round(0).Sub(start).Seconds()),
-			Length: fmtSeconds(st.End.Round(0).Sub(st.Start.Round(0)).Seconds()),
-		})
-	}
+	pg.Stages = stageRows(s)
+	pg.GenVerdict, pg.GenPanel = generatorPanel(s)
 	for _, name := range sortedKeys(s.Counters) {
 		pg.Counters = append(pg.Counters, param{name, fmt.Sprint(s.Counters[name])})
 	}
@@ -192,6 +220,75 @@ func buildPage(s *Summary, hs Histograms) (*page, error) {
 		pg.Dist = &v
 	}
 	return pg, nil
+}
+
+// stageRows is the stage table: each stage's timing, its users online
+// (users_online) and the operations and errors of the series points that
+// ended in it.
+func stageRows(s *Summary) []stageRow {
+	start := s.Start.Round(0)
+	online := map[string]StageOnline{}
+	if s.UsersOnline != nil {
+		for _, o := range s.UsersOnline.Stages {
+			online[o.Name] = o
+		}
+	}
+	var out []stageRow
+	for i, st := range s.Stages {
+		from := st.Start.Round(0).Sub(start).Seconds()
+		to := st.End.Round(0).Sub(start).Seconds()
+		var ops, errs int64
+		for _, p := range s.Series {
+			// A point belongs to the stage its interval ends in; the last
+			// stage also takes the points after its end (the teardown).
+			if p.T > from && (p.T <= to || i == len(s.Stages)-1) {
+				for name, st := range p.Latencies {
+					if name != scenario.ScheduleLag {
+						ops += st.Count
+						errs += st.Errors
+					}
+				}
+			}
+		}
+		row := stageRow{
+			Name: st.Name, Users: fmt.Sprint(st.Users),
+			From: fmtSeconds(from), Length: fmtSeconds(to - from),
+			Online: "-", Operations: fmt.Sprint(ops), Errors: fmt.Sprint(errs),
+		}
+		if o, ok := online[st.Name]; ok && o.Samples > 0 {
+			row.Online = fmt.Sprintf("%d..%d", o.Min, o.Max)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// generatorPanel is the simulator's health, one row per signal, with the
+// verdict as a sentence; nothing for a summary without it.
+func generatorPanel(s *Summary) (verdict string, rows []genRow) {
+	g := s.Generator
+	if g == nil {
+		return "", nil
+	}
+	row := func(signal, value, limit string, over float64) genRow {
+		r := genRow{Signal: signal, Value: value, Limit: limit, Over: fmtSeconds(over)}
+		if over > 0 {
+			r.Class = "warnrow"
+		}
+		return r
+	}
+	rows = []genRow{
+		row("CPU (share of its cores)", fmt.Sprintf("mean %.0f%%, peak %.0f%% of %d cores", g.CPU.MeanPct, g.CPU.PeakPct, g.Cores), fmt.Sprintf("%.0f%%", g.CPU.LimitPct), g.CPU.OverS),
+		row("Go scheduler latency", fmt.Sprintf("p99 %s, worst second %s", fmtMs(g.SchedLatency.P99MS), fmtMs(g.SchedLatency.PeakP99MS)), fmtMs(g.SchedLatency.LimitMS), g.SchedLatency.OverS),
+		row(scenario.ScheduleLag, "worst second p99 "+fmtMs(g.ScheduleLag.PeakP99MS), fmtMs(g.ScheduleLag.LimitMS), g.ScheduleLag.OverS),
+		row("backpressure (telemetry ticks dropped)", fmt.Sprintf("%d of %d (%.2f%%, worst second %.2f%%)", g.Backpressure.Dropped, g.Backpressure.Attempts, g.Backpressure.SharePct, g.Backpressure.PeakSharePct), fmt.Sprintf("%.0f%%", g.Backpressure.LimitPct), g.Backpressure.OverS),
+		row("GC pauses", fmt.Sprintf("%s in all, longest %s, worst second %.2f%%", fmtMs(g.GCPause.TotalMS), fmtMs(g.GCPause.MaxMS), g.GCPause.PeakPct), fmt.Sprintf("%.0f%%", g.GCPause.LimitPct), g.GCPause.OverS),
+	}
+	verdict = fmt.Sprintf("Healthy: the simulator kept up (%s sampled); its latencies measure the target.", fmtSeconds(g.SampledS))
+	if s.GeneratorBound() {
+		verdict = "Generator-bound: " + generatorReasons(s) + "."
+	}
+	return verdict, rows
 }
 
 // view renders c, or returns a chart without SVG (the template says "no

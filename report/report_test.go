@@ -50,8 +50,8 @@ func TestSummaryJSONRoundTrip(t *testing.T) {
 		t.Errorf("stages = %+v", got.Stages)
 	}
 	m := got.Metrics["http.me"]
-	if m.Errors != 4 || m.ErrorsBy["http_503"] != 4 {
-		t.Errorf("http.me errors = %d %v, want 4 http_503", m.Errors, m.ErrorsBy)
+	if m.Errors != 5 || m.ErrorsBy["http_503"] != 4 || m.ErrorsBy["timeout"] != 1 {
+		t.Errorf("http.me errors = %d %v, want 4 http_503 and 1 timeout", m.Errors, m.ErrorsBy)
 	}
 	if !(m.Min <= m.P50 && m.P50 <= m.P90 && m.P90 <= m.P95 && m.P95 <= m.P99 && m.P99 <= m.P999 && m.P999 <= m.Max && m.Mean > 0) {
 		t.Errorf("http.me statistics out of order: %+v", m)
@@ -276,13 +276,14 @@ func TestHTMLChartsPopulated(t *testing.T) {
 	if len(pg.Dist.Legend) != 3 {
 		t.Errorf("distribution lines = %v", pg.Dist.Legend)
 	}
-	// The errors chart shows the 4 seconds of http_503.
+	// The errors chart shows the 4 seconds of http_503, the timeout and
+	// the auth_refused.
 	var errSum float64
 	for _, g := range groupSeries(run.sum.Series) {
 		errSum += g.rate(sumWhere(g.errors, func(string) bool { return true })) * g.seconds
 	}
-	if errSum < 3.99 || errSum > 4.01 {
-		t.Errorf("errors over time add up to %v, want 4", errSum)
+	if errSum < 5.99 || errSum > 6.01 {
+		t.Errorf("errors over time add up to %v, want 6", errSum)
 	}
 	if pg.Verdict.Word != "PASSED" {
 		t.Errorf("verdict = %+v", pg.Verdict)

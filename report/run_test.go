@@ -1,6 +1,8 @@
 package report
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +17,14 @@ import (
 
 // seed is the simulated run's seed, in its metadata.
 var seed uint64 = 42
+
+// leakedHash stands for a userHash in an error message: no file of the run
+// may carry it.
+const leakedHash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+// emptyMetric is a metric of the simulated run with one error and no
+// success.
+const emptyMetric = "mqtt.reconnect"
 
 // testRun is a result directory made by the real metrics pipeline
 // (Registry -> Collector -> HlogWriter) from seeded random latencies, with
@@ -123,8 +133,14 @@ func simulateRun(dir string) (*testRun, error) {
 			record("http.me", 200+rng.Int64N(5000))
 		}
 		if sec >= 10 && sec < 14 {
-			reg.Latency("http.me").Error("http_503")
+			reg.Latency("http.me").Fail("http_503", fmt.Errorf("GET /v1/sdk/me?hash=%s: 503 Service Unavailable", leakedHash))
 			drops.Inc()
+		}
+		if sec == 20 {
+			reg.Latency("http.me").Fail("timeout", errors.New("context deadline exceeded"))
+		}
+		if sec == 30 {
+			reg.Latency(emptyMetric).Error("auth_refused")
 		}
 		for _, n := range []string{"telemetry.puback", "sos.delivered", "http.me"} {
 			run.perTick[n] = append(run.perTick[n], int64(len(run.recorded[n])-before[n]))
@@ -177,7 +193,7 @@ func simulateRun(dir string) (*testRun, error) {
 		},
 	}
 	for _, m := range reg.Summaries() {
-		s.Metrics[m.Name] = MetricFrom(m, seconds)
+		s.Metrics[m.Name] = MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}
 	if err := WriteDir(dir, s); err != nil {
 		return nil, err

@@ -23,12 +23,16 @@ type Point struct {
 // IntervalStat is one latency metric's statistics over one interval, in
 // milliseconds (to the microsecond).
 type IntervalStat struct {
-	Count  int64   `json:"count"`
-	Errors int64   `json:"errors"`
-	P50    float64 `json:"p50_ms"`
-	P95    float64 `json:"p95_ms"`
-	P99    float64 `json:"p99_ms"`
-	Max    float64 `json:"max_ms"`
+	Count  int64 `json:"count"`
+	Errors int64 `json:"errors"`
+	// ErrorsBy splits Errors by class (only classes with an error in the
+	// interval); absent when there was none, and in summaries written
+	// before it existed.
+	ErrorsBy map[string]int64 `json:"errors_by_class,omitempty"`
+	P50      float64          `json:"p50_ms"`
+	P95      float64          `json:"p95_ms"`
+	P99      float64          `json:"p99_ms"`
+	Max      float64          `json:"max_ms"`
 }
 
 // SeriesFrom converts a collector's series into summary.json's units.
@@ -38,7 +42,7 @@ func SeriesFrom(points []metrics.Point) []Point {
 		out[i] = Point{T: p.T, Seconds: p.Seconds, Values: p.Values, Latencies: make(map[string]IntervalStat, len(p.Latencies))}
 		for name, st := range p.Latencies {
 			out[i].Latencies[name] = IntervalStat{
-				Count: st.Count, Errors: st.Errors,
+				Count: st.Count, Errors: st.Errors, ErrorsBy: st.ErrorsBy,
 				P50: ms(st.P50), P95: ms(st.P95), P99: ms(st.P99), Max: ms(st.Max),
 			}
 		}

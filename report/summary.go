@@ -77,8 +77,13 @@ type Summary struct {
 // Target says what the run ran against.
 type Target struct {
 	Kind TargetKind `json:"kind"`
-	HTTP string     `json:"http"`
-	MQTT string     `json:"mqtt"`
+	HTTP string     `json:"http"` // the (first) API base URL
+	MQTT string     `json:"mqtt"` // the (first) broker URI
+	// HTTPs and MQTTs list every address, in the scenario's order, when
+	// target.http or target.mqtt has several (users are spread over
+	// them); nil with one.
+	HTTPs []string `json:"http_addresses,omitempty"`
+	MQTTs []string `json:"mqtt_addresses,omitempty"`
 }
 
 // Stage is when one stage ran. Its fields are those of fleet.StageTiming,
@@ -105,6 +110,10 @@ type Metric struct {
 	P99      float64          `json:"p99_ms"`
 	P999     float64          `json:"p99_9_ms"`
 	Max      float64          `json:"max_ms"`
+	// ErrorSamples holds, per error class, the first few error messages
+	// (metrics.MaxErrorSamples at most), scrubbed of anything that looks
+	// like a secret (ScrubMessage); absent when none were kept.
+	ErrorSamples map[string][]string `json:"error_samples,omitempty"`
 }
 
 // MetricFrom converts a metrics.Summary over a run of the given length.
@@ -119,6 +128,24 @@ func MetricFrom(s metrics.Summary, seconds float64) Metric {
 	m.Min, m.Mean, m.Max = ms(s.Min), ms(s.Mean), ms(s.Max)
 	at := func(q float64) float64 { v, _ := s.At(q); return ms(v) }
 	m.P50, m.P90, m.P95, m.P99, m.P999 = at(50), at(90), at(95), at(99), at(99.9)
+	return m
+}
+
+// WithSamples returns m carrying samples, a metric's kept error messages by
+// class (metrics.Latency.ErrorSamples), each scrubbed with ScrubMessage.
+// An empty samples map leaves m as it is.
+func (m Metric) WithSamples(samples map[string][]string) Metric {
+	if len(samples) == 0 {
+		return m
+	}
+	m.ErrorSamples = make(map[string][]string, len(samples))
+	for class, msgs := range samples {
+		out := make([]string, len(msgs))
+		for i, msg := range msgs {
+			out[i] = ScrubMessage(msg)
+		}
+		m.ErrorSamples[class] = out
+	}
 	return m
 }
 

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,7 +41,8 @@ const fontFallback = "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"
 func renderSVG(c chart, wide bool) (template.HTML, error) {
 	p := plot.New()
 	styleAxes(p)
-	xmax, err := addLines(p, c)
+	var hovers []hoverPoint
+	xmax, err := addLines(p, c, &hovers)
 	if err != nil {
 		return "", fmt.Errorf("chart %s: %w", c.ID, err)
 	}
@@ -62,11 +64,13 @@ func renderSVG(c chart, wide bool) (template.HTML, error) {
 	if _, err := canvas.WriteTo(&buf); err != nil {
 		return "", fmt.Errorf("chart %s: %w", c.ID, err)
 	}
-	return inlineSVG(buf.String(), c.Title)
+	return inlineSVG(buf.String(), c.Title, hovers)
 }
 
-// inlineSVG turns a standalone SVG document into markup for an HTML page.
-func inlineSVG(doc, title string) (template.HTML, error) {
+// inlineSVG turns a standalone SVG document into markup for an HTML page,
+// with the hover points (each a transparent circle holding a <title>, which
+// browsers show as a tooltip without any script) drawn on top.
+func inlineSVG(doc, title string, hovers []hoverPoint) (template.HTML, error) {
 	start := strings.Index(doc, "<svg")
 	vb := strings.Index(doc, `viewBox="`)
 	if start < 0 || vb < 0 {
@@ -81,7 +85,59 @@ func inlineSVG(doc, title string) (template.HTML, error) {
 	body := doc[start+tagEnd+1:]
 	body = strings.ReplaceAll(body, "font-family:Liberation Sans;", fontFallback)
 	head := fmt.Sprintf(`<svg class="chart" %s role="img" aria-label="%s">`, viewBox, template.HTMLEscapeString(title))
+	if len(hovers) > 0 {
+		end := strings.LastIndex(body, "</svg>")
+		if end < 0 {
+			return "", fmt.Errorf("chart %s: unexpected SVG end", title)
+		}
+		body = body[:end] + hoverGroup(hovers) + body[end:]
+	}
 	return template.HTML(head + body), nil
+}
+
+// hoverPoint is one data point's position in the SVG's user space
+// (points, y down) and the exact value to show over it.
+type hoverPoint struct {
+	X, Y  float64
+	Title string
+}
+
+// maxHoverPoints bounds the hover points of one line, so a long run's
+// charts stay small: longer lines get every k-th point.
+const maxHoverPoints = 150
+
+// hoverGroup is the SVG markup of the hover points.
+func hoverGroup(hs []hoverPoint) string {
+	var b strings.Builder
+	b.WriteString(`<g class="hover" fill="transparent" stroke="none" pointer-events="all">`)
+	for _, h := range hs {
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4"><title>%s</title></circle>`, h.X, h.Y, template.HTMLEscapeString(h.Title))
+	}
+	b.WriteString("</g>\n")
+	return b.String()
+}
+
+// probe records where its points land on the canvas, for hover points. It
+// draws nothing and has no data range, so it never changes the plot.
+type probe struct {
+	xys    plotter.XYs
+	titles []string
+	out    *[]hoverPoint
+}
+
+var _ plot.Plotter = probe{}
+
+// Plot implements plot.Plotter.
+func (pr probe) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	step := (len(pr.xys) + maxHoverPoints - 1) / maxHoverPoints
+	for i := 0; i < len(pr.xys); i += max(step, 1) {
+		x, y := trX(pr.xys[i].X), trY(pr.xys[i].Y)
+		if x < c.Min.X-1 || x > c.Max.X+1 || y < c.Min.Y-1 || y > c.Max.Y+1 {
+			continue
+		}
+		*pr.out = append(*pr.out, hoverPoint{X: x.Points(), Y: chartHeight - y.Points(), Title: pr.titles[i]})
+	}
 }
 
 func styleAxes(p *plot.Plot) {
@@ -102,7 +158,10 @@ func styleAxes(p *plot.Plot) {
 }
 
 // addLines adds c's lines (and stage markers) and returns the largest x.
-func addLines(p *plot.Plot, c chart) (xmax float64, err error) {
+// Each line's points are also added to hovers, with their exact values.
+// A stacked chart's lines are drawn last-first, each filled down to zero,
+// so every line covers only the band between it and the line below.
+func addLines(p *plot.Plot, c chart, hovers *[]hoverPoint) (xmax float64, err error) {
 	xdiv, ydiv := 1.0, 1.0
 	if c.Kind == overTime {
 		xdiv, _ = timeUnit(c.XMax)
@@ -113,7 +172,13 @@ func addLines(p *plot.Plot, c chart) (xmax float64, err error) {
 	if c.Latency {
 		ydiv, _ = latencyUnit(c)
 	}
-	for _, l := range c.Lines {
+	lines := c.Lines
+	if c.Stacked {
+		lines = slices.Clone(lines)
+		slices.Reverse(lines)
+	}
+	var probes []plot.Plotter
+	for _, l := range lines {
 		if len(l.Points) == 0 {
 			continue
 		}
@@ -135,8 +200,13 @@ func addLines(p *plot.Plot, c chart) (xmax float64, err error) {
 		if l.Step {
 			line.StepStyle = plotter.PostStep
 		}
+		if c.Stacked {
+			line.FillColor = tint(col)
+			line.Width = vg.Points(1)
+		}
 		p.Add(line)
-		if len(xys) <= 60 && !l.Step {
+		probes = append(probes, probe{xys: xys, titles: hoverTitles(c, l), out: hovers})
+		if len(xys) <= 60 && !l.Step && !c.Stacked {
 			dots, err := plotter.NewScatter(xys)
 			if err != nil {
 				return 0, err
@@ -145,7 +215,54 @@ func addLines(p *plot.Plot, c chart) (xmax float64, err error) {
 			p.Add(dots)
 		}
 	}
+	p.Add(probes...) // last: the plot's transforms are final when they run
 	return xmax, nil
+}
+
+// hoverTitles are the hover texts of l's points: its Labels when it has
+// them, else "<line> at <x>: <y>" with y in the chart's unit.
+func hoverTitles(c chart, l chartLine) []string {
+	out := make([]string, len(l.Points))
+	for i, pt := range l.Points {
+		if i < len(l.Labels) && l.Labels[i] != "" {
+			out[i] = l.Labels[i]
+			continue
+		}
+		y := strconv.FormatFloat(pt.Y, 'g', 4, 64)
+		if c.Latency {
+			y = fmtMs(pt.Y / 1000)
+		} else if c.YLabel != "" {
+			y += " " + c.YLabel
+		}
+		switch c.Kind {
+		case byPercentile:
+			out[i] = fmt.Sprintf("%s p%s: %s", l.Name, percentileName(pt.X), y)
+		default:
+			out[i] = fmt.Sprintf("%s at %s: %s", l.Name, fmtSeconds(pt.X), y)
+		}
+	}
+	return out
+}
+
+// percentileName writes the percentile at x = 1/(1-q) of a percentile
+// chart: "50", "99", "99.97".
+func percentileName(x float64) string {
+	q := 100 * (1 - 1/x)
+	if q >= 100 {
+		return "100"
+	}
+	digits := 0
+	for rest := 100 - q; rest < 1 && digits < 6; rest *= 10 {
+		digits++
+	}
+	return strconv.FormatFloat(q, 'f', digits+1, 64)
+}
+
+// tint is col mixed with 60 % white: the fill of a stacked band.
+func tint(col color.Color) color.Color {
+	r, g, b, _ := col.RGBA()
+	mix := func(v uint32) uint8 { return uint8((v>>8)*2/5 + 255*3/5) }
+	return color.RGBA{R: mix(r), G: mix(g), B: mix(b), A: 0xff}
 }
 
 // timeUnit picks the unit of a time axis that ends at seconds.

@@ -66,8 +66,8 @@ var fleetKeys = keys[Fleet]{
 				v.errorf(p, "required: the number of users (>= 1)")
 			case f.Users < 1:
 				v.errorf(p, "must be >= 1, got %d", f.Users)
-			case v.s.Identity.Sessions != nil && f.Users > len(v.s.Identity.Sessions):
-				v.errorf(p, "must be <= the %d sessions in identity.sessions_file, got %d", len(v.s.Identity.Sessions), f.Users)
+			case v.s.Identity.Sessions != nil && v.s.Identity.Offset+f.Users > len(v.s.Identity.Sessions):
+				v.errorf(p, "must be <= the %d sessions in identity.sessions_file, got %d", len(v.s.Identity.Sessions)-v.s.Identity.Offset, f.Users)
 			}
 		},
 		echo: always(func(f *Fleet) any { return f.Users })},

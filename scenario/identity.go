@@ -15,39 +15,54 @@ import (
 	"github.com/eixamsim/eixamsim/contract"
 )
 
-// Session returns the signed session of user n (0-based): row n of the
-// sessions CSV, or the UserID template rendered with .N = n and signed
-// with AppSecret (contract.Sign). It is safe for concurrent use.
+// Session returns the signed session of this run's user n (0-based),
+// which is user Offset+n of the whole run: row Offset+n of the sessions
+// CSV, or the UserID template rendered with .N = Offset+n and signed with
+// AppSecret (contract.Sign). Its Index is Offset+n. It is safe for
+// concurrent use.
 func (id *Identity) Session(n int) (Session, error) {
 	if n < 0 {
 		return Session{}, fmt.Errorf("scenario: user index %d is negative", n)
 	}
+	n += id.Offset
 	if id.SessionsFile != "" || id.Sessions != nil {
 		if n >= len(id.Sessions) {
 			return Session{}, fmt.Errorf("scenario: user %d has no session: the sessions file has %d rows", n, len(id.Sessions))
 		}
-		return id.Sessions[n], nil
+		s := id.Sessions[n]
+		s.Index = n
+		return s, nil
 	}
 	if id.AppSecret == "" {
 		return Session{}, errors.New("scenario: identity.app_secret is empty, cannot sign user ids")
 	}
-	ext, err := id.ExternalUserID(n)
+	ext, err := id.externalUserID(n)
 	if err != nil {
 		return Session{}, err
 	}
 	return Session{
+		Index:          n,
 		AppID:          id.AppID,
 		ExternalUserID: ext,
 		UserHash:       Secret(contract.Sign([]byte(id.AppSecret.Reveal()), ext)),
 	}, nil
 }
 
-// ExternalUserID returns user n's external user id without signing it.
+// ExternalUserID returns the external user id of this run's user n (user
+// Offset+n of the whole run) without signing it.
 func (id *Identity) ExternalUserID(n int) (string, error) {
 	if id.SessionsFile != "" || id.Sessions != nil {
 		s, err := id.Session(n)
 		return s.ExternalUserID, err
 	}
+	if n < 0 {
+		return "", fmt.Errorf("scenario: user index %d is negative", n)
+	}
+	return id.externalUserID(n + id.Offset)
+}
+
+// externalUserID renders the template for user n of the whole run.
+func (id *Identity) externalUserID(n int) (string, error) {
 	t := id.tmpl
 	if t == nil {
 		var err error

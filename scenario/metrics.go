@@ -1,6 +1,9 @@
 package scenario
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // MetricKind says what a metric measures, and so which threshold
 // aggregations apply to it.
@@ -124,14 +127,38 @@ func catalogue() []Metric {
 	return append(out, coreMetricsTail...)
 }
 
-// LookupMetric returns the catalogue entry of name.
+// LookupMetric returns the catalogue entry of name. A per-address
+// metric (MQTTConnectAt) is found for any address: it is the entry of its
+// base metric under its own name; whether the address is one of the
+// scenario's is for Validate to say.
 func LookupMetric(name string) (Metric, bool) {
+	base, addr, perAddress := strings.Cut(name, addressSep)
 	for _, m := range Metrics {
-		if m.Name == name {
+		if m.Name == base && (!perAddress || addr != "" && m.Name == MQTTConnect) {
+			if perAddress {
+				m.Name, m.Description = name, m.Description+", to "+addr+" only"
+			}
 			return m, true
 		}
 	}
 	return Metric{}, false
+}
+
+// addressSep separates a metric from the address it is restricted to.
+const addressSep = "@"
+
+// MQTTConnectAt names the connect metric of one broker address (host:port,
+// the SDK's default port filled in) when target.mqtt lists several:
+// "mqtt.connect@10.0.0.7:1883". It measures what mqtt.connect does, for
+// the users of that address only; mqtt.connect stays the total.
+// Thresholds may name it. With one broker address it is not recorded.
+func MQTTConnectAt(hostport string) string { return MQTTConnect + addressSep + hostport }
+
+// MetricAddress returns the address of a per-address metric name
+// (MQTTConnectAt), and false for any other name.
+func MetricAddress(name string) (string, bool) {
+	_, addr, ok := strings.Cut(name, addressSep)
+	return addr, ok
 }
 
 // metricNames lists the catalogue's names, for suggestions.

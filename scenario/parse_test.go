@@ -194,7 +194,7 @@ func TestSessionSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Session{AppID: "partner-app", ExternalUserID: "user-123", UserHash: "0472633cf459d59890066f38b1f5bae4ca8839dc25078ee7af231a97e7b3d703"}
+	want := Session{Index: 123, AppID: "partner-app", ExternalUserID: "user-123", UserHash: "0472633cf459d59890066f38b1f5bae4ca8839dc25078ee7af231a97e7b3d703"}
 	if s != want {
 		t.Errorf("Session(123) = %#v; want %#v", s, want)
 	}

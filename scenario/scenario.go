@@ -21,7 +21,10 @@ type Scenario struct {
 	// with the same seed make the same choices. 0 means none was given:
 	// the run picks one (1..MaxSeed) from the clock and records it.
 	// At most MaxSeed.
-	Seed       uint64
+	Seed uint64
+	// Shard is which slice of a sharded run this scenario is (Slice); nil
+	// for a whole run. Its fleet, stages, rates and seed are the slice's.
+	Shard      *Shard
 	Target     Target     // where the users connect
 	Identity   Identity   // who the users are
 	Fleet      Fleet      // how users connect
@@ -64,10 +67,18 @@ type Target struct {
 	// trailing slash is legal and, as in the SDK, doubles the slash of
 	// every path ("https://x/" + "/v1/sdk/me").
 	HTTP string
-	// MQTT is the broker URI: tcp, mqtt, mqtts (plain TCP, as in the SDK),
+	// HTTPs are every API base URL when target.http lists several (HTTPs[0]
+	// == HTTP); a user's requests all go to one of them (APIs). nil means
+	// HTTP alone.
+	HTTPs []string
+	// MQTT is the (first) broker URI: tcp, mqtt, mqtts (plain TCP, as in the SDK),
 	// ssl, tls, ws or wss; default ports 1883, 8883 (ssl/tls), 80 (ws) and
 	// 443 (wss); ws/wss keep their path (contract §3.2).
 	MQTT string
+	// MQTTs are every broker URI when target.mqtt lists several, as the
+	// addresses of a broker cluster (MQTTs[0] == MQTT); each user connects
+	// to one of them (Brokers). nil means MQTT alone.
+	MQTTs []string
 	// TLS configures https, ssl, tls and wss connections. The zero value
 	// verifies against the system roots.
 	TLS TLS
@@ -100,6 +111,11 @@ type Identity struct {
 	SessionsFile string
 	// Sessions are the CSV rows in file order; nil without SessionsFile.
 	Sessions []Session
+	// Offset is the index in the whole run of this run's first user: this
+	// run's user n is the whole run's user Offset+n (Session). 0 unless
+	// the scenario is a shard's slice (Scenario.Slice), so that the shards'
+	// users are disjoint and have the ids they have in the unsharded run.
+	Offset int
 
 	tmpl *userIDTemplate // parsed UserID; nil for a hand-built Identity
 }
@@ -107,6 +123,10 @@ type Identity struct {
 // Session is the signed session of one user, as a partner backend hands
 // it to the SDK (contract §1.2).
 type Session struct {
+	// Index is the user's 0-based index in the whole run (Identity.Session
+	// sets it): it picks the user's target addresses (Target.Brokers,
+	// Target.APIs) the same way in every shard.
+	Index          int
 	AppID          string
 	ExternalUserID string
 	UserHash       Secret // lowercase hex HMAC-SHA256(app secret, ExternalUserID)

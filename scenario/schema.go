@@ -113,8 +113,9 @@ const (
 
 // Shapes of compound values, as the tables write them.
 const (
-	shapeSeed   = "seed"             // a whole number 1..2^64-1
-	shapeBlocks = "list of mappings" // a list of blocks of the row's table
+	shapeSeed      = "seed"             // a whole number 1..2^64-1
+	shapeBlocks    = "list of mappings" // a list of blocks of the row's table
+	shapeAddresses = "URL | list"       // one URL, or a list of at least one
 )
 
 // shapeSchema turns a row's shape into a schema. A shape "a | b | c" is
@@ -126,7 +127,7 @@ func shapeSchema(shape string, block schemaBlock) map[string]any {
 	str := map[string]any{"type": "string"}
 	strings_ := map[string]any{"type": "array", "items": str}
 	switch shape {
-	case shapeString, "template", "broker URI", "http:// or https:// URL", shapeLatency:
+	case shapeString, "template", shapeLatency:
 		return str
 	case shapeInteger:
 		return typed("integer")
@@ -146,6 +147,8 @@ func shapeSchema(shape string, block schemaBlock) map[string]any {
 		return strings_
 	case "address | a-b | list":
 		return map[string]any{"anyOf": []any{str, strings_}}
+	case shapeAddresses:
+		return map[string]any{"anyOf": []any{str, map[string]any{"type": "array", "items": str, "minItems": 1}}}
 	case "[latitude, longitude]":
 		return map[string]any{"type": "array", "items": typed("number"), "minItems": 2, "maxItems": 2}
 	case "duration | duration..duration":

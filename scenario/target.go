@@ -7,12 +7,12 @@ import (
 // targetKeys are the keys of the target block. Omitting http and mqtt
 // selects the embedded backend; resolveTarget settles which one runs.
 var targetKeys = keys[Target]{
-	{name: "http", shape: "http:// or https:// URL", doc: "the API base URL of an external backend",
-		decode: readStr(func(t *Target, s string) { t.HTTP = s }),
-		echo:   func(t *Target) (any, bool) { return t.HTTP, t.HTTP != "" }},
-	{name: "mqtt", shape: "broker URI", doc: "the broker of an external backend: tcp, mqtt, mqtts, ssl, tls, ws or wss",
-		decode: readStr(func(t *Target, s string) { t.MQTT = s }),
-		echo:   func(t *Target) (any, bool) { return t.MQTT, t.MQTT != "" }},
+	{name: "http", shape: shapeAddresses, doc: "the API base URL of an external backend (http:// or https://), or a list of them: users are spread over them",
+		decode: readAddresses(func(t *Target, all []string) { t.HTTPs = all }),
+		echo:   func(t *Target) (any, bool) { return echoAddresses(t.APIs()) }},
+	{name: "mqtt", shape: shapeAddresses, doc: "the broker of an external backend (tcp, mqtt, mqtts, ssl, tls, ws or wss), or a list of a broker cluster's addresses: users are spread over them",
+		decode: readAddresses(func(t *Target, all []string) { t.MQTTs = all }),
+		echo:   func(t *Target) (any, bool) { return echoAddresses(t.Brokers()) }},
 	{name: "tls", shape: shapeMapping, block: tlsKeys, doc: "client TLS settings of an external target",
 		decode: func(d *decoder, n *yaml.Node, p string, t *Target) bool {
 			tlsKeys.read(d, n, p, &t.TLS)
@@ -54,12 +54,66 @@ func (t Target) MarshalJSON() ([]byte, error) { return targetKeys.marshal(&t) }
 // MarshalJSON implements json.Marshaler.
 func (t TLS) MarshalJSON() ([]byte, error) { return tlsKeys.marshal(&t) }
 
+// readAddresses reads a URL or a list of URLs (at least one).
+func readAddresses(set func(*Target, []string)) func(*decoder, *yaml.Node, string, *Target) bool {
+	return func(d *decoder, n *yaml.Node, p string, t *Target) bool {
+		if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+			d.errAt(n, p, "must list at least one address")
+			return false
+		}
+		all, _, ok := d.stringList(n, p, true)
+		if !ok || len(all) == 0 {
+			return false
+		}
+		set(t, all)
+		return true
+	}
+}
+
+// echoAddresses echoes one address as a string (as it is usually written)
+// and several as a list.
+func echoAddresses(all []string) (any, bool) {
+	switch len(all) {
+	case 0:
+		return nil, false
+	case 1:
+		return all[0], true
+	}
+	return all, true
+}
+
+// Brokers returns every broker URI of the target, in the scenario's order:
+// MQTTs, or MQTT alone when MQTTs is empty (a hand-built Target); nil for
+// the embedded target. User n (its index in the whole run) connects to
+// Brokers()[n % len].
+func (t Target) Brokers() []string { return addresses(t.MQTT, t.MQTTs) }
+
+// APIs returns every API base URL of the target, like Brokers: user n
+// sends its HTTP requests to APIs()[n % len].
+func (t Target) APIs() []string { return addresses(t.HTTP, t.HTTPs) }
+
+func addresses(first string, all []string) []string {
+	if len(all) > 0 {
+		return all
+	}
+	if first != "" {
+		return []string{first}
+	}
+	return nil
+}
+
 // resolveTarget settles an external or the embedded target and makes the
 // TLS file paths absolute.
 func (p *parser) resolveTarget(t Target) Target {
 	t.TLS.CAFile = p.resolvePath(t.TLS.CAFile)
 	t.TLS.CertFile = p.resolvePath(t.TLS.CertFile)
 	t.TLS.KeyFile = p.resolvePath(t.TLS.KeyFile)
+	if len(t.HTTPs) > 0 {
+		t.HTTP = t.HTTPs[0]
+	}
+	if len(t.MQTTs) > 0 {
+		t.MQTT = t.MQTTs[0]
+	}
 	if p.read["target.http"] || p.read["target.mqtt"] {
 		if t.Embedded != nil {
 			p.errorf("target.embedded", "only allowed when target.http and target.mqtt are omitted (the embedded backend does not run for an external target)")

@@ -2,6 +2,8 @@ package scenario
 
 import (
 	"bytes"
+	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -144,6 +146,9 @@ func (v *validator) checkThresholds(p string, th *Thresholds) {
 			continue
 		}
 		withRules[mr.Metric] = true
+		if addr, ok := MetricAddress(mr.Metric); ok {
+			v.checkMetricAddress(mp, addr)
+		}
 		if on, want := v.metricHasSamples(m); !on {
 			v.keyErrorf(mp, "has no samples in this scenario: it needs %s (a rule on it could never be checked)", want)
 		}
@@ -186,5 +191,23 @@ func checkAbortOnFail(v *validator, p string, th *Thresholds) {
 			}
 		}
 		seen[name] = true
+	}
+}
+
+// checkMetricAddress checks that the address of a per-address metric is
+// one of target.mqtt's, and that there are several (with one, the
+// per-address metric is not recorded: mqtt.connect is it).
+func (v *validator) checkMetricAddress(path, addr string) {
+	var have []string
+	for _, raw := range v.s.Target.Brokers() {
+		if hp, err := brokerHostPort(raw); err == nil {
+			have = append(have, hp)
+		}
+	}
+	switch {
+	case len(have) < 2:
+		v.keyErrorf(path, "is recorded only when target.mqtt lists several brokers; with one, use %s", MQTTConnect)
+	case !slices.Contains(have, addr):
+		v.keyErrorf(path, "%s is not an address of target.mqtt (%s)", addr, strings.Join(have, ", "))
 	}
 }

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"math"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -138,20 +139,67 @@ func (v *validator) checkURL(path, raw string, schemes []string, pathAllowed fun
 	}
 }
 
+// checkAddresses checks each URL of a target key (path itself for one,
+// path[i] for a list) and that no two name the same host and port.
+func (v *validator) checkAddresses(path string, all, schemes []string, pathAllowed func(string) bool, hostPort func(string) (string, error)) {
+	seen := map[string]int{}
+	for i, raw := range all {
+		p := path
+		if len(all) > 1 {
+			p = index(path, i)
+		}
+		n := len(v.errs)
+		v.checkURL(p, raw, schemes, pathAllowed)
+		if len(v.errs) > n {
+			continue
+		}
+		hp, err := hostPort(raw)
+		if err != nil {
+			continue
+		}
+		if first, dup := seen[hp]; dup {
+			v.errorf(p, "names %s, as %s[%d] does: each address may be listed once", hp, path, first)
+			continue
+		}
+		seen[hp] = i
+	}
+}
+
+// brokerHostPort is the host:port a broker URI connects to.
+func brokerHostPort(raw string) (string, error) {
+	b, err := contract.ParseBroker(raw)
+	return b.HostPort, err
+}
+
+// httpHostPort is the host:port an API base URL connects to.
+func httpHostPort(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
+}
+
 func (v *validator) checkTarget() {
 	t := v.s.Target
 	if t.Embedded == nil {
-		if t.HTTP == "" {
+		apis, brokers := t.APIs(), t.Brokers()
+		if len(apis) == 0 {
 			v.errorf("target.http", "required with target.mqtt (omit both for the embedded backend)")
-		} else {
-			v.checkURL("target.http", t.HTTP, []string{"http", "https"}, func(string) bool { return true })
 		}
-		if t.MQTT == "" {
+		v.checkAddresses("target.http", apis, []string{"http", "https"}, func(string) bool { return true }, httpHostPort)
+		if len(brokers) == 0 {
 			v.errorf("target.mqtt", "required with target.http (omit both for the embedded backend)")
-		} else {
-			v.checkURL("target.mqtt", t.MQTT, contract.BrokerSchemes, func(s string) bool { return s == "ws" || s == "wss" })
 		}
-		if !t.TLS.IsZero() && t.HTTP != "" && t.MQTT != "" && !usesTLS(t.HTTP) && !usesTLS(t.MQTT) {
+		v.checkAddresses("target.mqtt", brokers, contract.BrokerSchemes, func(s string) bool { return s == "ws" || s == "wss" }, brokerHostPort)
+		if !t.TLS.IsZero() && len(apis) > 0 && len(brokers) > 0 && !slices.ContainsFunc(apis, usesTLS) && !slices.ContainsFunc(brokers, usesTLS) {
 			v.errorf("target.tls", "neither target.http nor target.mqtt uses TLS (https://, ssl://, tls://, wss://)")
 		}
 		if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
@@ -164,7 +212,7 @@ func (v *validator) checkTarget() {
 		return
 	}
 
-	if t.HTTP != "" || t.MQTT != "" {
+	if len(t.APIs()) > 0 || len(t.Brokers()) > 0 {
 		v.errorf("target.embedded", "only allowed when target.http and target.mqtt are omitted")
 	}
 	if !t.TLS.IsZero() {
@@ -222,8 +270,8 @@ func (v *validator) checkUserIDTemplate(id Identity) {
 		pairs = append(pairs, [2]int{users - 2, users - 1})
 	}
 	for _, pair := range pairs {
-		a, errA := t.render(pair[0])
-		b, errB := t.render(pair[1])
+		a, errA := t.render(id.Offset + pair[0])
+		b, errB := t.render(id.Offset + pair[1])
 		switch {
 		case errA != nil:
 			v.errorf(p, "%v", errA)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +31,10 @@ type runFlags struct {
 	// set overrides scenario keys, "key.path=value", in order.
 	set  []string
 	seed uint64
+	// sharding: --shard, --shards, --start-at, --run-id (shard.go), as
+	// engine options.
+	shard  shardFlags
+	engine engine.Options
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -43,11 +50,16 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 		Example: `  eixamsim run scenarios/smoke.yaml
   eixamsim run scenarios/smoke.yaml --users 50 --duration 30s --out results/smoke
   eixamsim run scenarios/smoke.yaml --set behaviours.telemetry.every=5s --seed 42
-  eixamsim run my.yaml --metrics-addr :9464 --linger`,
+  eixamsim run my.yaml --metrics-addr :9464 --linger
+  eixamsim run my.yaml --shard 0/4 --start-at 2026-11-29T21:00:00Z
+  JOB_COMPLETION_INDEX=2 eixamsim run my.yaml --shards 4 --run-id soak-7`,
 		Args: exactArgs(1, "one scenario file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.options(cmd)
 			if err != nil {
+				return err
+			}
+			if err := f.shard.apply(cmd.Flags(), &f.engine, time.Now()); err != nil {
 				return err
 			}
 			if f.linger && f.metricsAddr == "" {
@@ -67,6 +79,8 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir); the previous run's files there are replaced")
 	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable, YAML value, checked like the file): fleet.users=50, behaviours.telemetry.every=5s, stages[1].users=10")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice of the run with `N` (1..2^53-1); a run without one picks one and records it in summary.json")
+	f.shard.getenv = os.LookupEnv
+	f.shard.register(fl)
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
@@ -108,26 +122,33 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, command
 	prog := newProgress(stderr, f, sc.MaxUsers()) // progress.go
 	var live *promOutputs
 	defer func() { live.stop(stderr) }() // after the results are written and printed
-	res, err := engine.Run(ctx, sc, engine.Options{
-		Progress:    prog.engineProgress(),
-		Warn:        prog.warn,
-		CommandLine: commandLine,
-		Started: func(l engine.Live) error {
-			m, err := plan.start(l, stderr)
-			if err != nil {
-				return err
+	opts := f.engine                     // --shard, --shards, --start-at, --run-id
+	opts.Progress, opts.Warn, opts.CommandLine = prog.engineProgress(), prog.warn, commandLine
+	opts.Waiting = func(until time.Time) {
+		if !f.quiet {
+			fmt.Fprintf(stderr, "eixamsim: target reached; starting at %s (in %v)\n", until.UTC().Format(time.RFC3339), time.Until(until).Round(time.Second))
+		}
+	}
+	opts.Started = func(l engine.Live) error {
+		m, err := plan.start(l, stderr)
+		if err != nil {
+			return err
+		}
+		live = m
+		if u := m.URL(); u != "" && !f.quiet {
+			fmt.Fprintf(stderr, "eixamsim: Prometheus metrics at %s\n", u)
+		}
+		if !f.quiet {
+			part := ""
+			if sh := l.Scenario.Shard; sh != nil {
+				part = fmt.Sprintf(" (shard %s, users %d-%d)", sh, l.Scenario.Identity.Offset, l.Scenario.Identity.Offset+l.Scenario.Fleet.Users-1)
 			}
-			live = m
-			if u := m.URL(); u != "" && !f.quiet {
-				fmt.Fprintf(stderr, "eixamsim: Prometheus metrics at %s\n", u)
-			}
-			if !f.quiet {
-				fmt.Fprintf(stderr, "eixamsim: running %q: %d users for %v against %s (%s, %s)\n",
-					sc.Name, sc.Fleet.Users, sc.Duration(), l.Target.Kind, l.Target.HTTP, l.Target.MQTT)
-			}
-			return nil
-		},
-	})
+			fmt.Fprintf(stderr, "eixamsim: running %q: %d users%s for %v against %s (%s, %s)\n",
+				sc.Name, l.Scenario.Fleet.Users, part, sc.Duration(), l.Target.Kind, addresses(l.Target.HTTP, l.Target.HTTPs), addresses(l.Target.MQTT, l.Target.MQTTs))
+		}
+		return nil
+	}
+	res, err := engine.Run(ctx, sc, opts)
 	prog.Close()
 	live.finish(stderr)
 	if res != nil {
@@ -144,4 +165,12 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, command
 		<-ctx.Done()
 	}
 	return err
+}
+
+// addresses shows a target's address, or all of them when it has several.
+func addresses(first string, all []string) string {
+	if len(all) > 1 {
+		return strings.Join(all, " ")
+	}
+	return first
 }
