@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -37,7 +38,7 @@ func startMosquitto(t *testing.T, extraConf ...string) *mosquitto {
 	}
 	dir := t.TempDir()
 	var lastErr error
-	for attempt := range 3 { // a free port may be taken before mosquitto binds it
+	for attempt := range 5 { // a free port may be taken before mosquitto binds it
 		tcpPort, wsPort := freePort(t), freePort(t)
 		logPath := filepath.Join(dir, fmt.Sprintf("mosquitto-%d.log", attempt))
 		conf := strings.Join(append([]string{
@@ -147,12 +148,21 @@ func (m *mosquitto) Log(t *testing.T) []string {
 // by its own DISCONNECT.
 var brokerDrops = regexp.MustCompile(`(?i)protocol error|malformed|closed its connection|socket error|exceeded timeout|not authori[sz]ed|out of memory|bad packet|invalid`)
 
+// freePort returns a loopback port that is free now, picked below the
+// kernel's ephemeral range (32768-60999): a port from that range (what
+// ":0" gives) can be taken as the local port of some other test's outgoing
+// connection before mosquitto binds it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free loopback port in 20000-31999")
+	return 0
 }

@@ -100,8 +100,21 @@ func (c *Conn) Lock() { c.pmu.Lock() }
 // Unlock releases the packet lock.
 func (c *Conn) Unlock() { c.pmu.Unlock() }
 
-// Close implements net.Conn. Bytes of an unfinished packet are discarded.
-func (c *Conn) Close() error { return c.ws.Close() }
+// closeGrace bounds the write of the closing handshake's Close frame.
+const closeGrace = 100 * time.Millisecond
+
+// Close implements net.Conn. It sends a WebSocket Close frame first (RFC
+// 6455 §5.5.1), so the peer handles every message before it (an MQTT
+// DISCONNECT, say) before it sees the connection end: without one, a
+// broker reading TLS may take the end of the stream first and log the
+// client as dropped. Bytes of an unfinished packet are discarded.
+func (c *Conn) Close() error {
+	// WriteControl may run concurrently with other writes; a peer that is
+	// gone only costs closeGrace.
+	_ = c.ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(closeGrace))
+	return c.ws.Close()
+}
 
 // LocalAddr implements net.Conn.
 func (c *Conn) LocalAddr() net.Addr { return c.ws.LocalAddr() }
