@@ -76,7 +76,7 @@ func BenchmarkAbortCheck(b *testing.B) {
 	c := gateCollector(th)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, breached := FirstBreach(th, c.Measure(20*time.Second, th.AbortOnFail)); breached {
+		if _, breached := FirstBreach(th, Measured{Run: c.Measure(20*time.Second, th.AbortOnFail)}, "", nil); breached {
 			b.Fatal("breach")
 		}
 	}
