@@ -103,3 +103,27 @@ func mergeWindow(ivs []report.Interval, from, to float64) *hdr.Histogram {
 	}
 	return out
 }
+
+// Lacks names each baseline rule of sc that the baseline cannot judge,
+// because it has no samples of the rule's aggregation over the rule's
+// scope (a metric it did not measure, a stage it did not have): such a
+// rule fails, with "baseline: no samples", when the run is judged.
+func (b *Baseline) Lacks(sc *scenario.Scenario) []string {
+	var out []string
+	for _, mr := range sc.Thresholds.Metrics {
+		for _, r := range mr.Rules {
+			if !r.Baseline {
+				continue
+			}
+			if v := metrics.JudgeRule(mr.Metric, mr.Stage, r, metrics.Measured{}, &b.Measured); !v.HasBaseline {
+				where := ""
+				if mr.Stage != "" {
+					where = " in a stage named " + mr.Stage
+				}
+				out = append(out, fmt.Sprintf("%s: %s: the baseline %s has no samples of %s%s to judge it by: the rule will fail",
+					mr.Key(), r.Source, b.Dir, mr.Metric, where))
+			}
+		}
+	}
+	return out
+}

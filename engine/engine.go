@@ -187,6 +187,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	for _, msg := range lateFaults(sc) {
 		notes.add(msg)
 	}
+	if opts.Baseline != nil {
+		for _, msg := range opts.Baseline.Lacks(sc) {
+			notes.add(msg)
+		}
+	}
 	if opts.Started != nil {
 		live := Live{Scenario: sc, Target: tgt.Target, Dir: dir, Start: start, Registry: reg, Status: runner.Status}
 		if err := opts.Started(live); err != nil {
