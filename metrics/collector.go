@@ -87,6 +87,7 @@ func (c *Collector) Tick(now time.Time) { c.TickStage(now, -1) }
 // histograms and errors, the counters' growth, its gauge samples and its
 // length.
 func (c *Collector) TickStage(now time.Time, stage int) {
+	from := c.prev.Sub(c.start).Seconds() // the previous interval's T, exactly
 	var st *stageData
 	if stage >= 0 {
 		c.mu.Lock()
@@ -153,7 +154,7 @@ func (c *Collector) TickStage(now time.Time, stage int) {
 	}
 	if st != nil {
 		if st.intervals == 0 {
-			st.from = p.T - p.Seconds
+			st.from = from
 		}
 		st.intervals++
 		st.to = p.T
