@@ -67,7 +67,9 @@ func watchAborts(sc *scenario.Scenario, c *metrics.Collector, start time.Time, s
 				if elapsed < th.AbortGrace {
 					continue
 				}
-				if e := checkAbort(th, measured(sc, c, elapsed, names), status().Stage, base, elapsed); e != nil {
+				stage := status().Stage // only its stage-scoped rules are checked: measure no other stage
+				m := measuredStages(sc, c, elapsed, names, func(s string) bool { return s == stage })
+				if e := checkAbort(th, m, stage, base, elapsed); e != nil {
 					cancel(e)
 					return
 				}

@@ -89,8 +89,16 @@ func stageTiming(t fleet.StageTiming) report.Stage {
 // measured is the run's measurements of the named metrics (nil: all) over
 // the whole run and over each stage that had an interval, by name.
 func measured(sc *scenario.Scenario, c *metrics.Collector, elapsed time.Duration, names []string) metrics.Measured {
+	return measuredStages(sc, c, elapsed, names, func(string) bool { return true })
+}
+
+// measuredStages is measured with only the stages that want accepts.
+func measuredStages(sc *scenario.Scenario, c *metrics.Collector, elapsed time.Duration, names []string, want func(stage string) bool) metrics.Measured {
 	m := metrics.Measured{Run: c.Measure(elapsed, names), Stages: map[string]metrics.Measurements{}}
 	for i, st := range sc.Stages {
+		if !want(st.Name) {
+			continue
+		}
 		if sm, ok := c.MeasureStage(i, names); ok {
 			m.Stages[st.Name] = sm
 		}
