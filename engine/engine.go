@@ -67,6 +67,10 @@ type Options struct {
 	// Waiting, if set, is told once before the run waits for its start
 	// time.
 	Waiting func(until time.Time)
+	// Baseline is the earlier run the scenario's baseline rules compare
+	// with (LoadBaseline); nil when there is none, and then a scenario
+	// with baseline rules is BadInput before anything starts.
+	Baseline *Baseline
 }
 
 // Progress is told about a run once a second, from the engine's ticker
@@ -112,6 +116,13 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		return nil, fail(BadInput, err)
 	}
 	sc = sh.part
+	if err := sc.CheckBaseline(opts.Baseline != nil); err != nil {
+		return nil, fail(BadInput, err)
+	}
+	var base *metrics.Measured
+	if opts.Baseline != nil {
+		base = &opts.Baseline.Measured
+	}
 	if _, err := startTime(opts, sh.shard != nil, time.Now()); err != nil {
 		return nil, fail(BadInput, err) // before the target checks, which take a while
 	}
@@ -176,6 +187,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	for _, msg := range lateFaults(sc) {
 		notes.add(msg)
 	}
+	if opts.Baseline != nil {
+		for _, msg := range opts.Baseline.Lacks(sc) {
+			notes.add(msg)
+		}
+	}
 	if opts.Started != nil {
 		live := Live{Scenario: sc, Target: tgt.Target, Dir: dir, Start: start, Registry: reg, Status: runner.Status}
 		if err := opts.Started(live); err != nil {
@@ -193,6 +209,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	tk := &ticker{
 		c: collector, hlogs: hlogs, reg: reg, status: runner.Status, stages: len(sc.Stages),
 		mon: health.NewMonitor(limits, start), online: newOnlineTracker(sc), warn: notes.add,
+		stageOf: newStageClock(sc), prev: start,
 	}
 	if opts.Progress != nil {
 		tk.each = opts.Progress.Update
@@ -202,7 +219,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		defer close(tickDone)
 		tk.run(tickStop, func() bool { return runCtx.Err() != nil })
 	}()
-	stopWatch := watchAborts(sc.Thresholds, collector, start, stopRun)
+	stopWatch := watchAborts(sc, collector, start, runner.Status, base, stopRun)
 	res, runErr := runner.Run(runCtx)
 	stopWatch()
 	close(tickStop)
@@ -210,6 +227,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	tk.tick(time.Now(), true) // the last partial interval: teardown
 
 	sum := buildSummary(sc, tgt.Target, res, reg, collector, endReason(runCtx, res))
+	if opts.Baseline != nil {
+		sum.Notes = append(sum.Notes, "baseline rules compared with "+opts.Baseline.Dir)
+	}
 	sum.Scenario = sh.whole // a shard's summary echoes the whole run; meta.shard says which slice ran
 	sum.Meta = newMeta(sc, opts.CommandLine, res.Start, res.End)
 	sum.Meta.ScenarioHash = hash
@@ -222,7 +242,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if errors.As(context.Cause(runCtx), &abort) {
 		sum.Notes = append(sum.Notes, abort.Error())
 	}
-	sum.Thresholds = judge(sc.Thresholds, collector, sum.Seconds, abort)
+	sum.Thresholds = judge(sc, collector, sum.Seconds, base, abort)
 	writeErr := errors.Join(hlogs.Close(), report.WriteDir(dir, sum)) // after Close: report.html reads the logs
 	return &Result{Dir: dir, Summary: sum}, outcome(sum, context.Cause(runCtx), runErr, writeErr)
 }
@@ -301,9 +321,7 @@ func buildSummary(sc *scenario.Scenario, tgt report.Target, res fleet.Result, re
 		Counters:  reg.Values(),
 		Series:    report.SeriesFrom(c.Series()),
 	}
-	for _, st := range res.Stages {
-		s.Stages = append(s.Stages, report.Stage(st)) // the same fields: a conversion, not a copy by hand
-	}
+	s.Stages = stagesSummary(res.Stages, c)
 	for _, m := range reg.Summaries() {
 		s.Metrics[m.Name] = report.MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}

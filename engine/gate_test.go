@@ -278,10 +278,10 @@ func TestEndReasonAndCheckAbort(t *testing.T) {
 		AbortGrace:  5 * time.Second,
 	}
 	m := metricsWithErrors(scenario.HTTPMe, 2) // 2 errors, no success: errors 100 %
-	if e := checkAbort(th, m, 4*time.Second); e != nil {
+	if e := checkAbort(th, metrics.Measured{Run: m}, "", nil, 4*time.Second); e != nil {
 		t.Errorf("aborted during the grace: %v", e)
 	}
-	e := checkAbort(th, m, 6*time.Second)
+	e := checkAbort(th, metrics.Measured{Run: m}, "", nil, 6*time.Second)
 	if e == nil || e.Verdict.Rule.Source != "errors < 10%" {
 		t.Fatalf("checkAbort = %v; want the errors rule", e)
 	}

@@ -131,7 +131,7 @@ func outcome(sum *report.Summary, cause, runErr, writeErr error) error {
 	if len(failed) > 0 {
 		parts := make([]string, len(failed))
 		for i, v := range failed {
-			parts[i] = fmt.Sprintf("%s (observed %s)", v.Name(), v.Observed)
+			parts[i] = fmt.Sprintf("%s (observed %s)", v.Name(), v.ObservedText())
 		}
 		return fail(ThresholdsFailed, fmt.Errorf("%d of %d thresholds failed: %s",
 			len(failed), len(sum.Thresholds), strings.Join(parts, "; ")))

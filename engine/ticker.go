@@ -31,6 +31,10 @@ type ticker struct {
 	each func(fleet.Status, metrics.Point)
 	// warn is told, once, that the simulator is the bottleneck; may be nil.
 	warn func(string)
+	// stageOf says which stage each interval belongs to (stages.go); prev
+	// is the end of the previous interval.
+	stageOf *stageClock
+	prev    time.Time
 
 	warned       bool
 	torndown     bool
@@ -47,7 +51,8 @@ func (t *ticker) tick(now time.Time, stopping bool) {
 		t.torndown = true
 		t.c.StopGaugeSamples()
 	}
-	t.c.Tick(now)
+	t.c.TickStage(now, t.stageOf.stageOf(st, t.prev, now))
+	t.prev = now
 	_ = t.hlogs.Flush()
 	p := t.c.Last()
 	if !t.torndown && st.Stage != "" {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -76,8 +77,39 @@ func BenchmarkAbortCheck(b *testing.B) {
 	c := gateCollector(th)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, breached := FirstBreach(th, c.Measure(20*time.Second, th.AbortOnFail)); breached {
+		if _, breached := FirstBreach(th, Measured{Run: c.Measure(20*time.Second, th.AbortOnFail)}, "", nil); breached {
 			b.Fatal("breach")
 		}
+	}
+}
+
+// BenchmarkTickStage is one second's interval close with per-stage
+// statistics: 20 latency metrics with 1,000 samples each merged into the
+// stage's histograms (BenchmarkTick without them).
+func BenchmarkTickStage(b *testing.B) { benchmarkTick(b, 0) }
+
+// BenchmarkTick is the same interval close without a stage.
+func BenchmarkTick(b *testing.B) { benchmarkTick(b, -1) }
+
+func benchmarkTick(b *testing.B, stage int) {
+	reg := NewRegistry()
+	start := time.Unix(1_700_000_000, 0)
+	c := NewCollector(reg, start, nil)
+	var ls []*Latency
+	for i := range 20 {
+		ls = append(ls, reg.Latency(fmt.Sprintf("m%02d", i)))
+	}
+	now := start
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for _, l := range ls {
+			for j := range 1000 {
+				l.Record(time.Duration(j+1) * 37 * time.Microsecond)
+			}
+		}
+		now = now.Add(time.Second)
+		b.StartTimer()
+		c.TickStage(now, stage)
 	}
 }

@@ -64,6 +64,12 @@ type Collector struct {
 	gauges   map[string]GaugeStats // every gauge's samples, one per Tick (for thresholds)
 	// gaugesDone stops gauge sampling for thresholds (StopGaugeSamples).
 	gaugesDone bool
+	// stages holds each stage's statistics by index (stages.go); nil for
+	// a stage without an interval yet.
+	stages []*stageData
+	// counters are the counter values at the previous Tick, for each
+	// stage's growth.
+	counters map[string]int64
 }
 
 // NewCollector returns a collector for reg whose first interval starts at
@@ -73,8 +79,27 @@ func NewCollector(reg *Registry, start time.Time, sink IntervalSink) *Collector 
 		gauges: map[string]GaugeStats{}, classes: map[string]map[string]int64{}}
 }
 
-// Tick ends the current interval at now.
-func (c *Collector) Tick(now time.Time) {
+// Tick ends the current interval at now, without adding it to a stage.
+func (c *Collector) Tick(now time.Time) { c.TickStage(now, -1) }
+
+// TickStage ends the current interval at now and adds it, whole, to the
+// statistics of stage (an index from 0; negative for none): its latency
+// histograms and errors, the counters' growth, its gauge samples and its
+// length.
+func (c *Collector) TickStage(now time.Time, stage int) {
+	from := c.prev.Sub(c.start).Seconds() // the previous interval's T, exactly
+	var st *stageData
+	if stage >= 0 {
+		c.mu.Lock()
+		for len(c.stages) <= stage {
+			c.stages = append(c.stages, nil)
+		}
+		if c.stages[stage] == nil {
+			c.stages[stage] = newStageData()
+		}
+		st = c.stages[stage]
+		c.mu.Unlock()
+	}
 	p := Point{
 		T:         now.Sub(c.start).Seconds(),
 		Seconds:   now.Sub(c.prev).Seconds(),
@@ -93,11 +118,16 @@ func (c *Collector) Tick(now time.Time) {
 			}
 		}
 		if h.TotalCount() > 0 || errs > 0 {
-			st := intervalStat(h, errs)
+			is := intervalStat(h, errs)
 			if errs > 0 {
-				st.ErrorsBy = classDelta(c.classes[l.name], cum)
+				is.ErrorsBy = classDelta(c.classes[l.name], cum)
 			}
-			p.Latencies[l.name] = st
+			p.Latencies[l.name] = is
+			if st != nil {
+				c.mu.Lock() // MeasureStage reads the stage from other goroutines
+				st.addLatency(l.name, h, errs, is.ErrorsBy)
+				c.mu.Unlock()
+			}
 		}
 		c.classes[l.name] = cum
 		h.Reset()
@@ -105,6 +135,8 @@ func (c *Collector) Tick(now time.Time) {
 	}
 	c.prev = now
 	gauges := c.reg.GaugeValues()
+
+	counters := c.reg.CounterValues()
 
 	c.mu.Lock()
 	for name, v := range gauges {
@@ -114,7 +146,24 @@ func (c *Collector) Tick(now time.Time) {
 		g := c.gauges[name]
 		g.Add(v, p.Seconds)
 		c.gauges[name] = g
+		if st != nil {
+			g = st.gauges[name]
+			g.Add(v, p.Seconds)
+			st.gauges[name] = g
+		}
 	}
+	if st != nil {
+		if st.intervals == 0 {
+			st.from = from
+		}
+		st.intervals++
+		st.to = p.T
+		st.seconds += p.Seconds
+		for name, v := range counters {
+			st.counters[name] += v - c.counters[name]
+		}
+	}
+	c.counters = counters
 	c.series.Add(p)
 	c.last = p
 	c.sinkErrs += sinkErrs

@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -44,6 +45,28 @@ type Measurements struct {
 	Counters map[string]int64
 	// Gauges holds gauge statistics by name.
 	Gauges map[string]GaugeStats
+}
+
+// Measured is a run's measurements over the whole run and over each
+// stage, which stage-scoped rules ("metric{stage=NAME}") are judged on.
+type Measured struct {
+	Run Measurements
+	// Stages holds each stage's measurements by name; a stage without an
+	// interval (one that did not run) is missing.
+	Stages map[string]Measurements
+}
+
+// scope returns the measurements of stage ("" for the whole run) and
+// whether there are any.
+func (m *Measured) scope(stage string) (Measurements, bool) {
+	if m == nil {
+		return Measurements{}, false
+	}
+	if stage == "" {
+		return m.Run, true
+	}
+	s, ok := m.Stages[stage]
+	return s, ok
 }
 
 // LatencyData is one latency metric's cumulative measurements.
@@ -91,10 +114,49 @@ func (g GaugeStats) Avg() float64 {
 // Verdict is the outcome of one threshold rule.
 type Verdict struct {
 	Metric   string        // the metric's name
+	Stage    string        // the stage the rule judged; "" for the whole run
 	Rule     scenario.Rule // the rule judged
 	Observed float64       // the observed aggregate in Rule.Unit; 0 when !HasData
 	HasData  bool          // false: nothing to judge, and the rule failed
 	Passed   bool          // the rule holds
+	// Limit is what Observed was compared with, in Rule.Unit: Rule.Value,
+	// or for a baseline rule Rule.Limit(Baseline) (0 without a baseline).
+	Limit float64
+	// Baseline is a baseline rule's value in the baseline run (the same
+	// aggregation over the same scope), in Rule.Unit; HasBaseline is
+	// false when the baseline run has nothing to judge (the rule failed).
+	Baseline    float64
+	HasBaseline bool
+}
+
+// Key is the rule's thresholds key: "telemetry.puback{stage=steady}".
+func (v Verdict) Key() string { return scenario.ThresholdKey(v.Metric, v.Stage) }
+
+// BaselineString says what a baseline rule compared with, as rules are
+// written: "380ms × 1.1 = 418ms", "380ms + 50ms = 430ms", "380ms", or
+// "no samples"; "" for a rule without baseline.
+func (v Verdict) BaselineString() string {
+	r := v.Rule
+	if !r.Baseline {
+		return ""
+	}
+	if !v.HasBaseline {
+		return "no samples"
+	}
+	s := r.FormatValue(RoundSignificant(v.Baseline, 3))
+	if r.Factor == 1 && r.Offset == 0 {
+		return s
+	}
+	if r.Factor != 1 {
+		s += " × " + strconv.FormatFloat(r.Factor, 'g', -1, 64)
+	}
+	switch {
+	case r.Offset > 0:
+		s += " + " + r.FormatValue(r.Offset)
+	case r.Offset < 0:
+		s += " - " + r.FormatValue(-r.Offset)
+	}
+	return s + " = " + r.FormatValue(RoundSignificant(v.Limit, 3))
 }
 
 // ObservedString is the observed value as rules are written, to 3
@@ -121,8 +183,18 @@ func RoundSignificant(v float64, n int) float64 {
 	return math.Round(v*scale) / scale
 }
 
-// Evaluate judges every rule of th on m, in file order.
+// Evaluate judges every rule of th on m, the whole run's measurements, in
+// file order. Stage-scoped rules have no data there, and baseline rules no
+// baseline: both fail (EvaluateAll judges them).
 func Evaluate(th scenario.Thresholds, m Measurements) []Verdict {
+	return EvaluateAll(th, Measured{Run: m}, nil)
+}
+
+// EvaluateAll judges every rule of th, in file order: each on the scope
+// its key names (the whole run, or one stage of m), a baseline rule
+// against the same aggregation and scope of base (nil: no baseline run,
+// so baseline rules fail).
+func EvaluateAll(th scenario.Thresholds, m Measured, base *Measured) []Verdict {
 	n := 0
 	for _, mr := range th.Metrics {
 		n += len(mr.Rules)
@@ -130,26 +202,30 @@ func Evaluate(th scenario.Thresholds, m Measurements) []Verdict {
 	out := make([]Verdict, 0, n)
 	for _, mr := range th.Metrics {
 		for _, r := range mr.Rules {
-			out = append(out, Judge(mr.Metric, r, m))
+			out = append(out, JudgeRule(mr.Metric, mr.Stage, r, m, base))
 		}
 	}
 	return out
 }
 
 // FirstBreach judges, in file order, the continuous rules (see
-// scenario.Rule.Continuous) of the metrics listed in th.AbortOnFail, and
-// returns the first that fails on data. A rule without data yet does not
-// breach: the run waits for samples. Grace periods are the caller's.
-func FirstBreach(th scenario.Thresholds, m Measurements) (Verdict, bool) {
+// scenario.Rule.Continuous) of the keys listed in th.AbortOnFail, and
+// returns the first that fails on data: whole-run rules on m.Run, and the
+// rules scoped to stage, the stage running now, on that stage's
+// measurements (rules scoped to other stages are not checked). A rule
+// without data yet, or without baseline data, does not breach: the run
+// waits for samples. Grace periods are the caller's.
+func FirstBreach(th scenario.Thresholds, m Measured, stage string, base *Measured) (Verdict, bool) {
 	for _, mr := range th.Metrics {
-		if !slices.Contains(th.AbortOnFail, mr.Metric) {
+		if !slices.Contains(th.AbortOnFail, mr.Key()) || mr.Stage != "" && mr.Stage != stage {
 			continue
 		}
 		for _, r := range mr.Rules {
 			if !r.Continuous() {
 				continue
 			}
-			if v := Judge(mr.Metric, r, m); v.HasData && !v.Passed {
+			v := JudgeRule(mr.Metric, mr.Stage, r, m, base)
+			if v.HasData && (!r.Baseline || v.HasBaseline) && !v.Passed {
 				return v, true
 			}
 		}
@@ -157,18 +233,40 @@ func FirstBreach(th scenario.Thresholds, m Measurements) (Verdict, bool) {
 	return Verdict{}, false
 }
 
-// Judge judges one rule on metric (a name from scenario.Metrics). An
-// unknown metric has no data, so its rule fails.
+// Judge judges one whole-run rule without baseline on metric (a name from
+// scenario.Metrics). An unknown metric has no data, so its rule fails.
 func Judge(metric string, r scenario.Rule, m Measurements) Verdict {
-	v := Verdict{Metric: metric, Rule: r}
-	if cat, ok := scenario.LookupMetric(metric); ok {
-		v.Observed, v.HasData = observe(cat.Kind, metric, r, m)
+	return JudgeRule(metric, "", r, Measured{Run: m}, nil)
+}
+
+// JudgeRule judges one rule on metric over stage ("" for the whole run)
+// of m; a baseline rule compares with the same aggregation over the same
+// scope of base, and fails when base has nothing there.
+func JudgeRule(metric, stage string, r scenario.Rule, m Measured, base *Measured) Verdict {
+	v := Verdict{Metric: metric, Stage: stage, Rule: r, Limit: r.Value}
+	cat, known := scenario.LookupMetric(metric)
+	if known {
+		if cur, ok := m.scope(stage); ok {
+			v.Observed, v.HasData = observe(cat.Kind, metric, r, cur)
+		}
 	}
 	if !v.HasData || math.IsNaN(v.Observed) {
 		v.Observed, v.HasData = 0, false
-		return v
 	}
-	v.Passed = r.Pass(v.Observed)
+	if r.Baseline {
+		v.Limit = 0
+		if b, ok := base.scope(stage); ok && known {
+			v.Baseline, v.HasBaseline = observe(cat.Kind, metric, r, b)
+		}
+		if !v.HasBaseline || math.IsNaN(v.Baseline) {
+			v.Baseline, v.HasBaseline = 0, false
+			return v
+		}
+		v.Limit = r.Limit(v.Baseline)
+	}
+	if v.HasData {
+		v.Passed = r.PassLimit(v.Observed, v.Limit)
+	}
 	return v
 }
 

@@ -142,7 +142,7 @@ func TestEvaluateAndFirstBreach(t *testing.T) {
 	if want := []bool{false, false, true, false, false, false}; len(vs) != len(want) || !equalBools(passed, want) {
 		t.Fatalf("Evaluate passed = %v; want %v", passed, want)
 	}
-	b, ok := FirstBreach(th, m)
+	b, ok := FirstBreach(th, Measured{Run: m}, "", nil)
 	if !ok || b.Metric != "sos.delivered" || b.Rule.Source != "p(99) < 500ms" || b.Passed {
 		t.Fatalf("FirstBreach = %+v, %v; want sos.delivered p(99) < 500ms", b, ok)
 	}
@@ -152,7 +152,7 @@ func TestEvaluateAndFirstBreach(t *testing.T) {
 
 	// Nothing breached: only end-only and data-less rules fail.
 	th.Metrics[1].Rules = th.Metrics[1].Rules[:2]
-	if b, ok := FirstBreach(th, m); ok {
+	if b, ok := FirstBreach(th, Measured{Run: m}, "", nil); ok {
 		t.Errorf("FirstBreach = %+v; want none", b)
 	}
 }

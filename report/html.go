@@ -73,6 +73,7 @@ type page struct {
 	GenPanel    []genRow   // the simulator's own health, signal by signal
 	GenVerdict  string
 	Stages      []stageRow
+	PerStage    []stageMetricRow // key metrics per stage (StageMetrics)
 	Counters    []param
 	Params      []param
 	Notes       []string
@@ -110,6 +111,14 @@ type stageRow struct {
 	Name, Users, From, Length string
 	Online                    string // users.online min..max of its samples
 	Operations, Errors        string // successes and failures that ended in it
+}
+
+// stageMetricRow is one key metric over one stage; First marks a stage's
+// first row, which names it.
+type stageMetricRow struct {
+	Stage, Metric                      string
+	Count, Rate, P50, P95, P99, Errors string
+	First, Empty                       bool
 }
 
 // errorRow is one error class of one metric, with its kept messages.
@@ -188,6 +197,7 @@ func buildPage(s *Summary, hs Histograms) (*page, error) {
 		}
 	}
 	pg.Stages = stageRows(s)
+	pg.PerStage = stageMetricRows(s)
 	pg.GenVerdict, pg.GenPanel = generatorPanel(s)
 	for _, name := range sortedKeys(s.Counters) {
 		pg.Counters = append(pg.Counters, param{name, fmt.Sprint(s.Counters[name])})
@@ -259,6 +269,25 @@ func stageRows(s *Summary) []stageRow {
 			row.Online = fmt.Sprintf("%d..%d", o.Min, o.Max)
 		}
 		out = append(out, row)
+	}
+	return out
+}
+
+// stageMetricRows is the per-stage table: each stage's key metrics, from
+// the stage's own statistics.
+func stageMetricRows(s *Summary) []stageMetricRow {
+	names := s.StageMetrics()
+	var out []stageMetricRow
+	for _, st := range s.Stages {
+		for i, name := range names {
+			m := st.Metrics[name]
+			row := stageMetricRow{Stage: st.Name, Metric: name, First: i == 0, Count: fmt.Sprint(m.Count), Errors: fmtErrors(m), Empty: m.Count == 0}
+			if !row.Empty {
+				row.Rate = fmt.Sprintf("%.1f", m.Rate)
+				row.P50, row.P95, row.P99 = fmtMs(m.P50), fmtMs(m.P95), fmtMs(m.P99)
+			}
+			out = append(out, row)
+		}
 	}
 	return out
 }
@@ -431,7 +460,9 @@ func keyMetrics(s *Summary, params []param, hs Histograms) []string {
 	}
 	for _, p := range params {
 		if rest, ok := strings.CutPrefix(p.Key, "thresholds."); ok && !strings.HasPrefix(rest, "abort_on_fail") {
-			cands = append(cands, rest)
+			if metric, _, err := scenario.ParseThresholdKey(rest); err == nil {
+				cands = append(cands, metric)
+			}
 		}
 	}
 	cands = append(cands, fillKeyMetrics...)

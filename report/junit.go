@@ -54,7 +54,7 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 			Name:      v.Name(),
 			Classname: "eixamsim." + s.Name,
 			Time:      "0",
-			SystemOut: "observed " + v.Observed,
+			SystemOut: "observed " + v.ObservedText(),
 		}
 		if file != "" && v.Line > 0 {
 			c.File, c.Line = file, v.Line
@@ -103,15 +103,15 @@ func WriteJUnitFile(dir string, s *Summary) error {
 // failureMessage is the one-line failure: "observed 2.41s, want p(95) < 2s".
 func failureMessage(v Verdict) string {
 	if v.NoData {
-		return fmt.Sprintf("no samples: %s measured nothing to judge %s by", v.Metric, v.Rule)
+		return fmt.Sprintf("no samples: %s measured nothing to judge %s by", v.Key(), v.Rule)
 	}
-	return fmt.Sprintf("observed %s, want %s", v.Observed, v.Rule)
+	return fmt.Sprintf("observed %s, want %s", v.ObservedText(), v.Rule)
 }
 
 // failureText is the failure's body: the rule, where it is, what was seen.
 func failureText(v Verdict, s *Summary, file string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "threshold %s\nobserved  %s\n", v.Name(), v.Observed)
+	fmt.Fprintf(&b, "threshold %s\nobserved  %s\n", v.Name(), v.ObservedText())
 	if v.Line > 0 {
 		where := "line " + strconv.Itoa(v.Line)
 		if file != "" {

@@ -195,6 +195,22 @@ func simulateRun(dir string) (*testRun, error) {
 	for _, m := range reg.Summaries() {
 		s.Metrics[m.Name] = MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}
+	// Per-stage statistics: everything in the steady stage, nothing around it.
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		st.From, st.To = st.Start.Sub(start).Seconds(), st.End.Sub(start).Seconds()
+		st.Metrics, st.Counters = map[string]Metric{}, map[string]int64{}
+		for name, m := range s.Metrics {
+			if st.Name != "steady" {
+				m = Metric{ErrorsBy: map[string]int64{}}
+			}
+			m.ErrorSamples = nil
+			st.Metrics[name] = m
+		}
+	}
+	baseline, limit := 11.0, 12.1
+	s.Thresholds = append(s.Thresholds, Verdict{Metric: "telemetry.puback", Stage: "steady", Rule: "p(99) < baseline * 1.1", Observed: "12ms", Value: 12, Unit: UnitMs,
+		Baseline: "11ms × 1.1 = 12.1ms", BaselineValue: &baseline, LimitValue: &limit, Passed: true})
 	if err := WriteDir(dir, s); err != nil {
 		return nil, err
 	}

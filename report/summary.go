@@ -86,14 +86,30 @@ type Target struct {
 	MQTTs []string `json:"mqtt_addresses,omitempty"`
 }
 
-// Stage is when one stage ran. Its fields are those of fleet.StageTiming,
-// so a timing converts with report.Stage(t).
+// Stage is when one stage ran and what it measured. Its first four
+// fields are those of fleet.StageTiming (engine checks that they stay
+// so).
+//
+// The statistics are those of the one-second intervals assigned to the
+// stage (an interval belongs to the stage its middle falls in; the
+// teardown after the last stage belongs to the last): From and To bound
+// them in seconds since the run's start, and rates are over To - From.
+// Metrics has the shape of Summary.Metrics (every latency metric, empty
+// ones too), Counters each counter's growth during the stage. Both are
+// absent in files written before eixamsim kept per-stage statistics.
 type Stage struct {
-	Name  string    `json:"name"`
-	Users int       `json:"users"`
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+	Name     string            `json:"name"`
+	Users    int               `json:"users"`
+	Start    time.Time         `json:"start"`
+	End      time.Time         `json:"end"`
+	From     float64           `json:"from_s"`
+	To       float64           `json:"to_s"`
+	Metrics  map[string]Metric `json:"metrics,omitempty"`
+	Counters map[string]int64  `json:"counters,omitempty"`
 }
+
+// Seconds is the length of the intervals the stage's statistics cover.
+func (st Stage) Seconds() float64 { return st.To - st.From }
 
 // Metric is one latency metric's cumulative statistics. Times are in
 // milliseconds (floats, microsecond precision).
@@ -209,4 +225,41 @@ func ReadJSON(r io.Reader) (*Summary, error) {
 		return nil, fmt.Errorf("summary.json: %w", err)
 	}
 	return &s, nil
+}
+
+// StageMetrics are the latency metrics the per-stage tables show: those
+// named by a threshold, then the first key metrics, then any other,
+// keeping those that measured something (a success or an error) in some
+// stage, at most MaxKeyMetrics. None when the run had fewer than two
+// stages or its stages kept no statistics.
+func (s *Summary) StageMetrics() []string {
+	if len(s.Stages) < 2 {
+		return nil
+	}
+	measured := func(name string) bool {
+		for _, st := range s.Stages {
+			if m := st.Metrics[name]; m.Count > 0 || m.Errors > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	var cands []string
+	for _, v := range s.Thresholds {
+		cands = append(cands, v.Metric)
+	}
+	cands = append(cands, firstKeyMetrics...)
+	cands = append(cands, s.MetricNames()...)
+	seen := map[string]bool{}
+	var out []string
+	for _, name := range cands {
+		if seen[name] || len(out) == MaxKeyMetrics {
+			continue
+		}
+		seen[name] = true
+		if _, latency := s.Metrics[name]; latency && measured(name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }

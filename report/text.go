@@ -29,6 +29,7 @@ func WriteText(w io.Writer, s *Summary) error {
 			fmtMs(m.P50), fmtMs(m.P95), fmtMs(m.P99), fmtMs(m.Max), fmtErrors(m))
 	}
 	tw.Flush()
+	writeStageTable(&b, s)
 	if len(s.Counters) > 0 {
 		fmt.Fprintln(&b)
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -41,7 +42,7 @@ func WriteText(w io.Writer, s *Summary) error {
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, "thresholds:")
 		for _, v := range s.Thresholds {
-			fmt.Fprintf(&b, "  %s  %s: %s (observed %s)\n", s.verdictMark(v), v.Metric, v.Rule, v.Observed)
+			fmt.Fprintf(&b, "  %s  %s: %s (observed %s)\n", s.verdictMark(v), v.Key(), v.Rule, v.ObservedText())
 		}
 		if !s.Judged() {
 			fmt.Fprintf(&b, "  (SKIP: %s)\n", s.notJudgedReason())
@@ -74,6 +75,31 @@ func WriteText(w io.Writer, s *Summary) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeStageTable writes, when stages kept statistics and there are
+// several, each stage's row for every key metric (StageMetrics).
+func writeStageTable(b *strings.Builder, s *Summary) {
+	names := s.StageMetrics()
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "per stage:")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stage\tmetric\tcount\trate/s\tp50\tp95\tp99\terrors\t")
+	for _, st := range s.Stages {
+		for _, name := range names {
+			m := st.Metrics[name]
+			if m.Count == 0 {
+				fmt.Fprintf(tw, "%s\t%s\t0\t-\t-\t-\t-\t%s\t\n", st.Name, name, fmtErrors(m))
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t\n", st.Name, name, m.Count, m.Rate,
+				fmtMs(m.P50), fmtMs(m.P95), fmtMs(m.P99), fmtErrors(m))
+		}
+	}
+	tw.Flush()
 }
 
 func fmtErrors(m Metric) string {

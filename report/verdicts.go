@@ -12,16 +12,26 @@ import (
 // "0.3%"), or "no samples" when the metric had nothing to judge (NoData,
 // Value 0: the rule failed). Note says more, e.g. that this rule aborted
 // the run.
+//
+// Stage names the stage a stage-scoped rule judged ("" for the whole
+// run). A baseline rule also says what it compared with: Baseline as
+// rules are written ("380ms × 1.1 = 418ms", or "no samples" when the
+// baseline run had nothing to judge, and the rule failed), and the
+// baseline run's value and the limit as numbers in Unit.
 type Verdict struct {
-	Metric   string  `json:"metric"`
-	Rule     string  `json:"rule"`
-	Observed string  `json:"observed"`
-	Value    float64 `json:"observed_value"`
-	Unit     Unit    `json:"unit"`
-	Passed   bool    `json:"passed"`
-	NoData   bool    `json:"no_data,omitempty"`
-	Line     int     `json:"line,omitempty"`
-	Note     string  `json:"note,omitempty"`
+	Metric        string   `json:"metric"`
+	Stage         string   `json:"stage,omitempty"`
+	Rule          string   `json:"rule"`
+	Observed      string   `json:"observed"`
+	Value         float64  `json:"observed_value"`
+	Unit          Unit     `json:"unit"`
+	Baseline      string   `json:"baseline,omitempty"`
+	BaselineValue *float64 `json:"baseline_value,omitempty"`
+	LimitValue    *float64 `json:"limit_value,omitempty"`
+	Passed        bool     `json:"passed"`
+	NoData        bool     `json:"no_data,omitempty"`
+	Line          int      `json:"line,omitempty"`
+	Note          string   `json:"note,omitempty"`
 }
 
 // Unit is the unit of a verdict's observed_value.
@@ -44,8 +54,9 @@ func VerdictFrom(v metrics.Verdict) Verdict {
 		rule = v.Rule.String()
 	}
 	value, unit := observedValue(v.Rule.Unit, v.Observed)
-	return Verdict{
+	out := Verdict{
 		Metric:   v.Metric,
+		Stage:    v.Stage,
 		Rule:     rule,
 		Observed: v.ObservedString(),
 		Value:    value,
@@ -53,7 +64,27 @@ func VerdictFrom(v metrics.Verdict) Verdict {
 		Passed:   v.Passed,
 		NoData:   !v.HasData,
 		Line:     v.Rule.Line,
+		Baseline: v.BaselineString(),
 	}
+	if v.Rule.Baseline && v.HasBaseline {
+		b, _ := observedValue(v.Rule.Unit, v.Baseline)
+		l, _ := observedValue(v.Rule.Unit, v.Limit)
+		out.BaselineValue, out.LimitValue = &b, &l
+	}
+	return out
+}
+
+// Key is the rule's thresholds key: "telemetry.puback",
+// "telemetry.puback{stage=steady}".
+func (v Verdict) Key() string { return scenario.ThresholdKey(v.Metric, v.Stage) }
+
+// ObservedText is the observed value, and for a baseline rule what it was
+// compared with: "412ms", "412ms, baseline 380ms × 1.1 = 418ms".
+func (v Verdict) ObservedText() string {
+	if v.Baseline == "" {
+		return v.Observed
+	}
+	return v.Observed + ", baseline " + v.Baseline
 }
 
 // observedValue converts a value in a rule's unit (scenario.Rule.Unit:
@@ -71,8 +102,8 @@ func observedValue(ruleUnit string, v float64) (float64, Unit) {
 }
 
 // Name is how a verdict is named in JUnit and messages:
-// "sos.delivered: p(95) < 2s".
-func (v Verdict) Name() string { return v.Metric + ": " + v.Rule }
+// "sos.delivered: p(95) < 2s", "telemetry.puback{stage=steady}: p(99) < 250ms".
+func (v Verdict) Name() string { return v.Key() + ": " + v.Rule }
 
 // FailedThresholds returns the verdicts of s that did not pass, in order.
 func (s *Summary) FailedThresholds() []Verdict {

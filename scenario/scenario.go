@@ -167,9 +167,11 @@ type Thresholds struct {
 	AbortGrace  time.Duration // no abort before this much run time, >= 0
 }
 
-// MetricRules are the rules of one metric.
+// MetricRules are the rules of one metric, over the whole run or over
+// one stage (the key "metric{stage=NAME}", thresholds_keys.go).
 type MetricRules struct {
 	Metric string // a name from Metrics
+	Stage  string // the stage the rules judge; "" for the whole run
 	Line   int    // line of the metric's key in the file; 0 if hand-built
 	Rules  []Rule // at least one
 }

@@ -3,6 +3,7 @@ package scenario
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -92,11 +93,21 @@ type thresholdsBlock struct{}
 func (thresholdsBlock) schema() map[string]any {
 	s := thresholdKeys.schema()
 	props := s["properties"].(map[string]any)
-	for _, m := range Metrics {
+	rules := []any{map[string]any{"type": "string"}, map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}
+	names := make([]string, len(Metrics))
+	for i, m := range Metrics {
 		props[m.Name] = map[string]any{
 			"description": fmt.Sprintf("%s (%s): %s", m.Name, m.Kind, m.Description),
-			"anyOf":       []any{map[string]any{"type": "string"}, map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
+			"anyOf":       rules,
 		}
+		names[i] = regexp.QuoteMeta(m.Name)
+	}
+	// metric{stage=NAME}: the metric's rules over one stage.
+	s["patternProperties"] = map[string]any{
+		`^(` + strings.Join(names, "|") + `)\{stage=[A-Za-z0-9._-]+\}$`: map[string]any{
+			"description": "a metric's rules judged on one stage only",
+			"anyOf":       rules,
+		},
 	}
 	return s
 }

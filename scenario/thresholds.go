@@ -39,6 +39,11 @@ const (
 // Rule is one threshold rule, "<agg> <op> <value>", such as "p(95) < 2s".
 // A run passes the rule when Pass(observed) holds for the metric's
 // aggregated value.
+//
+// A baseline rule compares with the same aggregation of an earlier run
+// (run --baseline DIR): "p(99) < baseline * 1.1", "p(95) < baseline +
+// 50ms", "errors <= baseline * 2 + 0.1%". Its limit is
+// Limit(baseline) = baseline x Factor + Offset; Value is unused (0).
 type Rule struct {
 	Source     string  `json:"source"`               // the rule as written
 	Line       int     `json:"line,omitempty"`       // line in the scenario file; 0 if hand-built
@@ -47,16 +52,31 @@ type Rule struct {
 	Op         string  `json:"op"`                   // OpLess, OpLessEqual, OpGreater or OpGreaterEqual
 	Value      float64 `json:"value"`                // in Unit: seconds, fraction 0..1, count, or per second
 	Unit       string  `json:"unit"`                 // UnitDuration, UnitPercent, UnitCount or UnitRate
+	// Baseline says the limit is Limit(the baseline run's value), not Value.
+	Baseline bool `json:"baseline,omitempty"`
+	// Factor multiplies the baseline value: > 0, 1 when not written; 0
+	// for a rule without baseline.
+	Factor float64 `json:"factor,omitempty"`
+	// Offset is added to the baseline value after Factor, in Unit
+	// (negative for "baseline - 5ms"); 0 when not written.
+	Offset float64 `json:"offset,omitempty"`
 }
+
+// keywordBaseline starts the value of a baseline rule.
+const keywordBaseline = "baseline"
 
 // ParseRule parses a rule for a metric of the given kind:
 //
 //	p(95) < 2s     p(99.9) <= 500ms    avg < 300ms    min >= 0s    max < 5s
 //	errors < 0.1%  count > 0           rate >= 10/s
+//	p(99) < baseline * 1.1             p(95) < baseline + 50ms
+//	errors <= baseline * 2 + 0.1%      rate >= baseline * 0.9
 //
 // Spaces around the operator are optional. For latency metrics p, avg, min
 // and max take a duration; for gauges min, max and avg take a number.
-// errors takes a percentage, count a whole number, rate a rate.
+// errors takes a percentage, count a whole number, rate a rate. A value
+// "baseline [* FACTOR] [+|- OFFSET]" compares with an earlier run (not for
+// gauges); the offset takes the unit a value would.
 func ParseRule(kind MetricKind, src string) (Rule, error) {
 	r := Rule{Source: src}
 	s := strings.TrimSpace(src)
@@ -135,45 +155,115 @@ func ParseRule(kind MetricKind, src string) (Rule, error) {
 		return bad("missing value after %s", r.Op)
 	}
 
-	// Value, by aggregation and metric kind.
-	switch r.Unit = ruleUnit(kind, r.Agg); r.Unit {
+	r.Unit = ruleUnit(kind, r.Agg)
+	if rest, ok := strings.CutPrefix(value, keywordBaseline); ok {
+		if kind == KindGauge {
+			return bad("a gauge has no baseline (a result directory keeps no per-second gauge statistics): compare it with a number")
+		}
+		if err := r.parseBaseline(rest); err != nil {
+			return bad("%s", err.Error())
+		}
+		return r, nil
+	}
+	if first := strings.TrimLeft(value, " \t"); len(first) > 0 && 'a' <= first[0] && first[0] <= 'z' {
+		if word := strings.FieldsFunc(first, func(c rune) bool { return !('a' <= c && c <= 'z') })[0]; suggest(word, []string{keywordBaseline}) != "" {
+			return bad("unknown word %q (did you mean baseline?)", word)
+		}
+	}
+	v, err := r.parseValue(value, false)
+	if err != nil {
+		return bad("%s", err.Error())
+	}
+	r.Value = v
+	return r, nil
+}
+
+// parseValue parses a value in r.Unit. signed allows a leading + or -
+// (an offset to a baseline).
+func (r Rule) parseValue(value string, signed bool) (float64, error) {
+	sign := 1.0
+	if signed {
+		switch {
+		case strings.HasPrefix(value, "+"):
+			value = strings.TrimSpace(value[1:])
+		case strings.HasPrefix(value, "-"):
+			sign, value = -1, strings.TrimSpace(value[1:])
+		}
+	}
+	what := "value"
+	if signed {
+		what = "offset"
+	}
+	switch r.Unit {
 	case UnitDuration:
 		d, err := ParseDuration(value)
 		if err != nil {
-			return bad("value must be %s, got %q", wantDuration, value)
+			return 0, fmt.Errorf("%s must be %s, got %q", what, wantDuration, value)
 		}
 		if d < 0 {
-			return bad("value must not be negative")
+			return 0, fmt.Errorf("%s must not be negative", what)
 		}
-		r.Value = d.Seconds()
+		return sign * d.Seconds(), nil
 	case UnitPercent:
 		f, err := ParsePercent(value)
 		if err != nil {
-			return bad("value must be %s, got %q", wantPercent, value)
+			return 0, fmt.Errorf("%s must be %s, got %q", what, wantPercent, value)
 		}
-		r.Value = f
+		return sign * f, nil
 	case UnitRate:
 		rate, err := ParseRate(value)
 		if err != nil {
-			return bad("value must be %s, got %q", wantRate, value)
+			return 0, fmt.Errorf("%s must be %s, got %q", what, wantRate, value)
 		}
-		r.Value = rate.PerSecond
-	case UnitCount:
-		if r.Agg == AggCount {
-			n, err := strconv.ParseUint(value, 10, 53)
-			if err != nil {
-				return bad("value must be a whole number >= 0, got %q", value)
-			}
-			r.Value = float64(n)
-		} else {
-			f, err := strconv.ParseFloat(value, 64)
-			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
-				return bad("value must be a number >= 0, got %q", value)
-			}
-			r.Value = f
-		}
+		return sign * rate.PerSecond, nil
 	}
-	return r, nil
+	if r.Agg == AggCount {
+		n, err := strconv.ParseUint(value, 10, 53)
+		if err != nil {
+			return 0, fmt.Errorf("%s must be a whole number >= 0, got %q", what, value)
+		}
+		return sign * float64(n), nil
+	}
+	f, err := strconv.ParseFloat(value, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return 0, fmt.Errorf("%s must be a number >= 0, got %q", what, value)
+	}
+	return sign * f, nil
+}
+
+// parseBaseline parses what follows "baseline" in a rule's value:
+// "", "* FACTOR", "+ OFFSET", "- OFFSET" or "* FACTOR +|- OFFSET".
+func (r *Rule) parseBaseline(rest string) error {
+	r.Baseline, r.Factor = true, 1
+	rest = strings.TrimSpace(rest)
+	if f, ok := strings.CutPrefix(rest, "*"); ok {
+		f = strings.TrimSpace(f)
+		end := strings.IndexAny(f, "+- \t")
+		if end < 0 {
+			end = len(f)
+		}
+		text := f[:end]
+		n, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n <= 0 {
+			return fmt.Errorf("the factor after baseline * must be a number > 0, such as 1.1, got %q", text)
+		}
+		r.Factor, rest = n, strings.TrimSpace(f[end:])
+	}
+	switch {
+	case rest == "":
+		return nil
+	case rest[0] == '+' || rest[0] == '-':
+		if strings.TrimSpace(rest[1:]) == "" {
+			return fmt.Errorf("missing offset after baseline %c", rest[0])
+		}
+		off, err := r.parseValue(rest, true)
+		if err != nil {
+			return err
+		}
+		r.Offset = off
+		return nil
+	}
+	return fmt.Errorf("want baseline, baseline * FACTOR, baseline + OFFSET or baseline * FACTOR + OFFSET, got %q after baseline", rest)
 }
 
 // ruleUnit is the unit of an aggregation's value for a metric kind.
@@ -193,19 +283,34 @@ func ruleUnit(kind MetricKind, agg string) string {
 }
 
 // Pass reports whether an observed aggregated value (in the rule's Unit)
-// satisfies the rule. NaN (no data) never passes.
-func (r Rule) Pass(observed float64) bool {
+// satisfies the rule against its Value. NaN (no data) never passes. For
+// a baseline rule use PassLimit(observed, Limit(baseline)).
+func (r Rule) Pass(observed float64) bool { return r.PassLimit(observed, r.Value) }
+
+// PassLimit reports whether observed satisfies the rule's operator
+// against limit (both in the rule's Unit). NaN never passes.
+func (r Rule) PassLimit(observed, limit float64) bool {
 	switch r.Op {
 	case OpLess:
-		return observed < r.Value
+		return observed < limit
 	case OpLessEqual:
-		return observed <= r.Value
+		return observed <= limit
 	case OpGreater:
-		return observed > r.Value
+		return observed > limit
 	case OpGreaterEqual:
-		return observed >= r.Value
+		return observed >= limit
 	}
 	return false
+}
+
+// Limit is the value a baseline rule compares with, given the baseline
+// run's value of the same aggregation (in Unit): baseline x Factor +
+// Offset. For a rule without baseline it is Value.
+func (r Rule) Limit(baseline float64) float64 {
+	if !r.Baseline {
+		return r.Value
+	}
+	return baseline*r.Factor + r.Offset
 }
 
 // Continuous reports whether the rule can fail before the run ends, and
@@ -251,7 +356,27 @@ func (r Rule) FormatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
-// String is the rule in canonical form, e.g. "p(95) < 2s".
+// String is the rule in canonical form, e.g. "p(95) < 2s",
+// "p(99) < baseline * 1.1 + 5ms".
 func (r Rule) String() string {
-	return r.AggString() + " " + r.Op + " " + r.FormatValue(r.Value)
+	return r.AggString() + " " + r.Op + " " + r.ValueString()
+}
+
+// ValueString is the rule's right-hand side in canonical form: "2s", or
+// for a baseline rule "baseline", "baseline * 1.1", "baseline - 5ms".
+func (r Rule) ValueString() string {
+	if !r.Baseline {
+		return r.FormatValue(r.Value)
+	}
+	s := keywordBaseline
+	if r.Factor != 1 && r.Factor != 0 {
+		s += " * " + strconv.FormatFloat(r.Factor, 'g', -1, 64)
+	}
+	switch {
+	case r.Offset > 0:
+		s += " + " + r.FormatValue(r.Offset)
+	case r.Offset < 0:
+		s += " - " + r.FormatValue(-r.Offset)
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -12,7 +13,57 @@ import (
 // The thresholds block maps metric names, which are not a fixed set of
 // keys, to rules; its two reserved keys are a key table like every other
 // block's. readThresholds sends a key of the table to its row and every
-// other key to the metric rules.
+// other key to the metric rules. A metric key may be scoped to one stage:
+// "telemetry.puback{stage=steady}" judges the rules on that stage's
+// intervals only.
+
+// stageScope opens and closes the stage scope of a thresholds key.
+const (
+	stageScopeOpen  = "{stage="
+	stageScopeClose = "}"
+)
+
+// ParseThresholdKey splits a thresholds key into its metric and stage:
+// "telemetry.puback" is the whole run's (stage ""),
+// "telemetry.puback{stage=steady}" the stage steady's. It checks the
+// syntax only; whether the metric and stage exist is Validate's job.
+func ParseThresholdKey(key string) (metric, stage string, err error) {
+	open := strings.IndexByte(key, '{')
+	if open < 0 {
+		if strings.ContainsAny(key, "}=") {
+			return "", "", fmt.Errorf("want METRIC or METRIC{stage=NAME}, got %q", key)
+		}
+		return key, "", nil
+	}
+	metric, scope := key[:open], key[open:]
+	inner, ok := strings.CutPrefix(scope, stageScopeOpen)
+	if ok {
+		inner, ok = strings.CutSuffix(inner, stageScopeClose)
+	}
+	switch {
+	case !ok:
+		return "", "", fmt.Errorf("want METRIC{stage=NAME} (no spaces), got %q", key)
+	case metric == "":
+		return "", "", fmt.Errorf("want METRIC{stage=NAME}: the metric is missing")
+	case inner == "":
+		return "", "", fmt.Errorf("want METRIC{stage=NAME}: the stage name is missing")
+	case strings.ContainsAny(inner, "{}= \t"):
+		return "", "", fmt.Errorf("want METRIC{stage=NAME} (no spaces), got %q", key)
+	}
+	return metric, inner, nil
+}
+
+// ThresholdKey is the thresholds key of metric scoped to stage ("" for
+// the whole run): "telemetry.puback{stage=steady}".
+func ThresholdKey(metric, stage string) string {
+	if stage == "" {
+		return metric
+	}
+	return metric + stageScopeOpen + stage + stageScopeClose
+}
+
+// Key is the rules' thresholds key: the metric, with its stage scope.
+func (mr MetricRules) Key() string { return ThresholdKey(mr.Metric, mr.Stage) }
 
 // Reserved keys of the thresholds block; every other key is a metric.
 const (
@@ -61,8 +112,13 @@ func (d *decoder) readThresholds(n *yaml.Node, path string, t *Thresholds) {
 }
 
 // readMetricRules reads the rules of one metric (a list, or one rule).
-func (d *decoder) readMetricRules(metric string, k, v *yaml.Node, p string) MetricRules {
-	mr := MetricRules{Metric: metric, Line: k.Line, Rules: []Rule{}}
+func (d *decoder) readMetricRules(key string, k, v *yaml.Node, p string) MetricRules {
+	metric, stage, err := ParseThresholdKey(key)
+	if err != nil {
+		d.errAt(k, p, "%s", err.Error())
+		metric = key
+	}
+	mr := MetricRules{Metric: metric, Stage: stage, Line: k.Line, Rules: []Rule{}}
 	kind := KindLatency
 	if m, ok := LookupMetric(metric); ok {
 		kind = m.Kind
@@ -99,7 +155,7 @@ func (t Thresholds) MarshalJSON() ([]byte, error) {
 				rules[i] = r.String()
 			}
 		}
-		k, _ := marshal(mr.Metric)
+		k, _ := marshal(mr.Key())
 		val, err := marshal(rules)
 		if err != nil {
 			return nil, err
@@ -129,13 +185,17 @@ func (t Thresholds) MarshalJSON() ([]byte, error) {
 func (v *validator) checkThresholds(p string, th *Thresholds) {
 	withRules := map[string]bool{}
 	for _, mr := range th.Metrics {
-		mp := join(p, mr.Metric)
+		mp := join(p, mr.Key())
 		m, known := LookupMetric(mr.Metric)
 		if !known {
-			v.keyErrorf(mp, "%s", unknownMsg("metric", mr.Metric, false, metricNames()))
+			v.keyErrorf(mp, "%s", unknownMsg("metric", mr.Metric, mr.Stage != "", metricNames()))
 			continue
 		}
-		if withRules[mr.Metric] {
+		if mr.Stage != "" && v.stagesOK() && !slices.ContainsFunc(v.s.Stages, func(st Stage) bool { return st.Name == mr.Stage }) {
+			v.keyErrorf(mp, "%s", unknownMsg("stage", mr.Stage, true, v.stageNames()))
+			continue
+		}
+		if withRules[mr.Key()] {
 			v.keyErrorf(mp, "metric listed twice")
 			continue
 		}
@@ -145,7 +205,7 @@ func (v *validator) checkThresholds(p string, th *Thresholds) {
 			}
 			continue
 		}
-		withRules[mr.Metric] = true
+		withRules[mr.Key()] = true
 		if addr, ok := MetricAddress(mr.Metric); ok {
 			v.checkMetricAddress(mp, addr)
 		}
@@ -168,9 +228,10 @@ func checkAbortOnFail(v *validator, p string, th *Thresholds) {
 		if _, known := LookupMetric(mr.Metric); !known || len(mr.Rules) == 0 {
 			continue
 		}
-		withRules[mr.Metric] = true
+		key := mr.Key()
+		withRules[key] = true
 		for _, r := range mr.Rules {
-			continuous[mr.Metric] = continuous[mr.Metric] || r.Continuous()
+			continuous[key] = continuous[key] || r.Continuous()
 		}
 	}
 	block := parentPath(p)
@@ -184,14 +245,60 @@ func checkAbortOnFail(v *validator, p string, th *Thresholds) {
 			v.errorf(ip, "%s has no rule that can fail before the run ends, so it could never abort it (rates, lower bounds on count, max, p(N), avg and errors, and upper bounds on min are judged at the end): add an upper bound such as \"p(95) < 2s\"", name)
 		case withRules[name]:
 		default:
-			if _, known := LookupMetric(name); !known {
-				v.errorf(ip, "%s", unknownMsg("metric", name, true, metricNames()))
+			metric, _, err := ParseThresholdKey(name)
+			if err != nil {
+				v.errorf(ip, "%s", err.Error())
+			} else if _, known := LookupMetric(metric); !known {
+				v.errorf(ip, "%s", unknownMsg("metric", metric, true, metricNames()))
 			} else if v.ok(join(block, name)) {
 				v.errorf(ip, "%s has no rules in thresholds: add rules for it, e.g. %s: [\"p(95) < 2s\"]", name, name)
 			}
 		}
 		seen[name] = true
 	}
+}
+
+// stageNames lists the scenario's stage names, for suggestions.
+func (v *validator) stageNames() []string {
+	names := make([]string, len(v.s.Stages))
+	for i, st := range v.s.Stages {
+		names[i] = st.Name
+	}
+	return names
+}
+
+// BaselineRules counts the rules that compare with a baseline run.
+func (th Thresholds) BaselineRules() int {
+	n := 0
+	for _, mr := range th.Metrics {
+		for _, r := range mr.Rules {
+			if r.Baseline {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// CheckBaseline returns, as an ErrorList located like Validate's, one
+// problem per baseline rule when no baseline run is given (haveBaseline
+// false): such a rule could not be judged. nil otherwise.
+func (s *Scenario) CheckBaseline(haveBaseline bool) error {
+	if haveBaseline {
+		return nil
+	}
+	v := &validator{s: s, src: s.src}
+	for _, mr := range s.Thresholds.Metrics {
+		for i, r := range mr.Rules {
+			if r.Baseline {
+				v.errorf(index(join("thresholds", mr.Key()), i), "%q compares with a baseline run: give one with --baseline DIR (the result directory of an earlier run)", strings.TrimSpace(r.Source))
+			}
+		}
+	}
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return v.errs.sorted()
 }
 
 // checkMetricAddress checks that the address of a per-address metric is

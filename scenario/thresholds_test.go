@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -158,5 +159,130 @@ func TestRuleContinuous(t *testing.T) {
 		if got := r.Continuous(); got != tc.want {
 			t.Errorf("%q.Continuous() = %v; want %v", tc.rule, got, tc.want)
 		}
+	}
+}
+
+func TestParseBaselineRule(t *testing.T) {
+	good := []struct {
+		kind MetricKind
+		in   string
+		want Rule
+		str  string
+	}{
+		// The baseline alone.
+		{KindLatency, "p(99) <= baseline", Rule{Agg: AggPercentile, Percentile: 99, Op: OpLessEqual, Unit: UnitDuration, Baseline: true, Factor: 1}, "p(99) <= baseline"},
+		// A factor.
+		{KindLatency, "p(99) < baseline * 1.10", Rule{Agg: AggPercentile, Percentile: 99, Op: OpLess, Unit: UnitDuration, Baseline: true, Factor: 1.1}, "p(99) < baseline * 1.1"},
+		// An offset in the rule's unit, no spaces.
+		{KindLatency, "avg<baseline+50ms", Rule{Agg: AggAvg, Op: OpLess, Unit: UnitDuration, Baseline: true, Factor: 1, Offset: 0.05}, "avg < baseline + 50ms"},
+		// Both, with a negative offset.
+		{KindLatency, "rate >= baseline * 0.9 - 5/s", Rule{Agg: AggRate, Op: OpGreaterEqual, Unit: UnitRate, Baseline: true, Factor: 0.9, Offset: -5}, "rate >= baseline * 0.9 - 5/s"},
+		// Errors take percentage points.
+		{KindLatency, "errors < baseline + 0.5%", Rule{Agg: AggErrors, Op: OpLess, Unit: UnitPercent, Baseline: true, Factor: 1, Offset: 0.005}, "errors < baseline + 0.5%"},
+		// A counter's count, a whole number.
+		{KindCounter, "count <= baseline + 3", Rule{Agg: AggCount, Op: OpLessEqual, Unit: UnitCount, Baseline: true, Factor: 1, Offset: 3}, "count <= baseline + 3"},
+	}
+	for _, tc := range good {
+		got, err := ParseRule(tc.kind, tc.in)
+		tc.want.Source = tc.in
+		if err != nil || got != tc.want {
+			t.Errorf("ParseRule(%s, %q) = %+v, %v; want %+v", tc.kind, tc.in, got, err, tc.want)
+			continue
+		}
+		if got.String() != tc.str {
+			t.Errorf("ParseRule(%q).String() = %q; want %q", tc.in, got.String(), tc.str)
+		}
+	}
+	if r, _ := ParseRule(KindLatency, "p(99) < baseline * 1.1 + 10ms"); math.Abs(r.Limit(0.38)-0.428) > 1e-12 || !r.PassLimit(0.412, r.Limit(0.38)) {
+		t.Errorf("Limit(0.38) = %v; want 0.428, and 0.412 passing", r.Limit(0.38))
+	}
+	bad := []struct {
+		kind MetricKind
+		in   string
+		want string
+	}{
+		{KindLatency, "p(99) < baseline * x", `the factor after baseline * must be a number > 0, such as 1.1, got "x"`},
+		{KindLatency, "p(99) < baseline * -1", `the factor after baseline * must be a number > 0, such as 1.1, got ""`},
+		{KindLatency, "p(99) < baseline / 2", `want baseline, baseline * FACTOR, baseline + OFFSET or baseline * FACTOR + OFFSET, got "/ 2" after baseline`},
+		{KindLatency, "p(99) < baseline + 5", `offset must be a duration like 500ms, 30s or 1h30m, got "5"`},
+		{KindLatency, "p(99) < baseline -", "missing offset after baseline -"},
+		{KindLatency, "p(99) < baseln * 2", `unknown word "baseln" (did you mean baseline?)`},
+		{KindGauge, "max <= baseline", "a gauge has no baseline (a result directory keeps no per-second gauge statistics): compare it with a number"},
+	}
+	for _, tc := range bad {
+		_, err := ParseRule(tc.kind, tc.in)
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("ParseRule(%s, %q) error = %v; want ...%s", tc.kind, tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestParseThresholdKey(t *testing.T) {
+	tests := []struct {
+		key, metric, stage, err string
+	}{
+		{"telemetry.puback", "telemetry.puback", "", ""},
+		{"telemetry.puback{stage=steady}", "telemetry.puback", "steady", ""},
+		{"mqtt.connect@10.0.0.7:1883{stage=a-1}", "mqtt.connect@10.0.0.7:1883", "a-1", ""},
+		{"telemetry.puback{stage=}", "", "", "want METRIC{stage=NAME}: the stage name is missing"},
+		{"{stage=steady}", "", "", "want METRIC{stage=NAME}: the metric is missing"},
+		{"telemetry.puback{users=1}", "", "", `want METRIC{stage=NAME} (no spaces), got "telemetry.puback{users=1}"`},
+		{"telemetry.puback{stage=a", "", "", `want METRIC{stage=NAME} (no spaces), got "telemetry.puback{stage=a"`},
+		{"telemetry.puback}", "", "", `want METRIC or METRIC{stage=NAME}, got "telemetry.puback}"`},
+	}
+	for _, tc := range tests {
+		m, st, err := ParseThresholdKey(tc.key)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("ParseThresholdKey(%q) error = %v; want %s", tc.key, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || m != tc.metric || st != tc.stage {
+			t.Errorf("ParseThresholdKey(%q) = %q, %q, %v; want %q, %q", tc.key, m, st, err, tc.metric, tc.stage)
+		}
+		if back := ThresholdKey(m, st); back != tc.key {
+			t.Errorf("ThresholdKey(%q, %q) = %q; want %q", m, st, back, tc.key)
+		}
+	}
+}
+
+// TestStageThresholds parses stage-scoped and baseline rules, echoes them
+// as written, and refuses the baseline rules without a baseline.
+func TestStageThresholds(t *testing.T) {
+	yaml := `version: 1
+name: t
+identity: { app_id: a, app_secret: s3cret-value }
+fleet: { users: 10 }
+stages:
+  - { name: ramp, for: 2s, users: 10 }
+  - { name: steady, for: 8s, users: 10 }
+behaviours: { telemetry: { every: 1s } }
+thresholds:
+  telemetry.puback: ["p(99) < 2s"]
+  telemetry.puback{stage=steady}: ["p(99) < 250ms", "p(99) < baseline * 1.1"]
+  abort_on_fail: ["telemetry.puback{stage=steady}"]
+`
+	s, err := testParse(yaml, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := s.Thresholds
+	if len(th.Metrics) != 2 || th.Metrics[1].Metric != TelemetryPuback || th.Metrics[1].Stage != "steady" || th.Metrics[1].Key() != "telemetry.puback{stage=steady}" {
+		t.Fatalf("metrics = %+v", th.Metrics)
+	}
+	if th.BaselineRules() != 1 {
+		t.Errorf("BaselineRules = %d; want 1", th.BaselineRules())
+	}
+	echo, err := th.MarshalJSON()
+	if want := `{"telemetry.puback":["p(99) < 2s"],"telemetry.puback{stage=steady}":["p(99) < 250ms","p(99) < baseline * 1.1"],"abort_on_fail":["telemetry.puback{stage=steady}"]}`; err != nil || string(echo) != want {
+		t.Errorf("echo = %s, %v; want %s", echo, err, want)
+	}
+	if err := s.CheckBaseline(true); err != nil {
+		t.Errorf("CheckBaseline(true) = %v", err)
+	}
+	err = s.CheckBaseline(false)
+	if want := `/s/t.yaml:11:53: thresholds.telemetry.puback{stage=steady}[1]: "p(99) < baseline * 1.1" compares with a baseline run: give one with --baseline DIR (the result directory of an earlier run)`; err == nil || err.Error() != want {
+		t.Errorf("CheckBaseline(false) = %v; want %s", err, want)
 	}
 }

@@ -31,6 +31,8 @@ type runFlags struct {
 	// set overrides scenario keys, "key.path=value", in order.
 	set  []string
 	seed uint64
+	// baseline is the result directory baseline rules compare with.
+	baseline string
 	// sharding: --shard, --shards, --start-at, --run-id (shard.go), as
 	// engine options.
 	shard  shardFlags
@@ -50,6 +52,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 		Example: `  eixamsim run scenarios/smoke.yaml
   eixamsim run scenarios/smoke.yaml --users 50 --duration 30s --out results/smoke
   eixamsim run scenarios/smoke.yaml --set behaviours.telemetry.every=5s --seed 42
+  eixamsim run my.yaml --baseline results/main
   eixamsim run my.yaml --metrics-addr :9464 --linger
   eixamsim run my.yaml --shard 0/4 --start-at 2026-11-29T21:00:00Z
   JOB_COMPLETION_INDEX=2 eixamsim run my.yaml --shards 4 --run-id soak-7`,
@@ -69,6 +72,14 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			if err := sc.CheckBaseline(f.baseline != ""); err != nil {
+				return withCode(exitUsage, err)
+			}
+			if f.baseline != "" {
+				if f.engine.Baseline, err = engine.LoadBaseline(f.baseline); err != nil {
+					return withCode(exitUsage, err)
+				}
+			}
 			return runScenario(cmd.Context(), sc, f, scrubArgs(e.args), e.stdout, e.stderr)
 		},
 	}
@@ -78,6 +89,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	fl.StringVarP(&f.duration, "duration", "d", "", "cut the stages at `DURATION` from the start (a duration past their end extends the last stage); needs a unit: 30s, 2m")
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir); the previous run's files there are replaced")
 	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable, YAML value, checked like the file): fleet.users=50, behaviours.telemetry.every=5s, stages[1].users=10")
+	fl.StringVar(&f.baseline, "baseline", "", "judge the thresholds written against a baseline (\"p(99) < baseline * 1.1\") with the result `DIR` of an earlier run (its summary.json and hdr/*.hlog)")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice of the run with `N` (1..2^53-1); a run without one picks one and records it in summary.json")
 	f.shard.getenv = os.LookupEnv
 	f.shard.register(fl)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -17,13 +18,16 @@ import (
 // stdout. It fails with exit 2 when a file is invalid.
 func newValidateCmd(e *env) *cobra.Command {
 	var quiet bool
+	var baselineDir string
 	cmd := &cobra.Command{
 		Use:   "validate SCENARIO.yaml... [flags]",
 		Short: "check scenario files without running them (exit 0 or 2)",
 		Long: `Check scenario files without running them: everything run checks before it
 starts (strict YAML, ${VAR} expansion, defaults, validation, threshold rules
 and metric names, the sessions CSV and TLS files). Every problem is printed as
-FILE:LINE:COLUMN: PATH: MESSAGE. Exit 0 when every file is valid, else 2.`,
+FILE:LINE:COLUMN: PATH: MESSAGE. Exit 0 when every file is valid, else 2.
+A rule against a baseline ("p(99) < baseline * 1.1") needs --baseline DIR,
+the result directory of an earlier run, which is read and checked.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError("validate: want at least one scenario file (see 'eixamsim validate --help')")
@@ -31,9 +35,19 @@ FILE:LINE:COLUMN: PATH: MESSAGE. Exit 0 when every file is valid, else 2.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var base *engine.Baseline
+			if baselineDir != "" {
+				var err error
+				if base, err = engine.LoadBaseline(baselineDir); err != nil {
+					return withCode(exitUsage, err)
+				}
+			}
 			invalid, problems := 0, 0
 			for _, path := range args {
 				sc, err := scenario.Load(path, scenario.Options{})
+				if err == nil {
+					err = sc.CheckBaseline(base != nil)
+				}
 				if err != nil {
 					invalid++
 					var list scenario.ErrorList
@@ -44,6 +58,11 @@ FILE:LINE:COLUMN: PATH: MESSAGE. Exit 0 when every file is valid, else 2.`,
 					}
 					fmt.Fprintln(e.stderr, err) // one problem per line, located, secrets scrubbed
 					continue
+				}
+				if base != nil {
+					for _, msg := range base.Lacks(sc) {
+						fmt.Fprintf(e.stderr, "%s: warning: thresholds.%s\n", path, msg)
+					}
 				}
 				if !quiet {
 					fmt.Fprintf(e.stdout, "%s: ok (%s: %d users, %s, %d threshold rules)\n",
@@ -57,6 +76,7 @@ FILE:LINE:COLUMN: PATH: MESSAGE. Exit 0 when every file is valid, else 2.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only problems")
+	cmd.Flags().StringVar(&baselineDir, "baseline", "", "the result `DIR` of an earlier run that baseline rules (\"p(99) < baseline * 1.1\") would compare with: checked, and each rule it has no samples for is warned about; without it a baseline rule is an error")
 	return cmd
 }
 
