@@ -2,10 +2,12 @@ package merge
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/report"
 )
@@ -73,15 +75,19 @@ func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (
 		sum.Metrics[name] = report.MetricFrom(ls, sum.Seconds).WithSamples(samples[name])
 		m.Latencies[name] = metrics.LatencyData{Hist: total, Errors: ls.Errors}
 	}
-	m.Gauges, sum.UsersOnline = tl.gauges(sec, stages)
+	var stageGauges map[string]map[string]metrics.GaugeStats
+	m.Gauges, stageGauges, sum.UsersOnline = tl.gauges(sec, stages)
 	sum.Series = tl.series(sec)
+	measured := metrics.Measured{Run: m, Stages: mergeStageMetrics(shards, tl, sum.Stages, stageGauges)}
 
 	th, err := thresholdsOf(first)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", shards[0].dir, err)
 	}
 	sum.Thresholds = []report.Verdict{}
-	for _, v := range metrics.Evaluate(th, m) {
+	// Baseline rules fail here ("no baseline"): merge judges the merged run
+	// on its own; `compare` (or a run with --baseline) judges against one.
+	for _, v := range metrics.EvaluateAll(th, measured, nil) {
 		rv := report.VerdictFrom(v)
 		rv.Note = shardNotes(shards, rv)
 		sum.Thresholds = append(sum.Thresholds, rv)
@@ -93,6 +99,58 @@ func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (
 	sum.EndReason = endReason(shards, missing)
 	sum.Notes = notes(shards, missing, bound, tl.dropped)
 	return sum, nil
+}
+
+// mergeStageMetrics fills each merged stage's statistics (summary.json
+// stages[i].metrics and counters) and returns the stages' measurements,
+// for stage-scoped rules. A stage's histograms are the merged seconds of
+// its window [from_s, to_s) (the shards' windows, which agree to the
+// second when their starts are aligned); its errors and counter growth are
+// the shards' own, summed.
+func mergeStageMetrics(shards []*shard, tl *timeline, stages []report.Stage, gauges map[string]map[string]metrics.GaugeStats) map[string]metrics.Measurements {
+	out := map[string]metrics.Measurements{}
+	for i := range stages {
+		st := &stages[i]
+		errs := map[string]map[string]int64{}
+		counters := map[string]int64{}
+		for _, s := range shards {
+			if i >= len(s.sum.Stages) {
+				continue
+			}
+			for name, m := range s.sum.Stages[i].Metrics {
+				if errs[name] == nil {
+					errs[name] = map[string]int64{}
+				}
+				for class, n := range m.ErrorsBy {
+					errs[name][class] += n
+				}
+			}
+			for name, v := range s.sum.Stages[i].Counters {
+				counters[name] += v
+			}
+		}
+		from, to := int(math.Round(st.From)), int(math.Round(st.To))
+		seconds := st.Seconds()
+		ms := metrics.Measurements{
+			Elapsed:   time.Duration(seconds * float64(time.Second)),
+			Latencies: map[string]metrics.LatencyData{},
+			Counters:  counters,
+			Gauges:    gauges[st.Name],
+		}
+		st.Metrics = map[string]report.Metric{}
+		for _, name := range slices.Sorted(keys(errs, tl.hists)) {
+			h := tl.window(name, from, to)
+			if h == nil {
+				h = hdr.New(1, 2, 1) // no sample in the window
+			}
+			ls := latencySummary(name, h, errs[name])
+			st.Metrics[name] = report.MetricFrom(ls, seconds)
+			ms.Latencies[name] = metrics.LatencyData{Hist: h, Errors: ls.Errors}
+		}
+		st.Counters = counters
+		out[st.Name] = ms
+	}
+	return out
 }
 
 // mergeStages merges the stage timings by position: each stage has the
@@ -129,7 +187,7 @@ func shardNotes(shards []*shard, v report.Verdict) string {
 	var out []string
 	for _, s := range shards {
 		for _, sv := range s.sum.Thresholds {
-			if sv.Metric == v.Metric && sv.Rule == v.Rule && sv.Note != "" {
+			if sv.Metric == v.Metric && sv.Stage == v.Stage && sv.Rule == v.Rule && sv.Note != "" {
 				out = append(out, fmt.Sprintf("shard %d: %s", s.index(), sv.Note))
 			}
 		}

@@ -71,7 +71,7 @@ func writeShard(t *testing.T, sp spec) string {
 		End:       end,
 		Seconds:   seconds,
 		EndReason: sp.end,
-		Stages:    []report.Stage{{Name: "steady", Users: 10, Start: sp.base, End: end}},
+		Stages:    []report.Stage{{Name: "steady", Users: 10, Start: sp.base, End: end, From: 0, To: seconds}},
 		Metrics:   map[string]report.Metric{},
 		Counters:  reg.Values(),
 		Series:    report.SeriesFrom(c.Series()),
@@ -79,6 +79,8 @@ func writeShard(t *testing.T, sp spec) string {
 	for _, m := range reg.Summaries() {
 		sum.Metrics[m.Name] = report.MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}
+	// One stage: its statistics are the whole run's.
+	sum.Stages[0].Metrics, sum.Stages[0].Counters = sum.Metrics, sum.Counters
 	th := scenarioThresholds(t, sp.thresholds)
 	for _, v := range metrics.Evaluate(th, c.Measure(end.Sub(sp.base), nil)) {
 		sum.Thresholds = append(sum.Thresholds, report.VerdictFrom(v))

@@ -286,3 +286,37 @@ func TestMergeKeepsErrorSamples(t *testing.T) {
 		t.Errorf("samples %q, want the first %d in shard order %q", got, metrics.MaxErrorSamples, want)
 	}
 }
+
+func TestMergeJudgesStageScopedRules(t *testing.T) {
+	t.Parallel()
+	key := scenario.HTTPMe + "{stage=steady}"
+	th := map[string]any{key: []string{"count >= 12", "p(99) < 1s"}}
+	var dirs []string
+	for i := range 2 {
+		dirs = append(dirs, writeShard(t, spec{runID: "r", hash: "h", index: i, count: 2, base: t0, seconds: 3, thresholds: th,
+			record: func(_ int, reg *metrics.Registry) {
+				reg.Latency(scenario.UserLogin).Record(time.Millisecond)
+				reg.Latency(scenario.HTTPMe).Record(2 * time.Millisecond)
+				reg.Latency(scenario.HTTPMe).Record(3 * time.Millisecond)
+			}}))
+	}
+	res, err := Merge(dirs, Options{Out: filepath.Join(t.TempDir(), "merged")})
+	if err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+	sum := res.Summary
+	if len(sum.Stages) != 1 || sum.Stages[0].Metrics[scenario.HTTPMe].Count != 12 {
+		t.Fatalf("merged stages %+v, want steady with 12 http.me samples", sum.Stages)
+	}
+	if len(sum.Thresholds) != 2 {
+		t.Fatalf("verdicts %+v, want 2", sum.Thresholds)
+	}
+	for _, v := range sum.Thresholds {
+		if v.Stage != "steady" || !v.Passed {
+			t.Errorf("verdict %+v, want a passed rule of stage steady", v)
+		}
+	}
+	if sum.Thresholds[0].Value != 12 {
+		t.Errorf("count observed %v, want 12 (both shards' samples of the stage)", sum.Thresholds[0].Value)
+	}
+}

@@ -117,11 +117,12 @@ const gaugeSlack = 500 * time.Millisecond
 // gauges samples every gauge of the catalogue once a second, from the
 // summed seconds, during the stages (the teardown after the last stage
 // excluded, as in a run), and users.online per stage.
-func (tl *timeline) gauges(sec seconds, stages []report.Stage) (map[string]metrics.GaugeStats, *report.Online) {
+func (tl *timeline) gauges(sec seconds, stages []report.Stage) (map[string]metrics.GaugeStats, map[string]map[string]metrics.GaugeStats, *report.Online) {
 	stats := map[string]metrics.GaugeStats{}
+	byStage := map[string]map[string]metrics.GaugeStats{} // stage -> gauge -> stats
 	online := &report.Online{Stages: []report.StageOnline{}}
 	if len(stages) == 0 {
-		return stats, online
+		return stats, byStage, online
 	}
 	per := make([]report.StageOnline, len(stages))
 	for i, st := range stages {
@@ -143,6 +144,13 @@ func (tl *timeline) gauges(sec seconds, stages []report.Stage) (map[string]metri
 				g := stats[name]
 				g.Add(v, (sp.end - sp.start).Seconds())
 				stats[name] = g
+				st := stages[i].Name
+				if byStage[st] == nil {
+					byStage[st] = map[string]metrics.GaugeStats{}
+				}
+				sg := byStage[st][name]
+				sg.Add(v, (sp.end - sp.start).Seconds())
+				byStage[st][name] = sg
 			}
 		}
 		v := sec.values[k][scenario.UsersOnline]
@@ -161,7 +169,7 @@ func (tl *timeline) gauges(sec seconds, stages []report.Stage) (map[string]metri
 			online.Stages = append(online.Stages, s)
 		}
 	}
-	return stats, online
+	return stats, byStage, online
 }
 
 // stageAt is the index of the last stage that started at or before t; -1

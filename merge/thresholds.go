@@ -50,21 +50,25 @@ func thresholdsOf(sum *report.Summary) (scenario.Thresholds, error) {
 		case echoAbortGrace:
 			continue // judged while a shard ran; nothing to judge after it
 		}
-		m, known := scenario.LookupMetric(key)
+		metric, stage, err := scenario.ParseThresholdKey(key)
+		if err != nil {
+			return th, fmt.Errorf("scenario echo: thresholds: %w", err)
+		}
+		m, known := scenario.LookupMetric(metric)
 		if !known {
-			return th, fmt.Errorf("scenario echo: thresholds: unknown metric %q", key)
+			return th, fmt.Errorf("scenario echo: thresholds: unknown metric %q", metric)
 		}
 		var srcs []string
 		if err := json.Unmarshal(values[i], &srcs); err != nil {
 			return th, fmt.Errorf("scenario echo: thresholds.%s: %w", key, err)
 		}
-		mr := scenario.MetricRules{Metric: key, Rules: make([]scenario.Rule, 0, len(srcs))}
+		mr := scenario.MetricRules{Metric: metric, Stage: stage, Rules: make([]scenario.Rule, 0, len(srcs))}
 		for _, src := range srcs {
 			r, err := scenario.ParseRule(m.Kind, src)
 			if err != nil {
 				return th, fmt.Errorf("scenario echo: thresholds.%s: %w", key, err)
 			}
-			r.Line = ruleLine(sum.Thresholds, key, src)
+			r.Line = ruleLine(sum.Thresholds, metric, stage, src)
 			mr.Rules = append(mr.Rules, r)
 		}
 		th.Metrics = append(th.Metrics, mr)
@@ -72,12 +76,13 @@ func thresholdsOf(sum *report.Summary) (scenario.Thresholds, error) {
 	return th, nil
 }
 
-// ruleLine is the scenario line of metric's rule src, from a verdict; 0
+// ruleLine is the scenario line of metric's rule src (scoped to stage, ""
+// for the whole run), from a verdict; 0
 // when no verdict names it.
-func ruleLine(verdicts []report.Verdict, metric, src string) int {
+func ruleLine(verdicts []report.Verdict, metric, stage, src string) int {
 	src = strings.TrimSpace(src)
 	for _, v := range verdicts {
-		if v.Metric == metric && v.Rule == src {
+		if v.Metric == metric && v.Stage == stage && v.Rule == src {
 			return v.Line
 		}
 	}

@@ -135,6 +135,24 @@ func (tl *timeline) total(metric string) *hdr.Histogram {
 	return out
 }
 
+// window merges the seconds [from, to) of metric into one histogram: a
+// stage's histogram when from and to are the stage's bounds in whole
+// seconds of the run. nil when nothing was recorded there.
+func (tl *timeline) window(metric string, from, to int) *hdr.Histogram {
+	var out *hdr.Histogram
+	for k := max(from, 0); k < to; k++ {
+		h := tl.at(metric, k)
+		if h == nil {
+			continue
+		}
+		if out == nil {
+			out = newLike(h)
+		}
+		tl.dropped += out.Merge(h)
+	}
+	return out
+}
+
 // writeLogs writes one interval log per metric into dir, one line per
 // second of the grid, empty seconds included, with ref as the logs' base.
 func (tl *timeline) writeLogs(dir string) error {
