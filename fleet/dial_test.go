@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -17,7 +15,7 @@ import (
 // go to B and user 4 to A, as in the unsharded run; each connect counts on
 // mqtt.connect and on its address's mqtt.connect@host:port.
 func TestSeveralAddresses(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Parallel() // leaks: TestMain
 	a := startBackend(t, "demo-secret", -1)
 	defer a.Close()
 	b := startBackend(t, "demo-secret", -1)

@@ -184,7 +184,7 @@ func inParallel[T any](t *testing.T, cases []T, f func(*testing.T, T), name ...f
 // TestWrongSecretIsCountedAsAuthFailure checks that users signed with the
 // wrong secret fail at login with a classified, counted error.
 func TestWrongSecretIsCountedAsAuthFailure(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Parallel() // leaks: TestMain
 	srv := startBackend(t, "the-real-secret", 0)
 	defer srv.Close()
 	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 1500ms", "duration: 500ms", 1))

@@ -217,7 +217,7 @@ func maxTime(a, b time.Time) time.Time {
 // slow answers past the client timeout on another: both must show as
 // classified errors of exactly those endpoints, and the run must finish.
 func TestHTTPFaultsAreCountedPerEndpoint(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Parallel() // leaks: TestMain
 	srv := startFaulty(t, refbackend.Faults{
 		ErrorRate:       map[string]float64{"contacts_list": 0.5},
 		EndpointLatency: map[string]refbackend.Latency{"devices_list": {Kind: "fixed", Fixed: 2 * time.Second}},

@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/scenario"
+	"go.uber.org/goleak"
 )
 
 // TestBrokerRestartUsersComeBack restarts the broker's listeners in the

@@ -4,14 +4,13 @@ import (
 	"testing"
 
 	"github.com/eixamsim/eixamsim/scenario"
-	"go.uber.org/goleak"
 )
 
 // TestSourceAddresses spreads users over two loopback source addresses
 // (fleet.source_ips): every user must log in and connect, with MQTT and
 // HTTP connections opened concurrently from both addresses.
 func TestSourceAddresses(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Parallel() // leaks: TestMain
 	srv := startBackend(t, "demo-secret", -1)
 	defer srv.Close()
 	sc := parse(t, `

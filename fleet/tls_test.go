@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/internal/testcert"
 	"github.com/eixamsim/eixamsim/metrics"
@@ -20,7 +18,7 @@ import (
 // and HTTPS, trusting the test CA; then without trusting it, where every
 // attempt must fail as a counted tls_verify error.
 func TestTLSSchemes(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Parallel() // leaks: TestMain
 	certFile, keyFile, pool := testcert.Write(t)
 	srv, err := refbackend.Start(context.Background(), refbackend.Config{
 		MQTTAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
