@@ -67,6 +67,10 @@ type Options struct {
 	// Waiting, if set, is told once before the run waits for its start
 	// time.
 	Waiting func(until time.Time)
+	// Steps, if set, decides the run's stages while it runs
+	// (fleet.Config.Steps); the scenario's stages then only bound its
+	// length. The capacity search is one.
+	Steps fleet.StageSource
 }
 
 // Progress is told about a run once a second, from the engine's ticker
@@ -167,6 +171,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		TLS:      tgt.tls,
 		Metrics:  reg,
 		Logger:   opts.Logger,
+		Steps:    opts.Steps,
 	})
 	if err != nil {
 		_ = hlogs.Close() // no interval was written yet: nothing to lose
