@@ -179,7 +179,7 @@ func (r *Result) headline(sc *scenario.Scenario, ended string) string {
 	}
 	switch r.Outcome {
 	case OutcomeInconclusive:
-		parts = append([]string{"inconclusive: generator-bound (" + ended + ")"}, parts...)
+		parts = append([]string{"inconclusive: " + ended}, parts...)
 	case OutcomeInterrupted:
 		parts = append([]string{fmt.Sprintf("interrupted after %d steps", len(r.Steps))}, parts...)
 	}

@@ -200,3 +200,34 @@ capacity: { dimension: users, start: 100, max: 5000000 }
 		t.Fatalf("err %v, want bad input naming the multi-process runner", err)
 	}
 }
+
+// TestInterrupted cancels the search once its first step is judged: the
+// steps done so far are reported, in the files too, and the error says
+// the run was interrupted.
+func TestInterrupted(t *testing.T) {
+	sc := loadScenario(t, `version: 1
+name: capacity-interrupted
+target: { embedded: { capacity: "telemetry=100/s,queue=250ms" } }
+identity: { app_id: cap, app_secret: cap-secret }
+fleet: { users: 10, connect_rate: 200/s }
+duration: 10s
+behaviours:
+  login: [me]
+  telemetry: { every: 1s }
+capacity: { dimension: users, start: 20, max: 400, warmup: 1s, hold: 1s }
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lim := relaxed
+	res, err := Run(ctx, sc, Options{Health: &lim, OnStep: func(StepResult) { cancel() }})
+	if engine.OutcomeOf(err) != engine.Interrupted || res == nil {
+		t.Fatalf("result %v, err %v: want a result and Interrupted", res, err)
+	}
+	if res.Outcome != OutcomeInterrupted || len(res.Steps) != 1 || res.Steps[0].Verdict != VerdictPass {
+		t.Errorf("outcome %s with %d steps, want interrupted with the 1 passing step done", res.Outcome, len(res.Steps))
+	}
+	data, err := os.ReadFile(filepath.Join(res.RunDir, TextFile))
+	if err != nil || !strings.Contains(string(data), "interrupted after 1 steps") {
+		t.Errorf("capacity.txt does not say it was interrupted (%v):\n%s", err, data)
+	}
+}

@@ -180,7 +180,7 @@ func (s *Stepper) judge(c *stepState) StepResult {
 		return r
 	case r.Generator.State == health.GeneratorBound:
 		r.Verdict = VerdictInconclusive
-		r.Failed = []string{"inconclusive: generator-bound (" + r.Generator.Verdict.String() + ")"}
+		r.Failed = []string{r.Generator.Verdict.String()} // "generator-bound: <what, how long>"
 		return r
 	}
 	for _, v := range metrics.Evaluate(s.sc.Thresholds, m) {
