@@ -34,8 +34,9 @@ type StageSource interface {
 	// been measured and judged) and must return when ctx is done. false
 	// ends the run.
 	Next(ctx context.Context) (Step, bool)
-	// Settled says that step number i (from 0) has its users online (or
-	// ctx ended before): its load is on from at.
+	// Settled says that step number i (from 0) has its users online —
+	// users.online reached the step's target, or a login attempt's bound
+	// passed first, or ctx ended: its load is on from at.
 	Settled(i int, at time.Time)
 }
 
@@ -86,7 +87,27 @@ func (r *runner) controlSteps(ctx context.Context, start time.Time) ([]StageTimi
 			}
 			next = maxTime(next, time.Now().Add(-interval)).Add(interval)
 		}
+		r.awaitOnline(ctx, target, timer)
 		r.steps.Settled(i, time.Now())
+	}
+}
+
+// settlePoll is how often awaitOnline looks at users.online.
+const settlePoll = 20 * time.Millisecond
+
+// awaitOnline waits until users.online is target — the users a step
+// started have logged in and connected, those it stopped have
+// disconnected — for at most one login attempt's bound (users the target
+// refuses do not hold the step up for longer), or until ctx ends.
+func (r *runner) awaitOnline(ctx context.Context, target int, timer *time.Timer) {
+	deadline := time.Now().Add(r.loginTimeout)
+	for r.m.online.Value() != int64(target) && time.Now().Before(deadline) {
+		timer.Reset(settlePoll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
 	}
 }
 
