@@ -62,9 +62,9 @@ func svgChart(xLabel, yLabel string, ss []series, marks []mark) template.HTML {
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, (padL+chartW-padR)/2, chartH-8, template.HTMLEscapeString(xLabel))
 	fmt.Fprintf(&b, `<text transform="translate(14 %.1f) rotate(-90)" text-anchor="middle">%s</text>`, (padT+chartH-padB)/2, template.HTMLEscapeString(yLabel))
-	for _, m := range marks {
+	for i, m := range marks { // labels staggered: close marks stay readable
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="4 3"/><text x="%.1f" y="%.1f" fill="%s">%s</text>`,
-			px(m.X), px(m.X), padT, chartH-padB, m.Color, px(m.X)+3, padT+10, m.Color, template.HTMLEscapeString(m.Label))
+			px(m.X), px(m.X), padT, chartH-padB, m.Color, px(m.X)+3, padT+10+float64(i)*13, m.Color, template.HTMLEscapeString(m.Label))
 	}
 	for i, s := range ss {
 		if len(s.X) == 0 {

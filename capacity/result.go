@@ -81,9 +81,10 @@ var advice = []string{
 	"with many users per address, spread them over several source addresses (fleet.source_ips) so that ephemeral ports do not run out",
 }
 
-// finish fills in the outcome, the bounds, the knee and the headline from
+// finish fills in the schema, the outcome, the bounds, the knee and the headline from
 // the steps.
 func (r *Result) finish(cfg Config, sc *scenario.Scenario, ended string, interrupted bool) {
+	r.Schema, r.Version = SchemaName, SchemaVersion
 	r.Unit = cfg.Unit()
 	r.HighestPass, r.FirstFail, r.FailedBecause = 0, 0, nil
 	for _, st := range r.Steps {

@@ -68,7 +68,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 			"a step across processes needs the multi-process runner, not available yet: lower capacity.max (--max)", cfg.Max, cfg.Unit(), err)}
 	}
 	st := NewStepper(cfg, sc, users, lim, opts.OnStep)
-	res := &Result{Schema: SchemaName, Version: SchemaVersion, Name: sc.Name, Capacity: cfg.Capacity, Start: time.Now()}
+	res := &Result{Name: sc.Name, Capacity: cfg.Capacity, Start: time.Now()}
 	eres, err := engine.Run(ctx, run, engine.Options{
 		Dir:      opts.Dir,
 		Progress: st,
