@@ -71,6 +71,10 @@ type Options struct {
 	// with (LoadBaseline); nil when there is none, and then a scenario
 	// with baseline rules is BadInput before anything starts.
 	Baseline *Baseline
+	// Steps, if set, decides the run's stages while it runs
+	// (fleet.Config.Steps); the scenario's stages then only bound its
+	// length. The capacity search is one.
+	Steps fleet.StageSource
 }
 
 // Progress is told about a run once a second, from the engine's ticker
@@ -178,6 +182,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		TLS:      tgt.tls,
 		Metrics:  reg,
 		Logger:   opts.Logger,
+		Steps:    opts.Steps,
 	})
 	if err != nil {
 		_ = hlogs.Close() // no interval was written yet: nothing to lose

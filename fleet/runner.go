@@ -45,6 +45,10 @@ type Config struct {
 	Metrics *metrics.Registry
 	// Logger receives debug detail; nil discards it.
 	Logger *slog.Logger
+	// Steps, when set, decides the stages while the run goes (a capacity
+	// search) instead of the scenario's stages, which then only bound the
+	// run's length (see StageSource).
+	Steps StageSource
 }
 
 // StageTiming is when a stage actually ran.
@@ -105,6 +109,8 @@ type runner struct {
 	// users.
 	pacers sync.WaitGroup
 	status atomic.Pointer[Status]
+	steps  StageSource // nil: the scenario's stages
+	board  *stepBoard  // with steps: the step in progress, for the streams
 }
 
 // runMetrics are the metrics of the user life cycle and the schedule,
@@ -170,6 +176,7 @@ func New(cfg Config) (*Runner, error) {
 		backoff:      newBackoff(sc.Fleet.Reconnect),
 		loginTimeout: sc.Fleet.HTTPTimeout + sc.Fleet.ConnectTimeout*2,
 		m:            newRunMetrics(cfg.Metrics),
+		steps:        cfg.Steps,
 	}
 	brokers := cfg.MQTTURLs
 	if len(brokers) == 0 && cfg.MQTTURL != "" {

@@ -7,8 +7,13 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// control drives the closed model for the run's users (see stageController).
+// control drives the closed model for the run's users (see stageController,
+// or controlSteps for a run with Config.Steps).
 func (r *runner) control(ctx context.Context, start time.Time) ([]StageTiming, bool) {
+	if r.steps != nil {
+		defer r.board.close()
+		return r.controlSteps(ctx, start)
+	}
 	c := stageController{
 		stages: r.sc.Stages,
 		rate:   r.sc.Fleet.ConnectRate.PerSecond,

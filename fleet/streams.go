@@ -26,6 +26,10 @@ type stream struct {
 // streamGate) and its random sources come from the run seed and the
 // behaviour's row in the table.
 func (r *runner) startStreams(ctx context.Context, start time.Time) {
+	if r.steps != nil {
+		r.startStepStreams(ctx, start)
+		return
+	}
 	for _, b := range r.arrivals {
 		curve := newRateCurve(r.sc, b.name)
 		if curve == nil {

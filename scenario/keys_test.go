@@ -28,6 +28,7 @@ func TestKeyTablesDescribed(t *testing.T) {
 		"behaviours.telemetry.position": keyDocs(positionKeys), "behaviours.sos": keyDocs(sosKeys),
 		"behaviours.contacts": keyDocs(contactsKeys), "behaviours.devices": keyDocs(devicesKeys),
 		"": keyDocs(scenarioKeys), "stages[]": keyDocs(stageKeys), "thresholds": keyDocs(thresholdKeys),
+		"capacity": keyDocs(capacityKeys),
 	}
 	var rows [][3]string
 	for _, b := range behaviourTable {
@@ -37,8 +38,8 @@ func TestKeyTablesDescribed(t *testing.T) {
 		}
 	}
 	tables["behaviours"] = rows
-	if len(tables[""]) != 12 || len(tables["stages[]"]) != 5 || len(tables["thresholds"]) != 2 {
-		t.Errorf("root %d keys, stage %d, thresholds %d: want 12, 5, 2", len(tables[""]), len(tables["stages[]"]), len(tables["thresholds"]))
+	if len(tables[""]) != 13 || len(tables["stages[]"]) != 5 || len(tables["thresholds"]) != 2 {
+		t.Errorf("root %d keys, stage %d, thresholds %d: want 13, 5, 2", len(tables[""]), len(tables["stages[]"]), len(tables["thresholds"]))
 	}
 	for block, rows := range tables {
 		seen := map[string]bool{}

@@ -114,6 +114,7 @@ var scenarioKeys = keys[Scenario]{
 		def:   func(s *Scenario) { outputKeys.read(nil, nil, "output", &s.Output) },
 		check: func(v *validator, p string, s *Scenario) { v.checkOutput(p) },
 		echo:  always(func(s *Scenario) any { return s.Output })},
+	capacityRow,
 }
 
 // decodeRoot decodes the top-level mapping. It returns nil when the

@@ -32,6 +32,7 @@ type Scenario struct {
 	Behaviours Behaviours // what users do while online
 	Thresholds Thresholds // pass/fail rules
 	Output     Output     // where results go
+	Capacity   *Capacity  // the capacity search (eixamsim capacity); nil when not written
 
 	src *sourceMap // positions of the file's keys; nil for a hand-built Scenario
 }

@@ -48,7 +48,7 @@ bottleneck), 99 thresholds failed, 100 aborted, 130 interrupted (docs/ci.md).`,
 		return usageError("%s: %v (see 'eixamsim %s --help')", cmd.Name(), err, cmd.Name())
 	})
 	root.AddCommand(newRunCmd(e), newValidateCmd(e), newReportCmd(e), newServeCmd(e),
-		newSignCmd(e), newVersionCmd(e), newSchemaCmd(e), newMergeCmd(e), newCompareCmd(e))
+		newSignCmd(e), newVersionCmd(e), newSchemaCmd(e), newMergeCmd(e), newCompareCmd(e), newCapacityCmd(e))
 	return root
 }
 

@@ -1,0 +1,147 @@
+package capacity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"time"
+
+	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// Options are how a caller places and watches a search. The zero value
+// runs silently into the scenario's output.dir.
+type Options struct {
+	// Dir is the result directory; "" renders the scenario's output.dir.
+	Dir string
+	// Health are the limits the simulator's health is judged by, for the
+	// run and for each step; nil means health.DefaultLimits().
+	Health *health.Limits
+	// OnStep, if set, is told about each judged step.
+	OnStep func(StepResult)
+	// Started, if set, is called as engine.Options.Started.
+	Started func(engine.Live) error
+	// Warn, if set, is engine.Options.Warn.
+	Warn func(string)
+	// Logger receives the fleet's debug detail; nil discards it.
+	Logger *slog.Logger
+	// CommandLine is how the search was invoked, secrets replaced.
+	CommandLine []string
+}
+
+// maxSteps bounds a search's length for the run's nominal duration: more
+// steps than any search by factor and resolution takes.
+const maxSteps = 200
+
+// Run searches sc (resolved by scenario.Load, with sc.Capacity set) for
+// its capacity in one engine run and writes capacity.json, capacity.txt
+// and capacity.html into the run's result directory. The error is an
+// *engine.Error whose outcome says what went wrong (BadInput,
+// Unreachable, Failed) or Interrupted; the Result is non-nil whenever the
+// run started, interrupted too, with the steps done so far. An
+// inconclusive search is a Result with Outcome OutcomeInconclusive and a
+// nil error.
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
+	if sc.Capacity == nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: the scenario has no capacity block and no --start/--max were given")}
+	}
+	if sc.Shard != nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: a sharded scenario cannot be searched (the multi-process runner is not available yet)")}
+	}
+	cfg, err := NewConfig(*sc.Capacity, sc)
+	if err != nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+	}
+	lim := health.DefaultLimits()
+	if opts.Health != nil {
+		lim = *opts.Health
+	}
+	run, users := runScenario(sc, cfg)
+	if err := fleet.NewPlan(run, run.Target.Embedded != nil).Check(hosts(run)); err != nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity: the ceiling (capacity.max %v %s) is more than one process can hold: %w; "+
+			"a step across processes needs the multi-process runner, not available yet: lower capacity.max (--max)", cfg.Max, cfg.Unit(), err)}
+	}
+	st := NewStepper(cfg, sc, users, lim, opts.OnStep)
+	res := &Result{Name: sc.Name, Capacity: cfg.Capacity, Start: time.Now()}
+	eres, err := engine.Run(ctx, run, engine.Options{
+		Dir:      opts.Dir,
+		Progress: st,
+		Steps:    st,
+		Started: func(l engine.Live) error {
+			st.Begin(l.Start)
+			if opts.Started != nil {
+				return opts.Started(l)
+			}
+			return nil
+		},
+		Warn:        opts.Warn,
+		Logger:      opts.Logger,
+		Health:      opts.Health,
+		CommandLine: opts.CommandLine,
+	})
+	res.End = time.Now()
+	if eres == nil {
+		return nil, err
+	}
+	o := engine.OutcomeOf(err)
+	switch o {
+	case engine.Passed, engine.GeneratorBound, engine.ThresholdsFailed, engine.Interrupted:
+	default:
+		return nil, err // unreachable target, nothing measured, results not written
+	}
+	res.RunDir = eres.Dir
+	steps, ended := st.Results()
+	res.Steps = steps
+	res.finish(cfg, sc, ended, o == engine.Interrupted)
+	if werr := WriteDir(eres.Dir, res); werr != nil {
+		return res, &engine.Error{Outcome: engine.Failed, Err: werr}
+	}
+	if o == engine.Interrupted {
+		return res, err
+	}
+	return res, nil
+}
+
+// runScenario is the scenario the engine runs for a search: one stage
+// long enough for any search, users enough for the ceiling (users
+// dimension), and no thresholds (each step judges them on its own hold
+// window; the whole run's numbers mix every step). It returns the online
+// users of every step of a rate dimension.
+func runScenario(sc *scenario.Scenario, cfg Config) (*scenario.Scenario, int) {
+	run := *sc
+	run.Thresholds = scenario.Thresholds{}
+	users := sc.MaxUsers()
+	if cfg.isUsers() {
+		run.Fleet.Users = max(sc.Fleet.Users, int(cfg.Max))
+		if len(sc.Identity.Sessions) > 0 {
+			run.Fleet.Users = sc.Fleet.Users
+		}
+		users = int(cfg.Max)
+	}
+	ramp := time.Duration(float64(run.Fleet.Users) / run.Fleet.ConnectRate.PerSecond * float64(time.Second))
+	step := cfg.Warmup + cfg.Hold + ramp + 2*time.Second
+	budget := time.Duration(math.Min(float64(maxSteps)*float64(step), float64(scenario.MaxRunLength)))
+	run.Stages = []scenario.Stage{{Name: "capacity", For: budget, Users: users}}
+	return &run, users
+}
+
+// hosts are the target's host names, for the plan check (as the engine
+// checks them).
+func hosts(sc *scenario.Scenario) []string {
+	if sc.Target.Embedded != nil {
+		return []string{"127.0.0.1"}
+	}
+	var out []string
+	for _, raw := range append(sc.Target.APIs(), sc.Target.Brokers()...) {
+		if u, err := url.Parse(raw); err == nil {
+			out = append(out, u.Hostname())
+		}
+	}
+	return out
+}

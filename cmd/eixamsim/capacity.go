@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/eixamsim/eixamsim/capacity"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// capacityFlags are the command-line options of `eixamsim capacity`: each
+// overrides one key of the scenario's capacity block.
+type capacityFlags struct {
+	dimension             string
+	start, max, factor    float64
+	resolution, maxErrors string // percentages, parsed as the scenario's
+	warmup, hold          time.Duration
+	out                   string
+	set                   []string
+	seed                  uint64
+	quiet                 bool
+}
+
+func newCapacityCmd(e *env) *cobra.Command {
+	var f capacityFlags
+	cmd := &cobra.Command{
+		Use:   "capacity SCENARIO.yaml [flags]",
+		Short: "find the load at which the target stops meeting the scenario's thresholds",
+		Long: `Search for the target's capacity: the scenario's behaviours are the load, its
+thresholds the SLOs. One dimension grows (online users, or one behaviour's
+arrival rate) in steps: geometric until a step fails, then bisection down to the
+resolution. Each step warms up, then is measured over its hold window and judged
+on its own: thresholds, error share, achieved against offered throughput, and the
+simulator's own health (a generator-bound step is inconclusive, never a backend
+failure). The fleet grows between steps; it never reconnects from zero.
+
+Writes capacity.json, capacity.txt and capacity.html beside the run's own files
+(docs/capacity.md). Exit codes: 0 a result (found, or the ceiling held), 2 bad
+usage or scenario, 3 target unreachable, 4 inconclusive: generator-bound,
+130 interrupted (the steps done so far are reported), 1 internal error.`,
+		Example: `  eixamsim capacity scenarios/capacity.yaml
+  eixamsim capacity my.yaml --dimension users --start 500 --max 20000 --hold 30s
+  eixamsim capacity my.yaml --dimension sos.rate --start 1 --max 200 --resolution 10%`,
+		Args: exactArgs(1, "one scenario file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := scenario.Options{Set: f.set}
+			fl := cmd.Flags()
+			if fl.Changed("seed") {
+				opts.Seed = &f.seed
+			}
+			if fl.Changed("out") {
+				opts.OutDir = &f.out
+			}
+			sc, err := scenario.Load(args[0], opts)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			if err := f.apply(fl, sc); err != nil {
+				return err
+			}
+			return runCapacity(cmd, sc, f, scrubArgs(e.args), e.stdout, e.stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.dimension, "dimension", "", "what grows: `users` or <behaviour>.rate (capacity.dimension)")
+	fl.Float64Var(&f.start, "start", 0, "the first step's load, users or arrivals per second (capacity.start)")
+	fl.Float64Var(&f.max, "max", 0, "the ceiling (capacity.max)")
+	fl.Float64Var(&f.factor, "factor", 0, "geometric step factor until the first failure (capacity.factor, default 2)")
+	fl.StringVar(&f.resolution, "resolution", "", "bisect until the failing load is within `PERCENT` of the passing one (capacity.resolution, default 5%)")
+	fl.DurationVar(&f.warmup, "warmup", 0, "each step runs this long once its users are online before it is measured (capacity.warmup, default 5s)")
+	fl.DurationVar(&f.hold, "hold", 0, "each step is measured this long (capacity.hold, default 10s)")
+	fl.StringVar(&f.maxErrors, "max-errors", "", "a step with more failed operations than `PERCENT` fails (capacity.max_errors, default 1%)")
+	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir)")
+	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable)")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice with `N` (1..2^53-1)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the headline")
+	return cmd
+}
+
+// apply puts the flags that were given into the scenario's capacity block
+// (created with its defaults when the file has none).
+func (f *capacityFlags) apply(fl *pflag.FlagSet, sc *scenario.Scenario) error {
+	c := scenario.Capacity{Dimension: scenario.DimensionUsers, Factor: scenario.DefaultCapacityFactor,
+		Resolution: scenario.DefaultCapacityResolution, Warmup: scenario.DefaultCapacityWarmup,
+		Hold: scenario.DefaultCapacityHold, MaxErrors: scenario.DefaultCapacityMaxErrors}
+	if sc.Capacity != nil {
+		c = *sc.Capacity
+	}
+	pct := func(name, v string, into *float64) error {
+		if !fl.Changed(name) {
+			return nil
+		}
+		p, err := scenario.ParsePercent(v)
+		if err != nil {
+			return usageError("capacity: --%s: %v", name, err)
+		}
+		*into = p
+		return nil
+	}
+	if fl.Changed("dimension") {
+		c.Dimension = f.dimension
+	}
+	if fl.Changed("start") {
+		c.Start = f.start
+	}
+	if fl.Changed("max") {
+		c.Max = f.max
+	}
+	if fl.Changed("factor") {
+		c.Factor = f.factor
+	}
+	if fl.Changed("warmup") {
+		c.Warmup = f.warmup
+	}
+	if fl.Changed("hold") {
+		c.Hold = f.hold
+	}
+	if err := errors.Join(pct("resolution", f.resolution, &c.Resolution), pct("max-errors", f.maxErrors, &c.MaxErrors)); err != nil {
+		return err
+	}
+	sc.Capacity = &c
+	if _, err := capacity.NewConfig(c, sc); err != nil {
+		return withCode(exitUsage, fmt.Errorf("%s: %w", sc.File, err))
+	}
+	return nil
+}
+
+// runCapacity runs the search, printing each step as it is judged, then
+// the headline; the exit code says how it ended.
+func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, commandLine []string, stdout, stderr io.Writer) error {
+	c := sc.Capacity
+	if !f.quiet {
+		fmt.Fprintf(stderr, "eixamsim: capacity of %q: %s from %v to at most %v, warm-up %v, hold %v per step\n",
+			sc.Name, c.Dimension, c.Start, c.Max, c.Warmup, c.Hold)
+	}
+	res, err := capacity.Run(cmd.Context(), sc, capacity.Options{
+		CommandLine: commandLine,
+		Warn: func(msg string) {
+			if !f.quiet {
+				fmt.Fprintf(stderr, "eixamsim: warning: %s\n", msg)
+			}
+		},
+		OnStep: func(st capacity.StepResult) {
+			if f.quiet {
+				return
+			}
+			why := ""
+			if len(st.Failed) > 0 {
+				why = ": " + strings.Join(st.Failed, "; ")
+			}
+			fmt.Fprintf(stderr, "eixamsim: step %d at %v: %s (achieved %.4g/s of %.4g/s offered, errors %.3g%%)%s\n",
+				st.Index, st.Load, st.Verdict, st.AchievedPerSecond, st.OfferedPerSecond, st.ErrorShare*100, why)
+		},
+	})
+	if res != nil {
+		fmt.Fprintf(stdout, "eixamsim: %s\n", res.Headline)
+		for _, a := range res.Advice {
+			fmt.Fprintf(stdout, "  - %s\n", a)
+		}
+		fmt.Fprintf(stderr, "eixamsim: results in %s (%s, %s, %s)\n", res.RunDir, capacity.JSONFile, capacity.TextFile, capacity.HTMLFile)
+	}
+	if err != nil {
+		return err // an *engine.Error: its outcome is the exit code
+	}
+	if res.Outcome == capacity.OutcomeInconclusive {
+		return withCode(exitGeneratorBound, errors.New("capacity: inconclusive: the generator was the bottleneck (docs/capacity.md)"))
+	}
+	return nil
+}
