@@ -56,13 +56,17 @@ func BackendFDs(sc *scenario.Scenario) int {
 	return p.ServerSockets + (p.FDs - p.Connections - p.ServerSockets)
 }
 
-// external is sc as the workers see it when the parent runs the embedded
-// backend: the same scenario against an external target.
+// external is sc as the workers see it, for planning: against an
+// external target (the parent's backend stands in for the embedded one),
+// with a seed (a slice needs one; the count of users does not depend on
+// it).
 func external(sc *scenario.Scenario) *scenario.Scenario {
-	if sc.Target.Embedded == nil {
-		return sc
-	}
 	c := *sc
-	c.Target = scenario.Target{HTTP: "http://127.0.0.1:0", MQTT: "tcp://127.0.0.1:0"}
+	if c.Target.Embedded != nil {
+		c.Target = scenario.Target{HTTP: "http://127.0.0.1:0", MQTT: "tcp://127.0.0.1:0"}
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
 	return &c
 }
