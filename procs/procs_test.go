@@ -34,9 +34,9 @@ func TestAuto(t *testing.T) {
 		users, fds, want int
 	}{
 		{users: 100, fds: 20000, want: 1},
-		{users: 17000, fds: 20000, want: 1},  // 17,000 + a 2,048 pool + 64 fits
-		{users: 19000, fds: 20000, want: 2},  // 19,000 + 2,048 does not
-		{users: 100000, fds: 20000, want: 6}, // 16,667 + 2,048 + 64 each
+		{users: 17000, fds: 20000, want: 1},   // 17,000 + a 2,048 pool + 64 fits
+		{users: 19000, fds: 20000, want: 2},   // 19,000 + 2,048 does not
+		{users: 100000, fds: 20000, want: 6},  // 16,667 + 2,048 + 64 each
 		{users: 100000, fds: 1024, want: 131}, // 764 users + a 191 pool + 64 each
 	} {
 		sc := loadUsers(t, tc.users)
