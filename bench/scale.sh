@@ -16,15 +16,19 @@
 #
 #   bench/scale.sh                       # 100,000 users, ~7 minutes
 #   SCALE_USERS=20000 bench/scale.sh     # a smaller rehearsal
+#   SCALE_RATE=5000 bench/scale.sh       # ask for another connect rate (default 2,000/s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${BENCH_OUT:-bench/out/scale}
 users=${SCALE_USERS:-100000}
 brokers=${SCALE_BROKERS:-6}
 steady=${SCALE_STEADY:-120s}
-ramp=40   # seconds: the scenario's ramp-up stage
+rate=${SCALE_RATE:-2000}   # users connected per second, the whole run's
+ramp=60   # seconds: the scenario's ramp-up stage
 length=$((ramp + ${steady%s}))
+rawramp=$(((users + rate - 1) / rate))
 rm -rf "$out" && mkdir -p "$out"
+outabs=$(cd "$out" && pwd)
 go build -o "$out/eixamsim" ./cmd/eixamsim
 go build -o "$out/rawpaho" ./bench/rawpaho
 go build -o "$out/scalesum" ./bench/scalesum
@@ -57,7 +61,7 @@ allow_anonymous true
 max_connections -1
 set_tcp_nodelay true
 persistence false
-log_dest file $PWD/$out/mosquitto-$i.log
+log_dest file $outabs/mosquitto-$i.log
 log_type error
 log_type warning
 CONF
@@ -74,19 +78,25 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # 1. eixamsim, one command.
 /usr/bin/time -v -o "$out/eixamsim.time" timeout -s INT $((length + 240)) \
 	"$out/eixamsim" run bench/scale-100k.yaml --procs auto --no-progress --users "$users" \
-	--set "stages[1].for=$steady" --set target.http=http://127.0.0.1:28080 --set "target.mqtt=[$mqtt]" \
+	--set "stages[1].for=$steady" --set "fleet.connect_rate=$rate/s" --set target.http=http://127.0.0.1:28080 --set "target.mqtt=[$mqtt]" \
 	--out "$out/results" >"$out/eixamsim.txt" 2>"$out/eixamsim.err" &
 run=$!
 pids+=($run)
 "$out/scalesum" sample -pid "$run" -out "$out/eixamsim.samples" &
 wait $run || echo "scale.sh: eixamsim exited with $? (see $out/eixamsim.err)" >&2
-sleep 5 # let the brokers drop the closed connections
+# Wait (up to 90 s) for the closed connections' TIME_WAIT to end: the ports
+# eixamsim bound on its source addresses stay taken until then, and the
+# baseline's unbound connects would find no free port.
+for _ in $(seq 90); do
+	[ "$(ss -tan state time-wait | wc -l)" -lt 2000 ] && break
+	sleep 1
+done
 
 # 2. bare paho.golang, one process per broker.
 per=$(((users + brokers - 1) / brokers))
 /usr/bin/time -v -o "$out/rawpaho.time" timeout -s INT $((length + 240)) bash -c '
 	for i in $(seq 1 '"$brokers"'); do
-		"'"$out"'/rawpaho" -broker 127.0.0.1:$((21010 + i)) -users '"$per"' -every 60s -ramp 20s -for '"$length"'s -ticks >"'"$out"'/rawpaho-$i.txt" 2>&1 &
+		"'"$out"'/rawpaho" -broker 127.0.0.1:$((21010 + i)) -users '"$per"' -every 60s -ramp '"$rawramp"'s -for '"$length"'s -ticks >"'"$out"'/rawpaho-$i.txt" 2>&1 &
 	done
 	wait' &
 raw=$!
@@ -101,4 +111,4 @@ echo "eixamsim: $(tail -1 "$out/eixamsim.err")"
 echo
 "$out/scalesum" header
 "$out/scalesum" eixamsim -summary "$out/results/summary.json" -samples "$out/eixamsim.samples" -time "$out/eixamsim.time" || true
-"$out/scalesum" rawpaho -samples "$out/rawpaho.samples" -time "$out/rawpaho.time" -ramp 20 -for "$length" "$out"/rawpaho-*.txt || true
+"$out/scalesum" rawpaho -samples "$out/rawpaho.samples" -time "$out/rawpaho.time" -ramp "$rawramp" -for "$length" "$out"/rawpaho-*.txt || true
