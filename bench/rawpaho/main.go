@@ -33,6 +33,7 @@ func main() {
 	length := flag.Duration("for", 60*time.Second, "run length, ramp included")
 	app := flag.String("app", "demo-app", "app id")
 	secretEnv := flag.String("secret-env", "EIXAM_APP_SECRET", "environment variable with the app secret")
+	ticks := flag.Bool("ticks", false, "print \"tick UNIX_SECONDS ACKED\" on stderr every second (for bench/scale.sh's steady-state CPU per message)")
 	flag.Parse()
 	secret := []byte(os.Getenv(*secretEnv))
 
@@ -41,6 +42,13 @@ func main() {
 	var wg sync.WaitGroup
 	start := time.Now()
 	end := start.Add(*length)
+	if *ticks {
+		go func() {
+			for now := range time.Tick(time.Second) {
+				fmt.Fprintf(os.Stderr, "tick %.3f %d\n", float64(now.UnixNano())/1e9, acked.Load())
+			}
+		}()
+	}
 	clients := make([]*paho.Client, *users)
 	rm := uint16(16)
 	for i := range *users {

@@ -37,6 +37,8 @@ type runFlags struct {
 	// engine options.
 	shard  shardFlags
 	engine engine.Options
+	// procs: --procs N|auto, and its workers' hidden flags (procs.go).
+	procs procsFlags
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -55,7 +57,8 @@ after the file. The exit code is the verdict (docs/ci.md).`,
   eixamsim run my.yaml --baseline results/main
   eixamsim run my.yaml --metrics-addr :9464 --linger
   eixamsim run my.yaml --shard 0/4 --start-at 2026-11-29T21:00:00Z
-  JOB_COMPLETION_INDEX=2 eixamsim run my.yaml --shards 4 --run-id soak-7`,
+  JOB_COMPLETION_INDEX=2 eixamsim run my.yaml --shards 4 --run-id soak-7
+  eixamsim run my.yaml --procs auto`,
 		Args: exactArgs(1, "one scenario file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.options(cmd)
@@ -75,10 +78,16 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 			if err := sc.CheckBaseline(f.baseline != ""); err != nil {
 				return withCode(exitUsage, err)
 			}
+			if f.procs.procs != "" {
+				return runProcs(cmd, e, f, args[0], sc)
+			}
 			if f.baseline != "" {
 				if f.engine.Baseline, err = engine.LoadBaseline(f.baseline); err != nil {
 					return withCode(exitUsage, err)
 				}
+			}
+			if sc, err = f.procs.worker(sc); err != nil {
+				return err
 			}
 			return runScenario(cmd.Context(), sc, f, scrubArgs(e.args), e.stdout, e.stderr)
 		},
@@ -93,6 +102,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice of the run with `N` (1..2^53-1); a run without one picks one and records it in summary.json")
 	f.shard.getenv = os.LookupEnv
 	f.shard.register(fl)
+	f.procs.register(fl)
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
@@ -136,6 +146,9 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, command
 	defer func() { live.stop(stderr) }() // after the results are written and printed
 	opts := f.engine                     // --shard, --shards, --start-at, --run-id
 	opts.Progress, opts.Warn, opts.CommandLine = prog.engineProgress(), prog.warn, commandLine
+	if f.procs.status != nil { // a worker of --procs
+		opts.Progress = f.procs.status
+	}
 	opts.Waiting = func(until time.Time) {
 		if !f.quiet {
 			fmt.Fprintf(stderr, "eixamsim: target reached; starting at %s (in %v)\n", until.UTC().Format(time.RFC3339), time.Until(until).Round(time.Second))

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/procs"
+	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// procsFlags are `run --procs` and the hidden flags of its workers
+// (package procs).
+type procsFlags struct {
+	procs string // N or auto: run that many worker processes
+	// Worker side: write procs.Status lines to this file descriptor, and
+	// run against the parent's backend ("HTTP_URL,MQTT_URL").
+	statusFD int
+	target   string
+	// status is the worker's engine.Progress when statusFD is set.
+	status engine.Progress
+}
+
+func (p *procsFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&p.procs, "procs", "", "run the scenario as `N` worker processes of this binary (or auto: as many as the open-files limit needs), each a shard, merged into one result (docs/distributed.md)")
+	fl.IntVar(&p.statusFD, strings.TrimPrefix(procs.StatusFDFlag, "--"), 0, "worker of --procs: write a status line per second to file descriptor `FD`")
+	fl.StringVar(&p.target, strings.TrimPrefix(procs.TargetFlag, "--"), "", "worker of --procs: run against the parent's backend `HTTP_URL,MQTT_URL` instead of the embedded one")
+	_ = fl.MarkHidden(strings.TrimPrefix(procs.StatusFDFlag, "--"))
+	_ = fl.MarkHidden(strings.TrimPrefix(procs.TargetFlag, "--"))
+}
+
+// worker applies a worker's hidden flags to its loaded scenario: the
+// parent's backend as the target, the status lines as the progress sink.
+func (p *procsFlags) worker(sc *scenario.Scenario) (*scenario.Scenario, error) {
+	if p.target != "" {
+		var err error
+		if sc, err = procs.Retarget(sc, p.target); err != nil {
+			return nil, usageError("run: %s: %v", procs.TargetFlag, err)
+		}
+	}
+	if p.statusFD > 0 {
+		f := os.NewFile(uintptr(p.statusFD), "status")
+		if f == nil {
+			return nil, usageError("run: %s %d: not an open file descriptor", procs.StatusFDFlag, p.statusFD)
+		}
+		p.status = procs.NewStatusWriter(f, liveMetrics)
+	}
+	return sc, nil
+}
+
+// procsRefused are run's flags that --procs cannot take: it runs its own
+// shards, and its workers cannot share one metrics port. A baseline is
+// refused too: the merge judges the whole run and has none (run without
+// --procs, or `eixamsim compare` the merged result, to judge one).
+var procsRefused = []string{"shard", "shards", "metrics-addr", "remote-write", "linger", "baseline",
+	strings.TrimPrefix(procs.StatusFDFlag, "--"), strings.TrimPrefix(procs.TargetFlag, "--")}
+
+// procsOwn are run's flags the parent sets for each worker itself; every
+// other flag given is passed on as it was.
+var procsOwn = map[string]bool{"procs": true, "out": true, "no-progress": true, "quiet": true, "start-at": true, "run-id": true}
+
+// runProcs runs sc (loaded from path) as worker processes: `run --procs`.
+func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.Scenario) error {
+	ctx := cmd.Context()
+	fl := cmd.Flags()
+	for _, name := range procsRefused {
+		if fl.Changed(name) {
+			return usageError("run: --%s cannot be combined with --procs (the workers are the shards; see docs/distributed.md)", name)
+		}
+	}
+	fds := fdLimit()
+	n, err := procsCount(f.procs.procs, sc, fds)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return withCode(exitInternal, fmt.Errorf("run --procs: %w", err))
+	}
+	dir, err := sc.Output.Render(sc.Name, time.Now())
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	startAt := f.engine.StartAt
+	if startAt.IsZero() {
+		// Time for every worker to start, load the scenario and reach the
+		// target: measured at ~0.3 s each on 2 shared cores.
+		startAt = time.Now().Add(2*time.Second + time.Duration(n)*500*time.Millisecond).Truncate(time.Second).Add(time.Second)
+	}
+	runID := f.engine.RunID
+	if runID == "" {
+		runID = engine.DeriveRunID(sc.Hash(), startAt)
+	}
+	cfg := procs.Config{Exe: exe, Count: n, Dir: dir, RunID: runID, StartAt: startAt, CommandLine: scrubArgs(e.args)}
+	cfg.Args = []string{"run", path}
+	fl.Visit(func(fg *pflag.Flag) {
+		if procsOwn[fg.Name] {
+			return
+		}
+		if sv, ok := fg.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				cfg.Args = append(cfg.Args, "--"+fg.Name, v)
+			}
+			return
+		}
+		cfg.Args = append(cfg.Args, "--"+fg.Name+"="+fg.Value.String())
+	})
+	targetText := "the target"
+	if sc.Target.Embedded != nil {
+		if need := procs.BackendFDs(sc); need > fds {
+			return usageError("run --procs: the embedded backend runs in this process and needs about %d file descriptors for every worker's connections, but this process may open %d: start a backend of its own (eixamsim serve, or mosquitto) and set target.http and target.mqtt", need, fds)
+		}
+		b, err := procs.StartBackend(ctx, sc, time.Until(startAt))
+		if err != nil {
+			return withCode(exitUnreachable, err)
+		}
+		defer b.Server.Close()
+		cfg.Backend = b
+		targetText = "the embedded backend at " + b.HTTP + " " + b.MQTT
+	} else {
+		targetText = addresses(sc.Target.HTTP, sc.Target.APIs()) + " " + addresses(sc.Target.MQTT, sc.Target.Brokers())
+	}
+
+	prog := newProgress(e.stderr, f, sc.MaxUsers())
+	relay := &workerLines{p: prog, quiet: f.quiet}
+	cfg.Output = relay.line
+	if pr := prog.engineProgress(); pr != nil {
+		cfg.Progress = relay.wrap(pr)
+	}
+	cfg.Started = func(ws []*procs.Worker) {
+		if f.quiet {
+			return
+		}
+		names := make([]string, len(ws))
+		for i, w := range ws {
+			names[i] = strconv.Itoa(w.PID)
+		}
+		fmt.Fprintf(e.stderr, "eixamsim: running %q: %d users in %d worker processes (pids %s) for %v against %s, starting at %s (run id %s)\n",
+			sc.Name, sc.Fleet.Users, n, strings.Join(names, " "), sc.Duration(), targetText, startAt.UTC().Format(time.RFC3339), runID)
+	}
+	res, err := procs.Run(ctx, cfg)
+	prog.Close()
+	relay.drain()
+	if res != nil {
+		for _, x := range res.Died() {
+			fmt.Fprintf(e.stderr, "eixamsim: %s\n", x)
+		}
+	}
+	if res != nil && res.Merged != nil {
+		if f.quiet {
+			word, reason := report.Headline(res.Merged.Summary)
+			fmt.Fprintf(e.stdout, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Merged.Dir)
+		} else {
+			report.WriteText(e.stdout, res.Merged.Summary)
+			fmt.Fprintf(e.stderr, "eixamsim: merged %d of %d shards into %s\n", len(res.Merged.Summary.Meta.Shards), n, res.Merged.Dir)
+		}
+	}
+	if errors.Is(err, procs.ErrNoResults) {
+		return withCode(noResultsCode(res, ctx.Err() != nil), err)
+	}
+	return err
+}
+
+// procsCount reads --procs: a number, or auto (procs.Auto).
+func procsCount(v string, sc *scenario.Scenario, fds int) (int, error) {
+	if v == "auto" {
+		n, err := procs.Auto(sc, fds)
+		if err != nil {
+			return 0, usageError("run: %v", err)
+		}
+		return n, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > scenario.MaxShards {
+		return 0, usageError("run: --procs %q: want a number of processes from 1 to %d, or auto", v, scenario.MaxShards)
+	}
+	return n, nil
+}
+
+// noResultsCode is the exit code when no worker left results: the
+// workers' own code when they agree (a scenario they all refused: 2), 130
+// when interrupted, else 1.
+func noResultsCode(res *procs.Result, interrupted bool) int {
+	if interrupted {
+		return exitInterrupted
+	}
+	code := -1
+	for _, x := range res.Workers {
+		switch {
+		case x.Code <= 0:
+			return exitInternal
+		case code == -1:
+			code = x.Code
+		case code != x.Code:
+			return exitInternal
+		}
+	}
+	if code <= 0 {
+		return exitInternal
+	}
+	return code
+}
+
+// fdLimit is this process's open-files limit (Go raises the soft limit
+// to the hard one at start); every worker gets the same.
+func fdLimit() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 1024
+	}
+	return int(lim.Cur)
+}
+
+// workerLines prints the workers' lines on stderr, each prefixed with its
+// worker. With the terminal bars the lines are queued and printed above
+// the bars from the goroutine that drives them (Update), which the bars
+// need; otherwise at once. The workers' verdict lines (their stdout) are
+// dropped with --quiet: the merged verdict is the run's.
+type workerLines struct {
+	p     *progress
+	quiet bool
+
+	mu      sync.Mutex
+	pending []string
+}
+
+func (r *workerLines) line(w *procs.Worker, line string, stderr bool) {
+	if !stderr && r.quiet {
+		return
+	}
+	text := fmt.Sprintf("[worker %d] %s\n", w.Index, line)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.p.mode == progressBars {
+		r.pending = append(r.pending, text)
+		return
+	}
+	_, _ = io.WriteString(r.p.w, text)
+}
+
+// wrap is p that prints the queued lines after each Update.
+func (r *workerLines) wrap(p engine.Progress) engine.Progress { return linesProgress{p, r} }
+
+// drain prints what is still queued (once the bars are closed).
+func (r *workerLines) drain() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.pending {
+		_, _ = io.WriteString(r.p.w, l)
+	}
+	r.pending = nil
+}
+
+type linesProgress struct {
+	engine.Progress
+	r *workerLines
+}
+
+func (l linesProgress) Update(st fleet.Status, pt metrics.Point) {
+	l.Progress.Update(st, pt)
+	l.r.mu.Lock()
+	lines := l.r.pending
+	l.r.pending = nil
+	l.r.mu.Unlock()
+	for _, s := range lines {
+		if l.r.p.bars == nil {
+			_, _ = io.WriteString(l.r.p.w, s)
+			continue
+		}
+		if _, err := l.r.p.bars.Write([]byte(s)); err != nil {
+			_, _ = io.WriteString(l.r.p.w, s)
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package procs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/merge"
+)
+
+// Worker command-line flags that Run adds to Config.Args. The binary's
+// `run` command must accept them; StatusFDFlag and TargetFlag are hidden
+// there (they exist for workers only).
+const (
+	StatusFDFlag = "--status-fd"
+	TargetFlag   = "--procs-target"
+)
+
+// ShardsDir is where the workers' result directories go, under the run's
+// result directory: shards/run-shard-<i>-of-<n>.
+const ShardsDir = "shards"
+
+// Config is one multi-process run.
+type Config struct {
+	// Exe is the binary the workers run (os.Executable()).
+	Exe string
+	// Args are every worker's arguments before the ones Run adds: "run",
+	// the scenario file and the flags that shape the scenario (--set,
+	// --users, --duration, --seed). Run adds --shard i/N, --run-id,
+	// --start-at, --out, --quiet and StatusFDFlag, and TargetFlag when
+	// Backend is set.
+	Args []string
+	// Count is the number of workers (>= 1).
+	Count int
+	// Dir is the run's result directory: the merged result goes there,
+	// the shards under Dir/shards.
+	Dir string
+	// RunID is the run id every shard records (engine.CheckRunID).
+	RunID string
+	// StartAt is when the workers start their users: late enough for
+	// every worker to be ready (they refuse a start more than
+	// engine.StartSlack in the past).
+	StartAt time.Time
+	// Backend, if set, is the parent's embedded backend the workers use.
+	Backend *Backend
+	// Progress, if set, is told about the combined run once a second.
+	Progress engine.Progress
+	// Output, if set, gets each line a worker prints, from the workers'
+	// reader goroutines: on stderr (stderr true) its warnings and
+	// problems, on stdout its verdict line.
+	Output func(w *Worker, line string, stderr bool)
+	// Started, if set, is called once every worker runs.
+	Started func([]*Worker)
+	// CommandLine is the parent's command line (secrets replaced), for
+	// the merged summary's meta.
+	CommandLine []string
+	// Interrupt is the signal a cancelled ctx sends each worker once; zero
+	// means os.Interrupt.
+	Interrupt os.Signal
+}
+
+// Result is a finished multi-process run.
+type Result struct {
+	// Workers are how each worker ended, by index.
+	Workers []Exit
+	// Merged is the merged result directory; nil when no worker left
+	// results or the merge was refused.
+	Merged *merge.Result
+}
+
+// Died lists the workers that ended abnormally.
+func (r *Result) Died() []Exit {
+	var out []Exit
+	for _, e := range r.Workers {
+		if e.Died() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// ErrNoResults is returned (wrapped) when no worker left a result
+// directory: nothing to merge. The workers' exit codes (Result.Workers)
+// say why.
+var ErrNoResults = errors.New("no worker wrote results")
+
+// ShardDir is shard i of n's result directory under the run's dir: the
+// --out a worker is given, with the suffix engine.Run adds for a shard.
+func ShardDir(dir string, i, n int) string {
+	return filepath.Join(dir, ShardsDir, "run") + fmt.Sprintf("-shard-%d-of-%d", i, n)
+}
+
+// Run starts cfg.Count workers, shows their combined progress, forwards a
+// cancelled ctx to them as one cfg.Interrupt each, waits for all of them,
+// and merges the shards that left results into cfg.Dir (merge.Merge).
+//
+// The error is the merged verdict as merge gives it (an *engine.Error),
+// prefixed with the workers that died: a missing shard makes the result
+// partial (engine.Interrupted). ErrNoResults when no shard has results;
+// a start error when a worker could not start (those that did are
+// interrupted and waited for).
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Count < 1 {
+		return nil, fmt.Errorf("procs: %d workers: want at least 1", cfg.Count)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, ShardsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("result directory: %w", err)
+	}
+	interrupt := cfg.Interrupt
+	if interrupt == nil {
+		interrupt = os.Interrupt
+	}
+	lv := newLive(cfg.Count, time.Now())
+	workers := make([]*Worker, cfg.Count)
+	var startErr error
+	for i := range cfg.Count {
+		w, err := startWorker(i, cfg.Exe, cfg.workerArgs(i), ShardDir(cfg.Dir, i, cfg.Count), lv.add, cfg.Output)
+		if err != nil {
+			startErr = err
+			workers = workers[:i]
+			break
+		}
+		workers[i] = w
+	}
+	if startErr == nil && cfg.Started != nil {
+		cfg.Started(workers)
+	}
+	if startErr != nil {
+		for _, w := range workers {
+			w.signal(interrupt)
+		}
+	}
+
+	exits := make([]Exit, len(workers))
+	done := make(chan int, len(workers))
+	for i, w := range workers {
+		go func() {
+			exits[i] = w.wait()
+			lv.exited(i)
+			done <- i
+		}()
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	stop := ctx.Done()
+	for left := len(workers); left > 0; {
+		select {
+		case <-done:
+			left--
+		case now := <-tick.C:
+			lv.flush(now, cfg.Progress)
+		case <-stop:
+			for _, w := range workers {
+				w.signal(interrupt)
+			}
+			stop = nil // once: a second signal would stop a worker without results
+		}
+	}
+	lv.flush(time.Now(), cfg.Progress)
+	res := &Result{Workers: exits}
+	if startErr != nil {
+		return res, startErr
+	}
+	return res, res.merge(cfg)
+}
+
+// workerArgs are worker i's arguments.
+func (cfg Config) workerArgs(i int) []string {
+	args := append([]string(nil), cfg.Args...)
+	args = append(args,
+		"--shard", fmt.Sprintf("%d/%d", i, cfg.Count),
+		"--run-id", cfg.RunID,
+		"--start-at", cfg.StartAt.UTC().Format(time.RFC3339),
+		"--out", filepath.Join(cfg.Dir, ShardsDir, "run"),
+		"--quiet",
+		StatusFDFlag, strconv.Itoa(StatusFD))
+	if cfg.Backend != nil {
+		args = append(args, TargetFlag, cfg.Backend.TargetArg())
+	}
+	return args
+}
+
+// merge merges the shards that left results, and says which died.
+func (r *Result) merge(cfg Config) error {
+	var dirs []string
+	for _, e := range r.Workers {
+		if e.Results {
+			dirs = append(dirs, e.Worker.Dir)
+		}
+	}
+	var died []string
+	for _, e := range r.Died() {
+		died = append(died, e.String())
+	}
+	if len(dirs) == 0 {
+		return fmt.Errorf("%w (%s)", ErrNoResults, strings.Join(died, "; "))
+	}
+	m, err := merge.Merge(dirs, merge.Options{Out: cfg.Dir, CommandLine: cfg.CommandLine})
+	r.Merged = m
+	if len(died) == 0 {
+		return err
+	}
+	prefix := strings.Join(died, "; ")
+	var ee *engine.Error
+	if errors.As(err, &ee) {
+		return &engine.Error{Outcome: ee.Outcome, Err: fmt.Errorf("%s; %w", prefix, ee.Err), Hints: ee.Hints}
+	}
+	if err != nil {
+		return fmt.Errorf("%s; %w", prefix, err)
+	}
+	// Every shard merged although a worker died after writing its
+	// results: the merge's verdict stands, the death is still said.
+	return &engine.Error{Outcome: engine.Interrupted, Err: errors.New(prefix)}
+}

@@ -1,0 +1,151 @@
+package procs
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/eixamsim/eixamsim/report"
+)
+
+// Worker is one worker process of a run.
+type Worker struct {
+	Index int
+	PID   int
+	// Dir is its shard's result directory.
+	Dir string
+	cmd *exec.Cmd
+	// io is every goroutine that reads the worker's pipes; Wait waits for
+	// it before the process is reaped.
+	io sync.WaitGroup
+}
+
+// String names the worker as its messages do: "worker 2 (pid 1234)".
+func (w *Worker) String() string { return fmt.Sprintf("worker %d (pid %d)", w.Index, w.PID) }
+
+// Exit is how a worker ended.
+type Exit struct {
+	Worker *Worker
+	// Code is the exit status; -1 when a signal ended it.
+	Code int
+	// Err is the wait error as exec gives it ("signal: killed", "exit
+	// status 2"); nil for status 0.
+	Err error
+	// Results says whether the worker left a summary.json in its shard's
+	// directory.
+	Results bool
+}
+
+// Died reports whether the worker ended abnormally: killed by a signal,
+// or exited without writing its results.
+func (e Exit) Died() bool { return e.Code < 0 || !e.Results }
+
+// String says how the worker ended: "worker 2 (pid 1234) died: signal:
+// killed".
+func (e Exit) String() string {
+	switch {
+	case e.Code < 0:
+		return fmt.Sprintf("%s died: %v", e.Worker, e.Err)
+	case !e.Results:
+		return fmt.Sprintf("%s exited with status %d without results", e.Worker, e.Code)
+	}
+	return fmt.Sprintf("%s exited with status %d", e.Worker, e.Code)
+}
+
+// startWorker starts exe with args as worker i: its Status lines go to
+// status, each line of its stdout and stderr to output (if not nil). The worker runs in
+// its own process group, so a Ctrl-C at the terminal reaches only the
+// parent, which forwards it once (a second SIGINT would stop a worker at
+// once, without results); it gets SIGTERM if the parent dies.
+func startWorker(i int, exe string, args []string, dir string, status func(int, Status), output func(w *Worker, line string, stderr bool)) (*Worker, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("worker %d: %w", i, err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.ExtraFiles = []*os.File{pw} // fd 3 (StatusFD)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	w := &Worker{Index: i, Dir: dir, cmd: cmd}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		return nil, fmt.Errorf("worker %d: %w", i, err)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		return nil, fmt.Errorf("worker %d: %w", i, err)
+	}
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		return nil, fmt.Errorf("worker %d: %w", i, err)
+	}
+	pw.Close() // the worker holds its end
+	w.PID = cmd.Process.Pid
+	w.io.Add(3)
+	go func() {
+		defer w.io.Done()
+		defer pr.Close()
+		readStatus(pr, func(s Status) { status(i, s) })
+	}()
+	for k, r := range []io.Reader{stdout, stderr} {
+		go func() {
+			defer w.io.Done()
+			sc := bufio.NewScanner(r)
+			sc.Buffer(make([]byte, 64*1024), 1024*1024)
+			for sc.Scan() {
+				if output != nil {
+					output(w, sc.Text(), k == 1)
+				}
+			}
+			_, _ = io.Copy(io.Discard, r) // a line past the buffer: drain, or the worker blocks
+		}()
+	}
+	return w, nil
+}
+
+// readStatus decodes Status lines from r until it ends; a line that does
+// not decode is skipped.
+func readStatus(r io.Reader, each func(Status)) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 256*1024), 16*1024*1024)
+	for sc.Scan() {
+		var s Status
+		if json.Unmarshal(sc.Bytes(), &s) == nil {
+			each(s)
+		}
+	}
+	_, _ = io.Copy(io.Discard, r)
+}
+
+// signal sends sig to the worker (an error once it has exited is
+// ignored).
+func (w *Worker) signal(sig os.Signal) { _ = w.cmd.Process.Signal(sig) }
+
+// wait waits for the worker's pipes to close and the process to end.
+func (w *Worker) wait() Exit {
+	w.io.Wait()
+	err := w.cmd.Wait()
+	e := Exit{Worker: w, Err: err}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		e.Code = ee.ExitCode() // -1 when signalled
+	default:
+		e.Code = -1
+	}
+	_, statErr := os.Stat(filepath.Join(w.Dir, report.SummaryJSONFile))
+	e.Results = statErr == nil
+	return e
+}
