@@ -77,7 +77,7 @@ type Result struct {
 // advice is what an inconclusive search tells the reader.
 var advice = []string{
 	"the simulator, not the target, was the bottleneck at the last step: its latencies include its own delay",
-	"give the generator more room: run the search on a machine with more cores, or split the load over several processes (eixamsim run --shards, docs/distributed.md); a capacity step across processes needs the multi-process runner, not available yet",
+	"give the generator more room: run the search on a machine with more cores, or measure at the load found with several processes (eixamsim run --procs, docs/distributed.md); the search itself runs in one process",
 	"with many users per address, spread them over several source addresses (fleet.source_ips) so that ephemeral ports do not run out",
 }
 

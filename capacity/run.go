@@ -52,7 +52,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: the scenario has no capacity block and no --start/--max were given")}
 	}
 	if sc.Shard != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: a sharded scenario cannot be searched (the multi-process runner is not available yet)")}
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: a sharded scenario cannot be searched: the search runs in one process (run --procs splits a fixed load, not a search)")}
 	}
 	cfg, err := NewConfig(*sc.Capacity, sc)
 	if err != nil {
@@ -65,7 +65,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	run, users := runScenario(sc, cfg)
 	if err := fleet.NewPlan(run, run.Target.Embedded != nil).Check(hosts(run)); err != nil {
 		return nil, &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity: the ceiling (capacity.max %v %s) is more than one process can hold: %w; "+
-			"a step across processes needs the multi-process runner, not available yet: lower capacity.max (--max)", cfg.Max, cfg.Unit(), err)}
+			"the search runs in one process (run --procs splits a fixed load, not a search): lower capacity.max (--max)", cfg.Max, cfg.Unit(), err)}
 	}
 	st := NewStepper(cfg, sc, users, lim, opts.OnStep)
 	res := &Result{Name: sc.Name, Capacity: cfg.Capacity, Start: time.Now()}

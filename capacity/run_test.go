@@ -196,8 +196,8 @@ behaviours: { login: [me], telemetry: { every: 1s } }
 capacity: { dimension: users, start: 100, max: 5000000 }
 `)
 	_, err := Run(context.Background(), sc, Options{})
-	if engine.OutcomeOf(err) != engine.BadInput || !strings.Contains(err.Error(), "multi-process runner") {
-		t.Fatalf("err %v, want bad input naming the multi-process runner", err)
+	if engine.OutcomeOf(err) != engine.BadInput || !strings.Contains(err.Error(), "the search runs in one process") {
+		t.Fatalf("err %v, want bad input saying the search runs in one process", err)
 	}
 }
 

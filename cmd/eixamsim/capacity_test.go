@@ -38,7 +38,7 @@ func TestCapacityUsageExits2(t *testing.T) {
 		{"bad dimension", []string{"capacity", path, "--start", "10", "--max", "20", "--dimension", "sos.rate"}, "needs behaviours.sos"},
 		{"bad resolution", []string{"capacity", path, "--start", "10", "--max", "20", "--resolution", "half"}, "--resolution"},
 		{"ceiling under start", []string{"capacity", path, "--start", "10", "--max", "5"}, "capacity.max"},
-		{"ceiling beyond one process", []string{"capacity", path, "--start", "10", "--max", "9000000"}, "multi-process runner"},
+		{"ceiling beyond one process", []string{"capacity", path, "--start", "10", "--max", "9000000"}, "the search runs in one process"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
