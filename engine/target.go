@@ -82,8 +82,19 @@ func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 	return t, nil
 }
 
-func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embedded) (*target, error) {
-	srv, err := refbackend.Start(ctx, refbackend.Config{
+// EmbeddedConfig is the reference backend's configuration for sc's
+// target.embedded block: free loopback ports, the scenario's app and
+// secret, its fault knobs, fault schedule and capacity model. lead shifts
+// the scheduled faults, whose times count from the users' start: the time
+// from the backend's start to the users' (0 when they start together).
+func EmbeddedConfig(sc *scenario.Scenario, lead time.Duration) refbackend.Config {
+	e := sc.Target.Embedded
+	sched := make([]faults.ScheduledFault, len(e.Schedule))
+	for i, f := range e.Schedule {
+		f.At += lead
+		sched[i] = f
+	}
+	return refbackend.Config{
 		MQTTAddr:        "127.0.0.1:0",
 		WSAddr:          "127.0.0.1:0",
 		HTTPAddr:        "127.0.0.1:0",
@@ -96,11 +107,14 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 			EventDelay:    e.EventDelay,
 			EventDropRate: e.EventDrop,
 		},
-		// Parsed with the scenario; the run starts within milliseconds of
-		// the backend, so AT counts from the run start.
-		Schedule: e.Schedule,
+		Schedule: sched,
 		Capacity: e.Capacity,
-	})
+	}
+}
+
+func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embedded) (*target, error) {
+	// The run starts within milliseconds of the backend: no lead.
+	srv, err := refbackend.Start(ctx, EmbeddedConfig(sc, 0))
 	if err != nil {
 		return nil, fail(Unreachable, fmt.Errorf("embedded backend: %w", err))
 	}

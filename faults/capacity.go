@@ -6,9 +6,12 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eixamsim/eixamsim/internal/rate"
+
+	"github.com/eixamsim/eixamsim/internal/suggest"
 
 	"github.com/eixamsim/eixamsim/contract"
 )
@@ -126,7 +129,7 @@ func (c Capacity) Validate() error {
 // unknownResource is the error of a name that is not a capacity resource,
 // with a suggestion when one is close.
 func unknownResource(name string) error {
-	if s := closest(name, CapacityResources()); s != "" {
+	if s := suggest.Closest(name, CapacityResources()); s != "" {
 		return fmt.Errorf("unknown resource %q (did you mean %s?)", name, s)
 	}
 	return fmt.Errorf("unknown resource %q (want telemetry, sos, http or http.<endpoint> with an endpoint of: %s)",
@@ -211,7 +214,7 @@ func ParseCapacity(s string) (Capacity, error) {
 func (c Capacity) String() string {
 	var parts []string
 	for _, name := range slices.Sorted(maps.Keys(c.Rates)) {
-		parts = append(parts, name+"="+formatRate(c.Rates[name]))
+		parts = append(parts, name+"="+rate.Format(c.Rates[name]))
 	}
 	if c.Queue != 0 {
 		parts = append(parts, capacityQueueKey+"="+c.Queue.String())
@@ -222,84 +225,12 @@ func (c Capacity) String() string {
 	return strings.Join(parts, ",")
 }
 
-// parseRate reads "N/s", "N/min" or "N/h" (N a decimal number > 0) and
-// returns it per second. It accepts what scenario.ParseRate accepts.
+// parseRate reads "N/s", "N/min" or "N/h" (N a decimal number > 0), the
+// scenario's rate syntax, and returns it per second.
 func parseRate(s string) (float64, error) {
-	num, unit, ok := strings.Cut(strings.TrimSpace(s), "/")
-	if !ok {
-		return 0, fmt.Errorf("rate %q: missing /s, /min or /h (want a rate like 500/s or 60/min)", s)
+	per, reason := rate.Parse(s)
+	if reason != "" {
+		return 0, fmt.Errorf("rate %q: %s (want a rate like 500/s or 60/min)", s, reason)
 	}
-	num, unit = strings.TrimSpace(num), strings.TrimSpace(unit)
-	var per float64
-	switch unit {
-	case "s":
-		per = 1
-	case "min":
-		per = 60
-	case "h":
-		per = 3600
-	case "m":
-		return 0, fmt.Errorf(`rate %q: "/m" is ambiguous: write /min`, s)
-	default:
-		return 0, fmt.Errorf("rate %q: unknown unit %q (want /s, /min or /h)", s, unit)
-	}
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || strings.ContainsAny(num, "xXpP_") {
-		return 0, fmt.Errorf("rate %q: %q is not a number", s, num)
-	}
-	if n <= 0 {
-		return 0, fmt.Errorf("rate %q: must be greater than 0", s)
-	}
-	return n / per, nil
-}
-
-// formatRate writes a per-second rate per second if that is a whole
-// number, else per minute, else per hour, else as a decimal per second;
-// parseRate reads it back.
-func formatRate(perSecond float64) string {
-	for _, u := range []struct {
-		name string
-		secs float64
-	}{{"s", 1}, {"min", 60}, {"h", 3600}} {
-		n := perSecond * u.secs
-		if rn := math.Round(n); rn >= 1 && math.Abs(n-rn) <= 1e-9*rn {
-			return strconv.FormatFloat(rn, 'f', -1, 64) + "/" + u.name
-		}
-	}
-	return strconv.FormatFloat(perSecond, 'g', -1, 64) + "/s"
-}
-
-// closest returns the candidate nearest to name when it is a likely typo
-// (a small edit distance), else "".
-func closest(name string, candidates []string) string {
-	best, bestDist := "", -1
-	lower := strings.ToLower(name)
-	for _, c := range candidates {
-		d := editDistance(lower, c)
-		if limit := max(1, min(3, len(c)/3)); d <= limit && (bestDist < 0 || d < bestDist) {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return per, nil
 }

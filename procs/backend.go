@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eixamsim/eixamsim/faults"
+	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -27,33 +27,12 @@ type Backend struct {
 // scheduled faults, whose times count from the start of the run, are
 // shifted by it.
 func StartBackend(ctx context.Context, sc *scenario.Scenario, lead time.Duration) (*Backend, error) {
-	e := sc.Target.Embedded
-	sched := make([]faults.ScheduledFault, len(e.Schedule))
-	for i, f := range e.Schedule {
-		f.At += lead
-		sched[i] = f
-	}
-	srv, err := refbackend.Start(ctx, refbackend.Config{
-		MQTTAddr:        "127.0.0.1:0",
-		WSAddr:          "127.0.0.1:0",
-		HTTPAddr:        "127.0.0.1:0",
-		Apps:            map[string][]byte{sc.Identity.AppID: []byte(sc.Identity.AppSecret.Reveal())},
-		CanonicalPrefix: e.CanonicalPrefix,
-		AckDelay:        e.AckDelay,
-		Faults: faults.Set{
-			HTTPLatency:   e.HTTPLatency,
-			ErrorRate:     e.ErrorRate,
-			EventDelay:    e.EventDelay,
-			EventDropRate: e.EventDrop,
-		},
-		Schedule: sched,
-		Capacity: e.Capacity,
-	})
+	srv, err := refbackend.Start(ctx, engine.EmbeddedConfig(sc, lead))
 	if err != nil {
 		return nil, fmt.Errorf("embedded backend: %w", err)
 	}
 	b := &Backend{Server: srv, HTTP: srv.HTTPURL(), MQTT: srv.MQTTURL()}
-	if e.Transport == "ws" {
+	if sc.Target.Embedded.Transport == "ws" {
 		b.MQTT = srv.WSURL()
 	}
 	return b, nil

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/eixamsim/eixamsim/internal/suggest"
 )
 
 // Error is one problem in a scenario, located in its file. Error() prints
@@ -140,33 +142,6 @@ func (l ErrorList) scrub(secret string, envVals map[string]string) {
 	}
 }
 
-// suggest returns the candidate closest to name when it is close enough to
-// be a likely typo, or "".
-func suggest(name string, candidates []string) string {
-	best, bestDist := "", -1
-	lower := strings.ToLower(name)
-	for _, c := range candidates {
-		if strings.ToLower(c) == lower {
-			return c
-		}
-		d := editDistance(lower, strings.ToLower(c))
-		limit := max(1, min(3, len(c)/3))
-		if d <= limit && (bestDist < 0 || d < bestDist) {
-			best, bestDist = c, d
-		}
-	}
-	if best != "" {
-		return best
-	}
-	// "delivered" for "sos.delivered", "users" for "fleet.users".
-	for _, c := range candidates {
-		if len(name) >= 3 && (strings.HasSuffix(c, "."+name) || strings.HasSuffix(c, "_"+name)) {
-			return c
-		}
-	}
-	return ""
-}
-
 // unknownMsg is the message for a name that is not one of valid, e.g.
 // `unknown metric "sos.deliverd" (did you mean sos.delivered?)`. showName
 // is false when the path already ends in the name.
@@ -175,29 +150,8 @@ func unknownMsg(what, name string, showName bool, valid []string) string {
 	if showName {
 		msg += " " + strconv.Quote(name)
 	}
-	if s := suggest(name, valid); s != "" {
+	if s := suggest.Closest(name, valid); s != "" {
 		return msg + " (did you mean " + s + "?)"
 	}
 	return msg + " (expected one of: " + strings.Join(valid, ", ") + ")"
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

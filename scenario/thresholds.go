@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eixamsim/eixamsim/internal/suggest"
 )
 
 // Threshold aggregations (Rule.Agg).
@@ -124,7 +126,7 @@ func ParseRule(kind MetricKind, src string) (Rule, error) {
 				}
 			}
 			hint := ""
-			if s := suggest(name, []string{AggAvg, AggMin, AggMax, AggErrors, AggCount, AggRate, "med"}); s != "" && s != "med" {
+			if s := suggest.Closest(name, []string{AggAvg, AggMin, AggMax, AggErrors, AggCount, AggRate, "med"}); s != "" && s != "med" {
 				hint = " (did you mean " + s + "?)"
 			}
 			return bad("unknown aggregation %q%s; want p(N), avg, min, max, errors, count or rate", name, hint)
@@ -166,7 +168,7 @@ func ParseRule(kind MetricKind, src string) (Rule, error) {
 		return r, nil
 	}
 	if first := strings.TrimLeft(value, " \t"); len(first) > 0 && 'a' <= first[0] && first[0] <= 'z' {
-		if word := strings.FieldsFunc(first, func(c rune) bool { return !('a' <= c && c <= 'z') })[0]; suggest(word, []string{keywordBaseline}) != "" {
+		if word := strings.FieldsFunc(first, func(c rune) bool { return !('a' <= c && c <= 'z') })[0]; suggest.Closest(word, []string{keywordBaseline}) != "" {
 			return bad("unknown word %q (did you mean baseline?)", word)
 		}
 	}

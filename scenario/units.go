@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eixamsim/eixamsim/internal/rate"
+
 	"github.com/eixamsim/eixamsim/faults"
 )
 
@@ -75,35 +77,11 @@ type Rate struct {
 // ParseRate parses "N/s", "N/min" or "N/h", where N is a decimal number
 // greater than zero ("0.5/s", "60/min").
 func ParseRate(s string) (Rate, error) {
-	bad := func(reason string) (Rate, error) {
+	per, reason := rate.Parse(s)
+	if reason != "" {
 		return Rate{}, &ValueError{Kind: "rate", Input: s, Want: wantRate, Reason: reason}
 	}
-	num, unit, ok := strings.Cut(strings.TrimSpace(s), "/")
-	if !ok {
-		return bad("missing /s, /min or /h")
-	}
-	num, unit = strings.TrimSpace(num), strings.TrimSpace(unit)
-	var per float64
-	switch unit {
-	case "s":
-		per = 1
-	case "min":
-		per = 60
-	case "h":
-		per = 3600
-	case "m":
-		return bad(`"/m" is ambiguous: write /min`)
-	default:
-		return bad(fmt.Sprintf("unknown unit %q", unit))
-	}
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || strings.ContainsAny(num, "xXpP_") {
-		return bad(fmt.Sprintf("%q is not a number", num))
-	}
-	if n <= 0 {
-		return bad("must be greater than 0")
-	}
-	return Rate{PerSecond: n / per}, nil
+	return Rate{PerSecond: per}, nil
 }
 
 // IsZero reports whether the rate is unset.
@@ -121,21 +99,7 @@ func (r Rate) Interval() time.Duration {
 // String formats the rate per second if that is a whole number, else per
 // minute, else per hour ("5/s", "30/min", "7/h"), else as a decimal per
 // second. It parses back with ParseRate. The zero rate formats as "0/s".
-func (r Rate) String() string {
-	if r.PerSecond == 0 {
-		return "0/s"
-	}
-	for _, u := range []struct {
-		name string
-		secs float64
-	}{{"s", 1}, {"min", 60}, {"h", 3600}} {
-		n := r.PerSecond * u.secs
-		if rn := math.Round(n); rn >= 1 && math.Abs(n-rn) <= 1e-9*rn {
-			return strconv.FormatFloat(rn, 'f', -1, 64) + "/" + u.name
-		}
-	}
-	return strconv.FormatFloat(r.PerSecond, 'g', -1, 64) + "/s"
-}
+func (r Rate) String() string { return rate.Format(r.PerSecond) }
 
 // MarshalJSON writes the rate as its String form, e.g. "5/s".
 func (r Rate) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/eixamsim/eixamsim/internal/suggest"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -212,7 +214,7 @@ func TestSuggest(t *testing.T) {
 		{"nothing.like.it", ""},                     // no suggestion
 	}
 	for _, tc := range tests {
-		if got := suggest(tc.in, names); got != tc.want {
+		if got := suggest.Closest(tc.in, names); got != tc.want {
 			t.Errorf("suggest(%q) = %q; want %q", tc.in, got, tc.want)
 		}
 	}
