@@ -49,7 +49,19 @@ type Config struct {
 	// search) instead of the scenario's stages, which then only bound the
 	// run's length (see StageSource).
 	Steps StageSource
+	// MaxLoginsInFlight bounds how many users of this process run their
+	// login calls (GET /v1/sdk/me, the SOS rehydrate) at once; 0 means
+	// DefaultMaxLoginsInFlight. Users beyond it wait in the simulator,
+	// and the wait counts in user.login, which is measured from the
+	// user's intended start.
+	MaxLoginsInFlight int
 }
+
+// DefaultMaxLoginsInFlight is Config.MaxLoginsInFlight when unset: enough
+// for 5,000 logins a second per process at 50 ms each, few enough that a
+// high fleet.connect_rate queues logins here instead of opening thousands
+// of concurrent requests that time out at the backend.
+const DefaultMaxLoginsInFlight = 256
 
 // StageTiming is when a stage actually ran.
 type StageTiming struct {
@@ -93,10 +105,12 @@ type runner struct {
 	dial         *dialer
 	backoff      Backoff
 	loginTimeout time.Duration // bound on one login+connect attempt
-	m            runMetrics
-	users        []*user
-	online       onlineSet
-	gate         *streamGate
+	// logins holds one token per login in flight (Config.MaxLoginsInFlight).
+	logins chan struct{}
+	m      runMetrics
+	users  []*user
+	online onlineSet
+	gate   *streamGate
 
 	// The scenario's behaviours by trigger, each in table order.
 	loginSteps, perUser, arrivals []activeBehaviour
@@ -177,6 +191,7 @@ func New(cfg Config) (*Runner, error) {
 		loginTimeout: sc.Fleet.HTTPTimeout + sc.Fleet.ConnectTimeout*2,
 		m:            newRunMetrics(cfg.Metrics),
 		steps:        cfg.Steps,
+		logins:       make(chan struct{}, maxLogins(cfg.MaxLoginsInFlight)),
 	}
 	brokers := cfg.MQTTURLs
 	if len(brokers) == 0 && cfg.MQTTURL != "" {
@@ -207,6 +222,14 @@ func New(cfg Config) (*Runner, error) {
 		r.users[i] = &user{r: r, index: i, sess: sess, onlinePos: -1, rng: rng, dev: newDevice(i, sc.Behaviours.Telemetry, rng)}
 	}
 	return &Runner{r: r}, nil
+}
+
+// maxLogins is the login cap for Config.MaxLoginsInFlight n.
+func maxLogins(n int) int {
+	if n <= 0 {
+		return DefaultMaxLoginsInFlight
+	}
+	return n
 }
 
 // Seed returns the seed of the run's random choices: the scenario's, or —

@@ -191,11 +191,32 @@ func (u *user) connected(l *life) bool {
 // (once per life) and then the MQTT connection with its subscription. On
 // failure it schedules a retry per the reconnect policy.
 func (u *user) bringUp(l *life) {
+	defer func() { u.r.gate.open(time.Now()) }() // the first attempt's end opens the arrival streams
+	if !l.loggedIn && len(u.r.loginSteps) > 0 {
+		// Wait for a login slot before the attempt's timeout starts: the
+		// cap queues logins here rather than at the backend, and the wait
+		// still counts in user.login (measured from l.started).
+		select {
+		case u.r.logins <- struct{}{}:
+		case <-l.done: // stopped while queued: stop counted it unfinished
+			return
+		}
+		u.mu.Lock()
+		ok := u.current(l)
+		u.mu.Unlock()
+		if !ok {
+			<-u.r.logins
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), u.r.loginTimeout)
 	defer cancel()
-	defer func() { u.r.gate.open(time.Now()) }() // the first attempt's end opens the arrival streams
 	if !l.loggedIn {
-		if err := u.login(ctx, l); err != nil {
+		err := u.login(ctx, l)
+		if len(u.r.loginSteps) > 0 {
+			<-u.r.logins
+		}
+		if err != nil {
 			u.attemptFailed(l, err)
 			return
 		}

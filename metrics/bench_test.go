@@ -113,3 +113,45 @@ func benchmarkTick(b *testing.B, stage int) {
 		c.TickStage(now, stage)
 	}
 }
+
+// BenchmarkTickHlog is one second's interval close written to real
+// interval logs (HlogWriter in a temporary directory), as a run does:
+// "busy" has 20 metrics with 1,000 samples each; "idle" has 30 metrics of
+// which 2 had samples, the usual shape of a long steady stage.
+func BenchmarkTickHlog(b *testing.B) {
+	for _, bc := range []struct {
+		name          string
+		metrics, busy int
+	}{
+		{"busy", 20, 20},
+		{"idle", 30, 2},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			reg := NewRegistry()
+			start := time.Unix(1_700_000_000, 0)
+			w, err := NewHlogWriter(b.TempDir(), start)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			c := NewCollector(reg, start, w)
+			var ls []*Latency
+			for i := range bc.metrics {
+				ls = append(ls, reg.Latency(fmt.Sprintf("m%02d", i)))
+			}
+			now := start
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				for _, l := range ls[:bc.busy] {
+					for j := range 1000 {
+						l.Record(time.Duration(j+1) * 37 * time.Microsecond)
+					}
+				}
+				now = now.Add(time.Second)
+				b.StartTimer()
+				c.Tick(now)
+			}
+		})
+	}
+}

@@ -130,7 +130,9 @@ func (c *Collector) TickStage(now time.Time, stage int) {
 			}
 		}
 		c.classes[l.name] = cum
-		h.Reset()
+		if h.TotalCount() > 0 {
+			h.Reset() // an empty one is already clean: skip zeroing its counts
+		}
 		c.spare = h
 	}
 	c.prev = now

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +28,23 @@ type HlogWriter struct {
 
 	mu    sync.Mutex
 	files map[string]*hlogFile
+	// empty caches, by histogram geometry, what an empty interval's line
+	// needs (its payload and Interval_Max), so an idle metric costs one
+	// short line a second instead of a full encode; line is the reused
+	// buffer such a line is built in.
+	empty map[geometry]emptyInterval
+	line  []byte
+}
+
+// geometry is the range and precision of a histogram, which alone decide
+// the encoding of an empty one.
+type geometry struct{ lowest, highest, sigFigs int64 }
+
+// emptyInterval is the part of an interval line that is the same for
+// every empty histogram of one geometry.
+type emptyInterval struct {
+	max     float64 // Interval_Max in seconds
+	payload []byte  // the V2 compressed, base64 histogram
 }
 
 type hlogFile struct {
@@ -46,7 +64,9 @@ func NewHlogWriter(dir string, start time.Time) (*HlogWriter, error) {
 
 // WriteInterval appends h, stamped with its start and end times, to the
 // metric's log. Empty intervals are written too: an hlog with gaps would
-// hide that nothing happened.
+// hide that nothing happened. An empty, untagged interval is written from a
+// cached payload, byte for byte the line the HdrHistogram log writer would
+// write, without encoding h.
 func (w *HlogWriter) WriteInterval(metric string, h *hdr.Histogram) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -58,10 +78,50 @@ func (w *HlogWriter) WriteInterval(metric string, h *hdr.Histogram) error {
 		}
 		w.files[metric] = f
 	}
+	if h.TotalCount() == 0 && h.Tag() == "" {
+		if err := w.writeEmpty(f, h); err != nil {
+			return fmt.Errorf("hlog %s: %w", metric, err)
+		}
+		return nil
+	}
 	if err := f.w.OutputIntervalHistogram(h); err != nil {
 		return fmt.Errorf("hlog %s: %w", metric, err)
 	}
 	return nil
+}
+
+// writeEmpty writes the interval line of the empty histogram h as
+// hdr.HistogramLogWriter.OutputIntervalHistogram does: start and length in
+// seconds relative to the base time, Interval_Max in seconds, the payload,
+// each number with 6 decimals.
+func (w *HlogWriter) writeEmpty(f *hlogFile, h *hdr.Histogram) error {
+	g := geometry{h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures()}
+	e, ok := w.empty[g]
+	if !ok {
+		payload, err := h.EncodeV2()
+		if err != nil {
+			return err
+		}
+		e = emptyInterval{max: float64(h.Max()) / hdr.MsToNsRatio, payload: payload}
+		if w.empty == nil {
+			w.empty = map[geometry]emptyInterval{}
+		}
+		w.empty[g] = e
+	}
+	base := float64(f.w.BaseTime())
+	start := (float64(h.StartTimeMs()) - base) / 1000.0
+	end := (float64(h.EndTimeMs()) - base) / 1000.0
+	b := strconv.AppendFloat(w.line[:0], start, 'f', 6, 64)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, end-start, 'f', 6, 64)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, e.max, 'f', 6, 64)
+	b = append(b, ',')
+	b = append(b, e.payload...)
+	b = append(b, '\n')
+	w.line = b
+	_, err := f.buf.Write(b)
+	return err
 }
 
 func (w *HlogWriter) open(metric string) (*hlogFile, error) {
