@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -64,7 +62,7 @@ func (s *scripted) Settled(_ int, _ time.Time) {
 // connecting twice, each step settles with its users online, and the
 // open-model telemetry runs at each step's rate only during that step.
 func TestStepsGrowTheFleet(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Parallel() // leaks: TestMain; it only waits on its steps
 	srv := startBackend(t, "demo-secret", -1)
 	defer srv.Close()
 	sc := parse(t, `

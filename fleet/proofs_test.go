@@ -109,9 +109,9 @@ func TestStallIsNotOmitted(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const (
 		rate     = 50                     // requests per second
-		measured = 4 * time.Second        // open-model stage length
+		measured = 3 * time.Second        // open-model stage length
 		warmup   = 200 * time.Millisecond // users log in; no arrivals
-		stallAt  = warmup + 1500*time.Millisecond
+		stallAt  = warmup + time.Second
 		stall    = time.Second
 	)
 	srv := startFaulty(t, refbackend.Faults{}, -1)
@@ -123,7 +123,7 @@ identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 1000/s, http_timeout: 10s }
 stages:
   - { for: 200ms, rates: { contacts: 0/s } }
-  - { for: 4s }
+  - { for: 3s }
 behaviours:
   login: [me]
   contacts: { rate: 50/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
