@@ -144,6 +144,16 @@ func (m *mosquitto) Log(t *testing.T) []string {
 	return lines
 }
 
+// WaitForLog polls the log until done holds for its lines or timeout
+// passes (then the caller's own checks report what is missing).
+func (m *mosquitto) WaitForLog(t *testing.T, done func([]string) bool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !done(m.Log(t)) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // brokerDrops are mosquitto 2.0 log lines of a client dropped other than
 // by its own DISCONNECT.
 var brokerDrops = regexp.MustCompile(`(?i)protocol error|malformed|closed its connection|socket error|exceeded timeout|not authori[sz]ed|out of memory|bad packet|invalid`)

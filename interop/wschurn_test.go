@@ -99,6 +99,18 @@ func churn(t *testing.T, m *mosquitto, wsURL string, d websocket.Dialer, cycles 
 		t.Errorf("observer disconnect: %v", err)
 	}
 	<-observer.Done()
+	// Every client has closed its side; give mosquitto a moment to read the
+	// last DISCONNECTs before it is stopped (a stop cuts what it has not
+	// read yet, and the log would miss those lines).
+	m.WaitForLog(t, func(lines []string) bool {
+		ends := 0
+		for _, l := range lines {
+			if brokerDrops.MatchString(l) || (strings.HasPrefix(l, "Client ") && strings.HasSuffix(l, " disconnected.")) {
+				ends++
+			}
+		}
+		return ends >= cycles+1
+	}, 5*time.Second)
 	m.Stop()
 	t.Logf("%d cycles over %s in %v (%d at once)", ok.Load(), wsURL, elapsed.Round(time.Millisecond), churnConcurrency)
 
