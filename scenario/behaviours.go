@@ -133,20 +133,8 @@ var behaviourTable = []behaviour{
 				Description: "POST /v1/sdk/sos/resolve: request start -> response body read"},
 		},
 	},
-	{
-		name: "contacts", shape: shapeMapping, block: contactsKeys,
-		doc:   "an open-model stream of contacts operations (list, create, update, delete)",
-		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { b.Contacts = readBlock(d, n, p, contactsKeys) },
-		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.Contacts, contactsKeys) },
-		echo:  func(b Behaviours) (any, bool) { return b.Contacts, b.Contacts != nil },
-		on:    func(b Behaviours) bool { return b.Contacts != nil },
-		rate: func(b Behaviours) (Rate, string) {
-			if b.Contacts == nil {
-				return Rate{}, "behaviours.contacts is off"
-			}
-			return b.Contacts.Rate, ""
-		},
-		metrics: []Metric{
+	httpMixRow("contacts", "an open-model stream of contacts operations (list, create, update, delete)",
+		contactsKeys, func(b *Behaviours) **HTTPMix { return &b.Contacts }, []Metric{
 			{Name: HTTPContactsList, Kind: KindLatency, Unit: "duration",
 				Description: "GET /v1/sdk/contacts: intended start -> response body read"},
 			{Name: HTTPContactsCreate, Kind: KindLatency, Unit: "duration",
@@ -155,30 +143,36 @@ var behaviourTable = []behaviour{
 				Description: "PUT /v1/sdk/contacts/{id}: intended start -> response body read"},
 			{Name: HTTPContactsDelete, Kind: KindLatency, Unit: "duration",
 				Description: "DELETE /v1/sdk/contacts/{id}: intended start -> response read"},
-		},
-	},
-	{
-		name: "devices", shape: shapeMapping, block: devicesKeys,
-		doc:   "an open-model stream of devices operations (list, upsert, delete)",
-		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { b.Devices = readBlock(d, n, p, devicesKeys) },
-		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.Devices, devicesKeys) },
-		echo:  func(b Behaviours) (any, bool) { return b.Devices, b.Devices != nil },
-		on:    func(b Behaviours) bool { return b.Devices != nil },
-		rate: func(b Behaviours) (Rate, string) {
-			if b.Devices == nil {
-				return Rate{}, "behaviours.devices is off"
-			}
-			return b.Devices.Rate, ""
-		},
-		metrics: []Metric{
+		}),
+	httpMixRow("devices", "an open-model stream of devices operations (list, upsert, delete)",
+		devicesKeys, func(b *Behaviours) **HTTPMix { return &b.Devices }, []Metric{
 			{Name: HTTPDevicesList, Kind: KindLatency, Unit: "duration",
 				Description: "GET /v1/sdk/devices: intended start -> response body read"},
 			{Name: HTTPDevicesUpsert, Kind: KindLatency, Unit: "duration",
 				Description: "POST /v1/sdk/devices: intended start -> response body read"},
 			{Name: HTTPDevicesDelete, Kind: KindLatency, Unit: "duration",
 				Description: "DELETE /v1/sdk/devices/{id}: intended start -> response read"},
+		}),
+}
+
+// httpMixRow is the row of an open-model stream of HTTP operations
+// (contacts, devices): field picks its block in Behaviours.
+func httpMixRow(name, doc string, ks keys[HTTPMix], field func(*Behaviours) **HTTPMix, metrics []Metric) behaviour {
+	get := func(b Behaviours) *HTTPMix { return *field(&b) }
+	return behaviour{
+		name: name, shape: shapeMapping, block: ks, doc: doc,
+		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { *field(b) = readBlock(d, n, p, ks) },
+		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, get(b), ks) },
+		echo:  func(b Behaviours) (any, bool) { return get(b), get(b) != nil },
+		on:    func(b Behaviours) bool { return get(b) != nil },
+		rate: func(b Behaviours) (Rate, string) {
+			if get(b) == nil {
+				return Rate{}, "behaviours." + name + " is off"
+			}
+			return get(b).Rate, ""
 		},
-	},
+		metrics: metrics,
+	}
 }
 
 // Metric names of the behaviours (the core metrics are in metrics.go).
