@@ -162,7 +162,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fail(Failed, fmt.Errorf("result directory: %w", err))
 	}
-	if err := clearPrevious(dir); err != nil {
+	if err := ClearResultDir(dir); err != nil {
 		return nil, fail(Failed, err)
 	}
 	reg := metrics.NewRegistry()

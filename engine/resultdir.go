@@ -11,12 +11,12 @@ import (
 	"github.com/eixamsim/eixamsim/report"
 )
 
-// clearPrevious removes from dir the files a previous run left that this
+// ClearResultDir removes from dir the files a previous run left that this
 // run writes again: summary.json, summary.txt, report.html, junit.xml,
 // hdr/*.hlog, and the temporary files of an interrupted write. A stale
 // hdr/ log of another scenario would otherwise show in this run's report.
-// Any other file is left alone.
-func clearPrevious(dir string) error {
+// Any other file is left alone. merge uses it too for its --out.
+func ClearResultDir(dir string) error {
 	owned := map[string]bool{
 		report.SummaryJSONFile: true, report.SummaryTextFile: true,
 		report.ReportHTMLFile: true, report.JUnitFile: true,

@@ -71,7 +71,7 @@ func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (
 	}
 	for _, name := range slices.Sorted(keys(errs, tl.hists)) {
 		total := tl.total(name)
-		ls := latencySummary(name, total, errs[name])
+		ls := metrics.SummaryOf(name, total, errs[name])
 		sum.Metrics[name] = report.MetricFrom(ls, sum.Seconds).WithSamples(samples[name])
 		m.Latencies[name] = metrics.LatencyData{Hist: total, Errors: ls.Errors}
 	}
@@ -143,7 +143,7 @@ func mergeStageMetrics(shards []*shard, tl *timeline, stages []report.Stage, gau
 			if h == nil {
 				h = hdr.New(1, 2, 1) // no sample in the window
 			}
-			ls := latencySummary(name, h, errs[name])
+			ls := metrics.SummaryOf(name, h, errs[name])
 			st.Metrics[name] = report.MetricFrom(ls, seconds)
 			ms.Latencies[name] = metrics.LatencyData{Hist: h, Errors: ls.Errors}
 		}

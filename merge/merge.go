@@ -3,15 +3,12 @@ package merge
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
-
-	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/eixamsim/eixamsim/engine"
-	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/report"
 )
 
@@ -69,7 +66,10 @@ func Merge(dirs []string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
 	}
-	if err := clearOwned(opts.Out); err != nil {
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return nil, &engine.Error{Outcome: engine.Failed, Err: fmt.Errorf("result directory: %w", err)}
+	}
+	if err := engine.ClearResultDir(opts.Out); err != nil {
 		return nil, &engine.Error{Outcome: engine.Failed, Err: err}
 	}
 	// The logs first: report.html reads them.
@@ -152,27 +152,6 @@ func keys[A, B any](a map[string]A, b map[string]B) func(func(string) bool) {
 			}
 		}
 	}
-}
-
-// latencySummary is metrics.Summary of a merged histogram and error
-// counts, computed as the metrics package computes a run's.
-func latencySummary(name string, h *hdr.Histogram, errs map[string]int64) metrics.Summary {
-	s := metrics.Summary{Name: name, ErrorsBy: map[string]int64{}}
-	for class, n := range errs {
-		s.ErrorsBy[class] = n
-		s.Errors += n
-	}
-	if h == nil || h.TotalCount() == 0 {
-		return s
-	}
-	s.Count = h.TotalCount()
-	s.Min = time.Duration(h.Min()) * time.Microsecond
-	s.Max = time.Duration(h.Max()) * time.Microsecond
-	s.Mean = time.Duration(h.Mean() * float64(time.Microsecond))
-	for _, q := range metrics.SummaryQuantiles {
-		s.Percentiles = append(s.Percentiles, metrics.Percentile{Q: q, Value: metrics.ValueAt(h, q)})
-	}
-	return s
 }
 
 // indexes lists shard indexes as "0, 1 and 3".

@@ -175,6 +175,16 @@ func (l *Latency) Snapshot() (*hdr.Histogram, map[string]int64) {
 	return l.total.Clone(), errs
 }
 
+// SummaryOf is the Summary of a histogram recorded as Latency records
+// (microseconds) with errs as its error counts: how a merged or re-read
+// histogram becomes the same statistics a run reports. h may be nil.
+func SummaryOf(name string, h *hdr.Histogram, errs map[string]int64) Summary {
+	if h == nil {
+		h = newHistogram()
+	}
+	return summarize(name, h, errs)
+}
+
 func summarize(name string, h *hdr.Histogram, errs map[string]int64) Summary {
 	s := Summary{Name: name, Count: h.TotalCount(), ErrorsBy: map[string]int64{}}
 	for class, n := range errs {
