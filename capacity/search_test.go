@@ -78,3 +78,25 @@ func TestKnee(t *testing.T) {
 		})
 	}
 }
+
+// TestShortIsBeyondCountingNoise: a step falls short of offered load only
+// when the shortfall is more than a short window's counting noise.
+func TestShortIsBeyondCountingNoise(t *testing.T) {
+	tests := []struct {
+		achieved int64
+		expected float64
+		want     bool
+	}{
+		{18, 20, false},   // CI saw this: 20 users, 1 s period, 1 s hold
+		{20, 20, false},   // all of it
+		{300, 450, true},  // a backend at two thirds of the load
+		{820, 1000, true}, // 82 % of a large count is real
+		{895, 1000, false},
+		{0, 20, true},
+	}
+	for _, tt := range tests {
+		if got := short(tt.achieved, tt.expected); got != tt.want {
+			t.Errorf("short(%d, %g) = %v, want %v", tt.achieved, tt.expected, got, tt.want)
+		}
+	}
+}
