@@ -10,11 +10,12 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // build assembles the merged summary from the shards (sorted by index) and
 // their aligned logs.
-func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (*report.Summary, error) {
+func build(shards []*shard, tl *timeline, missing []int, opts Options) (*report.Summary, error) {
 	first := shards[0].sum
 	sec := tl.sumSeconds(shards)
 	sum := &report.Summary{
@@ -84,10 +85,14 @@ func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", shards[0].dir, err)
 	}
+	var base *metrics.Measured
+	if opts.Baseline != nil {
+		base = &opts.Baseline.Measured
+	} else if err := needsNoBaseline(th); err != nil {
+		return nil, err
+	}
 	sum.Thresholds = []report.Verdict{}
-	// Baseline rules fail here ("no baseline"): merge judges the merged run
-	// on its own; `compare` (or a run with --baseline) judges against one.
-	for _, v := range metrics.EvaluateAll(th, measured, nil) {
+	for _, v := range metrics.EvaluateAll(th, measured, base) {
 		rv := report.VerdictFrom(v)
 		rv.Note = shardNotes(shards, rv)
 		sum.Thresholds = append(sum.Thresholds, rv)
@@ -95,7 +100,7 @@ func build(shards []*shard, tl *timeline, missing []int, commandLine []string) (
 
 	gen, bound := generator(shards)
 	sum.Generator = gen
-	sum.Meta = mergeMeta(shards, commandLine)
+	sum.Meta = mergeMeta(shards, opts.CommandLine)
 	sum.EndReason = endReason(shards, missing)
 	sum.Notes = notes(shards, missing, bound, tl.dropped)
 	return sum, nil
@@ -276,4 +281,17 @@ func notes(shards []*shard, missing, bound []int, dropped int64) []string {
 		}
 	}
 	return out
+}
+
+// needsNoBaseline refuses rules that compare with a baseline when there is
+// none, as run and validate do: judged without one they could only fail.
+func needsNoBaseline(th scenario.Thresholds) error {
+	for _, mr := range th.Metrics {
+		for _, r := range mr.Rules {
+			if r.Baseline {
+				return fmt.Errorf("merge: thresholds.%s: %q compares with a baseline run: give one with --baseline DIR (the result directory of an earlier run)", mr.Key(), r.Source)
+			}
+		}
+	}
+	return nil
 }

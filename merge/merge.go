@@ -21,6 +21,9 @@ type Options struct {
 	// CommandLine is how the merge was invoked, secrets already replaced,
 	// for the merged meta; nil from code.
 	CommandLine []string
+	// Baseline, if set, is the earlier run that baseline rules ("p(99) <
+	// baseline * 1.1") compare with; without it they fail, as a run's do.
+	Baseline *engine.Baseline
 }
 
 // Result is the merged result directory and the summary written there.
@@ -62,7 +65,7 @@ func Merge(dirs []string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
 	}
-	sum, err := build(shards, tl, missing, opts.CommandLine)
+	sum, err := build(shards, tl, missing, opts)
 	if err != nil {
 		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -318,5 +319,48 @@ func TestMergeJudgesStageScopedRules(t *testing.T) {
 	}
 	if sum.Thresholds[0].Value != 12 {
 		t.Errorf("count observed %v, want 12 (both shards' samples of the stage)", sum.Thresholds[0].Value)
+	}
+}
+
+func TestMergeJudgesBaselineRules(t *testing.T) {
+	t.Parallel()
+	shards := func(ms time.Duration, th map[string]any) []string {
+		var dirs []string
+		for i := range 2 {
+			dirs = append(dirs, writeShard(t, spec{runID: "r", hash: "h", index: i, count: 2, base: t0, seconds: 2, thresholds: th,
+				record: func(_ int, reg *metrics.Registry) { reg.Latency(scenario.HTTPMe).Record(ms) }}))
+		}
+		return dirs
+	}
+	th := map[string]any{scenario.HTTPMe: []string{"p(99) < baseline * 1.1"}}
+	out := filepath.Join(t.TempDir(), "merged")
+	if res, err := Merge(shards(5*time.Millisecond, th), Options{Out: out}); res != nil || engine.OutcomeOf(err) != engine.BadInput ||
+		!strings.Contains(err.Error(), "--baseline DIR") {
+		t.Fatalf("merge of baseline rules without a baseline: %v; want refused, naming --baseline", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("refused merge wrote %s (%v)", out, err)
+	}
+	// The baseline is an earlier merged run whose http.me took 10 ms.
+	base, err := Merge(shards(10*time.Millisecond, nil), Options{Out: filepath.Join(t.TempDir(), "base")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := engine.LoadBaseline(base.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		ms   time.Duration
+		pass bool
+	}{{5 * time.Millisecond, true}, {20 * time.Millisecond, false}} {
+		res, err := Merge(shards(tt.ms, th), Options{Out: filepath.Join(t.TempDir(), "merged"), Baseline: b})
+		if res == nil || len(res.Summary.Thresholds) != 1 {
+			t.Fatalf("merge at %v: %v", tt.ms, err)
+		}
+		v := res.Summary.Thresholds[0]
+		if v.Passed != tt.pass || (err == nil) != tt.pass {
+			t.Errorf("http.me at %v against a 10 ms baseline: passed %v (%s), err %v; want passed %v", tt.ms, v.Passed, v.Observed, err, tt.pass)
+		}
 	}
 }

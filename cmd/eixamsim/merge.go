@@ -5,12 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/merge"
 	"github.com/eixamsim/eixamsim/report"
 )
 
 func newMergeCmd(e *env) *cobra.Command {
-	var out string
+	var out, baseline string
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "merge RESULT_DIR... --out DIR [flags]",
@@ -23,8 +24,10 @@ to --out, and the exit code is the merged verdict, as for run (docs/merge.md).
 
 Directories of different runs or scenarios, and the same shard twice, are
 refused (exit 2). When shards are missing, what is there is merged and the
-result is partial: exit 130, like an interrupted run.`,
-		Example: `  eixamsim merge results/shard-0 results/shard-1 results/shard-2 --out results/all`,
+result is partial: exit 130, like an interrupted run. Rules against a baseline
+("p(99) < baseline * 1.1") compare with --baseline DIR, as run's do.`,
+		Example: `  eixamsim merge results/shard-0 results/shard-1 results/shard-2 --out results/all
+  eixamsim merge results/shard-* --out results/all --baseline results/main`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError("merge: want one or more result directories (see 'eixamsim merge --help')")
@@ -35,7 +38,15 @@ result is partial: exit 130, like an interrupted run.`,
 			if out == "" {
 				return usageError("merge: --out DIR is required: where the merged result goes")
 			}
-			res, err := merge.Merge(args, merge.Options{Out: out, CommandLine: scrubArgs(e.args)})
+			opts := merge.Options{Out: out, CommandLine: scrubArgs(e.args)}
+			if baseline != "" {
+				b, err := engine.LoadBaseline(baseline)
+				if err != nil {
+					return usageError("merge: %w", err)
+				}
+				opts.Baseline = b
+			}
+			res, err := merge.Merge(args, opts)
 			if res != nil {
 				if quiet {
 					word, reason := report.Headline(res.Summary)
@@ -49,6 +60,7 @@ result is partial: exit 130, like an interrupted run.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "the merged result directory (required)")
+	cmd.Flags().StringVar(&baseline, "baseline", "", "judge the thresholds written against a baseline (\"p(99) < baseline * 1.1\") with the result `DIR` of an earlier run")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only problems and the verdict")
 	return cmd
 }

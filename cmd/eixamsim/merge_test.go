@@ -151,3 +151,11 @@ thresholds:
 		t.Errorf("no --out: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestMergeBaselineMustBeAResultDir(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := cli(t, "merge", dir, "--out", filepath.Join(dir, "out"), "--baseline", filepath.Join(dir, "nope"))
+	if code != exitUsage || !strings.Contains(stderr, "merge: baseline:") {
+		t.Errorf("exit %d, stderr %q; want %d naming the baseline", code, stderr, exitUsage)
+	}
+}
