@@ -180,7 +180,7 @@ func drive(ctx context.Context, st *Stepper, iv *intervals, ws []*procs.Worker, 
 // worker (the one ending k seconds after the common start) is merged once
 // every worker still running has sent interval k or a later one.
 type intervals struct {
-	st *Stepper
+	st mergedSink
 
 	mu      sync.Mutex
 	n       int
@@ -193,6 +193,12 @@ type intervals struct {
 	changed chan struct{}             // closed (and replaced) at each Settled mark and exit
 }
 
+// mergedSink is where merged intervals go: a Stepper.
+type mergedSink interface {
+	metrics.IntervalSink
+	UpdateWorkers(metrics.Point, map[int]health.Sample)
+}
+
 // slot is interval k as the workers sent it.
 type slot struct {
 	t, seconds float64
@@ -202,7 +208,7 @@ type slot struct {
 	samples    map[int]health.Sample
 }
 
-func newIntervals(n int, st *Stepper) *intervals {
+func newIntervals(n int, st mergedSink) *intervals {
 	iv := &intervals{st: st, n: n, dead: make([]bool, n), latest: make([]int, n), values: make([]map[string]int64, n),
 		slots: map[int]*slot{}, settled: map[int]map[int]time.Time{}, changed: make(chan struct{})}
 	for i := range iv.latest {
@@ -426,6 +432,14 @@ func (s *Stepper) generator(c *stepState) health.Report {
 	reports := make([]health.Report, len(idx))
 	for k, i := range idx {
 		reports[k] = health.ReportOf(c.samples[i], s.lim)
+		var cpu, wall float64
+		for _, x := range c.samples[i] {
+			cpu += x.CPU * x.Interval.Seconds()
+			wall += x.Interval.Seconds()
+		}
+		if wall > 0 {
+			reports[k].CPU.MeanPct = float64(int64(cpu/wall*1000+0.5)) / 10
+		}
 		for r := range reports[k].Reasons {
 			reports[k].Reasons[r].Message = s.workerName(i) + ": " + reports[k].Reasons[r].Message
 		}
@@ -443,6 +457,7 @@ func combineReports(rs []health.Report, lim health.Limits) health.Report {
 		out.Reasons = append(out.Reasons, r.Reasons...)
 		out.SampledS = max(out.SampledS, r.SampledS)
 		out.CPU.PeakPct, out.CPU.OverS = max(out.CPU.PeakPct, r.CPU.PeakPct), max(out.CPU.OverS, r.CPU.OverS)
+		out.CPU.MeanPct = max(out.CPU.MeanPct, r.CPU.MeanPct)
 		out.SchedLatency.PeakP99MS = max(out.SchedLatency.PeakP99MS, r.SchedLatency.PeakP99MS)
 		out.SchedLatency.OverS = max(out.SchedLatency.OverS, r.SchedLatency.OverS)
 		out.ScheduleLag.PeakP99MS = max(out.ScheduleLag.PeakP99MS, r.ScheduleLag.PeakP99MS)
