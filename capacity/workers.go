@@ -158,13 +158,10 @@ func drive(ctx context.Context, st *Stepper, iv *intervals, ws []*procs.Worker, 
 		}
 		for _, w := range ws {
 			line := splitStep(step, i, w.Index, n)
-			b, err := line.marshal()
-			if err == nil {
-				err = w.Send(b)
-			}
-			if err != nil && !iv.gone(w.Index) {
-				st.Stop(fmt.Sprintf("%s: sending step %d: %v", w, i, err))
-				return
+			if b, err := line.marshal(); err == nil {
+				// A worker that cannot take it has exited, or is about
+				// to: its exit stops the search and says why.
+				_ = w.Send(b)
 			}
 		}
 		at, ok := iv.awaitSettled(ctx, i, st.stop)
