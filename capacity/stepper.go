@@ -57,10 +57,10 @@ type Stepper struct {
 // stepState is the step in progress.
 type stepState struct {
 	res      StepResult
-	window   bool      // Settled was called: from is set
-	from     time.Time // the end of the warm-up
-	mon      *health.Monitor           // one process: this process's health
-	samples  map[int][]health.Sample   // worker processes: each one's, by index
+	window   bool                    // Settled was called: from is set
+	from     time.Time               // the end of the warm-up
+	mon      *health.Monitor         // one process: this process's health
+	samples  map[int][]health.Sample // worker processes: each one's, by index
 	hists    map[string]*hdr.Histogram
 	errs     map[string]int64
 	classes  map[string]map[string]int64
