@@ -16,6 +16,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
@@ -296,3 +297,30 @@ func TestWorkerKilled(t *testing.T) {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestWorkersInterrupted cancels a search in worker processes once its
+// first step is judged: the workers are stopped (each writes its
+// results), the steps done so far are reported, in the files too, and
+// the error says the search was interrupted.
+func TestWorkersInterrupted(t *testing.T) {
+	sc := loadScenario(t, usersScenario)
+	lim := relaxed
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := Run(ctx, sc, Options{Health: &lim, Workers: twoWorkers(t, sc), OnStep: func(StepResult) { cancel() }})
+	if engine.OutcomeOf(err) != engine.Interrupted || res == nil {
+		t.Fatalf("result %v, err %v: want a result and Interrupted", res, err)
+	}
+	if res.Outcome != OutcomeInterrupted || len(res.Steps) != 1 {
+		t.Errorf("outcome %s with %d steps, want interrupted with the 1 step done", res.Outcome, len(res.Steps))
+	}
+	data, err := os.ReadFile(filepath.Join(res.RunDir, TextFile))
+	if err != nil || !strings.Contains(string(data), "interrupted after 1 steps") {
+		t.Errorf("capacity.txt does not say it was interrupted (%v):\n%s", err, data)
+	}
+	for i := range 2 {
+		if _, err := os.Stat(filepath.Join(procs.ShardDir(res.RunDir, i, 2), "summary.json")); err != nil {
+			t.Errorf("worker %d left no results: %v", i, err)
+		}
+	}
+}
