@@ -59,8 +59,8 @@ and judges each step on the workers' merged measurements (--procs N|auto; withou
 Writes capacity.json, capacity.txt and capacity.html beside the run's own files
 (docs/capacity.md). Exit codes: 0 a result (found, or the ceiling held), 2 bad
 usage or scenario, 3 target unreachable, 4 inconclusive (generator-bound, or a
-worker process died),
-130 interrupted (the steps done so far are reported), 1 internal error.`,
+worker process died), 130 interrupted (the steps done so far are reported), 1
+internal error.`,
 		Example: `  eixamsim capacity scenarios/capacity.yaml
   eixamsim capacity my.yaml --dimension users --start 500 --max 20000 --hold 30s
   eixamsim capacity my.yaml --dimension sos.rate --start 1 --max 200 --resolution 10%
