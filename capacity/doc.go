@@ -11,5 +11,10 @@
 // achieved throughput follows offered load, and whether the simulator
 // itself was the bottleneck (health.Monitor, per step). The search
 // (Search) climbs geometrically to the first failure, then bisects to the
-// stated resolution. docs/capacity.md has the method and the report.
+// stated resolution. A ceiling past one process runs its load in worker
+// processes of the same binary (Workers, RunWorker, package procs): the
+// search and the judging stay here, each step's share goes to every
+// worker over a pipe, and the workers' intervals are merged exactly
+// before the Stepper sees them. docs/capacity.md has the method and the
+// report.
 package capacity

@@ -20,7 +20,7 @@ const (
 	// OutcomeFloor: even the lowest load (one user, 0.1/s) failed.
 	OutcomeFloor = "fails_at_floor"
 	// OutcomeInconclusive: a step was generator-bound (or measured
-	// nothing); the search stopped there.
+	// nothing), or a worker process ended early; the search stopped there.
 	OutcomeInconclusive = "inconclusive"
 	// OutcomeInterrupted: the search was interrupted; the steps done so
 	// far are reported.
@@ -77,8 +77,15 @@ type Result struct {
 // advice is what an inconclusive search tells the reader.
 var advice = []string{
 	"the simulator, not the target, was the bottleneck at the last step: its latencies include its own delay",
-	"give the generator more room: run the search on a machine with more cores, or measure at the load found with several processes (eixamsim run --procs, docs/distributed.md); the search itself runs in one process",
+	"give the generator more room: more worker processes (capacity --procs N, docs/capacity.md), a machine with more cores, or a share of the target searched from several machines",
 	"with many users per address, spread them over several source addresses (fleet.source_ips) so that ephemeral ports do not run out",
+}
+
+// workerAdvice is what a search whose worker process ended early tells
+// the reader.
+var workerAdvice = []string{
+	"a worker process ended before the search did: its share of the load was gone, so no later step could be measured",
+	"its own lines (prefixed [worker i] on stderr) and its result directory under shards/ say why; the steps judged before it ended stand",
 }
 
 // finish fills in the schema, the outcome, the bounds, the knee and the headline from
@@ -103,6 +110,9 @@ func (r *Result) finish(cfg Config, sc *scenario.Scenario, ended string, interru
 	case ended != "":
 		r.Outcome = OutcomeInconclusive
 		r.Advice = advice
+		if strings.HasPrefix(ended, "worker ") {
+			r.Advice = workerAdvice
+		}
 	case r.FirstFail == 0:
 		r.Outcome = OutcomeCeiling
 	case r.HighestPass == 0:

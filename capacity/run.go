@@ -12,6 +12,7 @@ import (
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	Logger *slog.Logger
 	// CommandLine is how the search was invoked, secrets replaced.
 	CommandLine []string
+	// Workers, if set, runs the search's load in worker processes of this
+	// binary (see Workers); nil runs it in this process.
+	Workers *Workers
 }
 
 // maxSteps bounds a search's length for the run's nominal duration: more
@@ -52,7 +56,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: the scenario has no capacity block and no --start/--max were given")}
 	}
 	if sc.Shard != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: a sharded scenario cannot be searched: the search runs in one process (run --procs splits a fixed load, not a search)")}
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: a sharded scenario cannot be searched: the search shards itself over worker processes (--procs)")}
 	}
 	cfg, err := NewConfig(*sc.Capacity, sc)
 	if err != nil {
@@ -63,12 +67,27 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		lim = *opts.Health
 	}
 	run, users := runScenario(sc, cfg)
-	if err := fleet.NewPlan(run, run.Target.Embedded != nil).Check(hosts(run)); err != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity: the ceiling (capacity.max %v %s) is more than one process can hold: %w; "+
-			"the search runs in one process (run --procs splits a fixed load, not a search): lower capacity.max (--max)", cfg.Max, cfg.Unit(), err)}
+	if opts.Workers == nil {
+		if err := onePlan(run).Check(hosts(run)); err != nil {
+			return nil, &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity: the ceiling (capacity.max %v %s) is more than one process can hold: %w; "+
+				"search with worker processes (--procs auto), or lower capacity.max (--max)", cfg.Max, cfg.Unit(), err)}
+		}
 	}
 	st := NewStepper(cfg, sc, users, lim, opts.OnStep)
 	res := &Result{Name: sc.Name, Capacity: cfg.Capacity, Start: time.Now()}
+	if opts.Workers != nil {
+		dir, err := runWorkers(ctx, sc, run, st, opts)
+		res.End = time.Now()
+		if err != nil {
+			return nil, err
+		}
+		var o engine.Outcome = engine.Passed
+		if ctx.Err() != nil {
+			o = engine.Interrupted
+			err = &engine.Error{Outcome: engine.Interrupted, Err: context.Cause(ctx)}
+		}
+		return st.complete(res, cfg, sc, dir, o, err)
+	}
 	eres, err := engine.Run(ctx, run, engine.Options{
 		Dir:      opts.Dir,
 		Progress: st,
@@ -95,17 +114,64 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	default:
 		return nil, err // unreachable target, nothing measured, results not written
 	}
-	res.RunDir = eres.Dir
+	return st.complete(res, cfg, sc, eres.Dir, o, err)
+}
+
+// complete fills res from the judged steps, writes the capacity files
+// into dir, and returns what Run returns for the run's outcome o and
+// error err.
+func (st *Stepper) complete(res *Result, cfg Config, sc *scenario.Scenario, dir string, o engine.Outcome, err error) (*Result, error) {
+	res.RunDir = dir
 	steps, ended := st.Results()
 	res.Steps = steps
 	res.finish(cfg, sc, ended, o == engine.Interrupted)
-	if werr := WriteDir(eres.Dir, res); werr != nil {
+	if werr := WriteDir(dir, res); werr != nil {
 		return res, &engine.Error{Outcome: engine.Failed, Err: werr}
 	}
 	if o == engine.Interrupted {
 		return res, err
 	}
 	return res, nil
+}
+
+// onePlan is what the search's run scenario needs in one process.
+func onePlan(run *scenario.Scenario) fleet.Plan {
+	return fleet.NewPlan(run, run.Target.Embedded != nil)
+}
+
+// OneProcess reports why the search of sc (with its capacity block
+// resolved) does not fit in one process: the ceiling's connection plan
+// (fleet.NewPlan, as a run checks it) against this process's limits; nil
+// when it fits.
+func OneProcess(sc *scenario.Scenario) error {
+	cfg, err := NewConfig(*sc.Capacity, sc)
+	if err != nil {
+		return err
+	}
+	run, _ := runScenario(sc, cfg)
+	return onePlan(run).Check(hosts(run))
+}
+
+// AutoWorkers is the number of worker processes a search of sc needs:
+// procs.Auto of the search's run scenario (the fewest processes whose
+// largest share of the ceiling fits fdLimit open files), refused when it
+// is more than cores: a search whose workers outnumber the cores would
+// measure the generator, not the target.
+func AutoWorkers(sc *scenario.Scenario, fdLimit, cores int) (int, error) {
+	cfg, err := NewConfig(*sc.Capacity, sc)
+	if err != nil {
+		return 0, err
+	}
+	run, _ := runScenario(sc, cfg)
+	n, err := procs.Auto(run, fdLimit)
+	if err != nil {
+		return 0, fmt.Errorf("capacity: the ceiling (capacity.max %v %s): %w", cfg.Max, cfg.Unit(), err)
+	}
+	if n > cores {
+		return 0, fmt.Errorf("capacity: the ceiling (capacity.max %v %s) needs %d worker processes of at most %d open files each, more than this machine's %d cores: "+
+			"lower capacity.max (--max), raise the open-files limit (ulimit -n), or search a smaller share of the target from several machines", cfg.Max, cfg.Unit(), n, fdLimit, cores)
+	}
+	return n, nil
 }
 
 // runScenario is the scenario the engine runs for a search: one stage

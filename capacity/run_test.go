@@ -184,8 +184,10 @@ capacity: { dimension: users, start: 50, max: 600, warmup: 1s, hold: 2s }
 	}
 }
 
-// TestCeilingBeyondOneProcess refuses a ceiling one process cannot hold,
-// before any traffic.
+// TestCeilingBeyondOneProcess: a search in this process (no Workers)
+// refuses a ceiling one process cannot hold, before any traffic, and
+// says how to search it with worker processes; AutoWorkers places it,
+// unless it needs more workers than cores.
 func TestCeilingBeyondOneProcess(t *testing.T) {
 	sc := loadScenario(t, `version: 1
 name: capacity-huge
@@ -196,8 +198,47 @@ behaviours: { login: [me], telemetry: { every: 1s } }
 capacity: { dimension: users, start: 100, max: 5000000 }
 `)
 	_, err := Run(context.Background(), sc, Options{})
-	if engine.OutcomeOf(err) != engine.BadInput || !strings.Contains(err.Error(), "the search runs in one process") {
-		t.Fatalf("err %v, want bad input saying the search runs in one process", err)
+	if engine.OutcomeOf(err) != engine.BadInput || !strings.Contains(err.Error(), "--procs auto") {
+		t.Fatalf("err %v, want bad input pointing to --procs auto", err)
+	}
+	if OneProcess(sc) == nil {
+		t.Error("OneProcess: a ceiling of 5,000,000 users fits one process")
+	}
+	if _, err := AutoWorkers(sc, 20000, 2); err == nil || !strings.Contains(err.Error(), "more than this machine's 2 cores") {
+		t.Errorf("AutoWorkers: %v, want a refusal naming the cores", err)
+	}
+}
+
+// TestAutoWorkers places a 200-user ceiling against an external target
+// (200 MQTT connections, a 64-connection HTTP pool, 64 spare: 328 open
+// files in one process) by the open-files limit, capped by the cores.
+func TestAutoWorkers(t *testing.T) {
+	sc := loadScenario(t, `version: 1
+name: capacity-auto
+target: { http: "http://127.0.0.1:1", mqtt: "tcp://127.0.0.1:1" }
+identity: { app_id: cap, app_secret: cap-secret }
+fleet: { users: 10 }
+duration: 10s
+behaviours: { login: [me], telemetry: { every: 1s } }
+capacity: { dimension: users, start: 100, max: 200 }
+`)
+	for _, tc := range []struct {
+		fds, cores, want int
+		err              string
+	}{
+		{fds: 20000, cores: 2, want: 1},
+		{fds: 328, cores: 2, want: 1},
+		{fds: 300, cores: 2, want: 2}, // 100 users + 64 + 64 each
+		{fds: 300, cores: 1, err: "more than this machine's 1 cores"},
+		{fds: 100, cores: 8, err: "fits"}, // the HTTP pool (64 at least) and 64 spare never fit 100
+	} {
+		got, err := AutoWorkers(sc, tc.fds, tc.cores)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%d fds, %d cores: %d, %v; want an error with %q", tc.fds, tc.cores, got, err, tc.err)
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("%d fds, %d cores: %d, %v; want %d", tc.fds, tc.cores, got, err, tc.want)
+		}
 	}
 }
 

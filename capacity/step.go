@@ -114,7 +114,7 @@ func (s *Stepper) judge(c *stepState) StepResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := c.res
-	r.Generator = c.mon.Report()
+	r.Generator = s.generator(c)
 	r.HoldSeconds = c.seconds
 	r.Metrics = map[string]MetricStats{}
 	var ops, errs int64

@@ -46,14 +46,21 @@ type Stepper struct {
 	results []StepResult
 	// ended says why the search stopped early (inconclusive); "" otherwise.
 	ended string
+	// stop is closed by Stop: Next returns false.
+	stop    chan struct{}
+	stopped bool
+	// workerName names worker i in a generator-health reason when the
+	// search runs in worker processes (UpdateWorkers); nil in one process.
+	workerName func(i int) string
 }
 
 // stepState is the step in progress.
 type stepState struct {
 	res      StepResult
-	window   bool      // Settled was called: from is set
-	from     time.Time // the end of the warm-up
-	mon      *health.Monitor
+	window   bool                    // Settled was called: from is set
+	from     time.Time               // the end of the warm-up
+	mon      *health.Monitor         // one process: this process's health
+	samples  map[int][]health.Sample // worker processes: each one's, by index
 	hists    map[string]*hdr.Histogram
 	errs     map[string]int64
 	classes  map[string]map[string]int64
@@ -73,7 +80,24 @@ func NewStepper(cfg Config, sc *scenario.Scenario, users int, lim health.Limits,
 	lim.Warmup = cfg.Warmup
 	lim.Sustain = min(lim.Sustain, cfg.Hold/2)
 	lim.LiveAfter = min(lim.LiveAfter, lim.Sustain)
-	return &Stepper{cfg: cfg, sc: sc, users: users, lim: lim, search: NewSearch(cfg), onStep: onStep, pending: map[string]*hdr.Histogram{}}
+	return &Stepper{cfg: cfg, sc: sc, users: users, lim: lim, search: NewSearch(cfg), onStep: onStep,
+		pending: map[string]*hdr.Histogram{}, stop: make(chan struct{})}
+}
+
+// Stop ends the search: a Next waiting for its step returns false, and
+// the search is inconclusive because of reason (the first reason given
+// stands). A worker process that died stops it.
+func (s *Stepper) Stop(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	if s.ended == "" {
+		s.ended = reason
+	}
+	close(s.stop)
 }
 
 // Begin sets the run's start (engine.Live.Start): the intervals' times
@@ -93,9 +117,16 @@ func (s *Stepper) Next(ctx context.Context) (fleet.Step, bool) {
 	cur := s.cur
 	s.mu.Unlock()
 	load := s.search.First()
+	select {
+	case <-s.stop:
+		return fleet.Step{}, false
+	default:
+	}
 	if cur != nil {
 		select {
 		case <-ctx.Done():
+			return fleet.Step{}, false
+		case <-s.stop:
 			return fleet.Step{}, false
 		case <-cur.measured:
 		}
@@ -109,7 +140,9 @@ func (s *Stepper) Next(ctx context.Context) (fleet.Step, bool) {
 		}
 		if res.Verdict == VerdictInconclusive {
 			s.mu.Lock()
-			s.ended = res.Failed[0]
+			if s.ended == "" {
+				s.ended = res.Failed[0]
+			}
 			s.mu.Unlock()
 			return fleet.Step{}, false
 		}
@@ -151,7 +184,11 @@ func (s *Stepper) Settled(_ int, at time.Time) {
 	c.res.Settled = at
 	c.from = at.Add(s.cfg.Warmup)
 	c.window = true
-	c.mon = health.NewMonitor(s.lim, at)
+	if s.workerName == nil {
+		c.mon = health.NewMonitor(s.lim, at)
+	} else {
+		c.samples = map[int][]health.Sample{}
+	}
 	c.hists, c.errs, c.classes = map[string]*hdr.Histogram{}, map[string]int64{}, map[string]map[string]int64{}
 	c.gauges = map[string]*metrics.GaugeStats{}
 }
@@ -175,7 +212,29 @@ func (s *Stepper) WriteInterval(metric string, h *hdr.Histogram) error {
 // step's warm-up (less windowSlack) count for it, until they cover its
 // hold; then the step is measured. The hold window thus starts on the
 // engine's first tick after the warm-up, and is whole intervals.
-func (s *Stepper) Update(_ fleet.Status, p metrics.Point) {
+func (s *Stepper) Update(_ fleet.Status, p metrics.Point) { s.update(p, nil) }
+
+// UpdateWorkers is Update for an interval merged from the worker processes
+// of a search (their histograms merged and given to WriteInterval first,
+// their counts and values summed): samples are each worker's own health
+// over the interval, by worker index, judged per worker instead of this
+// process's. Call WithWorkers before the first step.
+func (s *Stepper) UpdateWorkers(p metrics.Point, samples map[int]health.Sample) {
+	if samples == nil {
+		samples = map[int]health.Sample{}
+	}
+	s.update(p, samples)
+}
+
+// WithWorkers makes the stepper judge generator health from the samples
+// UpdateWorkers is given, naming worker i by name(i) in its reasons.
+func (s *Stepper) WithWorkers(name func(i int) string) *Stepper {
+	s.workerName = name
+	return s
+}
+
+// update counts interval p; samples is nil in one process.
+func (s *Stepper) update(p metrics.Point, samples map[int]health.Sample) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pending, prev := s.pending, s.prev
@@ -186,7 +245,15 @@ func (s *Stepper) Update(_ fleet.Status, p metrics.Point) {
 	}
 	end := s.start.Add(time.Duration(p.T * float64(time.Second)))
 	from := end.Add(-time.Duration(p.Seconds * float64(time.Second)))
-	c.mon.Sample(time.Now(), healthInput(p))
+	if c.mon != nil {
+		c.mon.Sample(time.Now(), healthInput(p))
+	}
+	for i, h := range samples {
+		if c.samples != nil {
+			h.At = end.Sub(c.res.Settled) // from the step's start, as its own monitor counts
+			c.samples[i] = append(c.samples[i], h)
+		}
+	}
 	if from.Before(c.from.Add(-windowSlack)) {
 		return // still warming up
 	}

@@ -14,13 +14,19 @@ import (
 	"github.com/eixamsim/eixamsim/merge"
 )
 
-// Worker command-line flags that Run adds to Config.Args. The binary's
-// `run` command must accept them; StatusFDFlag and TargetFlag are hidden
-// there (they exist for workers only).
+// Worker command-line flags that Run adds to Config.Args. The worker's
+// command (`run`, or `capacity` for a search) must accept them;
+// StatusFDFlag, TargetFlag and StepsFDFlag are hidden there (they exist
+// for workers only).
 const (
 	StatusFDFlag = "--status-fd"
 	TargetFlag   = "--procs-target"
+	StepsFDFlag  = "--steps-fd"
 )
+
+// StepsFD is the file descriptor a worker reads its steps from when
+// Config.Steps is set: the second of exec.Cmd.ExtraFiles.
+const StepsFD = 4
 
 // ShardsDir is where the workers' result directories go, under the run's
 // result directory: shards/run-shard-<i>-of-<n>.
@@ -63,6 +69,18 @@ type Config struct {
 	// Interrupt is the signal a cancelled ctx sends each worker once; zero
 	// means os.Interrupt.
 	Interrupt os.Signal
+
+	// Steps gives each worker a pipe from the parent on StepsFD (Run adds
+	// StepsFDFlag to its arguments), written with Worker.Send: a capacity
+	// search sends its steps there. Closed when the worker exits.
+	Steps bool
+	// Status, if set, gets every Status line of worker i as it arrives
+	// (from the workers' reader goroutines) instead of the combined
+	// progress view: Progress is then not told anything.
+	Status func(i int, s Status)
+	// Exited, if set, is told about each worker as soon as it has exited
+	// (from a goroutine of its own per worker), before Run returns.
+	Exited func(Exit)
 }
 
 // Result is a finished multi-process run.
@@ -120,7 +138,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	workers := make([]*Worker, cfg.Count)
 	var startErr error
 	for i := range cfg.Count {
-		w, err := startWorker(i, cfg.Exe, cfg.workerArgs(i), ShardDir(cfg.Dir, i, cfg.Count), lv.add, cfg.Output)
+		status := func(i int, s Status) {
+			if s.Settled == nil {
+				lv.add(i, s)
+			}
+		}
+		if cfg.Status != nil {
+			status = cfg.Status
+		}
+		w, err := startWorker(i, cfg.Exe, cfg.workerArgs(i), ShardDir(cfg.Dir, i, cfg.Count), cfg.Steps, status, cfg.Output)
 		if err != nil {
 			startErr = err
 			workers = workers[:i]
@@ -143,6 +169,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		go func() {
 			exits[i] = w.wait()
 			lv.exited(i)
+			if cfg.Exited != nil {
+				cfg.Exited(exits[i])
+			}
 			done <- i
 		}()
 	}
@@ -182,6 +211,9 @@ func (cfg Config) workerArgs(i int) []string {
 		StatusFDFlag, strconv.Itoa(StatusFD))
 	if cfg.Backend != nil {
 		args = append(args, TargetFlag, cfg.Backend.TargetArg())
+	}
+	if cfg.Steps {
+		args = append(args, StepsFDFlag, strconv.Itoa(StepsFD))
 	}
 	return args
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
 )
 
@@ -43,12 +44,28 @@ type Status struct {
 	// to keep, HdrHistogram V2 compressed and base64 encoded; only those
 	// with values.
 	Hists map[string]string `json:"hists,omitempty"`
+	// Health is the worker's own health over the interval, when its writer
+	// samples it (StatusWriter.WithHealth); nil otherwise.
+	Health *health.Sample `json:"health,omitempty"`
+	// Settled, when set, makes the line a step mark instead of an
+	// interval: the worker's fleet.StageSource was told that step
+	// Settled.Step has its users online (a capacity search's worker). The
+	// other fields are then empty.
+	Settled *Settled `json:"settled,omitempty"`
+}
+
+// Settled is a worker's step that has its users online, from At.
+type Settled struct {
+	Step int       `json:"step"`
+	At   time.Time `json:"at"`
 }
 
 // Count is a latency metric's successes and errors in one interval.
 type Count struct {
 	N      int64 `json:"n"`
 	Errors int64 `json:"errors,omitempty"`
+	// ErrorsBy splits Errors by class (metrics.IntervalStat.ErrorsBy).
+	ErrorsBy map[string]int64 `json:"errors_by,omitempty"`
 }
 
 // StatusWriter is a worker's engine.Progress: after each interval it
@@ -56,7 +73,9 @@ type Count struct {
 // stops the writing; the run goes on.
 type StatusWriter struct {
 	w    io.Writer
-	keep map[string]bool
+	keep map[string]bool // nil: every metric
+	// health, if set, samples the worker's health at each Update.
+	health func(metrics.Point) health.Sample
 
 	mu     sync.Mutex
 	hists  map[string]string
@@ -66,19 +85,38 @@ type StatusWriter struct {
 var _ engine.Progress = (*StatusWriter)(nil)
 
 // NewStatusWriter writes Status lines to w, with the interval histograms
-// of the metrics named in keep (the ones the parent's display shows).
+// of the metrics named in keep (the ones the parent's display shows); a
+// nil keep sends every latency metric's histogram (a capacity search's
+// parent measures its steps from them).
 func NewStatusWriter(w io.Writer, keep []string) *StatusWriter {
-	s := &StatusWriter{w: w, keep: map[string]bool{}, hists: map[string]string{}}
+	s := &StatusWriter{w: w, hists: map[string]string{}}
+	if keep != nil {
+		s.keep = map[string]bool{}
+	}
 	for _, m := range keep {
 		s.keep[m] = true
 	}
 	return s
 }
 
+// WithHealth makes each line carry sample(point): the worker's own health
+// over the interval. It returns s; call it before the run starts.
+func (s *StatusWriter) WithHealth(sample func(metrics.Point) health.Sample) *StatusWriter {
+	s.health = sample
+	return s
+}
+
+// Settled writes a step mark: step i of the worker's steps has its users
+// online from at (fleet.StageSource.Settled). Safe to call while the run
+// goes.
+func (s *StatusWriter) Settled(i int, at time.Time) {
+	s.write(Status{Settled: &Settled{Step: i, At: at}})
+}
+
 // WriteInterval implements metrics.IntervalSink: a kept metric's interval
 // histogram is encoded for the next line (h is valid during the call only).
 func (s *StatusWriter) WriteInterval(metric string, h *hdr.Histogram) error {
-	if !s.keep[metric] || h.TotalCount() == 0 {
+	if (s.keep != nil && !s.keep[metric]) || h.TotalCount() == 0 {
 		return nil
 	}
 	enc, err := h.Encode(hdr.V2CompressedEncodingCookieBase)
@@ -93,25 +131,37 @@ func (s *StatusWriter) WriteInterval(metric string, h *hdr.Histogram) error {
 
 // Update writes the interval's line.
 func (s *StatusWriter) Update(st fleet.Status, pt metrics.Point) {
+	line := Status{
+		T: pt.T, Seconds: pt.Seconds,
+		Stage: st.Stage, StageIndex: st.StageIndex, StageEnd: st.StageEnd,
+		Target: st.Target, Online: st.Online,
+		Values: pt.Values,
+	}
+	if len(pt.Latencies) > 0 {
+		line.Counts = make(map[string]Count, len(pt.Latencies))
+		for name, l := range pt.Latencies {
+			line.Counts[name] = Count{N: l.Count, Errors: l.Errors, ErrorsBy: l.ErrorsBy}
+		}
+	}
+	if s.health != nil {
+		h := s.health(pt)
+		line.Health = &h
+	}
+	s.mu.Lock()
+	line.Hists, s.hists = s.hists, map[string]string{}
+	s.mu.Unlock()
+	s.write(line)
+}
+
+// write writes one line; after a failed write (the parent is gone) it
+// writes nothing more.
+func (s *StatusWriter) write(line Status) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failed {
 		return
 	}
-	line := Status{
-		T: pt.T, Seconds: pt.Seconds,
-		Stage: st.Stage, StageIndex: st.StageIndex, StageEnd: st.StageEnd,
-		Target: st.Target, Online: st.Online,
-		Values: pt.Values, Hists: s.hists,
-	}
-	if len(pt.Latencies) > 0 {
-		line.Counts = make(map[string]Count, len(pt.Latencies))
-		for name, l := range pt.Latencies {
-			line.Counts[name] = Count{N: l.Count, Errors: l.Errors}
-		}
-	}
 	b, err := json.Marshal(line)
-	s.hists = map[string]string{}
 	if err == nil {
 		_, err = s.w.Write(append(b, '\n'))
 	}

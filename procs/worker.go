@@ -22,6 +22,9 @@ type Worker struct {
 	// Dir is its shard's result directory.
 	Dir string
 	cmd *exec.Cmd
+	// input is the parent's end of the worker's steps pipe (Config.Steps);
+	// nil without one.
+	input *os.File
 	// io is every goroutine that reads the worker's pipes; Wait waits for
 	// it before the process is reaped.
 	io sync.WaitGroup
@@ -60,37 +63,51 @@ func (e Exit) String() string {
 }
 
 // startWorker starts exe with args as worker i: its Status lines go to
-// status, each line of its stdout and stderr to output (if not nil). The worker runs in
+// status, each line of its stdout and stderr to output (if not nil); with
+// steps, it gets a pipe to read on StepsFD, written with Send. The worker runs in
 // its own process group, so a Ctrl-C at the terminal reaches only the
 // parent, which forwards it once (a second SIGINT would stop a worker at
 // once, without results); it gets SIGTERM if the parent dies.
-func startWorker(i int, exe string, args []string, dir string, status func(int, Status), output func(w *Worker, line string, stderr bool)) (*Worker, error) {
-	pr, pw, err := os.Pipe()
-	if err != nil {
+func startWorker(i int, exe string, args []string, dir string, steps bool, status func(int, Status), output func(w *Worker, line string, stderr bool)) (*Worker, error) {
+	var files []*os.File // closed on failure; the worker's ends after its start
+	fail := func(err error) (*Worker, error) {
+		for _, f := range files {
+			f.Close()
+		}
 		return nil, fmt.Errorf("worker %d: %w", i, err)
 	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	files = append(files, pr, pw)
 	cmd := exec.Command(exe, args...)
 	cmd.ExtraFiles = []*os.File{pw} // fd 3 (StatusFD)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	w := &Worker{Index: i, Dir: dir, cmd: cmd}
+	if steps {
+		sr, sw, err := os.Pipe()
+		if err != nil {
+			return fail(err)
+		}
+		files = append(files, sr, sw)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, sr) // fd 4 (StepsFD)
+		w.input = sw
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		pr.Close()
-		pw.Close()
-		return nil, fmt.Errorf("worker %d: %w", i, err)
+		return fail(err)
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		pr.Close()
-		pw.Close()
-		return nil, fmt.Errorf("worker %d: %w", i, err)
+		return fail(err)
 	}
 	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
-		return nil, fmt.Errorf("worker %d: %w", i, err)
+		return fail(err)
 	}
-	pw.Close() // the worker holds its end
+	for _, f := range cmd.ExtraFiles {
+		f.Close() // the worker holds its ends
+	}
 	w.PID = cmd.Process.Pid
 	w.io.Add(3)
 	go func() {
@@ -128,6 +145,25 @@ func readStatus(r io.Reader, each func(Status)) {
 	_, _ = io.Copy(io.Discard, r)
 }
 
+// Send writes one line (a newline is added) to the worker's steps pipe
+// (Config.Steps). It fails once the worker has exited or CloseInput was
+// called.
+func (w *Worker) Send(line []byte) error {
+	if w.input == nil {
+		return errors.New("procs: the worker has no steps pipe")
+	}
+	_, err := w.input.Write(append(line, '\n'))
+	return err
+}
+
+// CloseInput closes the worker's steps pipe: the worker reads its end.
+// Safe to call more than once.
+func (w *Worker) CloseInput() {
+	if w.input != nil {
+		_ = w.input.Close()
+	}
+}
+
 // signal sends sig to the worker (an error once it has exited is
 // ignored).
 func (w *Worker) signal(sig os.Signal) { _ = w.cmd.Process.Signal(sig) }
@@ -135,6 +171,7 @@ func (w *Worker) signal(sig os.Signal) { _ = w.cmd.Process.Signal(sig) }
 // wait waits for the worker's pipes to close and the process to end.
 func (w *Worker) wait() Exit {
 	w.io.Wait()
+	w.CloseInput()
 	err := w.cmd.Wait()
 	e := Exit{Worker: w, Err: err}
 	var ee *exec.ExitError

@@ -4,13 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/eixamsim/eixamsim/capacity"
+	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -25,6 +31,11 @@ type capacityFlags struct {
 	set                   []string
 	seed                  uint64
 	quiet                 bool
+	// procs: --procs N|auto, and a worker's hidden flags (--status-fd,
+	// --procs-target, --steps-fd, --shard, --run-id, --start-at).
+	procs   procsFlags
+	stepsFD int
+	shard   shardFlags
 }
 
 func newCapacityCmd(e *env) *cobra.Command {
@@ -40,13 +51,20 @@ on its own: thresholds, error share, achieved against offered throughput, and th
 simulator's own health (a generator-bound step is inconclusive, never a backend
 failure). The fleet grows between steps; it never reconnects from zero.
 
+A ceiling one process cannot hold (its open-files limit) is searched with worker
+processes of this binary, as run --procs runs them: this process keeps the search
+and judges each step on the workers' merged measurements (--procs N|auto; without
+--procs, auto is chosen when the ceiling needs it, and said on stderr).
+
 Writes capacity.json, capacity.txt and capacity.html beside the run's own files
 (docs/capacity.md). Exit codes: 0 a result (found, or the ceiling held), 2 bad
-usage or scenario, 3 target unreachable, 4 inconclusive: generator-bound,
-130 interrupted (the steps done so far are reported), 1 internal error.`,
+usage or scenario, 3 target unreachable, 4 inconclusive (generator-bound, or a
+worker process died), 130 interrupted (the steps done so far are reported), 1
+internal error.`,
 		Example: `  eixamsim capacity scenarios/capacity.yaml
   eixamsim capacity my.yaml --dimension users --start 500 --max 20000 --hold 30s
-  eixamsim capacity my.yaml --dimension sos.rate --start 1 --max 200 --resolution 10%`,
+  eixamsim capacity my.yaml --dimension sos.rate --start 1 --max 200 --resolution 10%
+  eixamsim capacity my.yaml --start 5000 --max 60000 --procs auto`,
 		Args: exactArgs(1, "one scenario file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := scenario.Options{Set: f.set}
@@ -64,7 +82,19 @@ usage or scenario, 3 target unreachable, 4 inconclusive: generator-bound,
 			if err := f.apply(fl, sc); err != nil {
 				return err
 			}
-			return runCapacity(cmd, sc, f, scrubArgs(e.args), e.stdout, e.stderr)
+			if f.stepsFD > 0 {
+				return runCapacityWorker(cmd, sc, f, scrubArgs(e.args))
+			}
+			for _, name := range []string{"shard", "shards", "run-id", "start-at", "status-fd", "procs-target"} {
+				if fl.Changed(name) {
+					return usageError("capacity: --%s is for the worker processes of a search (--procs)", name)
+				}
+			}
+			workers, err := f.workers(fl, args[0], sc, e.stderr)
+			if err != nil {
+				return err
+			}
+			return runCapacity(cmd, sc, f, workers, scrubArgs(e.args), e.stdout, e.stderr)
 		},
 	}
 	fl := cmd.Flags()
@@ -81,7 +111,93 @@ usage or scenario, 3 target unreachable, 4 inconclusive: generator-bound,
 	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable)")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice with `N` (1..2^53-1)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the headline")
+	f.procs.register(fl)
+	fl.IntVar(&f.stepsFD, strings.TrimPrefix(procs.StepsFDFlag, "--"), 0, "worker of --procs: read the steps from file descriptor `FD`")
+	f.shard.getenv = os.LookupEnv
+	f.shard.register(fl)
+	for _, name := range []string{strings.TrimPrefix(procs.StepsFDFlag, "--"), "shard", "shards", "run-id", "start-at"} {
+		_ = fl.MarkHidden(name)
+	}
 	return cmd
+}
+
+// capacityOwn are capacity's flags the parent does not pass on to its
+// workers: procs.Run sets --out and --quiet for each.
+var capacityOwn = map[string]bool{"procs": true, "out": true, "quiet": true}
+
+// workers decides where the search's load runs: nil for this process
+// (--procs 1, or no --procs and a ceiling one process holds), else worker
+// processes of this binary running `capacity path` with the flags given.
+func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Scenario, stderr io.Writer) (*capacity.Workers, error) {
+	n := 1
+	switch v := f.procs.procs; {
+	case v == "auto":
+		var err error
+		if n, err = capacity.AutoWorkers(sc, fdLimit(), runtime.NumCPU()); err != nil {
+			return nil, withCode(exitUsage, err)
+		}
+		if n == 1 && capacity.OneProcess(sc) == nil {
+			return nil, nil
+		}
+	case v != "":
+		var err error
+		if n, err = procsCount(v, sc, fdLimit()); err != nil {
+			return nil, err
+		}
+		if n == 1 {
+			return nil, nil
+		}
+	default:
+		why := capacity.OneProcess(sc)
+		if why == nil {
+			return nil, nil
+		}
+		var err error
+		if n, err = capacity.AutoWorkers(sc, fdLimit(), runtime.NumCPU()); err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("%w (one process cannot hold it either: %v)", err, why))
+		}
+		fmt.Fprintf(stderr, "eixamsim: capacity: the ceiling (capacity.max %v) is more than one process holds; searching with %d worker process(es) (--procs auto)\n", sc.Capacity.Max, n)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, withCode(exitInternal, fmt.Errorf("capacity --procs: %w", err))
+	}
+	args := []string{"capacity", path}
+	fl.Visit(func(fg *pflag.Flag) {
+		if capacityOwn[fg.Name] {
+			return
+		}
+		if sv, ok := fg.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				args = append(args, "--"+fg.Name, v)
+			}
+			return
+		}
+		args = append(args, "--"+fg.Name+"="+fg.Value.String())
+	})
+	return &capacity.Workers{Count: n, Exe: exe, Args: args}, nil
+}
+
+// runCapacityWorker is one worker process of a search (--steps-fd): its
+// shard of the search's load, steps from the parent, status lines back.
+func runCapacityWorker(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, commandLine []string) error {
+	var opts engine.Options
+	if err := f.shard.apply(cmd.Flags(), &opts, time.Now()); err != nil {
+		return err
+	}
+	if f.procs.statusFD <= 0 {
+		return usageError("capacity: %s needs %s", procs.StepsFDFlag, procs.StatusFDFlag)
+	}
+	steps := os.NewFile(uintptr(f.stepsFD), "steps")
+	status := os.NewFile(uintptr(f.procs.statusFD), "status")
+	if steps == nil || status == nil {
+		return usageError("capacity: %s %d / %s %d: not open file descriptors", procs.StepsFDFlag, f.stepsFD, procs.StatusFDFlag, f.procs.statusFD)
+	}
+	opts.CommandLine = commandLine
+	_, err := capacity.RunWorker(cmd.Context(), sc, capacity.WorkerOptions{
+		Steps: steps, Status: status, Target: f.procs.target, Engine: opts,
+	})
+	return err
 }
 
 // apply puts the flags that were given into the scenario's capacity block
@@ -134,13 +250,38 @@ func (f *capacityFlags) apply(fl *pflag.FlagSet, sc *scenario.Scenario) error {
 
 // runCapacity runs the search, printing each step as it is judged, then
 // the headline; the exit code says how it ended.
-func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, commandLine []string, stdout, stderr io.Writer) error {
+func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, workers *capacity.Workers, commandLine []string, stdout, stderr io.Writer) error {
 	c := sc.Capacity
 	if !f.quiet {
 		fmt.Fprintf(stderr, "eixamsim: capacity of %q: %s from %v to at most %v, warm-up %v, hold %v per step\n",
 			sc.Name, c.Dimension, c.Start, c.Max, c.Warmup, c.Hold)
 	}
+	if workers != nil {
+		var mu sync.Mutex // the workers' lines come from their reader goroutines
+		workers.Output = func(w *procs.Worker, line string, toStderr bool) {
+			if f.quiet && !toStderr {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(stderr, "[worker %d] %s\n", w.Index, line)
+		}
+		workers.Started = func(ws []*procs.Worker, startAt time.Time) {
+			if f.quiet {
+				return
+			}
+			pids := make([]string, len(ws))
+			for i, w := range ws {
+				pids[i] = strconv.Itoa(w.PID)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(stderr, "eixamsim: searching with %d worker processes (pids %s), starting at %s\n",
+				len(ws), strings.Join(pids, " "), startAt.UTC().Format(time.RFC3339))
+		}
+	}
 	res, err := capacity.Run(cmd.Context(), sc, capacity.Options{
+		Workers:     workers,
 		CommandLine: commandLine,
 		Warn: func(msg string) {
 			if !f.quiet {
