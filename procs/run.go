@@ -66,6 +66,9 @@ type Config struct {
 	// CommandLine is the parent's command line (secrets replaced), for
 	// the merged summary's meta.
 	CommandLine []string
+	// Baseline, if set, is what the merge judges baseline rules by (the
+	// workers get the same --baseline among Args and judge their shards).
+	Baseline *engine.Baseline
 	// Interrupt is the signal a cancelled ctx sends each worker once; zero
 	// means os.Interrupt.
 	Interrupt os.Signal
@@ -233,7 +236,7 @@ func (r *Result) merge(cfg Config) error {
 	if len(dirs) == 0 {
 		return fmt.Errorf("%w (%s)", ErrNoResults, strings.Join(died, "; "))
 	}
-	m, err := merge.Merge(dirs, merge.Options{Out: cfg.Dir, CommandLine: cfg.CommandLine})
+	m, err := merge.Merge(dirs, merge.Options{Out: cfg.Dir, CommandLine: cfg.CommandLine, Baseline: cfg.Baseline})
 	r.Merged = m
 	if len(died) == 0 {
 		return err

@@ -62,10 +62,9 @@ func (p *procsFlags) worker(sc *scenario.Scenario) (*scenario.Scenario, error) {
 }
 
 // procsRefused are run's flags that --procs cannot take: it runs its own
-// shards, and its workers cannot share one metrics port. A baseline is
-// refused too: the merge judges the whole run and has none (run without
-// --procs, or `eixamsim compare` the merged result, to judge one).
-var procsRefused = []string{"shard", "shards", "metrics-addr", "remote-write", "linger", "baseline",
+// shards, and its workers cannot share one metrics port. (A --baseline
+// goes to every worker, and the merge judges the whole run by it.)
+var procsRefused = []string{"shard", "shards", "metrics-addr", "remote-write", "linger",
 	strings.TrimPrefix(procs.StatusFDFlag, "--"), strings.TrimPrefix(procs.TargetFlag, "--")}
 
 // procsOwn are run's flags the parent sets for each worker itself; every
@@ -105,6 +104,11 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 		runID = engine.DeriveRunID(sc.Hash(), startAt)
 	}
 	cfg := procs.Config{Exe: exe, Count: n, Dir: dir, RunID: runID, StartAt: startAt, CommandLine: scrubArgs(e.args)}
+	if f.baseline != "" {
+		if cfg.Baseline, err = engine.LoadBaseline(f.baseline); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
 	cfg.Args = []string{"run", path}
 	fl.Visit(func(fg *pflag.Flag) {
 		if procsOwn[fg.Name] {

@@ -186,3 +186,28 @@ func shardIndexes(s *report.Summary) []int {
 	}
 	return out
 }
+
+// TestRunProcsBaseline judges a baseline rule of a --procs run on the
+// merged data: "count >= baseline" holds merged (10 logins, as the
+// baseline) though each worker's shard has 5.
+func TestRunProcsBaseline(t *testing.T) {
+	base := t.TempDir()
+	path, _ := writeScenario(t, "procs", procsScenario(2))
+	if res := eixamsim(t, "run", path, "--out", base, "--no-progress", "--quiet"); res.code != exitOK {
+		t.Fatalf("baseline run: exit %d\n%s", res.code, res.stderr)
+	}
+	withRule := strings.Replace(procsScenario(2), `user.login: ["count >= 10",`, `user.login: ["count >= baseline",`, 1)
+	path, out := writeScenario(t, "procs-baseline", withRule)
+	res := eixamsim(t, "run", path, "--procs", "2", "--baseline", base, "--out", out, "--no-progress")
+	if res.code != exitOK {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	merged := readSummary(t, out)
+	i := slices.IndexFunc(merged.Thresholds, func(v report.Verdict) bool { return v.Name() == scenario.UserLogin+": count >= baseline" })
+	if i < 0 {
+		t.Fatalf("no verdict of the baseline rule among %+v", merged.Thresholds)
+	}
+	if v := merged.Thresholds[i]; !v.Passed || v.Value != 10 {
+		t.Errorf("merged %s: passed %v, observed %v; want 10 against the baseline's 10", v.Name(), v.Passed, v.Value)
+	}
+}
