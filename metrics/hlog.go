@@ -34,6 +34,8 @@ type HlogWriter struct {
 	// buffer such a line is built in.
 	empty map[geometry]emptyInterval
 	line  []byte
+	// enc encodes non-empty intervals with one reused compressor.
+	enc v2Encoder
 }
 
 // geometry is the range and precision of a histogram, which alone decide
@@ -66,7 +68,8 @@ func NewHlogWriter(dir string, start time.Time) (*HlogWriter, error) {
 // metric's log. Empty intervals are written too: an hlog with gaps would
 // hide that nothing happened. An empty, untagged interval is written from a
 // cached payload, byte for byte the line the HdrHistogram log writer would
-// write, without encoding h.
+// write, without encoding h; any other untagged interval is encoded with
+// a reused compressor, also byte for byte as the library does.
 func (w *HlogWriter) WriteInterval(metric string, h *hdr.Histogram) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -84,16 +87,24 @@ func (w *HlogWriter) WriteInterval(metric string, h *hdr.Histogram) error {
 		}
 		return nil
 	}
-	if err := f.w.OutputIntervalHistogram(h); err != nil {
+	if h.Tag() != "" {
+		if err := f.w.OutputIntervalHistogram(h); err != nil {
+			return fmt.Errorf("hlog %s: %w", metric, err)
+		}
+		return nil
+	}
+	payload, err := w.enc.encode(h)
+	if err == nil {
+		err = w.writeLine(f, h, float64(h.Max())/hdr.MsToNsRatio, payload)
+	}
+	if err != nil {
 		return fmt.Errorf("hlog %s: %w", metric, err)
 	}
 	return nil
 }
 
-// writeEmpty writes the interval line of the empty histogram h as
-// hdr.HistogramLogWriter.OutputIntervalHistogram does: start and length in
-// seconds relative to the base time, Interval_Max in seconds, the payload,
-// each number with 6 decimals.
+// writeEmpty writes the interval line of the empty histogram h from the
+// payload cached for its geometry.
 func (w *HlogWriter) writeEmpty(f *hlogFile, h *hdr.Histogram) error {
 	g := geometry{h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures()}
 	e, ok := w.empty[g]
@@ -108,6 +119,14 @@ func (w *HlogWriter) writeEmpty(f *hlogFile, h *hdr.Histogram) error {
 		}
 		w.empty[g] = e
 	}
+	return w.writeLine(f, h, e.max, e.payload)
+}
+
+// writeLine writes the interval line of the untagged histogram h, whose
+// Interval_Max (seconds) and encoded payload are given, as
+// hdr.HistogramLogWriter.OutputIntervalHistogram does: start and length in
+// seconds relative to the base time, each number with 6 decimals.
+func (w *HlogWriter) writeLine(f *hlogFile, h *hdr.Histogram, max float64, payload []byte) error {
 	base := float64(f.w.BaseTime())
 	start := (float64(h.StartTimeMs()) - base) / 1000.0
 	end := (float64(h.EndTimeMs()) - base) / 1000.0
@@ -115,9 +134,9 @@ func (w *HlogWriter) writeEmpty(f *hlogFile, h *hdr.Histogram) error {
 	b = append(b, ',')
 	b = strconv.AppendFloat(b, end-start, 'f', 6, 64)
 	b = append(b, ',')
-	b = strconv.AppendFloat(b, e.max, 'f', 6, 64)
+	b = strconv.AppendFloat(b, max, 'f', 6, 64)
 	b = append(b, ',')
-	b = append(b, e.payload...)
+	b = append(b, payload...)
 	b = append(b, '\n')
 	w.line = b
 	_, err := f.buf.Write(b)

@@ -3,6 +3,8 @@ package metrics
 import (
 	"bytes"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,5 +68,64 @@ func TestHlogEmptyIntervalsMatchTheLibraryWriter(t *testing.T) {
 	}
 	if !bytes.Equal(got, want.Bytes()) {
 		t.Fatalf("hlog differs from the library's writer:\ngot:\n%s\nwant:\n%s", got, want.Bytes())
+	}
+}
+
+// TestV2EncoderMatchesTheLibrary encodes histograms of several shapes with
+// one reused encoder and checks each payload is byte for byte
+// hdr.Histogram.EncodeV2's: empty, one value, values at both ends of the
+// range, dense and sparse spreads, counts that need every LEB128 length,
+// and other geometries, interleaved so that reuse would show.
+func TestV2EncoderMatchesTheLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cases []*hdr.Histogram
+	add := func(h *hdr.Histogram, fill func(h *hdr.Histogram)) {
+		fill(h)
+		cases = append(cases, h)
+	}
+	add(newHistogram(), func(*hdr.Histogram) {})
+	add(newHistogram(), func(h *hdr.Histogram) { _ = h.RecordValue(1) })
+	add(newHistogram(), func(h *hdr.Histogram) { _ = h.RecordValue(highestMicros) })
+	add(newHistogram(), func(h *hdr.Histogram) {
+		_ = h.RecordValue(lowestMicros)
+		_ = h.RecordValue(highestMicros)
+	})
+	add(newHistogram(), func(h *hdr.Histogram) {
+		for range 100_000 {
+			_ = h.RecordValue(1 + rng.Int64N(200_000))
+		}
+	})
+	add(newHistogram(), func(h *hdr.Histogram) {
+		for range 1000 {
+			_ = h.RecordValue(int64(math.Exp(rng.Float64() * 21))) // 1 µs .. ~22 min, log-spread
+		}
+	})
+	add(newHistogram(), func(h *hdr.Histogram) {
+		// Counts of 1, 2 .. 9 bytes as ZigZag LEB128.
+		for i, n := range []int64{1, 100, 10_000, 1 << 22, 1 << 29, 1 << 36, 1 << 43, 1 << 50, 1 << 57} {
+			_ = h.RecordValues(int64(i+1)*1000, n)
+		}
+	})
+	add(hdr.New(1, 1000, 2), func(h *hdr.Histogram) { _ = h.RecordValues(999, 3) })
+	add(hdr.New(1000, 10_000_000, 5), func(h *hdr.Histogram) { _ = h.RecordValue(123_456) })
+	var enc v2Encoder
+	for round := range 2 {
+		for i, h := range cases {
+			want, err := h.EncodeV2()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := enc.encode(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("round %d, histogram %d: encoding differs from EncodeV2:\ngot  %s\nwant %s", round, i, got, want)
+			}
+			back, err := hdr.Decode(got)
+			if err != nil || !back.Equals(h) {
+				t.Errorf("round %d, histogram %d: does not decode to itself (%v)", round, i, err)
+			}
+		}
 	}
 }

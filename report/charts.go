@@ -83,29 +83,89 @@ func groupSize(n int) int {
 	return (n + MaxChartPoints - 1) / MaxChartPoints
 }
 
+// latencyLog is what the charts draw from one metric's interval log:
+// adjacent intervals merged (exactly: histograms add) into at most
+// MaxChartPoints groups, and the whole run's histogram.
+type latencyLog struct {
+	k      int            // intervals per group
+	groups []latencyGroup // in time order, one per k intervals
+	total  *hdr.Histogram // every interval merged; nil for no log
+	// first and last are the start of the first and the end of the last
+	// interval that holds a value, in seconds since the run started.
+	first, last float64
+}
+
+// latencyGroup is one group of adjacent intervals of a latencyLog.
+type latencyGroup struct {
+	end           float64 // end of its last interval, in seconds
+	count         int64   // values recorded in it
+	p50, p95, p99 int64   // µs; 0 when count is 0
+}
+
+// readLatencyLog merges metric's intervals from src, decoding one at a
+// time: it holds the group being merged and the total, never the log.
+func readLatencyLog(src intervalSource, metric string) (latencyLog, error) {
+	n := src.intervals(metric)
+	ll := latencyLog{k: groupSize(n), first: -1}
+	if n == 0 {
+		return ll, nil
+	}
+	var merged *hdr.Histogram
+	var g latencyGroup
+	i := 0
+	flush := func() {
+		if merged.TotalCount() > 0 {
+			g.count = merged.TotalCount()
+			g.p50, g.p95, g.p99 = merged.ValueAtQuantile(50), merged.ValueAtQuantile(95), merged.ValueAtQuantile(99)
+		}
+		ll.groups = append(ll.groups, g)
+		merged.Reset()
+		g = latencyGroup{}
+	}
+	err := src.each(metric, func(iv Interval) {
+		if merged == nil {
+			merged, ll.total = newLike(iv.Hist), newLike(iv.Hist)
+		}
+		if iv.Hist.TotalCount() > 0 {
+			merged.Merge(iv.Hist)
+			ll.total.Merge(iv.Hist)
+			if ll.first < 0 {
+				ll.first = iv.Start
+			}
+			ll.last = iv.End()
+		}
+		g.end = iv.End()
+		if i++; i%ll.k == 0 {
+			flush()
+		}
+	})
+	if err != nil {
+		return latencyLog{}, err
+	}
+	if i%ll.k != 0 {
+		flush()
+	}
+	return ll, nil
+}
+
 // latencyOverTime builds p50/p95/p99 lines from a metric's interval log.
 // Adjacent intervals are merged (exactly: histograms add) into at most
 // MaxChartPoints groups; a point sits at its group's end. Groups with no
 // value leave a gap in the points rather than a fake zero.
 func latencyOverTime(ivs []Interval) (p50, p95, p99 []xy) {
-	if len(ivs) == 0 {
-		return nil, nil, nil
-	}
-	k := groupSize(len(ivs))
-	merged := newLike(ivs[0].Hist)
-	for i := 0; i < len(ivs); i += k {
-		merged.Reset()
-		end := ivs[i].End()
-		for _, iv := range ivs[i:min(i+k, len(ivs))] {
-			merged.Merge(iv.Hist)
-			end = iv.End()
-		}
-		if merged.TotalCount() == 0 {
+	ll, _ := readLatencyLog(Histograms{"": ivs}, "") // in memory: no error
+	return ll.lines()
+}
+
+// lines are ll's p50/p95/p99 points, one per group that holds a value.
+func (ll latencyLog) lines() (p50, p95, p99 []xy) {
+	for _, g := range ll.groups {
+		if g.count == 0 {
 			continue
 		}
-		p50 = append(p50, xy{end, float64(merged.ValueAtQuantile(50))})
-		p95 = append(p95, xy{end, float64(merged.ValueAtQuantile(95))})
-		p99 = append(p99, xy{end, float64(merged.ValueAtQuantile(99))})
+		p50 = append(p50, xy{g.end, float64(g.p50)})
+		p95 = append(p95, xy{g.end, float64(g.p95)})
+		p99 = append(p99, xy{g.end, float64(g.p99)})
 	}
 	return p50, p95, p99
 }
@@ -330,32 +390,22 @@ func usersChart(groups []seriesGroup, sum *Summary) chart {
 // caption warns when the lines can mislead: when all values fall into a
 // short part of the run (a login burst), or when points hold so few values
 // that p95 and p99 are just the maximum.
-func latencyChart(metric string, ivs []Interval, runSeconds float64) chart {
-	p50, p95, p99 := latencyOverTime(ivs)
-	k := groupSize(len(ivs))
+func latencyChart(metric string, ll latencyLog, runSeconds float64) chart {
+	p50, p95, p99 := ll.lines()
+	k := ll.k
 	caption := "Percentiles of each 1 s interval of the HDR log."
 	if k > 1 {
 		caption = "Percentiles of " + strconv.Itoa(k) + " merged 1 s intervals of the HDR log per point."
 	}
 	var total int64
-	first, last := -1.0, 0.0
 	var perPoint []int64
-	for i := 0; i < len(ivs); i += k {
-		var n int64
-		for _, iv := range ivs[i:min(i+k, len(ivs))] {
-			n += iv.Hist.TotalCount()
-			if iv.Hist.TotalCount() > 0 {
-				if first < 0 {
-					first = iv.Start
-				}
-				last = iv.End()
-			}
+	for _, g := range ll.groups {
+		if g.count > 0 {
+			perPoint = append(perPoint, g.count)
 		}
-		if n > 0 {
-			perPoint = append(perPoint, n)
-		}
-		total += n
+		total += g.count
 	}
+	first, last := ll.first, ll.last
 	if total > 0 && runSeconds > 0 && last-first < runSeconds/4 {
 		caption += fmt.Sprintf(" All %d values were measured between %s and %s.", total, fmtSeconds(first), fmtSeconds(last))
 	}
@@ -377,11 +427,11 @@ func latencyChart(metric string, ivs []Interval, runSeconds float64) chart {
 
 // distributionChart: the percentile distribution of each metric over the
 // whole run.
-func distributionChart(metricsShown []string, hs Histograms) chart {
+func distributionChart(metricsShown []string, logs map[string]latencyLog) chart {
 	c := chart{ID: "distribution", Title: "Latency by percentile", Kind: byPercentile, Latency: true,
 		Caption: "Whole run, from the HDR logs. The x axis stretches the tail: each step right is ten times rarer."}
 	for i, m := range metricsShown {
-		h := hs.Total(m)
+		h := logs[m].total
 		if h == nil || h.TotalCount() == 0 {
 			continue
 		}

@@ -44,11 +44,13 @@ func render(dir string, s *Summary) error {
 // WriteHTMLFile renders dir/report.html atomically from s and the interval
 // logs in dir/hdr. Call it after the logs are closed (renamed into place).
 func WriteHTMLFile(dir string, s *Summary) error {
-	hs, err := ReadHlogDir(filepath.Join(dir, HdrDir))
+	// The logs stay encoded and are decoded one interval at a time: a
+	// long run's decoded logs take hundreds of MB.
+	logs, err := readLazyLogs(filepath.Join(dir, HdrDir))
 	if err != nil {
 		return fmt.Errorf("report.html: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(dir, ReportHTMLFile), func(w io.Writer) error { return WriteHTML(w, s, hs) })
+	return WriteFileAtomic(filepath.Join(dir, ReportHTMLFile), func(w io.Writer) error { return writeHTML(w, s, logs) })
 }
 
 // ReadSummaryFile reads dir/summary.json.

@@ -36,7 +36,32 @@ type Histograms map[string][]Interval
 // "Tag=" prefix is dropped, and each remaining line is
 // "start,length,max,base64 histogram".
 func ReadHlog(r io.Reader) ([]Interval, error) {
-	var out []Interval
+	raw, err := readRawHlog(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Interval, 0, len(raw))
+	for _, l := range raw {
+		h, err := hdr.Decode([]byte(l.payload))
+		if err != nil {
+			return nil, fmt.Errorf("hlog line %d: %w", l.line, err)
+		}
+		out = append(out, Interval{Start: l.start, Length: l.length, Hist: h})
+	}
+	return out, nil
+}
+
+// rawInterval is one interval line of a log, its histogram still encoded:
+// a few dozen bytes where the decoded histogram takes ~190 KB.
+type rawInterval struct {
+	start, length float64
+	payload       string // base64 of the compressed V2 encoding
+	line          int    // line number in the file, for errors
+}
+
+// readRawHlog reads r's interval lines without decoding their histograms.
+func readRawHlog(r io.Reader) ([]rawInterval, error) {
+	var out []rawInterval
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
@@ -62,11 +87,7 @@ func ReadHlog(r io.Reader) ([]Interval, error) {
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, fmt.Errorf("hlog line %d: %w", line, err)
 		}
-		h, err := hdr.Decode([]byte(fields[3]))
-		if err != nil {
-			return nil, fmt.Errorf("hlog line %d: %w", line, err)
-		}
-		out = append(out, Interval{Start: start, Length: length, Hist: h})
+		out = append(out, rawInterval{start: start, length: length, payload: fields[3], line: line})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("hlog: %w", err)
@@ -74,32 +95,105 @@ func ReadHlog(r io.Reader) ([]Interval, error) {
 	return out, nil
 }
 
-// ReadHlogDir reads every "<metric>.hlog" in dir. A missing dir gives an
-// empty result, so a run that measured nothing still renders.
-func ReadHlogDir(dir string) (Histograms, error) {
+// intervalSource gives each metric's interval log one interval at a time,
+// so a reader of many long logs holds one decoded histogram, not all of
+// them.
+type intervalSource interface {
+	// intervals is how many intervals metric's log holds (0: no log).
+	intervals(metric string) int
+	// each calls f with every interval of metric's log, in file order.
+	// f must neither keep nor change iv.Hist.
+	each(metric string, f func(iv Interval)) error
+}
+
+func (hs Histograms) intervals(metric string) int { return len(hs[metric]) }
+
+func (hs Histograms) each(metric string, f func(iv Interval)) error {
+	for _, iv := range hs[metric] {
+		f(iv)
+	}
+	return nil
+}
+
+// lazyLogs is a directory's interval logs kept encoded; each decodes
+// one interval at a time.
+type lazyLogs struct {
+	logs map[string][]rawInterval // by metric name
+}
+
+// readLazyLogs reads every "<metric>.hlog" in dir without decoding its
+// histograms. A missing dir gives no logs.
+func readLazyLogs(dir string) (*lazyLogs, error) {
+	out := &lazyLogs{logs: map[string][]rawInterval{}}
+	err := eachHlogFile(dir, func(metric string, r io.Reader) error {
+		raw, err := readRawHlog(r)
+		out.logs[metric] = raw
+		return err
+	})
+	return out, err
+}
+
+func (l *lazyLogs) intervals(metric string) int { return len(l.logs[metric]) }
+
+func (l *lazyLogs) each(metric string, f func(iv Interval)) error {
+	// Idle intervals all carry the same payload: decode it once.
+	var emptyPayload string
+	var empty *hdr.Histogram
+	for _, r := range l.logs[metric] {
+		h := empty
+		if empty == nil || r.payload != emptyPayload {
+			var err error
+			if h, err = hdr.Decode([]byte(r.payload)); err != nil {
+				return fmt.Errorf("hdr/%s.hlog line %d: %w", metric, r.line, err)
+			}
+			if h.TotalCount() == 0 && empty == nil {
+				empty, emptyPayload = h, r.payload
+			}
+		}
+		f(Interval{Start: r.start, Length: r.length, Hist: h})
+	}
+	return nil
+}
+
+// eachHlogFile calls f with every "<metric>.hlog" file of dir, opened. A
+// missing dir calls f for nothing.
+func eachHlogFile(dir string, f func(metric string, r io.Reader) error) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Histograms{}, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("hdr: %w", err)
+		return fmt.Errorf("hdr: %w", err)
 	}
-	out := Histograms{}
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !strings.HasSuffix(name, ".hlog") {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, name))
+		fh, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("hdr: %w", err)
+			return fmt.Errorf("hdr: %w", err)
 		}
-		ivs, err := ReadHlog(f)
-		f.Close()
+		err = f(strings.TrimSuffix(name, ".hlog"), fh)
+		fh.Close()
 		if err != nil {
-			return nil, fmt.Errorf("hdr/%s: %w", name, err)
+			return fmt.Errorf("hdr/%s: %w", name, err)
 		}
-		out[strings.TrimSuffix(name, ".hlog")] = ivs
+	}
+	return nil
+}
+
+// ReadHlogDir reads every "<metric>.hlog" in dir. A missing dir gives an
+// empty result, so a run that measured nothing still renders.
+func ReadHlogDir(dir string) (Histograms, error) {
+	out := Histograms{}
+	err := eachHlogFile(dir, func(metric string, r io.Reader) error {
+		ivs, err := ReadHlog(r)
+		out[metric] = ivs
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -362,3 +362,60 @@ func TestReadHlogRejectsGarbage(t *testing.T) {
 		t.Errorf("header-only log: %v, %v", ivs, err)
 	}
 }
+
+// The report decodes the logs one interval at a time (lazyLogs) rather
+// than all at once; what it draws must not change. Both readers see the
+// same files; the page built from each must be identical, and so must a
+// long log whose intervals merge into groups.
+func TestLazyLogsDrawLikeDecodedLogs(t *testing.T) {
+	run := makeRun(t)
+	lazy, err := readLazyLogs(filepath.Join(run.dir, HdrDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromLazy, fromDecoded bytes.Buffer
+	if err := writeHTML(&fromLazy, run.sum, lazy); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&fromDecoded, run.sum, run.hs); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fromLazy.Bytes(), fromDecoded.Bytes()) {
+		t.Error("report.html from lazily decoded logs differs from the one from decoded logs")
+	}
+	for metric := range run.recorded {
+		if got, want := lazy.intervals(metric), len(run.hs[metric]); got != want {
+			t.Errorf("%s: %d intervals, want %d", metric, got, want)
+		}
+		a, err := readLatencyLog(lazy, metric)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := readLatencyLog(run.hs, metric)
+		if !a.total.Equals(b.total) || fmt.Sprint(a.groups) != fmt.Sprint(b.groups) || a.first != b.first || a.last != b.last {
+			t.Errorf("%s: lazy log reads %+v, decoded %+v", metric, a.groups, b.groups)
+		}
+		if a.total.TotalCount() != int64(len(run.recorded[metric])) {
+			t.Errorf("%s: total has %d values, want %d", metric, a.total.TotalCount(), len(run.recorded[metric]))
+		}
+	}
+	// 700 one-second intervals (idle ones among them) merge 3 by 3.
+	long := &lazyLogs{logs: map[string][]rawInterval{}}
+	decoded := Histograms{}
+	src := lazy.logs["telemetry.puback"]
+	for i := range 700 {
+		r := src[i%len(src)]
+		r.start = float64(i)
+		long.logs["m"] = append(long.logs["m"], r)
+		iv := run.hs["telemetry.puback"][i%len(src)]
+		decoded["m"] = append(decoded["m"], Interval{Start: float64(i), Length: iv.Length, Hist: iv.Hist})
+	}
+	a, err := readLatencyLog(long, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := readLatencyLog(decoded, "m")
+	if a.k != 3 || len(a.groups) != 234 || fmt.Sprint(a.groups) != fmt.Sprint(b.groups) || !a.total.Equals(b.total) {
+		t.Errorf("long log: k=%d, %d groups; lazy and decoded agree: %v", a.k, len(a.groups), fmt.Sprint(a.groups) == fmt.Sprint(b.groups))
+	}
+}

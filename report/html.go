@@ -39,6 +39,11 @@ const MaxKeyMetrics = 8
 // charts are built from them exactly, while throughput, users and errors
 // come from s.Series.
 func WriteHTML(w io.Writer, s *Summary, hs Histograms) error {
+	return writeHTML(w, s, hs)
+}
+
+// writeHTML is WriteHTML reading the interval logs from hs.
+func writeHTML(w io.Writer, s *Summary, hs intervalSource) error {
 	pg, err := buildPage(s, hs)
 	if err != nil {
 		return fmt.Errorf("report.html: %w", err)
@@ -142,7 +147,7 @@ type chartView struct {
 	SVG     template.HTML
 }
 
-func buildPage(s *Summary, hs Histograms) (*page, error) {
+func buildPage(s *Summary, hs intervalSource) (*page, error) {
 	params, err := scenarioParams(s.Scenario)
 	if err != nil {
 		return nil, err
@@ -213,8 +218,14 @@ func buildPage(s *Summary, hs Histograms) (*page, error) {
 		}
 		pg.Timeline = append(pg.Timeline, v)
 	}
+	logs := map[string]latencyLog{}
 	for _, name := range keys {
-		c := latencyChart(name, hs[name], s.Seconds)
+		ll, err := readLatencyLog(hs, name)
+		if err != nil {
+			return nil, err
+		}
+		logs[name] = ll
+		c := latencyChart(name, ll, s.Seconds)
 		c.Stages, c.XMax = stages, s.Seconds
 		v, err := view(c, false)
 		if err != nil {
@@ -222,7 +233,7 @@ func buildPage(s *Summary, hs Histograms) (*page, error) {
 		}
 		pg.Latency = append(pg.Latency, v)
 	}
-	if d := distributionChart(keys, hs); d.populated() {
+	if d := distributionChart(keys, logs); d.populated() {
 		v, err := view(d, true)
 		if err != nil {
 			return nil, err
@@ -452,7 +463,7 @@ func fmtPercent(p float64) string {
 // named in thresholds (verdicts, or the scenario's thresholds block), then
 // fillKeyMetrics, keeping those that measured something, at most
 // MaxKeyMetrics.
-func keyMetrics(s *Summary, params []param, hs Histograms) []string {
+func keyMetrics(s *Summary, params []param, hs intervalSource) []string {
 	var cands []string
 	cands = append(cands, firstKeyMetrics...)
 	for _, v := range s.Thresholds {
@@ -473,7 +484,7 @@ func keyMetrics(s *Summary, params []param, hs Histograms) []string {
 			continue
 		}
 		seen[name] = true
-		if s.Metrics[name].Count > 0 && len(hs[name]) > 0 {
+		if s.Metrics[name].Count > 0 && hs.intervals(name) > 0 {
 			out = append(out, name)
 		}
 	}
