@@ -58,7 +58,11 @@ func (t *ticker) tick(now time.Time, stopping bool) {
 	if !t.torndown && st.Stage != "" {
 		t.online.add(st.StageIndex, p.Values[scenario.UsersOnline])
 	}
-	t.sampleHealth(now, p)
+	if !t.torndown {
+		// The teardown is not judged: closing every connection at once
+		// saturates the scheduler by design, and nothing is measured then.
+		t.sampleHealth(now, p)
+	}
 	if t.each != nil {
 		t.each(st, p)
 	}
