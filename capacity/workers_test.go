@@ -3,16 +3,14 @@ package capacity
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eixamsim/eixamsim/internal/testbin"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -136,61 +134,14 @@ func TestIntervalsMerge(t *testing.T) {
 
 // The tests below run worker processes: the eixamsim binary, built once.
 
-var binary struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binary.path != "" {
-		os.RemoveAll(filepath.Dir(binary.path))
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
-// workerBinary builds ./cmd/eixamsim (with -race when the tests run with
-// it) the first time it is called.
-func workerBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary; skipped with -short")
-	}
-	binary.once.Do(func() {
-		dir, err := os.MkdirTemp("", "eixamsim-capacity-bin-")
-		if err != nil {
-			binary.err = err
-			return
-		}
-		binary.path = filepath.Join(dir, "eixamsim")
-		args := []string{"build", "-o", binary.path}
-		if raceEnabled() {
-			args = append(args, "-race")
-		}
-		out, err := exec.Command("go", append(args, "../cmd/eixamsim")...).CombinedOutput()
-		if err != nil {
-			binary.err = errors.New("go build: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
-	}
-	return binary.path
-}
-
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
+// workerBinary is the eixamsim binary the workers run.
+func workerBinary(t *testing.T) string { return testbin.Path(t, "../cmd/eixamsim") }
 
 // usersScenario is TestFindsUsersLimit's search.
 const usersScenario = `version: 1

@@ -12,11 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/eixamsim/eixamsim/internal/testbin"
 
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/report"
@@ -29,63 +30,16 @@ import (
 // Scenarios are a few seconds with 20 users, and the slow ones run in
 // parallel.
 
-var binary struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // TestMain removes the binary the tests built.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binary.path != "" {
-		os.RemoveAll(filepath.Dir(binary.path))
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
 // eixamsimBinary builds ./cmd/eixamsim into a temporary directory the
 // first time it is called and returns the binary's path.
-func eixamsimBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary; skipped with -short")
-	}
-	binary.once.Do(func() {
-		dir, err := os.MkdirTemp("", "eixamsim-test-bin-")
-		if err != nil {
-			binary.err = err
-			return
-		}
-		binary.path = filepath.Join(dir, "eixamsim")
-		args := []string{"build", "-o", binary.path}
-		if raceEnabled() {
-			args = append(args, "-race")
-		}
-		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
-		if err != nil {
-			binary.err = errors.New("go build: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
-	}
-	return binary.path
-}
-
-// raceEnabled reports whether this test binary was built with -race.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
+func eixamsimBinary(t *testing.T) string { return testbin.Path(t, ".") }
 
 // syncBuffer is a goroutine-safe buffer for a child's output.
 type syncBuffer struct {
