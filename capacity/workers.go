@@ -444,31 +444,18 @@ func (s *Stepper) generator(c *stepState) health.Report {
 	return combineReports(reports, s.lim)
 }
 
-// combineReports is the workers' reports as one: every worker's reasons
-// (each names its worker), the worst worker's peaks and time over each
-// limit, backpressure and GC time summed; Cores is this machine's.
+// combineReports is the workers' reports as one (health.Report.Fold):
+// every worker's reasons (each names its worker), the busiest worker's
+// mean CPU; Cores is this machine's.
 func combineReports(rs []health.Report, lim health.Limits) health.Report {
 	out := health.ReportOf(nil, lim) // the limits, healthy
 	out.Cores = runtime.NumCPU()
 	for _, r := range rs {
 		out.Reasons = append(out.Reasons, r.Reasons...)
-		out.SampledS = max(out.SampledS, r.SampledS)
-		out.CPU.PeakPct, out.CPU.OverS = max(out.CPU.PeakPct, r.CPU.PeakPct), max(out.CPU.OverS, r.CPU.OverS)
 		out.CPU.MeanPct = max(out.CPU.MeanPct, r.CPU.MeanPct)
-		out.SchedLatency.PeakP99MS = max(out.SchedLatency.PeakP99MS, r.SchedLatency.PeakP99MS)
-		out.SchedLatency.OverS = max(out.SchedLatency.OverS, r.SchedLatency.OverS)
-		out.ScheduleLag.PeakP99MS = max(out.ScheduleLag.PeakP99MS, r.ScheduleLag.PeakP99MS)
-		out.ScheduleLag.OverS = max(out.ScheduleLag.OverS, r.ScheduleLag.OverS)
-		out.Backpressure.Dropped += r.Backpressure.Dropped
-		out.Backpressure.Attempts += r.Backpressure.Attempts
-		out.Backpressure.PeakSharePct = max(out.Backpressure.PeakSharePct, r.Backpressure.PeakSharePct)
-		out.Backpressure.OverS = max(out.Backpressure.OverS, r.Backpressure.OverS)
-		out.GCPause.TotalMS += r.GCPause.TotalMS
-		out.GCPause.PeakPct, out.GCPause.OverS = max(out.GCPause.PeakPct, r.GCPause.PeakPct), max(out.GCPause.OverS, r.GCPause.OverS)
+		out.Fold(r)
 	}
-	if a := out.Backpressure.Attempts; a > 0 {
-		out.Backpressure.SharePct = float64(int64(float64(out.Backpressure.Dropped)/float64(a)*1000+0.5)) / 10
-	}
+	out.FinishFolding()
 	if len(out.Reasons) > 0 {
 		out.State = health.GeneratorBound
 	}

@@ -37,24 +37,9 @@ func generator(shards []*shard) (rep *health.Report, bound []int) {
 			}
 		}
 		out.Cores += g.Cores
-		out.SampledS = max(out.SampledS, g.SampledS)
 		cpuWeighted += g.CPU.MeanPct * g.SampledS
 		sampled += g.SampledS
-		out.CPU.PeakPct = max(out.CPU.PeakPct, g.CPU.PeakPct)
-		out.CPU.OverS = max(out.CPU.OverS, g.CPU.OverS)
-		out.SchedLatency.P99MS = max(out.SchedLatency.P99MS, g.SchedLatency.P99MS)
-		out.SchedLatency.PeakP99MS = max(out.SchedLatency.PeakP99MS, g.SchedLatency.PeakP99MS)
-		out.SchedLatency.OverS = max(out.SchedLatency.OverS, g.SchedLatency.OverS)
-		out.ScheduleLag.PeakP99MS = max(out.ScheduleLag.PeakP99MS, g.ScheduleLag.PeakP99MS)
-		out.ScheduleLag.OverS = max(out.ScheduleLag.OverS, g.ScheduleLag.OverS)
-		out.Backpressure.Dropped += g.Backpressure.Dropped
-		out.Backpressure.Attempts += g.Backpressure.Attempts
-		out.Backpressure.PeakSharePct = max(out.Backpressure.PeakSharePct, g.Backpressure.PeakSharePct)
-		out.Backpressure.OverS = max(out.Backpressure.OverS, g.Backpressure.OverS)
-		out.GCPause.TotalMS += g.GCPause.TotalMS
-		out.GCPause.MaxMS = max(out.GCPause.MaxMS, g.GCPause.MaxMS)
-		out.GCPause.PeakPct = max(out.GCPause.PeakPct, g.GCPause.PeakPct)
-		out.GCPause.OverS = max(out.GCPause.OverS, g.GCPause.OverS)
+		out.Fold(*g)
 	}
 	if !found {
 		return nil, nil
@@ -62,8 +47,6 @@ func generator(shards []*shard) (rep *health.Report, bound []int) {
 	if sampled > 0 {
 		out.CPU.MeanPct = cpuWeighted / sampled
 	}
-	if out.Backpressure.Attempts > 0 {
-		out.Backpressure.SharePct = 100 * float64(out.Backpressure.Dropped) / float64(out.Backpressure.Attempts)
-	}
+	out.FinishFolding()
 	return &out, bound
 }

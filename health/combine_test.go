@@ -1,0 +1,22 @@
+package health
+
+import "testing"
+
+func TestFoldIsTheWorstProcess(t *testing.T) {
+	a := Report{SampledS: 10, CPU: CPUStats{PeakPct: 90, OverS: 2}, SchedLatency: SchedStats{P99MS: 3, PeakP99MS: 30, OverS: 1},
+		Backpressure: BackpressureStats{Dropped: 1, Attempts: 100, PeakSharePct: 5}, GCPause: GCStats{TotalMS: 4, MaxMS: 2}}
+	b := Report{SampledS: 12, CPU: CPUStats{PeakPct: 50, OverS: 5}, SchedLatency: SchedStats{P99MS: 9, PeakP99MS: 10},
+		ScheduleLag: LagStats{PeakP99MS: 7, OverS: 3}, Backpressure: BackpressureStats{Dropped: 3, Attempts: 300, PeakSharePct: 1},
+		GCPause: GCStats{TotalMS: 6, MaxMS: 5, PeakPct: 1}}
+	var r Report
+	r.Fold(a)
+	r.Fold(b)
+	r.FinishFolding()
+	want := Report{SampledS: 12, CPU: CPUStats{PeakPct: 90, OverS: 5}, SchedLatency: SchedStats{P99MS: 9, PeakP99MS: 30, OverS: 1},
+		ScheduleLag: LagStats{PeakP99MS: 7, OverS: 3}, Backpressure: BackpressureStats{Dropped: 4, Attempts: 400, SharePct: 1, PeakSharePct: 5},
+		GCPause: GCStats{TotalMS: 10, MaxMS: 5, PeakPct: 1}}
+	if r.SampledS != want.SampledS || r.CPU != want.CPU || r.SchedLatency != want.SchedLatency || r.ScheduleLag != want.ScheduleLag ||
+		r.Backpressure != want.Backpressure || r.GCPause != want.GCPause {
+		t.Errorf("folded %+v\nwant   %+v", r, want)
+	}
+}
