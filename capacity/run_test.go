@@ -108,9 +108,14 @@ capacity: { dimension: users, start: 60, max: 400, resolution: 5%, warmup: 2s, h
 `)
 	res := search(t, sc, relaxed)
 	checkFound(t, res)
-	// The fleet grew between steps: only the users each step added
-	// connected (a step below the one before stops users; the next one
-	// above starts them again).
+	checkGrew(t, res)
+}
+
+// checkGrew checks that the fleet grew between steps: only the users each
+// step added connected (a step below the one before stops users; the next
+// one above starts them again).
+func checkGrew(t *testing.T, res *Result) {
+	t.Helper()
 	var sum struct {
 		Metrics map[string]struct {
 			Count int64 `json:"count"`
