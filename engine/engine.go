@@ -240,6 +240,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	sum.Meta.ScenarioHash = hash
 	sh.meta(sum.Meta)
 	sum.UsersOnline = tk.online.summary()
+	if opts.Steps == nil { // a capacity search's steps are not its stages
+		sum.Connect = report.ConnectOf(sum.Stages, sum.Series, sc.Fleet.ConnectRate.PerSecond)
+	}
 	gen := tk.mon.Report()
 	sum.Generator = &gen
 	sum.Notes = append(sum.Notes, notes.list()...)

@@ -161,3 +161,26 @@ thresholds:
 		t.Errorf("junit.xml: %d skipped, %d failures (%v); want 1 and 1", doc.Skipped, doc.Failures, err)
 	}
 }
+
+// TestConnectRateReached: 20 users asked at 5/s take ~4 s to come online;
+// the summary says the rate reached against the rate asked.
+func TestConnectRateReached(t *testing.T) {
+	t.Parallel()
+	sc, _ := load(t, strings.Replace(header, "connect_rate: 200/s", "connect_rate: 5/s", 1)+`name: connect
+stages:
+  - { name: up, for: 6s, users: 20 }
+`)
+	res, err := Run(context.Background(), sc, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	c := res.Summary.Connect
+	if c == nil || c.Stage != "up" || !c.Reached || c.AskedPerS != 5 || c.ToUsers != 20 || c.ReachedPerS < 3.5 || c.ReachedPerS > 5.5 {
+		t.Fatalf("connect = %+v; want stage up reached at about 5/s of 5/s asked", c)
+	}
+	var b strings.Builder
+	report.WriteText(&b, res.Summary)
+	if !strings.Contains(b.String(), "connect rate: 0 → 20 users online in") {
+		t.Errorf("summary.txt lacks the connect rate:\n%s", b.String())
+	}
+}

@@ -79,6 +79,16 @@ func build(shards []*shard, tl *timeline, missing []int, opts Options) (*report.
 	var stageGauges map[string]map[string]metrics.GaugeStats
 	m.Gauges, stageGauges, sum.UsersOnline = tl.gauges(sec, stages)
 	sum.Series = tl.series(sec)
+	var asked float64
+	ramped := false
+	for _, s := range shards {
+		if c := s.sum.Connect; c != nil {
+			asked, ramped = asked+c.AskedPerS, true
+		}
+	}
+	if ramped {
+		sum.Connect = report.ConnectOf(sum.Stages, sum.Series, asked)
+	}
 	measured := metrics.Measured{Run: m, Stages: mergeStageMetrics(shards, tl, sum.Stages, stageGauges)}
 
 	th, err := thresholdsOf(first)

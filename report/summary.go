@@ -67,6 +67,10 @@ type Summary struct {
 	Thresholds []Verdict         `json:"thresholds"`
 	// UsersOnline is users.online per stage, the teardown excluded.
 	UsersOnline *Online `json:"users_online,omitempty"`
+	// Connect is how fast users came online against the rate asked, over
+	// the main ramp; nil when no stage raised the users target (and for a
+	// capacity search, whose steps are not stages).
+	Connect *Connect `json:"connect,omitempty"`
 	// Generator is the simulator's own health over the run and whether it
 	// was the bottleneck (package health).
 	Generator *health.Report `json:"generator,omitempty"`

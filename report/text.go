@@ -56,6 +56,9 @@ func WriteText(w io.Writer, s *Summary) error {
 		}
 		fmt.Fprintln(&b, " (per-second samples, min..max per stage)")
 	}
+	if c := s.Connect; c != nil {
+		fmt.Fprintf(&b, "connect rate: %s\n", c)
+	}
 	if g := s.Generator; g != nil {
 		fmt.Fprintln(&b)
 		fmt.Fprintf(&b, "generator: %s (CPU mean %.0f%% peak %.0f%% of %d cores, scheduler p99 %s, schedule.lag peak p99 %s, backpressure %d of %d)\n",
