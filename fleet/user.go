@@ -415,6 +415,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	hungUp, hangUp := context.WithCancelCause(ctx)
 	defer hangUp(nil)
 	var client *paho.Client
+	ping := &pinger{}
 	client = paho.NewClient(paho.ClientConfig{
 		ClientID: contract.ClientID(u.sess.AppID, u.sess.ExternalUserID),
 		Conn:     conn,
@@ -422,6 +423,9 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 			func(pr paho.PublishReceived) (bool, error) { u.onMessage(l, pr.Packet); return true, nil },
 		},
 		OnClientError: func(err error) {
+			if cause := ping.Failure(); cause != nil {
+				err = fmt.Errorf("%w (%w)", cause, err)
+			}
 			hangUp(err)
 			u.lost(l, client, err)
 		},
@@ -431,6 +435,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 			u.lost(l, client, err)
 		},
 		PacketTimeout: r.sc.Fleet.ConnectTimeout,
+		PingHandler:   ping, // keep-alive on a runtime timer, not a goroutine per connection
 	})
 	receiveMax := uint16(r.sc.Fleet.ReceiveMaximum)
 	ack, err := client.Connect(ctx, &paho.Connect{
