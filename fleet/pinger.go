@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eclipse/paho.golang/packets"
@@ -32,21 +33,38 @@ var errPingTimeout = errors.New("PINGRESP timed out")
 // Unlike DefaultPinger it sends no PINGREQ right after CONNACK: CONNECT and
 // CONNACK were just exchanged, so the first one is due a keep-alive later.
 //
-// The zero value is ready for one connection; a pinger is not reused.
+// Once the connection's context ends, the timer fires at most once more
+// (within a keep-alive), sees the context done and does nothing: no
+// PINGREQ, no close. Checking there, rather than registering with the
+// context, keeps the pinger at one small allocation and one timer.
+//
+// Times are kept as monotonic offsets from the pinger's creation, so that
+// paho's per-packet calls (PacketSent, PacketReceived) are one atomic
+// store each. A pinger serves one connection: make it with newPinger.
 type pinger struct {
-	mu           sync.Mutex
-	conn         net.Conn      // set by Run
-	interval     time.Duration // keep-alive; 0 until Run
-	lastSent     time.Time     // last packet written by the client
-	lastReceived time.Time     // last packet read by the client
-	lastPingResp time.Time     // last PINGRESP read
-	pingSent     time.Time     // last PINGREQ written; zero before the first
-	timer        *time.Timer   // the next check; nil until Run
-	stopped      bool          // the connection's context ended, or it was closed
-	failure      error         // why the pinger closed the connection; nil if it did not
+	base time.Time // creation; the offsets below count from it
+	// Offsets from base of the last packet the client wrote, of the last
+	// it read, and of the last PINGRESP; written by paho's goroutines.
+	lastSent, lastReceived, lastPingResp atomic.Int64
+
+	mu       sync.Mutex
+	ctx      context.Context // the connection's, from Run
+	conn     net.Conn        // from Run
+	interval time.Duration   // the keep-alive, from Run
+	timer    *time.Timer     // the next check; nil until Run
+	pingSent time.Duration   // offset of the last PINGREQ written; 0 before the first
+	stopped  bool            // the context ended, or the pinger closed the connection
+	failure  error           // why the pinger closed the connection; nil if it did not
 }
 
 var _ paho.Pinger = (*pinger)(nil)
+
+// newPinger returns a pinger for one connection.
+func newPinger() *pinger { return &pinger{base: time.Now()} }
+
+// since returns the offset of now from p.base, at least 1 ns (0 means
+// "never").
+func (p *pinger) since() time.Duration { return max(time.Since(p.base), 1) }
 
 // Run implements paho.Pinger. It arms the first check a keep-alive from
 // now and returns nil at once; with keepAlive 0 (no keep-alive) it does
@@ -58,52 +76,40 @@ func (p *pinger) Run(ctx context.Context, conn net.Conn, keepAlive uint16) error
 	if conn == nil {
 		return fmt.Errorf("pinger: conn is nil")
 	}
-	now := time.Now()
+	// CONNECT was sent and CONNACK received just now; a packet paho
+	// already recorded (a SUBSCRIBE racing this goroutine) stands.
+	now := int64(p.since())
+	p.lastSent.CompareAndSwap(0, now)
+	p.lastReceived.CompareAndSwap(0, now)
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.timer != nil {
-		p.mu.Unlock()
 		return fmt.Errorf("pinger: Run called twice")
 	}
-	p.conn = conn
+	p.ctx, p.conn = ctx, conn
 	p.interval = time.Duration(keepAlive) * time.Second
-	// CONNECT was sent and CONNACK received just now.
-	p.lastSent, p.lastReceived = now, now
 	p.timer = time.AfterFunc(p.interval, p.check)
-	p.mu.Unlock()
-	context.AfterFunc(ctx, p.stop)
 	return nil
-}
-
-// stop ends the checks: no PINGREQ is written and nothing is closed after
-// it returns (a check already past its test may still finish its write,
-// which fails on the closed connection).
-func (p *pinger) stop() {
-	p.mu.Lock()
-	p.stopped = true
-	p.timer.Stop()
-	p.mu.Unlock()
 }
 
 // check runs on the timer: it closes a connection whose PINGREQ went
 // unanswered, writes a PINGREQ when one is due, and re-arms itself.
 func (p *pinger) check() {
-	now := time.Now()
+	now := p.since()
 	p.mu.Lock()
-	if p.stopped {
+	if p.stopped || p.ctx.Err() != nil {
+		p.stopped = true
 		p.mu.Unlock()
 		return
 	}
-	if !p.pingSent.IsZero() && p.pingSent.After(p.lastPingResp) {
+	if p.pingSent != 0 && p.pingSent > time.Duration(p.lastPingResp.Load()) {
 		p.failLocked(errPingTimeout)
 		return
 	}
-	due := p.lastSent
-	if p.lastReceived.Before(due) {
-		due = p.lastReceived
-	}
-	due = due.Add(p.interval)
-	if now.Before(due) {
-		p.timer.Reset(due.Sub(now))
+	due := min(p.lastSent.Load(), p.lastReceived.Load())
+	due += int64(p.interval)
+	if int64(now) < due {
+		p.timer.Reset(time.Duration(due) - now)
 		p.mu.Unlock()
 		return
 	}
@@ -117,7 +123,7 @@ func (p *pinger) check() {
 	// holds only this timer's goroutine; the next check still runs.
 	if _, err := packets.NewControlPacket(packets.PINGREQ).WriteTo(conn); err != nil {
 		p.mu.Lock()
-		if p.stopped {
+		if p.stopped || p.ctx.Err() != nil {
 			p.mu.Unlock()
 			return
 		}
@@ -131,6 +137,7 @@ func (p *pinger) check() {
 func (p *pinger) failLocked(cause error) {
 	p.failure = cause
 	p.stopped = true
+	p.timer.Stop()
 	conn := p.conn
 	p.mu.Unlock()
 	_ = conn.Close()
@@ -145,28 +152,13 @@ func (p *pinger) Failure() error {
 }
 
 // PacketSent implements paho.Pinger.
-func (p *pinger) PacketSent() {
-	now := time.Now()
-	p.mu.Lock()
-	p.lastSent = now
-	p.mu.Unlock()
-}
+func (p *pinger) PacketSent() { p.lastSent.Store(int64(p.since())) }
 
 // PacketReceived implements paho.Pinger.
-func (p *pinger) PacketReceived() {
-	now := time.Now()
-	p.mu.Lock()
-	p.lastReceived = now
-	p.mu.Unlock()
-}
+func (p *pinger) PacketReceived() { p.lastReceived.Store(int64(p.since())) }
 
 // PingResp implements paho.Pinger.
-func (p *pinger) PingResp() {
-	now := time.Now()
-	p.mu.Lock()
-	p.lastPingResp = now
-	p.mu.Unlock()
-}
+func (p *pinger) PingResp() { p.lastPingResp.Store(int64(p.since())) }
 
 // SetDebug implements paho.Pinger; the pinger logs nothing.
 func (p *pinger) SetDebug(log.Logger) {}

@@ -415,7 +415,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	hungUp, hangUp := context.WithCancelCause(ctx)
 	defer hangUp(nil)
 	var client *paho.Client
-	ping := &pinger{}
+	ping := newPinger()
 	client = paho.NewClient(paho.ClientConfig{
 		ClientID: contract.ClientID(u.sess.AppID, u.sess.ExternalUserID),
 		Conn:     conn,
