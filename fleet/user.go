@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
@@ -413,8 +414,20 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	// waits for the SUBACK until its packet timeout even when the
 	// connection is gone.
 	hungUp, hangUp := context.WithCancelCause(ctx)
-	defer hangUp(nil)
+	// The callbacks outlive connect but need hangUp only during it: they
+	// reach it through hang, cleared on return, so that an online user's
+	// client does not keep this connect's contexts (and the login
+	// timeout's) reachable.
+	var hang atomic.Pointer[context.CancelCauseFunc]
+	hang.Store(&hangUp)
+	defer func() { hang.Store(nil); hangUp(nil) }()
+	hangUpNow := func(err error) {
+		if h := hang.Load(); h != nil {
+			(*h)(err)
+		}
+	}
 	var client *paho.Client
+	ping := newPinger()
 	client = paho.NewClient(paho.ClientConfig{
 		ClientID: contract.ClientID(u.sess.AppID, u.sess.ExternalUserID),
 		Conn:     conn,
@@ -422,15 +435,19 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 			func(pr paho.PublishReceived) (bool, error) { u.onMessage(l, pr.Packet); return true, nil },
 		},
 		OnClientError: func(err error) {
-			hangUp(err)
+			if cause := ping.Failure(); cause != nil {
+				err = fmt.Errorf("%w (%w)", cause, err)
+			}
+			hangUpNow(err)
 			u.lost(l, client, err)
 		},
 		OnServerDisconnect: func(d *paho.Disconnect) {
 			err := fmt.Errorf("server DISCONNECT reason 0x%02X", d.ReasonCode)
-			hangUp(err)
+			hangUpNow(err)
 			u.lost(l, client, err)
 		},
 		PacketTimeout: r.sc.Fleet.ConnectTimeout,
+		PingHandler:   ping, // keep-alive on a runtime timer, not a goroutine per connection
 	})
 	receiveMax := uint16(r.sc.Fleet.ReceiveMaximum)
 	ack, err := client.Connect(ctx, &paho.Connect{
