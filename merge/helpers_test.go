@@ -27,6 +27,9 @@ type spec struct {
 	// thresholds is the scenario echo's thresholds block.
 	thresholds map[string]any
 	end        report.EndReason
+	// teardown, if set, is called after the last second, before one more
+	// tick 300 ms past the stage's end: the run's teardown interval.
+	teardown func(reg *metrics.Registry)
 }
 
 // writeShard writes a result directory for sp through the real writers a
@@ -46,6 +49,10 @@ func writeShard(t *testing.T, sp spec) string {
 			sp.record(s, reg)
 		}
 		c.Tick(sp.base.Add(time.Duration(s+1) * time.Second))
+	}
+	if sp.teardown != nil {
+		sp.teardown(reg)
+		c.Tick(sp.base.Add(time.Duration(sp.seconds)*time.Second + 300*time.Millisecond))
 	}
 	if err := hw.Close(); err != nil {
 		t.Fatal(err)

@@ -364,3 +364,29 @@ func TestMergeJudgesBaselineRules(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeLeavesTheTeardownOut: each shard's last interval ends 300 ms
+// after the stage, with its users disconnecting; it is not a sample of
+// the stage's users online, as a run's own ticker judges it.
+func TestMergeLeavesTheTeardownOut(t *testing.T) {
+	t.Parallel()
+	var dirs []string
+	for i := range 2 {
+		dirs = append(dirs, writeShard(t, spec{runID: "r", hash: "h", index: i, count: 2, base: t0, seconds: 3,
+			record: func(s int, reg *metrics.Registry) {
+				if s == 0 {
+					reg.Latency(scenario.UserLogin).Record(time.Millisecond)
+					reg.Gauge(scenario.UsersOnline).Add(5)
+				}
+			},
+			teardown: func(reg *metrics.Registry) { reg.Gauge(scenario.UsersOnline).Add(-4) }}))
+	}
+	res, err := Merge(dirs, Options{Out: filepath.Join(t.TempDir(), "merged")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := res.Summary.UsersOnline
+	if on == nil || len(on.Stages) != 1 || on.Stages[0].Min != 10 || on.Stages[0].Max != 10 {
+		t.Errorf("users_online %+v; want the steady stage at 10..10, without the teardown's 2", on)
+	}
+}

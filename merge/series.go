@@ -109,10 +109,6 @@ func intervalStat(h *hdr.Histogram, errs int64) (metrics.IntervalStat, bool) {
 	}, true
 }
 
-// gaugeSlack is how far past the last stage's end a second may end and
-// still be a sample of the gauges: the shards' clocks may differ by up to
-// half a second. A run's teardown (its last, partial interval) ends later.
-const gaugeSlack = 500 * time.Millisecond
 
 // gauges samples every gauge of the catalogue once a second, from the
 // summed seconds, during the stages (the teardown after the last stage
@@ -128,7 +124,9 @@ func (tl *timeline) gauges(sec seconds, stages []report.Stage) (map[string]metri
 	for i, st := range stages {
 		per[i] = report.StageOnline{Name: st.Name, Target: st.Users}
 	}
-	last := stages[len(stages)-1].End.Add(gaugeSlack)
+	// A second that ends after the last stage holds the teardown (users
+	// disconnecting), as the shards' own tickers judge it: not a sample.
+	last := stages[len(stages)-1].End
 	for k := range tl.spans {
 		sp := tl.span(k)
 		at := tl.ref.Add(sp.end)
