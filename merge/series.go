@@ -109,7 +109,6 @@ func intervalStat(h *hdr.Histogram, errs int64) (metrics.IntervalStat, bool) {
 	}, true
 }
 
-
 // gauges samples every gauge of the catalogue once a second, from the
 // summed seconds, during the stages (the teardown after the last stage
 // excluded, as in a run), and users.online per stage.
