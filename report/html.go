@@ -445,6 +445,10 @@ func facts(s *Summary) []param {
 	if s.Target.Kind != TargetEmbedded && s.Target.HTTP != "" {
 		out[len(out)-1].Value += " " + s.Target.HTTP
 	}
+	if c := s.Connect; c != nil {
+		out = append(out, param{"Connect rate", fmt.Sprintf("%.0f/s of %.0f/s asked (%d users in %s, %s)",
+			c.ReachedPerS, c.AskedPerS, c.ToUsers-c.FromUsers, fmtSeconds(c.Seconds), c.Stage)})
+	}
 	return out
 }
 
