@@ -45,3 +45,18 @@ func TestConnectOfTheMainRamp(t *testing.T) {
 		t.Errorf("no stage raised the target, got %+v", got)
 	}
 }
+
+// TestConnectInTheFacts: report.html's headline facts say the connect
+// rate reached against asked when the summary has one.
+func TestConnectInTheFacts(t *testing.T) {
+	s := &Summary{Connect: &Connect{Stage: "ramp-up", AskedPerS: 5000, ReachedPerS: 2915, ToUsers: 100000, Seconds: 34.3, Reached: true}}
+	for _, p := range facts(s) {
+		if p.Key == "Connect rate" {
+			if want := "2915/s of 5000/s asked (100000 users in 34.3s, ramp-up)"; p.Value != want {
+				t.Errorf("connect rate fact %q, want %q", p.Value, want)
+			}
+			return
+		}
+	}
+	t.Errorf("no connect rate among the facts %+v", facts(s))
+}
