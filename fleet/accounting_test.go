@@ -317,18 +317,20 @@ func testSOSMakesOnlyTheSDKsCalls(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: sos-calls
-duration: 1s
+duration: 2s
 identity: { app_id: demo-app, app_secret: demo-secret }
 fleet: { users: 10, connect_rate: 1000/s }
 behaviours:
   login: [me]
   sos: { rate: 10/s, hold: 500ms, end: cancel }
 `)
+	// ~20 arrivals; on a loaded machine the stream opens late (when the
+	// first login ends), and the arrivals due before are not the run's.
 	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
 	sos := reg.Latency(scenario.SOSPuback).Summary()
 	cancelled := reg.Latency(scenario.SOSCancelled).Summary()
 	if sos.Count < 8 || sos.Errors != 0 || cancelled.Count != sos.Count {
-		t.Fatalf("sos.puback %d ok (errors %v), sos.cancelled %d; want ~10, all cancelled", sos.Count, sos.ErrorsBy, cancelled.Count)
+		t.Fatalf("sos.puback %d ok (errors %v), sos.cancelled %d; want ~20, all cancelled", sos.Count, sos.ErrorsBy, cancelled.Count)
 	}
 	req := srv.Stats().HTTP.Requests
 	if n := sum64(req[contract.EndpointSOSGet]); n != 0 {
