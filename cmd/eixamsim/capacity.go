@@ -162,19 +162,7 @@ func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Sce
 	if err != nil {
 		return nil, withCode(exitInternal, fmt.Errorf("capacity --procs: %w", err))
 	}
-	args := []string{"capacity", path}
-	fl.Visit(func(fg *pflag.Flag) {
-		if capacityOwn[fg.Name] {
-			return
-		}
-		if sv, ok := fg.Value.(pflag.SliceValue); ok {
-			for _, v := range sv.GetSlice() {
-				args = append(args, "--"+fg.Name, v)
-			}
-			return
-		}
-		args = append(args, "--"+fg.Name+"="+fg.Value.String())
-	})
+	args := append([]string{"capacity", path}, passedOn(fl, capacityOwn)...)
 	return &capacity.Workers{Count: n, Exe: exe, Args: args}, nil
 }
 

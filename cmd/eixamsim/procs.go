@@ -109,19 +109,7 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 			return withCode(exitUsage, err)
 		}
 	}
-	cfg.Args = []string{"run", path}
-	fl.Visit(func(fg *pflag.Flag) {
-		if procsOwn[fg.Name] {
-			return
-		}
-		if sv, ok := fg.Value.(pflag.SliceValue); ok {
-			for _, v := range sv.GetSlice() {
-				cfg.Args = append(cfg.Args, "--"+fg.Name, v)
-			}
-			return
-		}
-		cfg.Args = append(cfg.Args, "--"+fg.Name+"="+fg.Value.String())
-	})
+	cfg.Args = append([]string{"run", path}, passedOn(fl, procsOwn)...)
 	targetText := "the target"
 	if sc.Target.Embedded != nil {
 		if need := procs.BackendFDs(sc); need > fds {
@@ -176,6 +164,26 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 		return withCode(noResultsCode(res, ctx.Err() != nil), err)
 	}
 	return err
+}
+
+// passedOn are the flags given on the command line as a worker gets them,
+// but for those in own (which the parent sets for each worker itself):
+// every repeat of a repeatable flag, each as given.
+func passedOn(fl *pflag.FlagSet, own map[string]bool) []string {
+	var args []string
+	fl.Visit(func(fg *pflag.Flag) {
+		if own[fg.Name] {
+			return
+		}
+		if sv, ok := fg.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				args = append(args, "--"+fg.Name, v)
+			}
+			return
+		}
+		args = append(args, "--"+fg.Name+"="+fg.Value.String())
+	})
+	return args
 }
 
 // procsCount reads --procs: a number, or auto (procs.Auto).
