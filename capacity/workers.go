@@ -226,7 +226,7 @@ func (iv *intervals) add(i int, s procs.Status) {
 		iv.mu.Unlock()
 		return
 	}
-	hs, _ := decodeHists(s) // a histogram that does not decode is lost; its counts stay
+	hs, _ := s.DecodeHists() // a histogram that does not decode is lost; its counts stay
 	k := int(s.T + 0.5)
 	iv.mu.Lock()
 	defer iv.mu.Unlock()
@@ -262,19 +262,6 @@ func (iv *intervals) add(i int, s procs.Status) {
 	}
 	iv.latest[i] = max(iv.latest[i], k)
 	iv.flush()
-}
-
-// decodeHists decodes a Status line's histograms.
-func decodeHists(s procs.Status) (map[string]*hdr.Histogram, error) {
-	out := make(map[string]*hdr.Histogram, len(s.Hists))
-	for name, enc := range s.Hists {
-		h, err := hdr.Decode([]byte(enc))
-		if err != nil {
-			return out, fmt.Errorf("status: histogram of %s: %w", name, err)
-		}
-		out[name] = h
-	}
-	return out, nil
 }
 
 // flush hands the Stepper every interval that every running worker has
@@ -319,10 +306,8 @@ func (iv *intervals) emit(sl *slot) {
 	}
 	for name, st := range p.Latencies {
 		if h := sl.hists[name]; h != nil && h.TotalCount() > 0 {
-			st.P50 = time.Duration(h.ValueAtQuantile(50)) * time.Microsecond
-			st.P95 = time.Duration(h.ValueAtQuantile(95)) * time.Microsecond
-			st.P99 = time.Duration(h.ValueAtQuantile(99)) * time.Microsecond
-			st.Max = time.Duration(h.Max()) * time.Microsecond
+			q := metrics.IntervalStatOf(h, st.Errors)
+			st.P50, st.P95, st.P99, st.Max = q.P50, q.P95, q.P99, q.Max
 			p.Latencies[name] = st
 		}
 	}

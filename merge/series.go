@@ -99,14 +99,7 @@ func intervalStat(h *hdr.Histogram, errs int64) (metrics.IntervalStat, bool) {
 	if h == nil || h.TotalCount() == 0 {
 		return metrics.IntervalStat{Errors: errs}, errs > 0
 	}
-	return metrics.IntervalStat{
-		Count:  h.TotalCount(),
-		Errors: errs,
-		P50:    metrics.ValueAt(h, 50),
-		P95:    metrics.ValueAt(h, 95),
-		P99:    metrics.ValueAt(h, 99),
-		Max:    time.Duration(h.Max()) * time.Microsecond,
-	}, true
+	return metrics.IntervalStatOf(h, errs), true
 }
 
 // gauges samples every gauge of the catalogue once a second, from the

@@ -118,7 +118,7 @@ func (c *Collector) TickStage(now time.Time, stage int) {
 			}
 		}
 		if h.TotalCount() > 0 || errs > 0 {
-			is := intervalStat(h, errs)
+			is := IntervalStatOf(h, errs)
 			if errs > 0 {
 				is.ErrorsBy = classDelta(c.classes[l.name], cum)
 			}
@@ -199,7 +199,9 @@ func classDelta(prev, cur map[string]int64) map[string]int64 {
 	return out
 }
 
-func intervalStat(h *hdr.Histogram, errs int64) IntervalStat {
+// IntervalStatOf is one interval of a latency metric: h's count and
+// percentiles (h in microseconds), and errs errors.
+func IntervalStatOf(h *hdr.Histogram, errs int64) IntervalStat {
 	return IntervalStat{
 		Count:  h.TotalCount(),
 		Errors: errs,

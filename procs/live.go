@@ -42,7 +42,7 @@ func newLive(n int, now time.Time) *live {
 // add takes worker i's line. A line whose histograms cannot be decoded
 // still counts; only its histograms are lost to the display.
 func (l *live) add(i int, s Status) {
-	hs, _ := s.decodeHists()
+	hs, _ := s.DecodeHists()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.workers[i] = workerView{status: s, seen: true}

@@ -170,13 +170,14 @@ func (s *StatusWriter) write(line Status) {
 	}
 }
 
-// decodeHists decodes a Status's histograms.
-func (s Status) decodeHists() (map[string]*hdr.Histogram, error) {
+// DecodeHists decodes a Status's histograms. On an error it returns
+// those decoded before it, with the error.
+func (s Status) DecodeHists() (map[string]*hdr.Histogram, error) {
 	out := make(map[string]*hdr.Histogram, len(s.Hists))
 	for name, enc := range s.Hists {
 		h, err := hdr.Decode([]byte(enc))
 		if err != nil {
-			return nil, fmt.Errorf("status: histogram of %s: %w", name, err)
+			return out, fmt.Errorf("status: histogram of %s: %w", name, err)
 		}
 		out[name] = h
 	}
