@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -78,7 +77,7 @@ func runWorkers(ctx context.Context, sc, run *scenario.Scenario, st *Stepper, op
 		Output: wk.Output, CommandLine: opts.CommandLine, Steps: true,
 	}
 	if run.Target.Embedded != nil {
-		if need, fds := procs.BackendFDs(run), fdLimit(); need > fds {
+		if need, fds := procs.BackendFDs(run), procs.FDLimit(); need > fds {
 			return "", &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity: the embedded backend runs in this process and needs about %d file descriptors for every worker's connections, but this process may open %d: start a backend of its own (eixamsim serve) and set target.http and target.mqtt, or lower capacity.max", need, fds)}
 		}
 		b, err := procs.StartBackend(ctx, run, time.Until(startAt))
@@ -414,14 +413,6 @@ func (s *Stepper) generator(c *stepState) health.Report {
 	reports := make([]health.Report, len(idx))
 	for k, i := range idx {
 		reports[k] = health.ReportOf(c.samples[i], s.lim)
-		var cpu, wall float64
-		for _, x := range c.samples[i] {
-			cpu += x.CPU * x.Interval.Seconds()
-			wall += x.Interval.Seconds()
-		}
-		if wall > 0 {
-			reports[k].CPU.MeanPct = float64(int64(cpu/wall*1000+0.5)) / 10
-		}
 		for r := range reports[k].Reasons {
 			reports[k].Reasons[r].Message = s.workerName(i) + ": " + reports[k].Reasons[r].Message
 		}
@@ -445,14 +436,4 @@ func combineReports(rs []health.Report, lim health.Limits) health.Report {
 		out.State = health.GeneratorBound
 	}
 	return out
-}
-
-// fdLimit is this process's open-files limit (Go raises the soft limit to
-// the hard one at start).
-func fdLimit() int {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 1024
-	}
-	return int(lim.Cur)
 }

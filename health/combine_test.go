@@ -1,6 +1,9 @@
 package health
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestFoldIsTheWorstProcess(t *testing.T) {
 	a := Report{SampledS: 10, CPU: CPUStats{PeakPct: 90, OverS: 2}, SchedLatency: SchedStats{P99MS: 3, PeakP99MS: 30, OverS: 1},
@@ -18,5 +21,15 @@ func TestFoldIsTheWorstProcess(t *testing.T) {
 	if r.SampledS != want.SampledS || r.CPU != want.CPU || r.SchedLatency != want.SchedLatency || r.ScheduleLag != want.ScheduleLag ||
 		r.Backpressure != want.Backpressure || r.GCPause != want.GCPause {
 		t.Errorf("folded %+v\nwant   %+v", r, want)
+	}
+}
+
+func TestReportOfWeighsMeanCPUByInterval(t *testing.T) {
+	r := ReportOf([]Sample{
+		{At: time.Second, Interval: time.Second, CPU: 0.5},
+		{At: 4 * time.Second, Interval: 3 * time.Second, CPU: 1},
+	}, DefaultLimits())
+	if r.CPU.MeanPct != 87.5 || r.CPU.PeakPct != 100 {
+		t.Errorf("cpu %+v, want mean 87.5 %% (weighted by interval) and peak 100 %%", r.CPU)
 	}
 }

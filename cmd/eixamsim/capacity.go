@@ -133,7 +133,7 @@ func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Sce
 	switch v := f.procs.procs; {
 	case v == "auto":
 		var err error
-		if n, err = capacity.AutoWorkers(sc, fdLimit(), runtime.NumCPU()); err != nil {
+		if n, err = capacity.AutoWorkers(sc, procs.FDLimit(), runtime.NumCPU()); err != nil {
 			return nil, withCode(exitUsage, err)
 		}
 		if n == 1 && capacity.OneProcess(sc) == nil {
@@ -141,7 +141,7 @@ func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Sce
 		}
 	case v != "":
 		var err error
-		if n, err = procsCount(v, sc, fdLimit()); err != nil {
+		if n, err = procsCount(v, sc, procs.FDLimit()); err != nil {
 			return nil, err
 		}
 		if n == 1 {
@@ -153,7 +153,7 @@ func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Sce
 			return nil, nil
 		}
 		var err error
-		if n, err = capacity.AutoWorkers(sc, fdLimit(), runtime.NumCPU()); err != nil {
+		if n, err = capacity.AutoWorkers(sc, procs.FDLimit(), runtime.NumCPU()); err != nil {
 			return nil, withCode(exitUsage, fmt.Errorf("%w (one process cannot hold it either: %v)", err, why))
 		}
 		fmt.Fprintf(stderr, "eixamsim: capacity: the ceiling (capacity.max %v) is more than one process holds; searching with %d worker process(es) (--procs auto)\n", sc.Capacity.Max, n)

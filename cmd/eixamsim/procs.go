@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,7 +79,7 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 			return usageError("run: --%s cannot be combined with --procs (the workers are the shards; see docs/distributed.md)", name)
 		}
 	}
-	fds := fdLimit()
+	fds := procs.FDLimit()
 	n, err := procsCount(f.procs.procs, sc, fds)
 	if err != nil {
 		return err
@@ -224,16 +223,6 @@ func noResultsCode(res *procs.Result, interrupted bool) int {
 		return exitInternal
 	}
 	return code
-}
-
-// fdLimit is this process's open-files limit (Go raises the soft limit
-// to the hard one at start); every worker gets the same.
-func fdLimit() int {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 1024
-	}
-	return int(lim.Cur)
 }
 
 // workerLines prints the workers' lines on stderr, each prefixed with its
