@@ -68,6 +68,33 @@ func run(t *testing.T, sc *scenario.Scenario, httpURL, mqttURL string) (*metrics
 	return reg, res
 }
 
+// startRun starts r in the background; the returned function stops it and
+// waits for it.
+func startRun(t *testing.T, r *fleet.Runner) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := r.Run(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// waitOnline waits (bounded) until the online gauge reads want.
+func waitOnline(t *testing.T, reg *metrics.Registry, want int64, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for reg.Gauge(scenario.UsersOnline).Value() != want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := reg.Gauge(scenario.UsersOnline).Value(); n != want {
+		t.Fatalf("%d users online after %v, want %d", n, within, want)
+	}
+}
+
 const bookkeepingScenario = `
 version: 1
 name: bookkeeping

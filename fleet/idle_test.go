@@ -1,7 +1,6 @@
 package fleet_test
 
 import (
-	"context"
 	"runtime"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
-	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // TestIdleUsersCostNoGoroutineOfOurs brings 200 users online with nothing
@@ -38,22 +36,9 @@ behaviours: { telemetry: { every: 1h } }
 		t.Fatal(err)
 	}
 	// The run lasts 4 s at most; it is stopped once the count is taken.
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if _, err := r.Run(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
-	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(3 * time.Second)
-	for reg.Gauge(scenario.UsersOnline).Value() < users && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := reg.Gauge(scenario.UsersOnline).Value(); n != users {
-		t.Fatalf("only %d of %d users online", n, users)
-	}
+	stop := startRun(t, r)
+	defer stop()
+	waitOnline(t, reg, users, 3*time.Second)
 	time.Sleep(100 * time.Millisecond) // let the last logins' goroutines end
 
 	ours, total := fleetGoroutines()
