@@ -5,6 +5,8 @@ import (
 	"sort"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/eixamsim/eixamsim/metrics"
 )
 
 // ShiftTest is the Mann-Whitney U test of two runs' distributions of one
@@ -128,7 +130,7 @@ func quantileCI(h *hdr.Histogram, q, alpha float64) (lo, hi int64) {
 	half := z * math.Sqrt(n*p*(1-p))
 	rlo := math.Max(math.Floor(n*p-half), 1)
 	rhi := math.Min(math.Ceil(n*p+half)+1, n)
-	return h.ValueAtQuantile(100 * rlo / n), h.ValueAtQuantile(100 * rhi / n)
+	return metrics.ValueAtRank(h, int64(rlo)).Microseconds(), metrics.ValueAtRank(h, int64(rhi)).Microseconds()
 }
 
 // normalQuantile is the standard normal distribution's quantile function
