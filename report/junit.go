@@ -24,7 +24,9 @@ const JUnitFile = "junit.xml"
 // suite. Whether the run completed, aborted or was interrupted is in the
 // suite's end_reason property and <system-out>; in a run that did not
 // complete or was generator-bound (Summary.Judged), a rule that held is
-// <skipped> with the reason, since it was not judged on a whole run.
+// <skipped> with the reason, since it was not judged on a whole run; so
+// is, in a run that did not complete, a rule judged only at the end
+// (Summary.NotJudged) whatever it observed.
 func WriteJUnit(w io.Writer, s *Summary) error {
 	file := scenarioFile(s)
 	suite := junitSuite{
@@ -59,17 +61,20 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 		if file != "" && v.Line > 0 {
 			c.File, c.Line = file, v.Line
 		}
-		if v.Passed && !s.Judged() {
+		switch {
+		case s.NotJudged(v):
 			suite.Skipped++
-			c.Skipped = &junitSkipped{Message: s.notJudgedReason()}
-		}
-		if !v.Passed {
+			c.Skipped = &junitSkipped{Message: s.endOnlyReason()}
+		case !v.Passed:
 			suite.Failures++
 			c.Failure = &junitFailure{
 				Type:    "threshold",
 				Message: failureMessage(v),
 				Text:    failureText(v, s, file),
 			}
+		case !s.Judged():
+			suite.Skipped++
+			c.Skipped = &junitSkipped{Message: s.notJudgedReason()}
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
@@ -189,7 +194,8 @@ type junitCase struct {
 }
 
 // junitSkipped marks a case not judged: a rule that held in a run that was
-// interrupted, aborted or generator-bound.
+// interrupted, aborted or generator-bound, or a rule judged only at the end
+// of a run that did not complete.
 type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
