@@ -26,8 +26,11 @@ const JUnitFile = "junit.xml"
 // complete or was generator-bound (Summary.Judged), a rule that held is
 // <skipped> with the reason, since it was not judged on a whole run; so
 // is, in a run that did not complete, a rule judged only at the end
-// (Summary.NotJudged) whatever it observed.
-func WriteJUnit(w io.Writer, s *Summary) error {
+// (Summary.NotJudged) whatever it observed. failed, when not nil, is why
+// the run failed (its results not all written, say): it comes first, as a
+// case "eixamsim: run" with an <error> saying so, and the suite fails
+// whatever its rules did.
+func WriteJUnit(w io.Writer, s *Summary, failed error) error {
 	file := scenarioFile(s)
 	suite := junitSuite{
 		Name:      "eixamsim " + s.Name,
@@ -50,6 +53,18 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 	}
 	for _, n := range s.Notes {
 		suite.SystemOut += "\nnote: " + n
+	}
+	if failed != nil {
+		why := "the run failed: " + strings.ReplaceAll(failed.Error(), "\n", "; ")
+		suite.Tests++
+		suite.Errors++
+		suite.SystemOut += "\n" + why
+		suite.Cases = append(suite.Cases, junitCase{
+			Name:      "eixamsim: run",
+			Classname: "eixamsim." + s.Name,
+			Time:      "0",
+			Error:     &junitFailure{Type: "run_failed", Message: why, Text: failed.Error()},
+		})
 	}
 	for _, v := range s.Thresholds {
 		c := junitCase{
@@ -82,6 +97,7 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 		Name:     "eixamsim",
 		Tests:    suite.Tests,
 		Failures: suite.Failures,
+		Errors:   suite.Errors,
 		Skipped:  suite.Skipped,
 		Time:     suite.Time,
 		Suites:   []junitSuite{suite},
@@ -100,9 +116,9 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 	return nil
 }
 
-// WriteJUnitFile writes dir/junit.xml atomically.
-func WriteJUnitFile(dir string, s *Summary) error {
-	return WriteFileAtomic(filepath.Join(dir, JUnitFile), func(w io.Writer) error { return WriteJUnit(w, s) })
+// WriteJUnitFile writes dir/junit.xml atomically (failed as WriteJUnit).
+func WriteJUnitFile(dir string, s *Summary, failed error) error {
+	return WriteFileAtomic(filepath.Join(dir, JUnitFile), func(w io.Writer) error { return WriteJUnit(w, s, failed) })
 }
 
 // failureMessage is the one-line failure: "observed 2.41s, want p(95) < 2s".
@@ -189,6 +205,7 @@ type junitCase struct {
 	File      string        `xml:"file,attr,omitempty"`
 	Line      int           `xml:"line,attr,omitempty"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"` // the run failed (not a rule)
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }

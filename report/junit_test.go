@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func junitSummary() *Summary {
 // checks what each of them shows: counts, case names, failure messages.
 func TestWriteJUnit(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteJUnit(&buf, junitSummary()); err != nil {
+	if err := WriteJUnit(&buf, junitSummary(), nil); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -124,7 +125,7 @@ func TestWriteJUnitNoThresholds(t *testing.T) {
 	s.Thresholds = nil
 	s.Scenario = nil
 	var buf bytes.Buffer
-	if err := WriteJUnit(&buf, s); err != nil {
+	if err := WriteJUnit(&buf, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -145,7 +146,7 @@ func TestWriteJUnitInterruptedSkipsRulesThatHeld(t *testing.T) {
 	s := junitSummary()
 	s.EndReason = EndInterrupted
 	var buf bytes.Buffer
-	if err := WriteJUnit(&buf, s); err != nil {
+	if err := WriteJUnit(&buf, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -233,7 +234,7 @@ func TestAbortedRunDoesNotJudgeEndOnlyRules(t *testing.T) {
 		t.Errorf("%d failed thresholds, want 2 (the continuous ones): %+v", got, s.FailedThresholds())
 	}
 	var buf bytes.Buffer
-	if err := WriteJUnit(&buf, s); err != nil {
+	if err := WriteJUnit(&buf, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -290,5 +291,49 @@ func TestAbortedRunDoesNotJudgeEndOnlyRules(t *testing.T) {
 	s.EndReason = EndCompleted
 	if got := len(s.FailedThresholds()); got != 4 {
 		t.Errorf("completed: %d failed thresholds, want 4", got)
+	}
+}
+
+// A run that failed (its results not all written) fails in junit.xml too:
+// a first case "eixamsim: run" with an <error> saying why, counted in the
+// suite's tests and errors, even though no rule failed; without a failure
+// there is no such case.
+func TestWriteJUnitRunFailed(t *testing.T) {
+	s := junitSummary()
+	s.Thresholds = s.Thresholds[:1] // one rule, and it held
+	for _, failed := range []error{nil, errors.New("write results/report.html: no space left on device\nwrite results/summary.txt: no space left on device")} {
+		var buf bytes.Buffer
+		if err := WriteJUnit(&buf, s, failed); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Tests  int `xml:"tests,attr"`
+			Errors int `xml:"errors,attr"`
+			Suites []struct {
+				Cases []struct {
+					Name  string `xml:"name,attr"`
+					Error *struct {
+						Message string `xml:"message,attr"`
+						Type    string `xml:"type,attr"`
+						Text    string `xml:",chardata"`
+					} `xml:"error"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Suites) != 1 {
+			t.Fatalf("%v:\n%s", err, buf.String())
+		}
+		cases := doc.Suites[0].Cases
+		if failed == nil {
+			if doc.Tests != 1 || doc.Errors != 0 || len(cases) != 1 || cases[0].Error != nil {
+				t.Errorf("a run that did not fail: %d tests, %d errors:\n%s", doc.Tests, doc.Errors, buf.String())
+			}
+			continue
+		}
+		want := "the run failed: write results/report.html: no space left on device; write results/summary.txt: no space left on device"
+		if doc.Tests != 2 || doc.Errors != 1 || len(cases) != 2 || cases[0].Name != "eixamsim: run" || cases[0].Error == nil ||
+			cases[0].Error.Message != want || cases[0].Error.Text != failed.Error() {
+			t.Errorf("a failed run: %d tests, %d errors, cases %+v; want the first to say %q:\n%s", doc.Tests, doc.Errors, cases, want, buf.String())
+		}
 	}
 }

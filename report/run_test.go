@@ -212,7 +212,7 @@ func simulateRun(dir string) (*testRun, error) {
 	baseline, limit := 11.0, 12.1
 	s.Thresholds = append(s.Thresholds, Verdict{Metric: "telemetry.puback", Stage: "steady", Rule: "p(99) < baseline * 1.1", Observed: "12ms", Value: 12, Unit: UnitMs,
 		Baseline: "11ms × 1.1 = 12.1ms", BaselineValue: &baseline, LimitValue: &limit, Passed: true})
-	if err := WriteDir(dir, s); err != nil {
+	if err := WriteDir(dir, s, nil); err != nil {
 		return nil, err
 	}
 	run.sum = s
