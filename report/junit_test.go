@@ -139,6 +139,22 @@ func TestWriteJUnitNoThresholds(t *testing.T) {
 	}
 }
 
+// skipDoc is what a junit.xml says of failures and skipped cases.
+type skipDoc struct {
+	Skipped int `xml:"skipped,attr"`
+	Suites  []struct {
+		Skipped  int `xml:"skipped,attr"`
+		Failures int `xml:"failures,attr"`
+		Cases    []struct {
+			Name    string `xml:"name,attr"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+			Failure *struct{} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
 // In a run that did not complete, a rule that held was not judged on a
 // whole run: its case is skipped with the reason; a failed rule stays a
 // failure.
@@ -149,20 +165,7 @@ func TestWriteJUnitInterruptedSkipsRulesThatHeld(t *testing.T) {
 	if err := WriteJUnit(&buf, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Skipped int `xml:"skipped,attr"`
-		Suites  []struct {
-			Skipped  int `xml:"skipped,attr"`
-			Failures int `xml:"failures,attr"`
-			Cases    []struct {
-				Name    string `xml:"name,attr"`
-				Skipped *struct {
-					Message string `xml:"message,attr"`
-				} `xml:"skipped"`
-				Failure *struct{} `xml:"failure"`
-			} `xml:"testcase"`
-		} `xml:"testsuite"`
-	}
+	var doc skipDoc
 	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Suites) != 1 {
 		t.Fatalf("%v:\n%s", err, buf.String())
 	}
@@ -237,19 +240,7 @@ func TestAbortedRunDoesNotJudgeEndOnlyRules(t *testing.T) {
 	if err := WriteJUnit(&buf, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Suites []struct {
-			Skipped  int `xml:"skipped,attr"`
-			Failures int `xml:"failures,attr"`
-			Cases    []struct {
-				Name    string `xml:"name,attr"`
-				Skipped *struct {
-					Message string `xml:"message,attr"`
-				} `xml:"skipped"`
-				Failure *struct{} `xml:"failure"`
-			} `xml:"testcase"`
-		} `xml:"testsuite"`
-	}
+	var doc skipDoc
 	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != len(wantMarks) {
 		t.Fatalf("%v:\n%s", err, buf.String())
 	}
