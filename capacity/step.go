@@ -216,10 +216,7 @@ func short(achieved int64, expected float64) bool {
 
 // msAt is the q-th percentile of h in milliseconds (h in microseconds).
 func msAt(h *hdr.Histogram, q float64) float64 {
-	if q >= 100 {
-		return float64(h.Max()) / 1000
-	}
-	return float64(h.ValueAtQuantile(q)) / 1000
+	return float64(metrics.ValueAt(h, q).Microseconds()) / 1000
 }
 
 // pctString formats a share as a percentage.

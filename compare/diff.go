@@ -64,10 +64,11 @@ const (
 	TailFaster  = "tail faster"
 	Mixed       = "mixed" // significant percentiles moved both ways
 	WithinNoise = "within noise"
-	NoSamples   = "no samples"    // a side has no successful operation
-	NoHistogram = "no histograms" // a side has no hdr/ log: no noise judgement
-	Significant = "significant"   // a percentile's judgement
-	Unjudged    = "not judged"    // a percentile without histograms
+	NoSamples   = "no samples"         // a side has no successful operation
+	NoHistogram = "no histograms"      // a side has no hdr/ log: no noise judgement
+	Significant = "significant"        // a percentile's judgement
+	Unjudged    = "not judged"         // a percentile without histograms
+	FewSamples  = "not enough samples" // too few samples for a percentile's confidence interval: no judgement
 	Below       = "below min change"
 )
 
@@ -182,14 +183,15 @@ type PercentileDiff struct {
 	Q float64 `json:"q"`
 	Delta
 	// BaseCI and NewCI are the percentile's confidence intervals at level
-	// 1-alpha; absent without histograms.
+	// 1-alpha; absent without histograms, or when that run has too few
+	// samples for one (FewSamples).
 	BaseCI *[2]float64 `json:"base_ci_ms,omitempty"`
 	NewCI  *[2]float64 `json:"new_ci_ms,omitempty"`
 	// Significant: moved by at least min_change and the intervals do not
 	// overlap.
 	Significant bool `json:"significant"`
-	// Judgement is Significant, WithinNoise, Below (min change), Unjudged
-	// or NoSamples.
+	// Judgement is Significant, WithinNoise, Below (min change),
+	// FewSamples, Unjudged or NoSamples.
 	Judgement string `json:"judgement"`
 }
 
@@ -211,7 +213,7 @@ func Compare(base, new *Run, o Options) *Result {
 			Test:      "Mann-Whitney U over the HDR histograms' bucket counts (two-sided, normal approximation, tie-corrected, continuity-corrected); effect size Cliff's delta",
 			Alpha:     o.Alpha,
 			MinChange: o.MinChange,
-			Intervals: "distribution-free confidence intervals of each percentile from order statistics (normal approximation of the binomial rank), level 1-alpha",
+			Intervals: "distribution-free confidence intervals of each percentile from order statistics (normal approximation of the binomial rank), level 1-alpha; not enough samples when a run has too few values for one",
 			Caveat:    "assumes independent samples; latencies within a run are autocorrelated, so p-values and intervals are optimistic",
 		},
 		Warnings: warnings(base, new),
@@ -395,10 +397,18 @@ func diffPercentile(q float64, bm, nm report.Metric, bh, nh *hdr.Histogram, o Op
 		return p
 	}
 	p.Delta = delta(us2ms(metrics.ValueAt(bh, q).Microseconds()), us2ms(metrics.ValueAt(nh, q).Microseconds()))
-	blo, bhi := quantileCI(bh, q, o.Alpha)
-	nlo, nhi := quantileCI(nh, q, o.Alpha)
-	p.BaseCI = &[2]float64{us2ms(blo), us2ms(bhi)}
-	p.NewCI = &[2]float64{us2ms(nlo), us2ms(nhi)}
+	blo, bhi, bok := quantileCI(bh, q, o.Alpha)
+	nlo, nhi, nok := quantileCI(nh, q, o.Alpha)
+	if bok {
+		p.BaseCI = &[2]float64{us2ms(blo), us2ms(bhi)}
+	}
+	if nok {
+		p.NewCI = &[2]float64{us2ms(nlo), us2ms(nhi)}
+	}
+	if !bok || !nok {
+		p.Judgement = FewSamples
+		return p
+	}
 	apart := nlo > bhi || blo > nhi
 	big := math.Abs(p.relOrInf()) >= o.MinChange
 	switch {

@@ -21,7 +21,9 @@
 //   - Each percentile: significant when it moved by at least MinChange and
 //     the two runs' distribution-free confidence intervals for it (level
 //     1-Alpha, from order statistics) do not overlap. This judges the tail
-//     on its own: a p99 regression does not move the rank test much.
+//     on its own: a p99 regression does not move the rank test much. A
+//     run with too few values for an interval (a rank outside 1..n) makes
+//     the percentile FewSamples: no judgement.
 //
 // MinChange keeps huge samples from flagging shifts nobody cares about (a
 // 0.1 % move of p50 over a million operations is "significant" to any

@@ -133,6 +133,9 @@ type RuleResult struct {
 	// Significant says, for a p(N) rule, whether the percentile's change
 	// is beyond noise; absent for other rules.
 	Significant *bool `json:"significant,omitempty"`
+	// Noise is, for a p(N) rule, its percentile's judgement (Significant,
+	// WithinNoise, Below, FewSamples, ...); absent for other rules.
+	Noise string `json:"noise,omitempty"`
 	// Note explains a rule that broke without data or held only because
 	// its change was within noise.
 	Note string `json:"note,omitempty"`
@@ -192,10 +195,10 @@ func (r *Result) judge(rule Rule, onlySignificant bool) (RuleResult, error) {
 	if rule.Agg == "p" {
 		p, _ := r.metric(rule.Metric).percentile(rule.Q)
 		sig := p.Significant
-		out.Significant = &sig
+		out.Significant, out.Noise = &sig, p.Judgement
 		if onlySignificant && out.Broken && !sig {
 			out.Broken = false
-			out.Note = "the change is within noise (" + p.Judgement + "), so the rule holds with --only-significant"
+			out.Note = "the change is not significant (" + p.Judgement + "), so the rule holds with --only-significant"
 		}
 	}
 	return out, nil

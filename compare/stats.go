@@ -5,6 +5,8 @@ import (
 	"sort"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/eixamsim/eixamsim/metrics"
 )
 
 // ShiftTest is the Mann-Whitney U test of two runs' distributions of one
@@ -116,19 +118,22 @@ func mannWhitney(base, new *hdr.Histogram) (t ShiftTest, ok bool) {
 // quantileCI is a distribution-free confidence interval, at level
 // 1-alpha, for the q-th percentile (0..100) of the population h was drawn
 // from: the values at ranks n·q ∓ z·sqrt(n·q·(1-q)) (the normal
-// approximation of the binomial count of values below the percentile),
-// clamped to the smallest and largest value. In microseconds.
-func quantileCI(h *hdr.Histogram, q, alpha float64) (lo, hi int64) {
+// approximation of the binomial count of values below the percentile), in
+// microseconds. ok is false when either rank falls outside 1..n: there
+// are too few samples for an interval at that level, and the smallest or
+// largest value in its place would claim a certainty the data do not give
+// (p99 of 17 values is the maximum, and so would be its interval's top).
+func quantileCI(h *hdr.Histogram, q, alpha float64) (lo, hi int64, ok bool) {
 	n := float64(h.TotalCount())
-	if n == 0 {
-		return 0, 0
-	}
 	z := normalQuantile(1 - alpha/2)
 	p := q / 100
 	half := z * math.Sqrt(n*p*(1-p))
-	rlo := math.Max(math.Floor(n*p-half), 1)
-	rhi := math.Min(math.Ceil(n*p+half)+1, n)
-	return h.ValueAtQuantile(100 * rlo / n), h.ValueAtQuantile(100 * rhi / n)
+	rlo := math.Floor(n*p - half)
+	rhi := math.Ceil(n*p+half) + 1
+	if n == 0 || rlo < 1 || rhi > n {
+		return 0, 0, false
+	}
+	return metrics.ValueAtRank(h, int64(rlo)).Microseconds(), metrics.ValueAtRank(h, int64(rhi)).Microseconds(), true
 }
 
 // normalQuantile is the standard normal distribution's quantile function

@@ -77,22 +77,34 @@ func TestMannWhitneyDegenerate(t *testing.T) {
 }
 
 // The percentile interval covers the percentile and narrows with more
-// samples.
+// samples; a tail percentile of too few samples has none.
 func TestQuantileCI(t *testing.T) {
 	small, large := hdr.New(1, 1_000_000, 3), hdr.New(1, 1_000_000, 3)
 	for v := int64(1); v <= 1000; v++ {
 		_ = small.RecordValue(v)
 		_ = large.RecordValues(v, 100)
 	}
-	slo, shi := quantileCI(small, 50, 0.01)
-	llo, lhi := quantileCI(large, 50, 0.01)
-	if !(slo < 500 && shi > 500 && llo <= 500 && lhi >= 500) {
-		t.Errorf("intervals %d..%d and %d..%d do not cover 500", slo, shi, llo, lhi)
+	slo, shi, sok := quantileCI(small, 50, 0.01)
+	llo, lhi, lok := quantileCI(large, 50, 0.01)
+	if !sok || !lok || !(slo < 500 && shi > 500 && llo <= 500 && lhi >= 500) {
+		t.Errorf("intervals %d..%d (%v) and %d..%d (%v) do not cover 500", slo, shi, sok, llo, lhi, lok)
 	}
 	if lhi-llo >= shi-slo {
 		t.Errorf("100x the samples did not narrow the interval: %d..%d vs %d..%d", llo, lhi, slo, shi)
 	}
-	if lo, hi := quantileCI(small, 99.9, 0.01); hi != 1000 || lo > 1000 {
-		t.Errorf("p99.9 interval %d..%d, want it to reach the maximum", lo, hi)
+	// p99.9 of 1000 values: the interval's top would be rank 1002.
+	if lo, hi, ok := quantileCI(small, 99.9, 0.01); ok {
+		t.Errorf("p99.9 of 1000 values has an interval %d..%d, want none", lo, hi)
+	}
+	if lo, hi, ok := quantileCI(large, 99.9, 0.01); !ok || lo > 999 || hi < 999 {
+		t.Errorf("p99.9 of 100,000 values: interval %d..%d (%v), want one around 999", lo, hi, ok)
+	}
+	// p50 of 5 values: the bottom would be rank 0.
+	five := hdr.New(1, 1_000_000, 3)
+	for v := int64(1); v <= 5; v++ {
+		_ = five.RecordValue(v)
+	}
+	if lo, hi, ok := quantileCI(five, 50, 0.01); ok {
+		t.Errorf("p50 of 5 values has an interval %d..%d, want none", lo, hi)
 	}
 }

@@ -87,11 +87,8 @@ func WriteText(w io.Writer, r *Result) error {
 				mark = "BROKEN"
 			}
 			extra := ""
-			if rr.Significant != nil {
-				extra = ", within noise"
-				if *rr.Significant {
-					extra = ", significant"
-				}
+			if rr.Noise != "" {
+				extra = ", " + rr.Noise
 			}
 			fmt.Fprintf(&b, "  %s  %s (observed %s%s)\n", mark, rr.Rule, rr.Observed, extra)
 			if rr.Note != "" {

@@ -251,7 +251,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		sum.Notes = append(sum.Notes, abort.Error())
 	}
 	sum.Thresholds = judge(sc, collector, sum.Seconds, base, abort)
-	writeErr := errors.Join(hlogs.Close(), report.WriteDir(dir, sum)) // after Close: report.html reads the logs
+	logErr := hlogs.Close() // before the reports: report.html reads the logs
+	writeErr := errors.Join(logErr, report.WriteDir(dir, sum, errors.Join(runErr, logErr)))
 	return &Result{Dir: dir, Summary: sum}, outcome(sum, context.Cause(runCtx), runErr, writeErr)
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/report"
@@ -155,24 +158,145 @@ func TestRunWritesEveryResultFileAndNoSecret(t *testing.T) {
 	}
 }
 
-func TestRunSummaryMatchesHlogs(t *testing.T) {
+// Every percentile summary.json reports, of the whole run and of each
+// stage, equals an independent reading of the metric's hlog: the file
+// read with hdrhistogram-go's log reader, its intervals merged (a stage's
+// are those inside its from_s..to_s), the counts expanded into the sorted
+// list of values (each standing for its bucket's highest value), and the
+// nearest rank max(1, ceil(q/100·n)) taken from that list in integers.
+func TestRunPercentilesMatchHlogs(t *testing.T) {
 	r := resultsRun(t)
-	s := r.res.Summary
-	hs, err := report.ReadHlogDir(filepath.Join(r.res.Dir, report.HdrDir))
+	raw, err := os.ReadFile(filepath.Join(r.res.Dir, report.SummaryJSONFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{scenario.TelemetryPuback, scenario.SOSDelivered, scenario.HTTPMe, scenario.UserLogin} {
-		m := s.Metrics[name]
-		total := hs.Total(name)
-		if total == nil || total.TotalCount() != m.Count {
-			t.Errorf("%s: hlog and summary.json disagree on the count (%d)", name, m.Count)
+	var sum struct {
+		Metrics map[string]hlogMetric `json:"metrics"`
+		Stages  []struct {
+			Name    string                `json:"name"`
+			From    float64               `json:"from_s"`
+			To      float64               `json:"to_s"`
+			Metrics map[string]hlogMetric `json:"metrics"`
+		} `json:"stages"`
+	}
+	if err := json.Unmarshal(raw, &sum); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := filepath.Glob(filepath.Join(r.res.Dir, report.HdrDir, "*.hlog"))
+	if err != nil || len(logs) != len(sum.Metrics) {
+		t.Fatalf("%d hlog files (%v) for %d metrics in summary.json", len(logs), err, len(sum.Metrics))
+	}
+	judged := 0
+	for _, path := range logs {
+		name := strings.TrimSuffix(filepath.Base(path), ".hlog")
+		m, ok := sum.Metrics[name]
+		if !ok {
+			t.Errorf("%s has an hlog but no entry in summary.json", name)
 			continue
 		}
-		if got := float64(total.ValueAtQuantile(99)) / 1000; got != m.P99 {
-			t.Errorf("%s: hlog p99 %v ms, summary.json %v ms", name, got, m.P99)
+		ivs := readHlog(t, path)
+		start := ivs[0].StartTimeMs()
+		judged += checkPercentiles(t, name, m, ivs, func(*hdr.Histogram) bool { return true })
+		for _, st := range sum.Stages {
+			sm, ok := st.Metrics[name]
+			if !ok {
+				continue
+			}
+			in := func(h *hdr.Histogram) bool { // the interval lies in the stage's window (to the ms)
+				from, to := float64(h.StartTimeMs()-start)/1000, float64(h.EndTimeMs()-start)/1000
+				return from >= st.From-0.002 && to <= st.To+0.002
+			}
+			judged += checkPercentiles(t, name+"{stage="+st.Name+"}", sm, ivs, in)
 		}
 	}
+	if judged == 0 {
+		t.Error("no metric had samples")
+	}
+}
+
+// hlogMetric is a metric's statistics as summary.json writes them.
+type hlogMetric struct {
+	Count int64   `json:"count"`
+	Min   float64 `json:"min_ms"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p99_9_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// readHlog decodes every interval of an hlog file.
+func readHlog(t *testing.T, path string) []*hdr.Histogram {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lr := hdr.NewHistogramLogReader(f)
+	var out []*hdr.Histogram
+	for {
+		h, err := lr.NextIntervalHistogram()
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if h == nil {
+			break
+		}
+		out = append(out, h)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no interval", path)
+	}
+	return out
+}
+
+// checkPercentiles compares what summary.json says of metric (m) with the
+// merged intervals in, and returns 1 if there were samples.
+func checkPercentiles(t *testing.T, metric string, m hlogMetric, ivs []*hdr.Histogram, in func(*hdr.Histogram) bool) int {
+	t.Helper()
+	var values []int64 // every recorded value, sorted, as its bucket's highest value (µs)
+	var lowest int64   // the smallest value's bucket's lowest value
+	total := hdr.New(ivs[0].LowestTrackableValue(), ivs[0].HighestTrackableValue(), int(ivs[0].SignificantFigures()))
+	for _, iv := range ivs {
+		if in(iv) {
+			total.Merge(iv)
+		}
+	}
+	for _, b := range total.Distribution() {
+		if b.Count > 0 && len(values) == 0 {
+			lowest = b.From
+		}
+		for range b.Count {
+			values = append(values, b.To)
+		}
+	}
+	n := int64(len(values))
+	if n != m.Count {
+		t.Errorf("%s: %d values in the hlog, count %d in summary.json", metric, n, m.Count)
+		return 0
+	}
+	if n == 0 {
+		if m != (hlogMetric{}) {
+			t.Errorf("%s: no sample, but summary.json says %+v", metric, m)
+		}
+		return 0
+	}
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	at := func(tenths int64) float64 { return ms(values[max((tenths*n+999)/1000, 1)-1]) }
+	for _, c := range []struct {
+		what      string
+		got, want float64
+	}{
+		{"min", m.Min, ms(lowest)}, {"p50", m.P50, at(500)}, {"p90", m.P90, at(900)}, {"p95", m.P95, at(950)},
+		{"p99", m.P99, at(990)}, {"p99.9", m.P999, at(999)}, {"max", m.Max, ms(values[n-1])},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s (n=%d): %s is %v ms in summary.json, %v ms in the hlog", metric, n, c.what, c.got, c.want)
+		}
+	}
+	return 1
 }
 
 func TestRunFeedsProgressAndStarted(t *testing.T) {

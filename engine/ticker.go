@@ -45,7 +45,11 @@ type ticker struct {
 // what follows is the teardown.
 func (t *ticker) tick(now time.Time, stopping bool) {
 	st := t.status()
-	if !t.torndown && (stopping || t.pastLastStage(st, now)) {
+	// A tick handled after the last stage's end is the teardown even when
+	// it was due before it: the counters and gauges it reads now are the
+	// users leaving.
+	ended := t.pastLastStage(st, now) || t.pastLastStage(st, time.Now())
+	if !t.torndown && (stopping || ended) {
 		// users.online thresholds and the per-stage samples end with the
 		// stages: the teardown's 0 is not a level the run held.
 		t.torndown = true

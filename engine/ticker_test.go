@@ -58,3 +58,35 @@ func TestTeardownIsNotJudged(t *testing.T) {
 		})
 	}
 }
+
+// A tick due before the last stage's end but handled after it (a loaded
+// machine, or the end of the run) reads the users leaving: it is the
+// teardown, so users.online's threshold samples and the stage's online
+// range do not take it.
+func TestLateTickAfterLastStageIsTeardown(t *testing.T) {
+	start := time.Now().Add(-2 * time.Second)
+	stageEnd := time.Now().Add(-time.Millisecond) // the stage is over when the tick runs
+	sc := &scenario.Scenario{Stages: []scenario.Stage{{Name: "steady", For: stageEnd.Sub(start), Users: 200}}}
+	reg := metrics.NewRegistry()
+	online := reg.Gauge(scenario.UsersOnline)
+	online.Add(70) // 130 of the 200 have left
+	hw, err := metrics.NewHlogWriter(filepath.Join(t.TempDir(), "hdr"), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hw.Close()
+	tk := &ticker{
+		c: metrics.NewCollector(reg, start, hw), hlogs: hw, reg: reg, stages: 1,
+		status: func() fleet.Status {
+			return fleet.Status{Stage: "steady", StageIndex: 0, StageEnd: stageEnd, Target: 200, Online: 70}
+		},
+		mon: health.NewMonitor(health.DefaultLimits(), start), online: newOnlineTracker(sc), stageOf: newStageClock(sc), prev: start,
+	}
+	tk.tick(stageEnd.Add(-500*time.Millisecond), false) // due half a second before the end
+	if g := tk.c.Measure(time.Second, nil).Gauges[scenario.UsersOnline]; g.Samples != 0 {
+		t.Errorf("users.online sampled %+v after the last stage ended", g)
+	}
+	if o := tk.online.summary(); len(o.Stages) != 0 {
+		t.Errorf("online per stage %+v: a teardown sample counted", o.Stages)
+	}
+}

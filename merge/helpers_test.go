@@ -92,7 +92,7 @@ func writeShard(t *testing.T, sp spec) string {
 	for _, v := range metrics.Evaluate(th, c.Measure(end.Sub(sp.base), nil)) {
 		sum.Thresholds = append(sum.Thresholds, report.VerdictFrom(v))
 	}
-	if err := report.WriteDir(dir, sum); err != nil {
+	if err := report.WriteDir(dir, sum, nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -76,7 +76,8 @@ func Merge(dirs []string, opts Options) (*Result, error) {
 		return nil, &engine.Error{Outcome: engine.Failed, Err: err}
 	}
 	// The logs first: report.html reads them.
-	writeErr := errors.Join(tl.writeLogs(filepath.Join(opts.Out, report.HdrDir)), report.WriteDir(opts.Out, sum))
+	logErr := tl.writeLogs(filepath.Join(opts.Out, report.HdrDir))
+	writeErr := errors.Join(logErr, report.WriteDir(opts.Out, sum, logErr))
 	res := &Result{Dir: opts.Out, Summary: sum, Missing: missing}
 	if writeErr != nil {
 		return res, &engine.Error{Outcome: engine.Failed, Err: writeErr}

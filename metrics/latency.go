@@ -203,13 +203,6 @@ func summarize(name string, h *hdr.Histogram, errs map[string]int64) Summary {
 	return s
 }
 
-// ValueAt returns the value at percentile q (0..100) of h. hdrhistogram's
-// ValueAtQuantile takes 0..100 despite its name; this is the one place that
-// knows it.
-func ValueAt(h *hdr.Histogram, q float64) time.Duration {
-	return micros(h.ValueAtQuantile(q))
-}
-
 // At returns the summary's value at percentile q if it carries it.
 func (s Summary) At(q float64) (time.Duration, bool) {
 	for _, p := range s.Percentiles {

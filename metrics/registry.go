@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"sort"
 	"sync"
 )
@@ -61,16 +62,25 @@ func (r *Registry) Latencies() []*Latency {
 
 // Values returns the current value of every counter and gauge by name.
 func (r *Registry) Values() map[string]int64 {
+	counters, gauges := r.sample()
+	maps.Copy(counters, gauges)
+	return counters
+}
+
+// sample reads every counter and gauge once, in one pass: a tick's one
+// sample of them, whatever the run does meanwhile.
+func (r *Registry) sample() (counters, gauges map[string]int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]int64, len(r.counters)+len(r.gauges))
+	counters = make(map[string]int64, len(r.counters)+len(r.gauges))
 	for n, c := range r.counters {
-		out[n] = c.Value()
+		counters[n] = c.Value()
 	}
+	gauges = make(map[string]int64, len(r.gauges))
 	for n, g := range r.gauges {
-		out[n] = g.Value()
+		gauges[n] = g.Value()
 	}
-	return out
+	return counters, gauges
 }
 
 // Summaries returns the cumulative summary of every latency metric, sorted

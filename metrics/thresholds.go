@@ -17,7 +17,7 @@ import (
 //
 // What each aggregation observes (units as in scenario.Rule.Unit):
 //
-//	latency p(N)    ValueAt(histogram, N), the top of its bucket (3 significant digits)
+//	latency p(N)    ValueAt(histogram, N): the value at nearest rank ceil(N/100·count), the top of its bucket (3 significant digits)
 //	latency avg     histogram mean
 //	latency min/max smallest / largest recorded value
 //	latency errors  errors / (count + errors)

@@ -9,6 +9,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -116,7 +117,7 @@ func readLatencyLog(src intervalSource, metric string) (latencyLog, error) {
 	flush := func() {
 		if merged.TotalCount() > 0 {
 			g.count = merged.TotalCount()
-			g.p50, g.p95, g.p99 = merged.ValueAtQuantile(50), merged.ValueAtQuantile(95), merged.ValueAtQuantile(99)
+			g.p50, g.p95, g.p99 = microsAt(merged, 50), microsAt(merged, 95), microsAt(merged, 99)
 		}
 		ll.groups = append(ll.groups, g)
 		merged.Reset()
@@ -185,11 +186,15 @@ func percentileCurve(h *hdr.Histogram) []xy {
 	for j := 0; j <= steps; j++ {
 		x := math.Pow(xmax, float64(j)/steps)
 		q := 100 * (1 - 1/x)
-		pts = append(pts, xy{x, float64(h.ValueAtQuantile(q))})
+		pts = append(pts, xy{x, float64(microsAt(h, q))})
 	}
 	pts[len(pts)-1].Y = float64(h.Max())
 	return pts
 }
+
+// microsAt is percentile q of h in microseconds, as every reported
+// percentile is (metrics.ValueAt).
+func microsAt(h *hdr.Histogram, q float64) int64 { return metrics.ValueAt(h, q).Microseconds() }
 
 // seriesGroup is adjacent series points merged into one chart point.
 type seriesGroup struct {

@@ -17,28 +17,30 @@ const (
 )
 
 // WriteDir writes every file of a result directory that comes from s:
-// summary.json, then summary.txt, report.html and junit.xml, each
-// atomically; all are attempted even if one fails. The interval logs in
-// dir/hdr must be closed (renamed into place) first: report.html reads
-// them.
-func WriteDir(dir string, s *Summary) error {
-	return errors.Join(
-		WriteFileAtomic(filepath.Join(dir, SummaryJSONFile), func(w io.Writer) error { return WriteJSON(w, s) }),
-		render(dir, s),
-	)
+// summary.json, summary.txt, report.html, then junit.xml, each
+// atomically; all are attempted even if one fails. failed says why the run
+// failed before this (the run itself, or writing its interval logs); nil
+// if it did not. junit.xml, written last, carries a failing case with
+// failed and any error writing the other files, so it never shows a run
+// that exits 1 for that reason as passed. The interval logs in dir/hdr
+// must be closed (renamed into place) first: report.html reads them.
+func WriteDir(dir string, s *Summary, failed error) error {
+	return render(dir, s, failed, WriteFileAtomic(filepath.Join(dir, SummaryJSONFile), func(w io.Writer) error { return WriteJSON(w, s) }))
 }
 
 // RenderedFiles are the files Rerender writes, in the order it writes
 // them.
 func RenderedFiles() []string { return []string{SummaryTextFile, ReportHTMLFile, JUnitFile} }
 
-// render writes the files derived from summary.json and the logs.
-func render(dir string, s *Summary) error {
-	return errors.Join(
+// render writes the files derived from summary.json and the logs, junit.xml
+// last with failed and the errors so far (prior and its own) as its
+// failing case.
+func render(dir string, s *Summary, failed, prior error) error {
+	err := errors.Join(prior,
 		WriteFileAtomic(filepath.Join(dir, SummaryTextFile), func(w io.Writer) error { return WriteText(w, s) }),
 		WriteHTMLFile(dir, s),
-		WriteJUnitFile(dir, s),
 	)
+	return errors.Join(err, WriteJUnitFile(dir, s, errors.Join(failed, err)))
 }
 
 // WriteHTMLFile renders dir/report.html atomically from s and the interval
@@ -71,5 +73,5 @@ func Rerender(dir string) error {
 	if err != nil {
 		return err
 	}
-	return render(dir, s)
+	return render(dir, s, nil, nil)
 }

@@ -158,14 +158,13 @@ func (h *refHist) rangeAt(i int) (lo, hi int64) {
 }
 
 // percentile returns the highest value equivalent to the recorded value
-// at nearest rank q (0..100), the convention of HdrHistogram's
-// getValueAtPercentile.
+// at nearest rank q (0..100, in tenths: 99.9), ceil(q/100 · n), the
+// convention of HdrHistogram's getValueAtPercentile.
 func (h *refHist) percentile(q float64) int64 {
 	if h.total == 0 {
 		return 0
 	}
-	rank := int64(q/100*float64(h.total) + 0.5)
-	rank = min(max(rank, 1), h.total)
+	rank := nearestRank(q, h.total)
 	var seen int64
 	for i, c := range h.counts {
 		seen += c

@@ -93,10 +93,12 @@ type verdictView struct {
 }
 
 // verdictRow is one threshold in the table: PASS, FAIL, or SKIP for a rule
-// that held in a run that did not complete.
+// that held in a run that did not complete (or was generator-bound) and
+// for a rule judged only at the end of a run that did not complete (Why
+// says so).
 type verdictRow struct {
 	Verdict
-	Mark, Class string
+	Mark, Class, Why string
 }
 
 type keyRow struct {
@@ -169,7 +171,11 @@ func buildPage(s *Summary, hs intervalSource) (*page, error) {
 	pg.Facts = facts(s)
 	for _, v := range s.Thresholds {
 		mark := s.verdictMark(v)
-		pg.Thresholds = append(pg.Thresholds, verdictRow{Verdict: v, Mark: mark, Class: strings.ToLower(mark)})
+		row := verdictRow{Verdict: v, Mark: mark, Class: strings.ToLower(mark)}
+		if s.NotJudged(v) {
+			row.Why = endOnlyNote
+		}
+		pg.Thresholds = append(pg.Thresholds, row)
 	}
 	if s.GeneratorBound() {
 		pg.Generator = "The simulator was the bottleneck, not the target: its latencies include its own delay and it may have sent less than planned (" +

@@ -24,8 +24,13 @@ const JUnitFile = "junit.xml"
 // suite. Whether the run completed, aborted or was interrupted is in the
 // suite's end_reason property and <system-out>; in a run that did not
 // complete or was generator-bound (Summary.Judged), a rule that held is
-// <skipped> with the reason, since it was not judged on a whole run.
-func WriteJUnit(w io.Writer, s *Summary) error {
+// <skipped> with the reason, since it was not judged on a whole run; so
+// is, in a run that did not complete, a rule judged only at the end
+// (Summary.NotJudged) whatever it observed. failed, when not nil, is why
+// the run failed (its results not all written, say): it comes first, as a
+// case "eixamsim: run" with an <error> saying so, and the suite fails
+// whatever its rules did.
+func WriteJUnit(w io.Writer, s *Summary, failed error) error {
 	file := scenarioFile(s)
 	suite := junitSuite{
 		Name:      "eixamsim " + s.Name,
@@ -49,6 +54,18 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 	for _, n := range s.Notes {
 		suite.SystemOut += "\nnote: " + n
 	}
+	if failed != nil {
+		why := "the run failed: " + strings.ReplaceAll(failed.Error(), "\n", "; ")
+		suite.Tests++
+		suite.Errors++
+		suite.SystemOut += "\n" + why
+		suite.Cases = append(suite.Cases, junitCase{
+			Name:      "eixamsim: run",
+			Classname: "eixamsim." + s.Name,
+			Time:      "0",
+			Error:     &junitFailure{Type: "run_failed", Message: why, Text: failed.Error()},
+		})
+	}
 	for _, v := range s.Thresholds {
 		c := junitCase{
 			Name:      v.Name(),
@@ -59,17 +76,20 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 		if file != "" && v.Line > 0 {
 			c.File, c.Line = file, v.Line
 		}
-		if v.Passed && !s.Judged() {
+		switch {
+		case s.NotJudged(v):
 			suite.Skipped++
-			c.Skipped = &junitSkipped{Message: s.notJudgedReason()}
-		}
-		if !v.Passed {
+			c.Skipped = &junitSkipped{Message: s.endOnlyReason()}
+		case !v.Passed:
 			suite.Failures++
 			c.Failure = &junitFailure{
 				Type:    "threshold",
 				Message: failureMessage(v),
 				Text:    failureText(v, s, file),
 			}
+		case !s.Judged():
+			suite.Skipped++
+			c.Skipped = &junitSkipped{Message: s.notJudgedReason()}
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
@@ -77,6 +97,7 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 		Name:     "eixamsim",
 		Tests:    suite.Tests,
 		Failures: suite.Failures,
+		Errors:   suite.Errors,
 		Skipped:  suite.Skipped,
 		Time:     suite.Time,
 		Suites:   []junitSuite{suite},
@@ -95,9 +116,9 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 	return nil
 }
 
-// WriteJUnitFile writes dir/junit.xml atomically.
-func WriteJUnitFile(dir string, s *Summary) error {
-	return WriteFileAtomic(filepath.Join(dir, JUnitFile), func(w io.Writer) error { return WriteJUnit(w, s) })
+// WriteJUnitFile writes dir/junit.xml atomically (failed as WriteJUnit).
+func WriteJUnitFile(dir string, s *Summary, failed error) error {
+	return WriteFileAtomic(filepath.Join(dir, JUnitFile), func(w io.Writer) error { return WriteJUnit(w, s, failed) })
 }
 
 // failureMessage is the one-line failure: "observed 2.41s, want p(95) < 2s".
@@ -184,12 +205,14 @@ type junitCase struct {
 	File      string        `xml:"file,attr,omitempty"`
 	Line      int           `xml:"line,attr,omitempty"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"` // the run failed (not a rule)
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
 // junitSkipped marks a case not judged: a rule that held in a run that was
-// interrupted, aborted or generator-bound.
+// interrupted, aborted or generator-bound, or a rule judged only at the end
+// of a run that did not complete.
 type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }

@@ -139,9 +139,12 @@ func (s *Summary) GeneratorBound() bool {
 func (s *Summary) Judged() bool { return s.EndReason == EndCompleted && !s.GeneratorBound() }
 
 // verdictMark is PASS or FAIL, or SKIP for a rule that held in a run that
-// did not complete.
+// did not complete (or was generator-bound) and for a rule judged only at
+// the end of a run that did not complete.
 func (s *Summary) verdictMark(v Verdict) string {
 	switch {
+	case s.NotJudged(v):
+		return "SKIP"
 	case !v.Passed:
 		return "FAIL"
 	case !s.Judged():
@@ -156,4 +159,12 @@ func (s *Summary) notJudgedReason() string {
 		return "not judged: the run was generator-bound (the simulator was the bottleneck); the rule held on what was measured"
 	}
 	return fmt.Sprintf("not judged: the run was %s after %s; the rule held on what ran", s.EndReason, fmtSeconds(s.Seconds))
+}
+
+// endOnlyNote says why a rule judged only at a run's end is not judged.
+const endOnlyNote = "judged only at the end of a whole run"
+
+// endOnlyReason says why v (NotJudged) is not judged.
+func (s *Summary) endOnlyReason() string {
+	return fmt.Sprintf("not judged: the rule is %s, and the run was %s after %s", endOnlyNote, s.EndReason, fmtSeconds(s.Seconds))
 }

@@ -300,7 +300,7 @@ func TestLatencyOverTimeIsExactAndBounded(t *testing.T) {
 		t.Fatalf("%d points for %d intervals", len(p99), len(ivs))
 	}
 	for i, pt := range p99 {
-		if want := float64(ivs[i].Hist.ValueAtQuantile(99)); pt.Y != want || pt.X != ivs[i].End() {
+		if want := float64(microsAt(ivs[i].Hist, 99)); pt.Y != want || pt.X != ivs[i].End() {
 			t.Errorf("point %d = %+v, want (%v, %v)", i, pt, ivs[i].End(), want)
 		}
 	}
@@ -319,8 +319,8 @@ func TestLatencyOverTimeIsExactAndBounded(t *testing.T) {
 	for _, iv := range long[:k] {
 		merged.Merge(iv.Hist)
 	}
-	if p99[0].Y != float64(merged.ValueAtQuantile(99)) || p99[0].X != float64(k) {
-		t.Errorf("first merged point = %+v, want (%d, %d)", p99[0], k, merged.ValueAtQuantile(99))
+	if p99[0].Y != float64(microsAt(merged, 99)) || p99[0].X != float64(k) {
+		t.Errorf("first merged point = %+v, want (%d, %d)", p99[0], k, microsAt(merged, 99))
 	}
 	// Sparse metrics leave gaps rather than zeros.
 	_, _, sos := latencyOverTime(hs["sos.delivered"])

@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -211,7 +212,7 @@ func simulateRun(dir string) (*testRun, error) {
 	baseline, limit := 11.0, 12.1
 	s.Thresholds = append(s.Thresholds, Verdict{Metric: "telemetry.puback", Stage: "steady", Rule: "p(99) < baseline * 1.1", Observed: "12ms", Value: 12, Unit: UnitMs,
 		Baseline: "11ms × 1.1 = 12.1ms", BaselineValue: &baseline, LimitValue: &limit, Passed: true})
-	if err := WriteDir(dir, s); err != nil {
+	if err := WriteDir(dir, s, nil); err != nil {
 		return nil, err
 	}
 	run.sum = s
@@ -225,7 +226,12 @@ func simulateRun(dir string) (*testRun, error) {
 func exactPercentile(values []int64, q float64) int64 {
 	v := append([]int64(nil), values...)
 	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
-	rank := int(q/100*float64(len(v)) + 0.5)
-	rank = min(max(rank, 1), len(v))
-	return v[rank-1]
+	return v[nearestRank(q, int64(len(v)))-1]
+}
+
+// nearestRank is max(1, ceil(q/100 · n)) in integers, for q in tenths of
+// a percent (50, 99.9): exact, and sharing nothing with metrics.Rank.
+func nearestRank(q float64, n int64) int64 {
+	tenths := int64(math.Round(q * 10))
+	return min(max((tenths*n+999)/1000, 1), n)
 }

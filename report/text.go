@@ -42,7 +42,11 @@ func WriteText(w io.Writer, s *Summary) error {
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, "thresholds:")
 		for _, v := range s.Thresholds {
-			fmt.Fprintf(&b, "  %s  %s: %s (observed %s)\n", s.verdictMark(v), v.Key(), v.Rule, v.ObservedText())
+			why := ""
+			if s.NotJudged(v) {
+				why = "; " + endOnlyNote
+			}
+			fmt.Fprintf(&b, "  %s  %s: %s (observed %s%s)\n", s.verdictMark(v), v.Key(), v.Rule, v.ObservedText(), why)
 		}
 		if !s.Judged() {
 			fmt.Fprintf(&b, "  (SKIP: %s)\n", s.notJudgedReason())

@@ -13,6 +13,11 @@ import (
 // Value 0: the rule failed). Note says more, e.g. that this rule aborted
 // the run.
 //
+// EndOnly marks a rule that is judged only at the end of a whole run
+// (scenario.Rule.Continuous is false: count > 0, a rate, a lower bound on
+// p(N)): in a run that did not complete it is not judged, whatever Passed
+// says of what ran.
+//
 // Stage names the stage a stage-scoped rule judged ("" for the whole
 // run). A baseline rule also says what it compared with: Baseline as
 // rules are written ("380ms × 1.1 = 418ms", or "no samples" when the
@@ -30,6 +35,7 @@ type Verdict struct {
 	LimitValue    *float64 `json:"limit_value,omitempty"`
 	Passed        bool     `json:"passed"`
 	NoData        bool     `json:"no_data,omitempty"`
+	EndOnly       bool     `json:"end_only,omitempty"`
 	Line          int      `json:"line,omitempty"`
 	Note          string   `json:"note,omitempty"`
 }
@@ -63,6 +69,7 @@ func VerdictFrom(v metrics.Verdict) Verdict {
 		Unit:     unit,
 		Passed:   v.Passed,
 		NoData:   !v.HasData,
+		EndOnly:  !v.Rule.Continuous(),
 		Line:     v.Rule.Line,
 		Baseline: v.BaselineString(),
 	}
@@ -105,13 +112,20 @@ func observedValue(ruleUnit string, v float64) (float64, Unit) {
 // "sos.delivered: p(95) < 2s", "telemetry.puback{stage=steady}: p(99) < 250ms".
 func (v Verdict) Name() string { return v.Key() + ": " + v.Rule }
 
-// FailedThresholds returns the verdicts of s that did not pass, in order.
+// FailedThresholds returns the verdicts of s that did not pass, in order;
+// a rule that was not judged (NotJudged) did not fail.
 func (s *Summary) FailedThresholds() []Verdict {
 	var out []Verdict
 	for _, v := range s.Thresholds {
-		if !v.Passed {
+		if !v.Passed && !s.NotJudged(v) {
 			out = append(out, v)
 		}
 	}
 	return out
 }
+
+// NotJudged reports whether v, a verdict of s, judges nothing: a rule
+// judged only at the end of a whole run (EndOnly) in a run that did not
+// complete. "count > 0" failing 3 s into an aborted run says the run was
+// cut short, not that the target never answered.
+func (s *Summary) NotJudged(v Verdict) bool { return v.EndOnly && s.EndReason != EndCompleted }
