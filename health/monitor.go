@@ -28,9 +28,16 @@ type Sample struct {
 	At time.Duration
 	// Interval is the interval's length (about a second).
 	Interval time.Duration
-	// CPU is the process's CPU time (user+sys) in the interval divided by
-	// the interval and by Cores: 1 is every core busy. Timing noise can
-	// push it slightly above 1.
+	// Read is the time between the monitor's reads of the process that
+	// closed this interval and the previous one: what CPU and GCPause
+	// were measured over. Zero means Interval.
+	Read time.Duration
+	// CPU is the process's CPU time (user+sys) between the monitor's reads
+	// that close this interval and the previous one, divided by the time
+	// between those reads and by Cores: 1 is every core busy. (A tick read
+	// late reads CPU late too: dividing by the ticks' due times would
+	// report more than the cores.) Timing noise can push it slightly
+	// above 1.
 	CPU float64
 	// SchedP99 is the p99 Go scheduler latency in the interval: how long
 	// runnable goroutines waited to run. Zero when nothing was scheduled.
@@ -55,10 +62,14 @@ func (s Sample) BackpressureShare() float64 {
 
 // GCPauseShare is the share of the interval the process was paused by GC.
 func (s Sample) GCPauseShare() float64 {
-	if s.Interval <= 0 {
+	d := s.Read
+	if d <= 0 {
+		d = s.Interval
+	}
+	if d <= 0 {
 		return 0
 	}
-	return float64(s.GCPause) / float64(s.Interval)
+	return float64(s.GCPause) / float64(d)
 }
 
 // Monitor samples the process's health once per call to Sample; it runs no
@@ -66,14 +77,20 @@ func (s Sample) GCPauseShare() float64 {
 // of each limit, so a run of any length costs it the same memory. It is
 // safe for concurrent use.
 type Monitor struct {
-	mu      sync.Mutex
-	cores   int
-	start   time.Time
-	rt      *runtimeReader
+	mu    sync.Mutex
+	cores int
+	start time.Time
+	rt    *runtimeReader
+	// clock and cpuTime are read together at each Sample: time.Now and
+	// the process's CPU time (replaced in tests).
+	clock   func() time.Time
+	cpuTime func(runtimeReading) time.Duration
 	first   runtimeReading // at start, for whole-run statistics
 	prev    runtimeReading
-	prevAt  time.Time
-	prevCPU time.Duration
+	prevAt  time.Time     // the previous interval's end, as Sample was told
+	prevRd  time.Time     // when the previous read was made
+	prevCPU time.Duration // the CPU time it read
+	rd0     time.Time
 	cpu0    time.Duration
 	acc     judge
 }
@@ -81,18 +98,22 @@ type Monitor struct {
 // NewMonitor starts a monitor at now that judges by lim. Its cores are
 // runtime.GOMAXPROCS(0), the CPU the Go runtime schedules on.
 func NewMonitor(lim Limits, now time.Time) *Monitor {
-	m := &Monitor{cores: runtime.GOMAXPROCS(0), start: now, prevAt: now, rt: newRuntimeReader()}
+	return newMonitor(lim, now, time.Now, processOrGoCPU)
+}
+
+func newMonitor(lim Limits, now time.Time, clock func() time.Time, cpuTime func(runtimeReading) time.Duration) *Monitor {
+	m := &Monitor{cores: runtime.GOMAXPROCS(0), start: now, prevAt: now, rt: newRuntimeReader(), clock: clock, cpuTime: cpuTime}
 	m.first = m.rt.read()
 	m.prev = m.first
-	m.prevCPU = m.cpu(m.first)
-	m.cpu0 = m.prevCPU
+	m.prevCPU, m.prevRd = m.cpuTime(m.first), m.clock()
+	m.cpu0, m.rd0 = m.prevCPU, m.prevRd
 	m.acc = newJudge(lim)
 	return m
 }
 
-// cpu is the process's CPU time so far: the kernel's count, or else the
-// Go runtime's estimate from r.
-func (m *Monitor) cpu(r runtimeReading) time.Duration {
+// processOrGoCPU is the process's CPU time so far: the kernel's count, or
+// else the Go runtime's estimate from r.
+func processOrGoCPU(r runtimeReading) time.Duration {
 	if d, ok := processCPU(); ok {
 		return d
 	}
@@ -103,6 +124,11 @@ func (m *Monitor) cpu(r runtimeReading) time.Duration {
 // CPU, combines them with in, and judges the result. It returns the
 // sample. A call with now not after the previous one returns a zero
 // Sample and records nothing.
+//
+// now places the sample (its At and Interval, what the limits' durations
+// are counted in); the shares of time (CPU, GC) are measured over the time
+// between this read and the previous one, which is later than now when
+// the caller was late.
 func (m *Monitor) Sample(now time.Time, in Input) Sample {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -111,18 +137,23 @@ func (m *Monitor) Sample(now time.Time, in Input) Sample {
 		return Sample{}
 	}
 	cur := m.rt.read()
-	cpu := m.cpu(cur)
+	cpu, rd := m.cpuTime(cur), m.clock()
+	read := rd.Sub(m.prevRd)
+	if read <= 0 {
+		read = wall // a clock that did not move (tests): the interval is all we have
+	}
 	gc := cur.gc.since(m.prev.gc)
 	s := Sample{
 		At:         now.Sub(m.start),
 		Interval:   wall,
-		CPU:        float64(cpu-m.prevCPU) / float64(wall) / float64(m.cores),
+		CPU:        float64(cpu-m.prevCPU) / float64(read) / float64(m.cores),
 		SchedP99:   cur.sched.since(m.prev.sched).quantile(0.99),
+		Read:       read,
 		GCPause:    time.Duration((cur.gcPauseCPU - m.prev.gcPauseCPU) / float64(m.cores) * float64(time.Second)),
 		GCPauseMax: gc.max(),
 		Input:      in,
 	}
-	m.prev, m.prevAt, m.prevCPU = cur, now, cpu
+	m.prev, m.prevAt, m.prevRd, m.prevCPU = cur, now, rd, cpu
 	m.acc.add(s)
 	return s
 }
@@ -147,7 +178,7 @@ func (m *Monitor) Report() Report {
 	last := m.prev
 	r.SchedLatency.P99MS = ms(last.sched.since(m.first.sched).quantile(0.99))
 	r.GCPause.MaxMS = ms(last.gc.since(m.first.gc).max())
-	if wall := m.prevAt.Sub(m.start); wall > 0 {
+	if wall := m.prevRd.Sub(m.rd0); wall > 0 {
 		r.CPU.MeanPct = pct(float64(m.prevCPU-m.cpu0) / float64(wall) / float64(m.cores))
 	}
 	return r

@@ -2,6 +2,7 @@ package health
 
 import (
 	"encoding/json"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -133,5 +134,36 @@ func TestReportJSON(t *testing.T) {
 	}
 	if got["verdict"] != "healthy" || strings.Contains(string(raw), "reasons") {
 		t.Errorf("a fresh monitor: %s", raw)
+	}
+}
+
+// TestMonitorCPUOverTheReadInterval: a tick read late reads the CPU late
+// too, so the share is the CPU between two reads over the time between
+// them, not over the ticks' due times (which gave 146-151 % "of 2
+// cores"). The process here is 80 % busy throughout; the second tick,
+// due at 2 s, is read at 2.5 s, and the third on time.
+func TestMonitorCPUOverTheReadInterval(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var now time.Time // the fake clock: when each read happens
+	cores := runtime.GOMAXPROCS(0)
+	busy := func(_ runtimeReading) time.Duration { // 80 % of every core since t0
+		return time.Duration(0.8 * float64(cores) * float64(now.Sub(t0)))
+	}
+	now = t0
+	m := newMonitor(DefaultLimits(), t0, func() time.Time { return now }, busy)
+	for i, tc := range []struct{ due, read time.Duration }{
+		{time.Second, time.Second},
+		{2 * time.Second, 2500 * time.Millisecond}, // read half a second late
+		{3 * time.Second, 3 * time.Second},
+	} {
+		now = t0.Add(tc.read)
+		s := m.Sample(t0.Add(tc.due), Input{})
+		if math.Abs(s.CPU-0.8) > 1e-9 || s.Interval != time.Second || s.Read != tc.read-[]time.Duration{0, time.Second, 2500 * time.Millisecond}[i] {
+			t.Errorf("tick %d: CPU %.3f over interval %v read over %v, want 0.800 over 1s", i+1, s.CPU, s.Interval, s.Read)
+		}
+	}
+	rep := m.Report()
+	if rep.CPU.PeakPct != 80 || rep.CPU.MeanPct != 80 {
+		t.Errorf("CPU mean %v%% peak %v%%, want 80%% and 80%%", rep.CPU.MeanPct, rep.CPU.PeakPct)
 	}
 }
