@@ -28,16 +28,17 @@ type Sample struct {
 	At time.Duration
 	// Interval is the interval's length (about a second).
 	Interval time.Duration
-	// Read is the time between the monitor's reads of the process that
-	// closed this interval and the previous one: what CPU and GCPause
-	// were measured over. Zero means Interval.
+	// Read is the time CPU was measured over: between the monitor's read
+	// that closed this interval and the previous read, or the one before
+	// that when the previous read was less than half an Interval ago (a
+	// late tick read just before an on-time one: the kernel's count of a
+	// running thread lags by up to a scheduler tick, which over a few
+	// milliseconds reads as several cores).
 	Read time.Duration
-	// CPU is the process's CPU time (user+sys) between the monitor's reads
-	// that close this interval and the previous one, divided by the time
-	// between those reads and by Cores: 1 is every core busy. (A tick read
-	// late reads CPU late too: dividing by the ticks' due times would
-	// report more than the cores.) Timing noise can push it slightly
-	// above 1.
+	// CPU is the process's CPU time (user+sys) over Read, divided by Read
+	// and by Cores: 1 is every core busy. (A tick read late reads CPU late
+	// too: dividing by the ticks' due times would report more than the
+	// cores.) Timing noise can push it slightly above 1.
 	CPU float64
 	// SchedP99 is the p99 Go scheduler latency in the interval: how long
 	// runnable goroutines waited to run. Zero when nothing was scheduled.
@@ -62,14 +63,10 @@ func (s Sample) BackpressureShare() float64 {
 
 // GCPauseShare is the share of the interval the process was paused by GC.
 func (s Sample) GCPauseShare() float64 {
-	d := s.Read
-	if d <= 0 {
-		d = s.Interval
-	}
-	if d <= 0 {
+	if s.Interval <= 0 {
 		return 0
 	}
-	return float64(s.GCPause) / float64(d)
+	return float64(s.GCPause) / float64(s.Interval)
 }
 
 // Monitor samples the process's health once per call to Sample; it runs no
@@ -87,12 +84,11 @@ type Monitor struct {
 	cpuTime func(runtimeReading) time.Duration
 	first   runtimeReading // at start, for whole-run statistics
 	prev    runtimeReading
-	prevAt  time.Time     // the previous interval's end, as Sample was told
-	prevRd  time.Time     // when the previous read was made
-	prevCPU time.Duration // the CPU time it read
-	rd0     time.Time
-	cpu0    time.Duration
-	acc     judge
+	prevAt  time.Time // the previous interval's end, as Sample was told
+	// the CPU time read by the previous read and the one before it, and
+	// when; the first read, for the whole run's mean
+	last, before, first0 cpuRead
+	acc                  judge
 }
 
 // NewMonitor starts a monitor at now that judges by lim. Its cores are
@@ -105,10 +101,16 @@ func newMonitor(lim Limits, now time.Time, clock func() time.Time, cpuTime func(
 	m := &Monitor{cores: runtime.GOMAXPROCS(0), start: now, prevAt: now, rt: newRuntimeReader(), clock: clock, cpuTime: cpuTime}
 	m.first = m.rt.read()
 	m.prev = m.first
-	m.prevCPU, m.prevRd = m.cpuTime(m.first), m.clock()
-	m.cpu0, m.rd0 = m.prevCPU, m.prevRd
+	m.last = cpuRead{m.clock(), m.cpuTime(m.first)}
+	m.before, m.first0 = m.last, m.last
 	m.acc = newJudge(lim)
 	return m
+}
+
+// cpuRead is one read of the process's CPU time, and when it was made.
+type cpuRead struct {
+	at  time.Time
+	cpu time.Duration
 }
 
 // processOrGoCPU is the process's CPU time so far: the kernel's count, or
@@ -126,9 +128,9 @@ func processOrGoCPU(r runtimeReading) time.Duration {
 // Sample and records nothing.
 //
 // now places the sample (its At and Interval, what the limits' durations
-// are counted in); the shares of time (CPU, GC) are measured over the time
-// between this read and the previous one, which is later than now when
-// the caller was late.
+// are counted in); CPU is measured over the time between this read and an
+// earlier one (Sample.Read), which is later than now when the caller was
+// late.
 func (m *Monitor) Sample(now time.Time, in Input) Sample {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -137,8 +139,13 @@ func (m *Monitor) Sample(now time.Time, in Input) Sample {
 		return Sample{}
 	}
 	cur := m.rt.read()
-	cpu, rd := m.cpuTime(cur), m.clock()
-	read := rd.Sub(m.prevRd)
+	rd := cpuRead{cpu: m.cpuTime(cur)}
+	rd.at = m.clock()
+	from := m.last
+	if 2*rd.at.Sub(from.at) < wall {
+		from = m.before // too short a window to measure a rate over
+	}
+	read := rd.at.Sub(from.at)
 	if read <= 0 {
 		read = wall // a clock that did not move (tests): the interval is all we have
 	}
@@ -146,14 +153,15 @@ func (m *Monitor) Sample(now time.Time, in Input) Sample {
 	s := Sample{
 		At:         now.Sub(m.start),
 		Interval:   wall,
-		CPU:        float64(cpu-m.prevCPU) / float64(read) / float64(m.cores),
+		CPU:        float64(rd.cpu-from.cpu) / float64(read) / float64(m.cores),
 		SchedP99:   cur.sched.since(m.prev.sched).quantile(0.99),
 		Read:       read,
 		GCPause:    time.Duration((cur.gcPauseCPU - m.prev.gcPauseCPU) / float64(m.cores) * float64(time.Second)),
 		GCPauseMax: gc.max(),
 		Input:      in,
 	}
-	m.prev, m.prevAt, m.prevRd, m.prevCPU = cur, now, rd, cpu
+	m.prev, m.prevAt = cur, now
+	m.before, m.last = m.last, rd
 	m.acc.add(s)
 	return s
 }
@@ -178,8 +186,8 @@ func (m *Monitor) Report() Report {
 	last := m.prev
 	r.SchedLatency.P99MS = ms(last.sched.since(m.first.sched).quantile(0.99))
 	r.GCPause.MaxMS = ms(last.gc.since(m.first.gc).max())
-	if wall := m.prevRd.Sub(m.rd0); wall > 0 {
-		r.CPU.MeanPct = pct(float64(m.prevCPU-m.cpu0) / float64(wall) / float64(m.cores))
+	if wall := m.last.at.Sub(m.first0.at); wall > 0 {
+		r.CPU.MeanPct = pct(float64(m.last.cpu-m.first0.cpu) / float64(wall) / float64(m.cores))
 	}
 	return r
 }
