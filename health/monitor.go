@@ -20,6 +20,12 @@ type Input struct {
 	// (the telemetry.puback error class): a user's in-flight window was
 	// full.
 	Backpressure int64
+	// Arrivals is the number of open-model arrivals due in the interval
+	// (arrivals.scheduled), and Late how many of them were dropped because
+	// the simulator reached them more than 1 s late (arrivals.dropped.late).
+	// Arrivals dropped for want of an idle user are not here: that is the
+	// scenario's limit (too few users for the rate), not the simulator's.
+	Arrivals, Late int64
 }
 
 // Sample is the simulator's health over one interval.
@@ -61,6 +67,15 @@ func (s Sample) BackpressureShare() float64 {
 	return min(1, float64(s.Backpressure)/float64(s.Attempts))
 }
 
+// LateShare is Late / Arrivals, 0..1, zero without arrivals (capped at 1
+// as BackpressureShare is).
+func (s Sample) LateShare() float64 {
+	if s.Arrivals <= 0 {
+		return 0
+	}
+	return min(1, float64(s.Late)/float64(s.Arrivals))
+}
+
 // GCPauseShare is the share of the interval the process was paused by GC.
 func (s Sample) GCPauseShare() float64 {
 	if s.Interval <= 0 {
@@ -70,8 +85,9 @@ func (s Sample) GCPauseShare() float64 {
 }
 
 // Monitor samples the process's health once per call to Sample; it runs no
-// goroutine. It keeps no samples, only running totals, peaks and the state
-// of each limit, so a run of any length costs it the same memory. It is
+// goroutine. It keeps no samples, only running totals, peaks, the state of
+// each limit and the stretches in which the process was saturated (for
+// Ramp), so a healthy run of any length costs it the same memory. It is
 // safe for concurrent use.
 type Monitor struct {
 	mu    sync.Mutex
@@ -164,6 +180,14 @@ func (m *Monitor) Sample(now time.Time, in Input) Sample {
 	m.before, m.last = m.last, rd
 	m.acc.add(s)
 	return s
+}
+
+// Ramp hands the monitor the run's main connect ramp, to be judged with
+// the samples that cover it (Limits.ConnectShare) in every later Report.
+func (m *Monitor) Ramp(r Ramp) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.acc.ramp = &r
 }
 
 // Live returns the limits exceeded without a break for at least

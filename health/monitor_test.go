@@ -110,12 +110,13 @@ func TestReportJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"":              {"verdict", "cores", "sampled_s", "cpu", "sched_latency", "schedule_lag", "backpressure", "gc_pause"},
+		"":              {"verdict", "reasons", "cores", "sampled_s", "cpu", "sched_latency", "schedule_lag", "backpressure", "gc_pause", "late_arrivals"},
 		"cpu":           {"mean_pct", "peak_pct", "limit_pct", "over_s"},
 		"sched_latency": {"p99_ms", "peak_p99_ms", "limit_ms", "over_s"},
 		"schedule_lag":  {"peak_p99_ms", "limit_ms", "over_s"},
 		"backpressure":  {"dropped", "attempts", "share_pct", "peak_share_pct", "limit_pct", "over_s"},
 		"gc_pause":      {"total_ms", "max_ms", "peak_pct", "limit_pct", "over_s"},
+		"late_arrivals": {"dropped", "arrivals", "share_pct", "peak_share_pct", "limit_pct", "decisive_pct", "over_s"},
 	}
 	for obj, keys := range want {
 		m := got
@@ -132,7 +133,8 @@ func TestReportJSON(t *testing.T) {
 			t.Errorf("%q keys %v, want %v", obj, have, keys)
 		}
 	}
-	if got["verdict"] != "healthy" || strings.Contains(string(raw), "reasons") {
+	// Nothing sampled yet: nothing judged, and why.
+	if got["verdict"] != "not_judged" || !strings.Contains(string(raw), `"signal":"duration"`) || strings.Contains(string(raw), `"connect"`) {
 		t.Errorf("a fresh monitor: %s", raw)
 	}
 }

@@ -23,8 +23,9 @@ const JUnitFile = "junit.xml"
 // annotations land on it. A scenario without thresholds gives an empty
 // suite. Whether the run completed, aborted or was interrupted is in the
 // suite's end_reason property and <system-out>; in a run that did not
-// complete or was generator-bound (Summary.Judged), a rule that held is
-// <skipped> with the reason, since it was not judged on a whole run.
+// complete, was generator-bound or too short to judge the generator
+// (Summary.Judged), a rule that held is <skipped> with the reason, since
+// it was not judged on a whole run.
 func WriteJUnit(w io.Writer, s *Summary) error {
 	file := scenarioFile(s)
 	suite := junitSuite{
@@ -42,9 +43,9 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 	if file != "" {
 		suite.Properties = append(suite.Properties, junitProperty{"scenario_file", file})
 	}
-	if s.GeneratorBound() {
+	if s.GeneratorBound() || s.GeneratorNotJudged() {
 		suite.Properties = append(suite.Properties, junitProperty{"generator", string(s.Generator.State)})
-		suite.SystemOut += "\ngenerator-bound: " + s.Generator.Verdict.String()
+		suite.SystemOut += "\ngenerator: " + s.Generator.Verdict.String()
 	}
 	for _, n := range s.Notes {
 		suite.SystemOut += "\nnote: " + n
@@ -189,7 +190,8 @@ type junitCase struct {
 }
 
 // junitSkipped marks a case not judged: a rule that held in a run that was
-// interrupted, aborted or generator-bound.
+// interrupted, aborted, generator-bound or too short to judge the
+// generator.
 type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
