@@ -243,10 +243,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	sum.UsersOnline = tk.online.summary()
 	if opts.Steps == nil { // a capacity search's steps are not its stages
 		sum.Connect = report.ConnectOf(sum.Stages, sum.Series, sc.Fleet.ConnectRate.PerSecond)
-		if r, ok := rampOf(sum); ok {
-			tk.mon.Ramp(r)
-		}
 	}
+	wholeRun(tk.mon, sum)
 	gen := tk.mon.Report()
 	sum.Generator = &gen
 	sum.Notes = append(sum.Notes, notes.list()...)

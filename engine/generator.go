@@ -12,6 +12,17 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
+// wholeRun hands the health monitor what only the whole run shows: its
+// main connect ramp, and its arrival totals (the late drops of a
+// simulator far behind come mostly in the teardown, after the last
+// sample).
+func wholeRun(mon *health.Monitor, sum *report.Summary) {
+	if r, ok := rampOf(sum); ok {
+		mon.Ramp(r)
+	}
+	mon.Arrivals(sum.Counters[scenario.ArrivalsScheduled], sum.Counters[scenario.ArrivalsDroppedLate])
+}
+
 // rampOf is the run's main connect ramp (summary.json connect) on the
 // health monitor's clock, for health.Monitor.Ramp; false when the run had
 // none.

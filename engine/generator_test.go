@@ -280,8 +280,8 @@ behaviours:
 		t.Fatalf("%d arrivals dropped for want of an idle user, want most of ~60 (%v)", idle, s.Counters)
 	}
 	g := s.Generator
-	if g.LateArrivals.Arrivals == 0 || g.LateArrivals.Dropped > late {
-		t.Errorf("generator late arrivals %+v with %d late and %d busy drops: want only the late ones", g.LateArrivals, late, idle)
+	if g.LateArrivals.Arrivals != s.Counters[scenario.ArrivalsScheduled] || g.LateArrivals.Dropped != late {
+		t.Errorf("generator late arrivals %+v with %d late and %d busy drops: want only the late ones, of the run's arrivals", g.LateArrivals, late, idle)
 	}
 	if late == 0 && OutcomeOf(err) != Passed {
 		t.Errorf("outcome %v with no late arrival: %v", OutcomeOf(err), err)
@@ -292,5 +292,34 @@ behaviours:
 	}
 	if !found {
 		t.Errorf("notes %q lack the busy users, with the hint", s.Notes)
+	}
+}
+
+// TestWholeRunGivesTheMonitorTheRun: the engine hands the health monitor
+// the run's arrival totals (a simulator far behind drops most of its late
+// arrivals in the teardown, after the last sample: the 8 s run
+// sampled 8,920 late of 37,505 but dropped 131,320 of 159,904) and its
+// connect ramp, on the monitor's clock.
+func TestWholeRunGivesTheMonitorTheRun(t *testing.T) {
+	lim := onlyLimits(func(l *health.Limits) {
+		l.Warmup, l.Sustain, l.MinAttempts, l.DecisiveLateShare, l.ConnectShare = 5*time.Second, 5*time.Second, 100, 0.1, 0.5
+	})
+	start := time.Now()
+	mon := health.NewMonitor(lim, start)
+	for sec := 1; sec <= 5; sec++ {
+		mon.Sample(start.Add(time.Duration(sec)*time.Second), health.Input{Arrivals: 7501, Late: 400})
+	}
+	sum := &report.Summary{
+		Counters: map[string]int64{scenario.ArrivalsScheduled: 159904, scenario.ArrivalsDroppedLate: 131320},
+		Stages:   []report.Stage{{Name: "warm", From: 0, To: 2}, {Name: "up", From: 2, To: 8}},
+		Connect:  &report.Connect{Stage: "up", AskedPerS: 100, ReachedPerS: 99, Seconds: 1},
+	}
+	wholeRun(mon, sum)
+	rep := mon.Report()
+	if rep.State != health.GeneratorBound || rep.LateArrivals.Dropped != 131320 || rep.LateArrivals.Arrivals != 159904 {
+		t.Errorf("verdict %s, late arrivals %+v: want generator-bound on the run's totals", rep.Verdict, rep.LateArrivals)
+	}
+	if c := rep.Connect; c == nil || c.Seconds != 1 || c.ReachedPct != 99 {
+		t.Errorf("connect %+v: want the 1 s ramp of stage up at 99%% of the rate asked", c)
 	}
 }

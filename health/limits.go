@@ -60,8 +60,9 @@ type Limits struct {
 	// simulator's own lateness drops an arrival as late, so no busy
 	// condition applies.
 	LateShare float64
-	// DecisiveLateShare is the share of all the sampled arrivals (0..1),
-	// at least MinAttempts of them, dropped late at or above which the
+	// DecisiveLateShare is the share of the run's arrivals (0..1; its
+	// totals when given, Monitor.Arrivals, else the samples'), at least
+	// MinAttempts of them, dropped late at or above which the
 	// run is generator-bound however short it is: that much of the
 	// planned load was never sent because the simulator fell more than
 	// 1 s behind, which needs no sustained signal to prove (a healthy

@@ -190,6 +190,18 @@ func (m *Monitor) Ramp(r Ramp) {
 	m.acc.ramp = &r
 }
 
+// Arrivals hands the monitor the run's open-model arrival totals at its
+// end (arrivals.scheduled and arrivals.dropped.late, the teardown
+// included): the decisive share of late drops (Limits.DecisiveLateShare)
+// and the Report's counts are then over the whole run. A simulator that
+// falls far behind reaches most of its late arrivals only when the run
+// ends, after the last sample.
+func (m *Monitor) Arrivals(scheduled, late int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.acc.totals = &[2]int64{scheduled, late}
+}
+
 // Live returns the limits exceeded without a break for at least
 // Limits.LiveAfter up to the last sample (after the warm-up), for a live
 // warning; nil when there are none. A progress display prints its warning

@@ -59,8 +59,10 @@ type BackpressureStats struct {
 
 // LateStats counts open-model arrivals dropped because the simulator
 // reached them more than 1 s late (arrivals.dropped.late), out of the
-// arrivals due while it sampled. DecisivePct is the whole-run share that
-// makes a run generator-bound however short (Limits.DecisiveLateShare).
+// arrivals due: over the whole run when the monitor was given its totals
+// (Monitor.Arrivals), else while it sampled. DecisivePct is the whole-run
+// share that makes a run generator-bound however short
+// (Limits.DecisiveLateShare).
 type LateStats struct {
 	Dropped      int64   `json:"dropped"`
 	Arrivals     int64   `json:"arrivals"`
@@ -108,13 +110,14 @@ func (j *judge) report() Report {
 		Backpressure: BackpressureStats{Dropped: j.backpressure, Attempts: j.attempts, PeakSharePct: pct(bp.peak),
 			LimitPct: pct(j.lim.BackpressureShare), OverS: bp.over.Seconds()},
 		GCPause: GCStats{TotalMS: ms(j.gcPause), PeakPct: pct(gc.peak), LimitPct: pct(j.lim.GCPauseShare), OverS: gc.over.Seconds()},
-		LateArrivals: LateStats{Dropped: j.late, Arrivals: j.arrivals, PeakSharePct: pct(late.peak),
+		LateArrivals: LateStats{PeakSharePct: pct(late.peak),
 			LimitPct: pct(j.lim.LateShare), DecisivePct: pct(j.lim.DecisiveLateShare), OverS: late.over.Seconds()},
 		Connect: j.rampStats(),
 	}
 	if j.attempts > 0 {
 		r.Backpressure.SharePct = pct(float64(j.backpressure) / float64(j.attempts))
 	}
+	r.LateArrivals.Arrivals, r.LateArrivals.Dropped = j.arrivalCounts()
 	r.LateArrivals.finish()
 	return r
 }

@@ -209,7 +209,8 @@ type judge struct {
 	sampled                time.Duration
 	judged                 time.Duration // sampled past the warm-up
 	attempts, backpressure int64
-	arrivals, late         int64
+	arrivals, late         int64     // over the samples
+	totals                 *[2]int64 // the run's arrivals and late drops, when given (Monitor.Arrivals)
 	gcPause                time.Duration
 	saturated              spans // for the ramp
 	ramp                   *Ramp // nil: none was given
@@ -275,20 +276,30 @@ func (j *judge) verdict() Verdict {
 }
 
 // decisiveLate is the reason of a run in which at least
-// DecisiveLateShare of the sampled arrivals were dropped late, whatever
-// its length.
+// DecisiveLateShare of the arrivals (arrivalCounts) were dropped late,
+// whatever its length.
 func (j *judge) decisiveLate() (Reason, bool) {
 	lim := j.lim.DecisiveLateShare
-	if lim <= 0 || j.arrivals < max(1, j.lim.MinAttempts) {
+	arrivals, late := j.arrivalCounts()
+	if lim <= 0 || arrivals < max(1, j.lim.MinAttempts) {
 		return Reason{}, false
 	}
-	share := min(1, float64(j.late)/float64(j.arrivals))
+	share := min(1, float64(late)/float64(arrivals))
 	if share < lim {
 		return Reason{}, false
 	}
 	return Reason{Signal: SignalLateArrivals, LimitPct: pct(lim), PeakPct: pct(share), SustainedS: j.sampled.Seconds(),
 		Message: fmt.Sprintf("%s of the arrivals dropped more than 1s late (%d of %d): the simulator did not send the planned load (%s or more decides, however short the run)",
-			fmtPct(share), j.late, j.arrivals, fmtPct(lim))}, true
+			fmtPct(share), late, arrivals, fmtPct(lim))}, true
+}
+
+// arrivalCounts are the run's arrivals and late drops: the totals when
+// the monitor was given them, else the samples' sums.
+func (j *judge) arrivalCounts() (arrivals, late int64) {
+	if j.totals != nil {
+		return j.totals[0], j.totals[1]
+	}
+	return j.arrivals, j.late
 }
 
 // tooShort is the reason of a NotJudged verdict.

@@ -338,3 +338,28 @@ func TestHistogramQuantile(t *testing.T) {
 		t.Errorf("empty: %v", got)
 	}
 }
+
+// TestArrivalTotalsDecide: a simulator far behind reaches most of its
+// late arrivals only when the run ends (the pacer drains them after the
+// last sample): 9 % of the sampled arrivals were late, 82 % of the run's.
+// Given the run's totals, the monitor judges and reports those.
+func TestArrivalTotalsDecide(t *testing.T) {
+	lim := DefaultLimits()
+	lim.CPU, lim.SchedP99, lim.GCPauseShare = 0, 0, 0 // the process's own readings play no part
+	t0 := time.Now()
+	m := NewMonitor(lim, t0)
+	for sec := 1; sec <= 8; sec++ {
+		m.Sample(t0.Add(time.Duration(sec)*time.Second), Input{Arrivals: 1000, Late: 90})
+	}
+	if v := m.Report().Verdict; v.State != NotJudged {
+		t.Fatalf("on the samples alone: %s, want not judged", v)
+	}
+	m.Arrivals(159904, 131320)
+	rep := m.Report()
+	if rep.State != GeneratorBound || rep.Reasons[0].Signal != SignalLateArrivals || rep.Reasons[0].PeakPct != 82.1 {
+		t.Errorf("with the run's totals: %s, want generator-bound by 82.1%% late", rep.Verdict)
+	}
+	if rep.LateArrivals.Dropped != 131320 || rep.LateArrivals.Arrivals != 159904 || rep.LateArrivals.PeakSharePct != 9 {
+		t.Errorf("late arrivals %+v, want the run's counts and the worst second's share", rep.LateArrivals)
+	}
+}
