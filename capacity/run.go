@@ -110,7 +110,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 	o := engine.OutcomeOf(err)
 	switch o {
-	case engine.Passed, engine.GeneratorBound, engine.ThresholdsFailed, engine.Interrupted:
+	case engine.Passed, engine.GeneratorBound, engine.ThresholdsFailed, engine.NotJudged, engine.Interrupted:
+		// the steps were judged on their own (a whole run too short for
+		// its own health verdict still judged its steps)
 	default:
 		return nil, err // unreachable target, nothing measured, results not written
 	}

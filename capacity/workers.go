@@ -421,19 +421,23 @@ func (s *Stepper) generator(c *stepState) health.Report {
 }
 
 // combineReports is the workers' reports as one (health.Report.Fold):
-// every worker's reasons (each names its worker), the busiest worker's
-// mean CPU; Cores is this machine's.
+// the worst worker's state (health.Worst) with the reasons of every worker
+// in it (each names its worker), the busiest worker's mean CPU; Cores is
+// this machine's.
 func combineReports(rs []health.Report, lim health.Limits) health.Report {
-	out := health.ReportOf(nil, lim) // the limits, healthy
+	out := health.ReportOf(nil, lim) // the limits
+	out.State, out.Reasons = health.Healthy, nil
 	out.Cores = runtime.NumCPU()
 	for _, r := range rs {
-		out.Reasons = append(out.Reasons, r.Reasons...)
+		out.State = health.Worst(out.State, r.State)
 		out.CPU.MeanPct = max(out.CPU.MeanPct, r.CPU.MeanPct)
 		out.Fold(r)
 	}
-	out.FinishFolding()
-	if len(out.Reasons) > 0 {
-		out.State = health.GeneratorBound
+	for _, r := range rs { // the reasons of the verdict: those of the workers that share it
+		if r.State == out.State {
+			out.Reasons = append(out.Reasons, r.Reasons...)
+		}
 	}
+	out.FinishFolding()
 	return out
 }

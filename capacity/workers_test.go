@@ -95,6 +95,30 @@ func statusLine(t *testing.T, k, n int, v int64, online int64) procs.Status {
 // summed, histograms merged, the p99 taken from the merge; a worker that
 // skipped a tick counts with its last values; an exited worker holds
 // nothing up.
+// TestCombineReports: the workers' step reports as one take the worst
+// worker's state with its reasons; a worker's step that was not judged
+// makes no reason of generator-bound.
+func TestCombineReports(t *testing.T) {
+	lim := health.DefaultLimits()
+	healthy := health.Report{Verdict: health.Verdict{State: health.Healthy}}
+	short := health.Report{Verdict: health.Verdict{State: health.NotJudged, Reasons: []health.Reason{{Signal: health.SignalDuration, Message: "w1: too short"}}}}
+	bound := health.Report{Verdict: health.Verdict{State: health.GeneratorBound, Reasons: []health.Reason{{Signal: health.SignalCPU, Message: "w2: CPU"}}}}
+	for _, tc := range []struct {
+		name    string
+		reports []health.Report
+		want    health.State
+		reasons int
+	}{
+		{"all healthy", []health.Report{healthy, healthy}, health.Healthy, 0},
+		{"one not judged", []health.Report{healthy, short}, health.NotJudged, 1},
+		{"one bound", []health.Report{short, bound, healthy}, health.GeneratorBound, 1},
+	} {
+		if got := combineReports(tc.reports, lim); got.State != tc.want || len(got.Reasons) != tc.reasons {
+			t.Errorf("%s: %s, want %s with %d reasons", tc.name, got.Verdict, tc.want, tc.reasons)
+		}
+	}
+}
+
 func TestIntervalsMerge(t *testing.T) {
 	rec := &sinkRecorder{}
 	iv := newIntervals(2, rec)

@@ -83,6 +83,9 @@ func runOnce(dir, out, latency string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err = engine.Run(ctx, sc, engine.Options{})
+	if engine.OutcomeOf(err) == engine.NotJudged {
+		return nil // a 6 s run is too short to judge the simulator (docs/health.md); its results are whole
+	}
 	return err
 }
 

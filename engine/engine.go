@@ -39,7 +39,8 @@ type Options struct {
 	// works: at most once that the simulator is the bottleneck (from the
 	// ticker goroutine), and before the fleet starts, each scheduled fault
 	// that falls after the run's end. Each also becomes a note in the
-	// summary. It must not block.
+	// summary (the bottleneck warning stated against the final verdict,
+	// which may overrule it). It must not block.
 	Warn func(msg string)
 	// CommandLine is how the run was invoked, for summary.json's meta,
 	// with secrets already replaced (the app secret is redacted again
@@ -213,7 +214,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	defer stopRun(nil)
 	tk := &ticker{
 		c: collector, hlogs: hlogs, reg: reg, status: runner.Status, stages: len(sc.Stages),
-		mon: health.NewMonitor(limits, start), online: newOnlineTracker(sc), warn: notes.add,
+		mon: health.NewMonitor(limits, start), online: newOnlineTracker(sc), warn: opts.Warn,
 		stageOf: newStageClock(sc), prev: start,
 	}
 	if opts.Progress != nil {
@@ -243,9 +244,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if opts.Steps == nil { // a capacity search's steps are not its stages
 		sum.Connect = report.ConnectOf(sum.Stages, sum.Series, sc.Fleet.ConnectRate.PerSecond)
 	}
+	wholeRun(tk.mon, sum)
 	gen := tk.mon.Report()
 	sum.Generator = &gen
 	sum.Notes = append(sum.Notes, notes.list()...)
+	sum.Notes = append(sum.Notes, generatorNotes(sum, tk.live, limits)...)
 	var abort *AbortError
 	if errors.As(context.Cause(runCtx), &abort) {
 		sum.Notes = append(sum.Notes, abort.Error())

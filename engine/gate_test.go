@@ -220,6 +220,7 @@ func TestOutcomeTable(t *testing.T) {
 	passed := []report.Verdict{{Metric: scenario.HTTPMe, Rule: "p(95) < 1s", Passed: true}}
 	failed := []report.Verdict{{Metric: scenario.HTTPMe, Rule: "p(95) < 1s", Observed: "2s"}}
 	bound := &health.Report{Verdict: health.Verdict{State: health.GeneratorBound, Reasons: []health.Reason{{Signal: health.SignalCPU, Message: "process CPU at or over 90%"}}}}
+	short := &health.Report{Verdict: health.Verdict{State: health.NotJudged, Reasons: []health.Reason{{Signal: health.SignalDuration, Message: "the run was too short"}}}}
 	tests := []struct {
 		name     string
 		cause    error
@@ -245,6 +246,12 @@ func TestOutcomeTable(t *testing.T) {
 		{"interrupted, generator-bound", interrupted, report.Summary{EndReason: report.EndInterrupted, Metrics: logins(5), Generator: bound}, nil, nil, Interrupted},
 		{"no login, generator-bound", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(0), Generator: bound}, nil, nil, Unreachable},
 		{"healthy", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: passed, Generator: &health.Report{Verdict: health.Verdict{State: health.Healthy}}}, nil, nil, Passed},
+		// Too short to judge the simulator: no pass, with or without
+		// rules; a failed rule still failed.
+		{"not judged", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: passed, Generator: short}, nil, nil, NotJudged},
+		{"not judged, no thresholds", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Generator: short}, nil, nil, NotJudged},
+		{"not judged, failed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: failed, Generator: short}, nil, nil, ThresholdsFailed},
+		{"interrupted, not judged", interrupted, report.Summary{EndReason: report.EndInterrupted, Metrics: logins(5), Generator: short}, nil, nil, Interrupted},
 		// A failed rule.
 		{"thresholds failed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: failed}, nil, nil, ThresholdsFailed},
 		// All passed.

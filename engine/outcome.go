@@ -42,9 +42,13 @@ const (
 	// and it may have sent less than planned, so its thresholds judge the
 	// simulator as much as the target and are not the verdict.
 	GeneratorBound
+	// NotJudged: the run completed, but too briefly for the simulator's
+	// own health to be judged (health.NotJudged): nothing says its
+	// latencies measure the target, so a threshold that held is no pass.
+	NotJudged
 )
 
-var outcomeNames = [...]string{"passed", "failed", "bad input", "unreachable", "thresholds failed", "aborted", "interrupted", "generator-bound"}
+var outcomeNames = [...]string{"passed", "failed", "bad input", "unreachable", "thresholds failed", "aborted", "interrupted", "generator-bound", "not judged"}
 
 func (o Outcome) String() string {
 	if o < 0 || int(o) >= len(outcomeNames) {
@@ -96,6 +100,7 @@ func OutcomeOf(err error) Outcome {
 //	Unreachable      no user could log in and connect: nothing was measured
 //	GeneratorBound   the simulator was the bottleneck (its thresholds are not the verdict)
 //	ThresholdsFailed a threshold failed
+//	NotJudged        too short to judge the simulator (a rule that held is no pass)
 //	nil              otherwise
 //
 // cause is the run context's cancel cause.
@@ -135,6 +140,14 @@ func outcome(sum *report.Summary, cause, runErr, writeErr error) error {
 		}
 		return fail(ThresholdsFailed, fmt.Errorf("%d of %d thresholds failed: %s",
 			len(failed), len(sum.Thresholds), strings.Join(parts, "; ")))
+	}
+	if sum.GeneratorNotJudged() {
+		held := ""
+		if n := len(sum.Thresholds); n > 0 {
+			held = fmt.Sprintf("; %d of %d thresholds held, not judged", n, n)
+		}
+		return &Error{Outcome: NotJudged, Err: fmt.Errorf("%s%s", sum.Generator.Verdict, held),
+			Hints: []string{"lengthen the stages (--duration) so the simulator's health can be judged; docs/health.md"}}
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ thresholds: { user.login: ["count >= 7"] }
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			results[i], errs[i] = Run(ctx, sc, Options{Shard: &scenario.Shard{Index: i, Count: 2}, StartAt: startAt})
+			results[i], errs[i] = Run(ctx, sc, Options{Shard: &scenario.Shard{Index: i, Count: 2}, StartAt: startAt, Health: &unchecked})
 		}()
 	}
 	wg.Wait()

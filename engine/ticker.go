@@ -30,21 +30,26 @@ type ticker struct {
 	// each is told about every interval (the progress sink); may be nil.
 	each func(fleet.Status, metrics.Point)
 	// warn is told, once, that the simulator is the bottleneck; may be nil.
+	// The warning is kept in live, for the note the engine states against
+	// the final verdict (generatorNotes).
 	warn func(string)
 	// stageOf says which stage each interval belongs to (stages.go); prev
 	// is the end of the previous interval.
 	stageOf *stageClock
 	prev    time.Time
 
-	warned       bool
-	torndown     bool
-	backpressure int64 // telemetry.puback backpressure errors so far
+	live     string // the live warning; "" until there was one
+	torndown bool
+	// counts so far, for each interval's share: telemetry.puback
+	// backpressure errors, arrivals.scheduled, arrivals.dropped.late
+	backpressure, scheduled, late int64
 }
 
 // tick ends the interval at now. stopping says the run's context is done:
 // what follows is the teardown.
 func (t *ticker) tick(now time.Time, stopping bool) {
 	st := t.status()
+	load := !t.torndown && t.mostlyStages(st, now, stopping)
 	// A tick handled after the last stage's end is the teardown even when
 	// it was due before it: the counters and gauges it reads now are the
 	// users leaving.
@@ -62,7 +67,7 @@ func (t *ticker) tick(now time.Time, stopping bool) {
 	if !t.torndown && st.Stage != "" {
 		t.online.add(st.StageIndex, p.Values[scenario.UsersOnline])
 	}
-	if !t.torndown {
+	if load {
 		// The teardown is not judged: closing every connection at once
 		// saturates the scheduler by design, and nothing is measured then.
 		t.sampleHealth(now, p)
@@ -72,14 +77,30 @@ func (t *ticker) tick(now time.Time, stopping bool) {
 	}
 }
 
+// mostlyStages reports whether the interval ending at now was load: before
+// the stages ended and the run was stopped, or mostly before the last
+// stage's end. The tick that first finds the stages over (even the last
+// one, after the fleet returned) still closes an interval of load when the
+// end fell late in it, so a 10 s run has ten seconds of health samples
+// whichever of the ticker and the fleet started first; a run stopped
+// early (interrupted, aborted) has none from its stop on.
+func (t *ticker) mostlyStages(st fleet.Status, now time.Time, stopping bool) bool {
+	if !t.pastLastStage(st, now) {
+		return !stopping
+	}
+	return 2*st.StageEnd.Sub(t.prev) >= now.Sub(t.prev)
+}
+
 // pastLastStage reports whether st is the last stage and it has ended.
 func (t *ticker) pastLastStage(st fleet.Status, now time.Time) bool {
 	return st.Stage != "" && st.StageIndex == t.stages-1 && !now.Before(st.StageEnd)
 }
 
 // sampleHealth feeds the interval to the health monitor: schedule.lag's
-// p99 and count (every planned send records its lag), and the ticks
-// dropped as backpressure since the last interval.
+// p99 and count (every planned send records its lag), and, since the last
+// interval, the ticks dropped as backpressure, the open-model arrivals due
+// and those dropped late. Arrivals dropped for want of an idle user are
+// left out: the scenario's limit, not the simulator's (generatorNotes).
 func (t *ticker) sampleHealth(now time.Time, p metrics.Point) {
 	lag := p.Latencies[scenario.ScheduleLag]
 	var bp int64
@@ -88,23 +109,28 @@ func (t *ticker) sampleHealth(now time.Time, p metrics.Point) {
 			bp = l.ErrorCount(backpressureClass)
 		}
 	}
+	scheduled, late := p.Values[scenario.ArrivalsScheduled], p.Values[scenario.ArrivalsDroppedLate]
 	t.mon.Sample(now, health.Input{
 		ScheduleLagP99: lag.P99,
 		Attempts:       lag.Count + lag.Errors,
 		Backpressure:   bp - t.backpressure,
+		Arrivals:       scheduled - t.scheduled,
+		Late:           late - t.late,
 	})
-	t.backpressure = bp
-	if t.warned || t.warn == nil {
+	t.backpressure, t.scheduled, t.late = bp, scheduled, late
+	if t.live != "" {
 		return
 	}
 	if reasons := t.mon.Live(); len(reasons) > 0 {
-		t.warned = true
 		msgs := make([]string, len(reasons))
 		for i, r := range reasons {
 			msgs[i] = r.Message
 		}
-		t.warn("the simulator is the bottleneck, not the target: " + strings.Join(msgs, "; ") +
-			"; its latencies include its own delay (docs/health.md)")
+		t.live = "the simulator is the bottleneck, not the target: " + strings.Join(msgs, "; ") +
+			"; its latencies include its own delay (docs/health.md)"
+		if t.warn != nil {
+			t.warn(t.live)
+		}
 	}
 }
 

@@ -25,26 +25,13 @@ func TestTeardownIsNotJudged(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			sc := &scenario.Scenario{Stages: []scenario.Stage{{Name: "steady", For: time.Hour, Users: 1}}}
-			reg := metrics.NewRegistry()
-			hw, err := metrics.NewHlogWriter(filepath.Join(t.TempDir(), "hdr"), start)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer hw.Close()
 			lim := health.DefaultLimits()
 			lim.Warmup, lim.Sustain, lim.LiveAfter = 0, 0, 0
 			stageEnd := start.Add(time.Hour)
 			if tt.pastEnd {
 				stageEnd = start
 			}
-			tk := &ticker{
-				c: metrics.NewCollector(reg, start, hw), hlogs: hw, reg: reg, stages: 1,
-				status: func() fleet.Status {
-					return fleet.Status{Stage: "steady", StageIndex: 0, StageEnd: stageEnd, Target: 1, Online: 1}
-				},
-				mon: health.NewMonitor(lim, start), online: newOnlineTracker(sc), stageOf: newStageClock(sc), prev: start,
-			}
+			tk, reg := newTestTicker(t, start, stageEnd, lim)
 			lag := reg.Latency(scenario.ScheduleLag)
 			for i := range 3 {
 				for range 100 {
@@ -57,6 +44,36 @@ func TestTeardownIsNotJudged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// onlyLimits are limits that check nothing the process's real CPU or
+// scheduler could trip (the tickers below run on made-up times), from
+// the first sample.
+func onlyLimits(set func(*health.Limits)) health.Limits {
+	var l health.Limits
+	set(&l)
+	return l
+}
+
+// newTestTicker is a ticker over reg on made-up times from start, for a
+// scenario of one stage that ends at stageEnd.
+func newTestTicker(t *testing.T, start, stageEnd time.Time, lim health.Limits) (*ticker, *metrics.Registry) {
+	t.Helper()
+	sc := &scenario.Scenario{Stages: []scenario.Stage{{Name: "steady", For: stageEnd.Sub(start), Users: 1}}}
+	reg := metrics.NewRegistry()
+	hw, err := metrics.NewHlogWriter(filepath.Join(t.TempDir(), "hdr"), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hw.Close() })
+	tk := &ticker{
+		c: metrics.NewCollector(reg, start, hw), hlogs: hw, reg: reg, stages: 1,
+		status: func() fleet.Status {
+			return fleet.Status{Stage: "steady", StageIndex: 0, StageEnd: stageEnd, Target: 1, Online: 1}
+		},
+		mon: health.NewMonitor(lim, start), online: newOnlineTracker(sc), stageOf: newStageClock(sc), prev: start,
+	}
+	return tk, reg
 }
 
 // A tick due before the last stage's end but handled after it (a loaded

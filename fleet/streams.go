@@ -195,14 +195,13 @@ const (
 
 // name returns the reason's word: the suffix of its counter and the error
 // class on the behaviour's metric.
-func (d dropReason) name() string {
-	switch d {
-	case dropNoUserOnline:
-		return "no_user_online"
-	case dropNoIdleUser:
-		return "no_idle_user"
-	}
-	return "late"
+func (d dropReason) name() string { return dropNames[d].class }
+
+// dropNames are each reason's error class and counter (scenario/metrics.go).
+var dropNames = [dropReasons]struct{ class, counter string }{
+	dropNoUserOnline: {scenario.DropNoUserOnline, scenario.ArrivalsDroppedNoUserOnline},
+	dropNoIdleUser:   {scenario.DropNoIdleUser, scenario.ArrivalsDroppedNoIdleUser},
+	dropLate:         {scenario.DropLate, scenario.ArrivalsDroppedLate},
 }
 
 // droppedCounters counts dropped arrivals: all of them in arrivals.dropped,
@@ -226,6 +225,6 @@ func newDroppedCounters(reg *metrics.Registry) droppedCounters {
 
 func (c droppedCounters) inc(why dropReason) {
 	c.all.Inc()
-	c.once[why].Do(func() { c.reason[why] = c.reg.Counter(scenario.ArrivalsDropped + "." + why.name()) })
+	c.once[why].Do(func() { c.reason[why] = c.reg.Counter(dropNames[why].counter) })
 	c.reason[why].Inc()
 }

@@ -4,10 +4,11 @@ package health
 // several processes that ran side by side: nothing adds up exactly, so
 // each signal is the worst process's (the highest peaks and p99s, the
 // longest time over a limit, the longest sampling), and backpressure's
-// drops and attempts and GC time are summed. The state, the reasons, the
-// cores and the mean CPU share are the caller's to combine: only it knows
-// how to name each process and which cores they shared. Call
-// FinishFolding when every report is in.
+// drops and attempts, late arrivals and GC time are summed, and the
+// connect ramp is the slowest process's. The state (Worst), the reasons,
+// the limits, the cores and the mean CPU share are the caller's to
+// combine: only it knows how to name each process and which cores they
+// shared. Call FinishFolding when every report is in.
 func (r *Report) Fold(o Report) {
 	r.SampledS = max(r.SampledS, o.SampledS)
 	r.CPU.PeakPct = max(r.CPU.PeakPct, o.CPU.PeakPct)
@@ -25,12 +26,36 @@ func (r *Report) Fold(o Report) {
 	r.GCPause.MaxMS = max(r.GCPause.MaxMS, o.GCPause.MaxMS)
 	r.GCPause.PeakPct = max(r.GCPause.PeakPct, o.GCPause.PeakPct)
 	r.GCPause.OverS = max(r.GCPause.OverS, o.GCPause.OverS)
+	r.LateArrivals.Dropped += o.LateArrivals.Dropped
+	r.LateArrivals.Arrivals += o.LateArrivals.Arrivals
+	r.LateArrivals.PeakSharePct = max(r.LateArrivals.PeakSharePct, o.LateArrivals.PeakSharePct)
+	r.LateArrivals.OverS = max(r.LateArrivals.OverS, o.LateArrivals.OverS)
+	if o.Connect != nil && (r.Connect == nil || o.Connect.ReachedPct < r.Connect.ReachedPct) {
+		c := *o.Connect // the slowest process's ramp
+		r.Connect = &c
+	}
 }
 
-// FinishFolding sets what follows from the folded totals: backpressure's
-// share of the attempts.
+// Worst is the state of several processes that ran side by side:
+// generator-bound if any was, else not judged if any was, else healthy.
+func Worst(states ...State) State {
+	out := Healthy
+	for _, s := range states {
+		switch {
+		case s == GeneratorBound:
+			return GeneratorBound
+		case s == NotJudged:
+			out = NotJudged
+		}
+	}
+	return out
+}
+
+// FinishFolding sets what follows from the folded totals: the shares of
+// backpressure in the attempts and of late drops in the arrivals.
 func (r *Report) FinishFolding() {
 	if a := r.Backpressure.Attempts; a > 0 {
 		r.Backpressure.SharePct = pct(float64(r.Backpressure.Dropped) / float64(a))
 	}
+	r.LateArrivals.finish()
 }

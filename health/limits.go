@@ -3,10 +3,12 @@ package health
 import "time"
 
 // Limits are the levels past which a run is generator-bound. A limit left
-// at zero is not checked. Every limit must be exceeded without a break for
-// Sustain before it counts, so a short spike (the connect burst, one GC)
-// never condemns a run. The defaults, and the measurements behind them, are
-// in docs/health.md.
+// at zero is not checked. Every per-second limit must be exceeded without
+// a break for Sustain before it counts, so a short spike (the connect
+// burst, one GC) never condemns a run; a run whose samples past Warmup
+// cover less than Sustain is therefore not judged, unless the evidence
+// needs no sustained signal (DecisiveLateShare, ConnectShare). The
+// defaults, and the measurements behind them, are in docs/health.md.
 type Limits struct {
 	// Warmup is how long after the monitor starts samples are not judged
 	// (they still count in the peaks of the Report). Zero judges every
@@ -51,6 +53,29 @@ type Limits struct {
 	// process spent stopped for garbage collection above which the
 	// interval is a breach.
 	GCPauseShare float64
+	// LateShare is the share of the interval's open-model arrivals (0..1)
+	// dropped because the simulator reached them more than 1 s late
+	// (arrivals.dropped.late) above which the interval is a breach,
+	// provided there were at least MinAttempts arrivals. Nothing but the
+	// simulator's own lateness drops an arrival as late, so no busy
+	// condition applies.
+	LateShare float64
+	// DecisiveLateShare is the share of the run's arrivals (0..1; its
+	// totals when given, Monitor.Arrivals, else the samples'), at least
+	// MinAttempts of them, dropped late at or above which the
+	// run is generator-bound however short it is: that much of the
+	// planned load was never sent because the simulator fell more than
+	// 1 s behind, which needs no sustained signal to prove (a healthy
+	// simulator drops none late).
+	DecisiveLateShare float64
+	// ConnectShare is the share of fleet.connect_rate (0..1) under which a
+	// main connect ramp (Monitor.Ramp) is generator-bound when the process
+	// was saturated for at least half of the ramp: its CPU at or over CPU,
+	// or its scheduler latency over SchedP99. The ramp is judged warm-up
+	// included: the warm-up exists to forgive a connect burst, not one the
+	// simulator could not keep up with. A slow target slows the ramp too,
+	// but leaves the process idle.
+	ConnectShare float64
 }
 
 // DefaultLimits returns the limits eixamsim judges a run by. They were
@@ -68,5 +93,8 @@ func DefaultLimits() Limits {
 		BackpressureMinCPU: 0.60,
 		MinAttempts:        100,
 		GCPauseShare:       0.05,
+		LateShare:          0.01,
+		DecisiveLateShare:  0.10,
+		ConnectShare:       0.50,
 	}
 }

@@ -2,6 +2,7 @@ package health
 
 import (
 	"encoding/json"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -109,12 +110,13 @@ func TestReportJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"":              {"verdict", "cores", "sampled_s", "cpu", "sched_latency", "schedule_lag", "backpressure", "gc_pause"},
+		"":              {"verdict", "reasons", "cores", "sampled_s", "cpu", "sched_latency", "schedule_lag", "backpressure", "gc_pause", "late_arrivals"},
 		"cpu":           {"mean_pct", "peak_pct", "limit_pct", "over_s"},
 		"sched_latency": {"p99_ms", "peak_p99_ms", "limit_ms", "over_s"},
 		"schedule_lag":  {"peak_p99_ms", "limit_ms", "over_s"},
 		"backpressure":  {"dropped", "attempts", "share_pct", "peak_share_pct", "limit_pct", "over_s"},
 		"gc_pause":      {"total_ms", "max_ms", "peak_pct", "limit_pct", "over_s"},
+		"late_arrivals": {"dropped", "arrivals", "share_pct", "peak_share_pct", "limit_pct", "decisive_pct", "over_s"},
 	}
 	for obj, keys := range want {
 		m := got
@@ -131,7 +133,48 @@ func TestReportJSON(t *testing.T) {
 			t.Errorf("%q keys %v, want %v", obj, have, keys)
 		}
 	}
-	if got["verdict"] != "healthy" || strings.Contains(string(raw), "reasons") {
+	// Nothing sampled yet: nothing judged, and why.
+	if got["verdict"] != "not_judged" || !strings.Contains(string(raw), `"signal":"duration"`) || strings.Contains(string(raw), `"connect"`) {
 		t.Errorf("a fresh monitor: %s", raw)
+	}
+}
+
+// TestMonitorCPUOverTheReadInterval: a tick read late reads the CPU late
+// too, so the share is the CPU between two reads over the time between
+// them, not over the ticks' due times (which gave 146-151 % "of 2
+// cores"); and a read right after a late one is too short a window for
+// the kernel's count, which lags by a scheduler tick for threads still
+// running (it gave 336 %), so its window starts a read earlier. The
+// process here is 80 % busy throughout.
+func TestMonitorCPUOverTheReadInterval(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := time.Millisecond
+	var now time.Time // the fake clock: when each read happens
+	var stale time.Duration
+	cores := runtime.GOMAXPROCS(0)
+	busy := func(_ runtimeReading) time.Duration { // 80 % of every core since t0, less what the kernel has not counted yet
+		return time.Duration(0.8*float64(cores)*float64(now.Sub(t0))) - stale
+	}
+	now = t0
+	m := newMonitor(DefaultLimits(), t0, func() time.Time { return now }, busy)
+	for i, tc := range []struct {
+		due, read, stale, window time.Duration
+	}{
+		{time.Second, time.Second, 0, time.Second},
+		{2 * time.Second, 2500 * ms, 0, 1500 * ms}, // read half a second late
+		{3 * time.Second, 3 * time.Second, 0, 500 * ms},
+		{4 * time.Second, 4900 * ms, 8 * ms, 1900 * ms}, // read late, 8 ms of CPU not counted yet
+		{5 * time.Second, 4901 * ms, 0, 1901 * ms},      // 1 ms later: measured from the read before
+		{6 * time.Second, 6 * time.Second, 0, 1099 * ms},
+	} {
+		now, stale = t0.Add(tc.read), tc.stale
+		s := m.Sample(t0.Add(tc.due), Input{})
+		if math.Abs(s.CPU-0.8) > 0.01 || s.Interval != time.Second || s.Read != tc.window {
+			t.Errorf("tick %d: CPU %.3f over interval %v measured over %v, want 0.800 over 1s measured over %v", i+1, s.CPU, s.Interval, s.Read, tc.window)
+		}
+	}
+	rep := m.Report()
+	if rep.CPU.PeakPct > 80 || rep.CPU.MeanPct != 80 {
+		t.Errorf("CPU mean %v%% peak %v%%, want 80%% and at most 80%%", rep.CPU.MeanPct, rep.CPU.PeakPct)
 	}
 }

@@ -15,6 +15,10 @@ type Report struct {
 	ScheduleLag  LagStats          `json:"schedule_lag"`
 	Backpressure BackpressureStats `json:"backpressure"`
 	GCPause      GCStats           `json:"gc_pause"`
+	LateArrivals LateStats         `json:"late_arrivals"`
+	// Connect is how the main connect ramp was judged; nil when the run
+	// had none (Monitor.Ramp).
+	Connect *RampStats `json:"connect,omitempty"`
 }
 
 // CPUStats is the process's CPU use (user+sys) as a percentage of Cores.
@@ -53,6 +57,22 @@ type BackpressureStats struct {
 	OverS        float64 `json:"over_s"`
 }
 
+// LateStats counts open-model arrivals dropped because the simulator
+// reached them more than 1 s late (arrivals.dropped.late), out of the
+// arrivals due: over the whole run when the monitor was given its totals
+// (Monitor.Arrivals), else while it sampled. DecisivePct is the whole-run
+// share that makes a run generator-bound however short
+// (Limits.DecisiveLateShare).
+type LateStats struct {
+	Dropped      int64   `json:"dropped"`
+	Arrivals     int64   `json:"arrivals"`
+	SharePct     float64 `json:"share_pct"`      // Dropped / Arrivals over the run
+	PeakSharePct float64 `json:"peak_share_pct"` // the worst interval
+	LimitPct     float64 `json:"limit_pct"`
+	DecisivePct  float64 `json:"decisive_pct"`
+	OverS        float64 `json:"over_s"`
+}
+
 // GCStats is the stop-the-world time of the garbage collector.
 type GCStats struct {
 	TotalMS  float64 `json:"total_ms"`
@@ -60,6 +80,13 @@ type GCStats struct {
 	PeakPct  float64 `json:"peak_pct"` // the worst interval's share of wall time
 	LimitPct float64 `json:"limit_pct"`
 	OverS    float64 `json:"over_s"`
+}
+
+// finish sets the share from the counts.
+func (l *LateStats) finish() {
+	if l.Arrivals > 0 {
+		l.SharePct = pct(min(1, float64(l.Dropped)/float64(l.Arrivals)))
+	}
 }
 
 // report fills everything the samples give; the Monitor adds the whole-run
@@ -73,7 +100,7 @@ func (j *judge) report() Report {
 		}
 		return tracker{}
 	}
-	cpu, sched, lag, bp, gc := tr(SignalCPU), tr(SignalSchedLatency), tr(SignalScheduleLag), tr(SignalBackpressure), tr(SignalGCPause)
+	cpu, sched, lag, bp, gc, late := tr(SignalCPU), tr(SignalSchedLatency), tr(SignalScheduleLag), tr(SignalBackpressure), tr(SignalGCPause), tr(SignalLateArrivals)
 	r := Report{
 		Verdict:      j.verdict(),
 		SampledS:     j.sampled.Seconds(),
@@ -83,9 +110,14 @@ func (j *judge) report() Report {
 		Backpressure: BackpressureStats{Dropped: j.backpressure, Attempts: j.attempts, PeakSharePct: pct(bp.peak),
 			LimitPct: pct(j.lim.BackpressureShare), OverS: bp.over.Seconds()},
 		GCPause: GCStats{TotalMS: ms(j.gcPause), PeakPct: pct(gc.peak), LimitPct: pct(j.lim.GCPauseShare), OverS: gc.over.Seconds()},
+		LateArrivals: LateStats{PeakSharePct: pct(late.peak),
+			LimitPct: pct(j.lim.LateShare), DecisivePct: pct(j.lim.DecisiveLateShare), OverS: late.over.Seconds()},
+		Connect: j.rampStats(),
 	}
 	if j.attempts > 0 {
 		r.Backpressure.SharePct = pct(float64(j.backpressure) / float64(j.attempts))
 	}
+	r.LateArrivals.Arrivals, r.LateArrivals.Dropped = j.arrivalCounts()
+	r.LateArrivals.finish()
 	return r
 }

@@ -14,9 +14,15 @@ const (
 	// the target.
 	Healthy State = "healthy"
 	// GeneratorBound: the simulator was the bottleneck for at least
-	// Limits.Sustain; its latencies include its own delay and it may have
-	// sent less than planned.
+	// Limits.Sustain, or decisively (a tenth of the arrivals dropped late,
+	// a connect ramp it could not keep up with); its latencies include its
+	// own delay and it may have sent less than planned.
 	GeneratorBound State = "generator_bound"
+	// NotJudged: the samples past Limits.Warmup cover less than
+	// Limits.Sustain, so no limit could have been exceeded for long enough
+	// to count, and nothing decisive was seen either: the run was too short
+	// to tell whether the simulator kept up.
+	NotJudged State = "not_judged"
 )
 
 // Signal names one health signal, as in summary.json.
@@ -28,26 +34,34 @@ const (
 	SignalScheduleLag  Signal = "schedule_lag"  // schedule.lag p99
 	SignalBackpressure Signal = "backpressure"  // share of attempts dropped as backpressure
 	SignalGCPause      Signal = "gc_pause"      // share of wall time paused by GC
+	SignalLateArrivals Signal = "late_arrivals" // share of arrivals dropped more than 1 s late
+	SignalConnect      Signal = "connect"       // connect ramp reached under the rate asked while saturated
+	// SignalDuration is the reason of a NotJudged verdict: the time judged.
+	SignalDuration Signal = "duration"
 )
 
-// Verdict is the judgement of a run: Healthy, or GeneratorBound with one
-// reason per limit that was exceeded for long enough.
+// Verdict is the judgement of a run: Healthy; GeneratorBound with one
+// reason per limit that was exceeded for long enough (or decisively); or
+// NotJudged with one reason (SignalDuration) saying why.
 type Verdict struct {
 	State   State    `json:"verdict"`
 	Reasons []Reason `json:"reasons,omitempty"`
 }
 
-// String is one line for people: "healthy", or "generator-bound: " and the
-// reasons.
+// String is one line for people: "healthy", or "generator-bound: " or
+// "not judged: " and the reasons.
 func (v Verdict) String() string {
-	if v.State != GeneratorBound {
-		return string(Healthy)
-	}
 	msgs := make([]string, len(v.Reasons))
 	for i, r := range v.Reasons {
 		msgs[i] = r.Message
 	}
-	return "generator-bound: " + strings.Join(msgs, "; ")
+	switch v.State {
+	case GeneratorBound:
+		return "generator-bound: " + strings.Join(msgs, "; ")
+	case NotJudged:
+		return "not judged: " + strings.Join(msgs, "; ")
+	}
+	return string(Healthy)
 }
 
 // Reason is one limit exceeded without a break: the longest such stretch.
@@ -123,6 +137,17 @@ func checks() []check {
 			func(l Limits) float64 { return l.GCPauseShare },
 			func(s Sample, _ Limits) float64 { return s.GCPauseShare() },
 			func(s Sample, l Limits) bool { return s.GCPauseShare() > l.GCPauseShare }},
+		{SignalLateArrivals, false, "arrivals dropped more than 1s late over",
+			func(l Limits) float64 { return l.LateShare },
+			func(s Sample, l Limits) float64 {
+				if s.Arrivals < max(1, l.MinAttempts) {
+					return 0
+				}
+				return s.LateShare()
+			},
+			func(s Sample, l Limits) bool {
+				return s.Arrivals >= max(1, l.MinAttempts) && s.LateShare() > l.LateShare
+			}},
 	}
 }
 
@@ -182,8 +207,13 @@ type judge struct {
 	tr     []tracker
 
 	sampled                time.Duration
+	judged                 time.Duration // sampled past the warm-up
 	attempts, backpressure int64
+	arrivals, late         int64     // over the samples
+	totals                 *[2]int64 // the run's arrivals and late drops, when given (Monitor.Arrivals)
 	gcPause                time.Duration
+	saturated              spans // for the ramp
+	ramp                   *Ramp // nil: none was given
 }
 
 func newJudge(lim Limits) judge {
@@ -198,28 +228,87 @@ func (j *judge) add(s Sample) {
 	j.sampled += s.Interval
 	j.attempts += s.Attempts
 	j.backpressure += s.Backpressure
+	j.arrivals += s.Arrivals
+	j.late += s.Late
 	j.gcPause += s.GCPause
+	if j.lim.saturated(s) {
+		j.saturated.add(s.At-s.Interval, s.At)
+	}
 	judged := s.At-s.Interval >= j.lim.Warmup-tickSlack
+	if judged {
+		j.judged += s.Interval
+	}
 	for i, c := range j.checks {
 		on := c.limit(j.lim) > 0
 		j.tr[i].add(s, c.value(s, j.lim), judged && on, on && c.over(s, j.lim))
 	}
 }
 
-// verdict judges the samples so far, closing any stretch in progress.
+// verdict judges the samples so far, closing any stretch in progress:
+// generator-bound by any limit exceeded for Sustain, by the decisive share
+// of late arrivals or by the connect ramp; else not judged when the
+// samples past the warm-up are too few for any limit to have counted;
+// else healthy.
 func (j *judge) verdict() Verdict {
 	v := Verdict{State: Healthy}
+	late := false
 	for i, c := range j.checks {
 		t := j.tr[i] // a copy: the stretch in progress stays open
 		t.end()
 		if t.longest.length > 0 && t.longest.length+tickSlack >= j.lim.Sustain {
 			v.Reasons = append(v.Reasons, j.reason(c, t.longest))
+			late = late || c.signal == SignalLateArrivals
 		}
 	}
-	if len(v.Reasons) > 0 {
+	if r, ok := j.decisiveLate(); ok && !late {
+		v.Reasons = append(v.Reasons, r)
+	}
+	if r, ok := j.rampReason(); ok {
+		v.Reasons = append(v.Reasons, r)
+	}
+	switch {
+	case len(v.Reasons) > 0:
 		v.State = GeneratorBound
+	case j.judged == 0 || j.judged+tickSlack < j.lim.Sustain:
+		v.State, v.Reasons = NotJudged, []Reason{j.tooShort()}
 	}
 	return v
+}
+
+// decisiveLate is the reason of a run in which at least
+// DecisiveLateShare of the arrivals (arrivalCounts) were dropped late,
+// whatever its length.
+func (j *judge) decisiveLate() (Reason, bool) {
+	lim := j.lim.DecisiveLateShare
+	arrivals, late := j.arrivalCounts()
+	if lim <= 0 || arrivals < max(1, j.lim.MinAttempts) {
+		return Reason{}, false
+	}
+	share := min(1, float64(late)/float64(arrivals))
+	if share < lim {
+		return Reason{}, false
+	}
+	return Reason{Signal: SignalLateArrivals, LimitPct: pct(lim), PeakPct: pct(share), SustainedS: j.sampled.Seconds(),
+		Message: fmt.Sprintf("%s of the arrivals dropped more than 1s late (%d of %d): the simulator did not send the planned load (%s or more decides, however short the run)",
+			fmtPct(share), late, arrivals, fmtPct(lim))}, true
+}
+
+// arrivalCounts are the run's arrivals and late drops: the totals when
+// the monitor was given them, else the samples' sums.
+func (j *judge) arrivalCounts() (arrivals, late int64) {
+	if j.totals != nil {
+		return j.totals[0], j.totals[1]
+	}
+	return j.arrivals, j.late
+}
+
+// tooShort is the reason of a NotJudged verdict.
+func (j *judge) tooShort() Reason {
+	need := j.lim.Warmup + j.lim.Sustain
+	return Reason{Signal: SignalDuration, StartS: j.lim.Warmup.Seconds(), SustainedS: j.judged.Seconds(),
+		Message: fmt.Sprintf("the run was too short to judge the simulator's health: %s sampled, %s of it after the %s warm-up, "+
+			"and a limit counts only when exceeded for %s (a run needs %s of stages)", j.sampled.Round(time.Second),
+			j.judged.Round(time.Second), j.lim.Warmup, j.lim.Sustain, need)}
 }
 
 // live returns the limits over right now for at least LiveAfter.

@@ -2,6 +2,7 @@ package health
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,8 +41,8 @@ func TestJudgeHealthy(t *testing.T) {
 	}{
 		// Nothing happens.
 		{"quiet", run(20, nil)},
-		// No samples at all.
-		{"empty", nil},
+		// The shortest run that can be judged: 5 s past the warm-up.
+		{"quiet 10 s", run(10, nil)},
 		// The connect burst: every signal high in the first 4 s, inside
 		// the warm-up.
 		{"spike at start", run(20, func(sec int, s *Sample) {
@@ -89,6 +90,16 @@ func TestJudgeHealthy(t *testing.T) {
 			if between(sec, 8, 11) {
 				s.CPU = 0.90
 			}
+		})},
+		// Arrivals dropped for want of an idle user are not Late: only
+		// the few late ones count, under the limit.
+		{"a few late arrivals", run(20, func(_ int, s *Sample) {
+			s.Arrivals, s.Late = 10000, 50 // 0.5 %
+		})},
+		// Every arrival late, but too few to judge: 40 in the run, fewer
+		// than MinAttempts (one stall of the machine could do it).
+		{"late arrivals on a trickle", run(20, func(_ int, s *Sample) {
+			s.Arrivals, s.Late = 2, 2
 		})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,10 +172,28 @@ func TestJudgeGeneratorBound(t *testing.T) {
 				s.GCPause = 100 * time.Millisecond
 			}
 		}), []Signal{SignalGCPause}, 10, 10, 10},
+		// Arrivals fire on time but the pacer falls more than 1 s behind
+		// on 5 % of them: the planned load is not sent.
+		{"late arrivals", run(20, func(sec int, s *Sample) {
+			s.Arrivals = 2000
+			if sec > 12 {
+				s.Late = 100
+			}
+		}), []Signal{SignalLateArrivals}, 12, 8, 5},
 		// Everything at once, reasons in table order.
 		{"overloaded", run(20, func(_ int, s *Sample) {
 			s.CPU, s.SchedP99, s.ScheduleLagP99, s.Backpressure = 0.97, 300*time.Millisecond, 400*time.Millisecond, 200
 		}), []Signal{SignalCPU, SignalSchedLatency, SignalScheduleLag, SignalBackpressure}, 5, 15, 97},
+		// The 8 s run at 20,000 contacts/s: most arrivals dropped
+		// late. Too short for any limit to be sustained, but decisive
+		// whatever the length; the stretch is the whole run.
+		{"most arrivals late in a short run", run(8, func(_ int, s *Sample) {
+			s.CPU, s.SchedP99, s.Arrivals, s.Late = 0.99, time.Second, 20000, 12600
+		}), []Signal{SignalLateArrivals}, 0, 8, 63},
+		// A tenth of them late decides too.
+		{"a tenth of the arrivals late in a short run", run(8, func(_ int, s *Sample) {
+			s.Arrivals, s.Late = 1000, 100
+		}), []Signal{SignalLateArrivals}, 0, 8, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := Judge(tc.samples, DefaultLimits())
@@ -181,6 +210,52 @@ func TestJudgeGeneratorBound(t *testing.T) {
 					r.StartS, r.SustainedS, peak, tc.startS, tc.sustainedS, tc.peak, r.Message)
 			}
 		})
+	}
+}
+
+// TestJudgeTooShort: a run whose samples past the warm-up cover less than
+// Sustain cannot show a sustained limit, so it is not judged, not
+// healthy, whatever its samples say short of decisive evidence.
+func TestJudgeTooShort(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		samples []Sample
+		judged  float64 // seconds past the warm-up
+	}{
+		// No samples at all.
+		{"empty", nil, 0},
+		// A quiet 3 s run: nothing past the warm-up.
+		{"3 s", run(3, nil), 0},
+		// A quiet 9 s run: 4 s past the warm-up.
+		{"9 s", run(9, nil), 4},
+		// The 8 s run without its late drops: every limit over,
+		// but for 3 s.
+		{"overloaded for 8 s", run(8, func(_ int, s *Sample) {
+			s.CPU, s.SchedP99, s.ScheduleLagP99 = 1, time.Second, 2*time.Second
+		}), 3},
+		// 5 % of the arrivals late: over the per-second limit, but for
+		// 3 s, and short of the decisive tenth.
+		{"some late arrivals in a short run", run(8, func(_ int, s *Sample) {
+			s.Arrivals, s.Late = 1000, 50
+		}), 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Judge(tc.samples, DefaultLimits())
+			if v.State != NotJudged || len(v.Reasons) != 1 || v.Reasons[0].Signal != SignalDuration {
+				t.Fatalf("got %s, want not judged for its duration", v)
+			}
+			r := v.Reasons[0]
+			if r.SustainedS != tc.judged || r.StartS != 5 || !strings.Contains(r.Message, "a run needs 10s") {
+				t.Errorf("reason %+v, want %vs judged after a 5s warm-up and the length a run needs", r, tc.judged)
+			}
+		})
+	}
+	// The same limits without a warm-up judge a run from its first
+	// second: 5 s suffice.
+	lim := DefaultLimits()
+	lim.Warmup = 0
+	if v := Judge(run(5, nil), lim); v.State != Healthy {
+		t.Errorf("5 s without a warm-up: %s, want healthy", v)
 	}
 }
 
@@ -261,5 +336,30 @@ func TestHistogramQuantile(t *testing.T) {
 	}
 	if got := (histogram{}).quantile(0.99); got != 0 {
 		t.Errorf("empty: %v", got)
+	}
+}
+
+// TestArrivalTotalsDecide: a simulator far behind reaches most of its
+// late arrivals only when the run ends (the pacer drains them after the
+// last sample): 9 % of the sampled arrivals were late, 82 % of the run's.
+// Given the run's totals, the monitor judges and reports those.
+func TestArrivalTotalsDecide(t *testing.T) {
+	lim := DefaultLimits()
+	lim.CPU, lim.SchedP99, lim.GCPauseShare = 0, 0, 0 // the process's own readings play no part
+	t0 := time.Now()
+	m := NewMonitor(lim, t0)
+	for sec := 1; sec <= 8; sec++ {
+		m.Sample(t0.Add(time.Duration(sec)*time.Second), Input{Arrivals: 1000, Late: 90})
+	}
+	if v := m.Report().Verdict; v.State != NotJudged {
+		t.Fatalf("on the samples alone: %s, want not judged", v)
+	}
+	m.Arrivals(159904, 131320)
+	rep := m.Report()
+	if rep.State != GeneratorBound || rep.Reasons[0].Signal != SignalLateArrivals || rep.Reasons[0].PeakPct != 82.1 {
+		t.Errorf("with the run's totals: %s, want generator-bound by 82.1%% late", rep.Verdict)
+	}
+	if rep.LateArrivals.Dropped != 131320 || rep.LateArrivals.Arrivals != 159904 || rep.LateArrivals.PeakSharePct != 9 {
+		t.Errorf("late arrivals %+v, want the run's counts and the worst second's share", rep.LateArrivals)
 	}
 }

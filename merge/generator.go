@@ -11,8 +11,9 @@ import (
 // shard per signal: the highest peaks and the longest time over a limit,
 // CPU's mean share averaged over the shards (weighted by the time each
 // sampled), backpressure's counts summed, GC time summed. Cores is the
-// shards' cores together. The run is generator-bound if any shard was;
-// each of its reasons names its shard. bound lists those shards' indexes.
+// shards' cores together. The run is generator-bound if any shard was,
+// else not judged if any shard was (health.Worst); each of its reasons
+// names its shard. bound lists the generator-bound shards' indexes.
 func generator(shards []*shard) (rep *health.Report, bound []int) {
 	var out health.Report
 	out.State = health.Healthy
@@ -26,15 +27,12 @@ func generator(shards []*shard) (rep *health.Report, bound []int) {
 		if !found {
 			out.CPU.LimitPct, out.SchedLatency.LimitMS = g.CPU.LimitPct, g.SchedLatency.LimitMS
 			out.ScheduleLag.LimitMS, out.Backpressure.LimitPct, out.GCPause.LimitPct = g.ScheduleLag.LimitMS, g.Backpressure.LimitPct, g.GCPause.LimitPct
+			out.LateArrivals.LimitPct, out.LateArrivals.DecisivePct = g.LateArrivals.LimitPct, g.LateArrivals.DecisivePct
 		}
 		found = true
+		out.State = health.Worst(out.State, g.State)
 		if g.State == health.GeneratorBound {
-			out.State = health.GeneratorBound
 			bound = append(bound, s.index())
-			for _, r := range g.Reasons {
-				r.Message = fmt.Sprintf("shard %d: %s", s.index(), r.Message)
-				out.Reasons = append(out.Reasons, r)
-			}
 		}
 		out.Cores += g.Cores
 		cpuWeighted += g.CPU.MeanPct * g.SampledS
@@ -43,6 +41,14 @@ func generator(shards []*shard) (rep *health.Report, bound []int) {
 	}
 	if !found {
 		return nil, nil
+	}
+	for _, s := range shards { // the reasons of the verdict: those of the shards that share it
+		if g := s.sum.Generator; g != nil && g.State == out.State {
+			for _, r := range g.Reasons {
+				r.Message = fmt.Sprintf("shard %d: %s", s.index(), r.Message)
+				out.Reasons = append(out.Reasons, r)
+			}
+		}
 	}
 	if sampled > 0 {
 		out.CPU.MeanPct = cpuWeighted / sampled

@@ -49,6 +49,7 @@ type Result struct {
 //	Unreachable      no user of any shard logged in and connected
 //	GeneratorBound   a shard was generator-bound
 //	ThresholdsFailed a threshold failed on the merged data
+//	NotJudged        a shard was too short to judge its generator
 //
 // The Result is non-nil once the merged files were written (also when
 // writing some failed).

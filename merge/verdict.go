@@ -10,7 +10,7 @@ import (
 
 // verdict is the merged run's outcome, in the order a run's is chosen
 // (engine): partial or interrupted, aborted, nothing measured,
-// generator-bound, thresholds failed; nil when it passed.
+// generator-bound, thresholds failed, not judged; nil when it passed.
 func verdict(sum *report.Summary, shards []*shard, missing []int) error {
 	count := shards[0].sum.Meta.Shard.Count
 	byReason := func(r report.EndReason) []int {
@@ -56,6 +56,13 @@ func verdict(sum *report.Summary, shards []*shard, missing []int) error {
 		}
 		return &engine.Error{Outcome: engine.ThresholdsFailed,
 			Err: fmt.Errorf("%d of %d thresholds failed: %s", len(failed), len(sum.Thresholds), strings.Join(parts, "; "))}
+	}
+	if sum.GeneratorNotJudged() {
+		held := ""
+		if n := len(sum.Thresholds); n > 0 {
+			held = fmt.Sprintf("; %d of %d thresholds held, not judged", n, n)
+		}
+		return &engine.Error{Outcome: engine.NotJudged, Err: fmt.Errorf("%s%s", sum.Generator.Verdict, held)}
 	}
 	return nil
 }

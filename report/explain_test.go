@@ -51,8 +51,9 @@ func TestHTMLExplainsItself(t *testing.T) {
 		t.Errorf("no-data list = %q", pg.NoData)
 	}
 
-	// Generator panel: five signals; the scheduler was over its limit.
-	if len(pg.GenPanel) != 5 || !strings.HasPrefix(pg.GenVerdict, "Healthy") {
+	// Generator panel: six signals (no connect ramp); the scheduler was
+	// over its limit.
+	if len(pg.GenPanel) != 6 || !strings.HasPrefix(pg.GenVerdict, "Healthy") {
 		t.Fatalf("generator panel = %q %+v", pg.GenVerdict, pg.GenPanel)
 	}
 	for _, r := range pg.GenPanel {

@@ -67,7 +67,8 @@ type page struct {
 	KeyFacts    []param // p95 and p99 of the first key metrics, for the headline
 	Key         []keyRow
 	Thresholds  []verdictRow
-	Generator   string      // the generator-bound banner; "" when healthy
+	Generator   string      // the generator banner (generator-bound or not judged); "" when healthy
+	GenTitle    string      // the banner's first words
 	Meta        []param     // who ran it, where, when, how
 	Timeline    []chartView // users, throughput, errors
 	Latency     []chartView
@@ -177,9 +178,15 @@ func buildPage(s *Summary, hs intervalSource) (*page, error) {
 		}
 		pg.Thresholds = append(pg.Thresholds, row)
 	}
-	if s.GeneratorBound() {
+	switch {
+	case s.GeneratorBound():
+		pg.GenTitle = "Generator-bound."
 		pg.Generator = "The simulator was the bottleneck, not the target: its latencies include its own delay and it may have sent less than planned (" +
 			generatorReasons(s) + "). Run fewer users per process, or on a bigger machine (docs/health.md)."
+	case s.GeneratorNotJudged():
+		pg.GenTitle = "Generator not judged."
+		pg.Generator = "Nothing says whether the simulator kept up, so the numbers may measure it as much as the target (" +
+			generatorReasons(s) + "). Lengthen the stages (docs/health.md)."
 	}
 	keys := keyMetrics(s, params, hs)
 	for i, name := range keys {
@@ -329,10 +336,22 @@ func generatorPanel(s *Summary) (verdict string, rows []genRow) {
 		row(scenario.ScheduleLag, "worst second p99 "+fmtMs(g.ScheduleLag.PeakP99MS), fmtMs(g.ScheduleLag.LimitMS), g.ScheduleLag.OverS),
 		row("backpressure (telemetry ticks dropped)", fmt.Sprintf("%d of %d (%.2f%%, worst second %.2f%%)", g.Backpressure.Dropped, g.Backpressure.Attempts, g.Backpressure.SharePct, g.Backpressure.PeakSharePct), fmt.Sprintf("%.0f%%", g.Backpressure.LimitPct), g.Backpressure.OverS),
 		row("GC pauses", fmt.Sprintf("%s in all, longest %s, worst second %.2f%%", fmtMs(g.GCPause.TotalMS), fmtMs(g.GCPause.MaxMS), g.GCPause.PeakPct), fmt.Sprintf("%.0f%%", g.GCPause.LimitPct), g.GCPause.OverS),
+		row("arrivals dropped more than 1 s late", fmt.Sprintf("%d of %d (%.2f%%, worst second %.2f%%)", g.LateArrivals.Dropped, g.LateArrivals.Arrivals, g.LateArrivals.SharePct, g.LateArrivals.PeakSharePct),
+			fmt.Sprintf("%.0f%% per second; %.0f%% of the run decides", g.LateArrivals.LimitPct, g.LateArrivals.DecisivePct), g.LateArrivals.OverS),
 	}
-	verdict = fmt.Sprintf("Healthy: the simulator kept up (%s sampled); its latencies measure the target.", fmtSeconds(g.SampledS))
-	if s.GeneratorBound() {
+	if c := g.Connect; c != nil {
+		r := row("connect ramp (reached / asked)", fmt.Sprintf("%.0f%% of the rate asked; saturated %s of %s", c.ReachedPct, fmtSeconds(c.SaturatedS), fmtSeconds(c.Seconds)),
+			fmt.Sprintf("under %.0f%% while saturated for half of it", c.LimitPct), 0)
+		r.Over = "-"
+		rows = append(rows, r)
+	}
+	switch {
+	case s.GeneratorBound():
 		verdict = "Generator-bound: " + generatorReasons(s) + "."
+	case s.GeneratorNotJudged():
+		verdict = "Not judged: " + generatorReasons(s) + "."
+	default:
+		verdict = fmt.Sprintf("Healthy: the simulator kept up (%s sampled); its latencies measure the target.", fmtSeconds(g.SampledS))
 	}
 	return verdict, rows
 }
@@ -370,7 +389,7 @@ func stageBoundaries(s *Summary) []float64 {
 }
 
 // Headline is the run's verdict in one word (PASSED, FAILED, ABORTED,
-// INTERRUPTED, NOTHING MEASURED, GENERATOR-BOUND, COMPLETED) and one
+// INTERRUPTED, NOTHING MEASURED, GENERATOR-BOUND, NOT JUDGED, COMPLETED) and one
 // sentence, as report.html's headline shows it.
 func Headline(s *Summary) (word, reason string) {
 	v := verdictOf(s)
@@ -379,7 +398,7 @@ func Headline(s *Summary) (word, reason string) {
 
 // verdictOf reads the run's outcome for the headline, in the order the
 // exit code is chosen (docs/ci.md): interrupted, aborted, nothing
-// measured, generator-bound, failed, then completed or passed.
+// measured, generator-bound, failed, not judged, then completed or passed.
 func verdictOf(s *Summary) verdictView {
 	failed := len(s.FailedThresholds())
 	n := len(s.Thresholds)
@@ -394,6 +413,8 @@ func verdictOf(s *Summary) verdictView {
 		return verdictView{"GENERATOR-BOUND", "warn", "The simulator was the bottleneck, so the numbers measure it as much as the target; thresholds are not judged."}
 	case failed > 0:
 		return verdictView{"FAILED", "fail", fmt.Sprintf("%d of %d thresholds failed.", failed, n)}
+	case s.GeneratorNotJudged():
+		return verdictView{"NOT JUDGED", "warn", "The run was too short to tell whether the simulator kept up, so no threshold that held is a pass; lengthen the stages."}
 	case n == 0:
 		return verdictView{"COMPLETED", "info", "The scenario sets no thresholds, so there is nothing to pass or fail."}
 	}

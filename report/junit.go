@@ -23,13 +23,13 @@ const JUnitFile = "junit.xml"
 // annotations land on it. A scenario without thresholds gives an empty
 // suite. Whether the run completed, aborted or was interrupted is in the
 // suite's end_reason property and <system-out>; in a run that did not
-// complete or was generator-bound (Summary.Judged), a rule that held is
-// <skipped> with the reason, since it was not judged on a whole run; so
-// is, in a run that did not complete, a rule judged only at the end
-// (Summary.NotJudged) whatever it observed. failed, when not nil, is why
-// the run failed (its results not all written, say): it comes first, as a
-// case "eixamsim: run" with an <error> saying so, and the suite fails
-// whatever its rules did.
+// complete, was generator-bound or too short to judge the generator
+// (Summary.Judged), a rule that held is <skipped> with the reason, since
+// it was not judged on a whole run; so is, in a run that did not complete,
+// a rule judged only at the end (Summary.NotJudged) whatever it observed.
+// failed, when not nil, is why the run failed (its results not all
+// written, say): it comes first, as a case "eixamsim: run" with an <error>
+// saying so, and the suite fails whatever its rules did.
 func WriteJUnit(w io.Writer, s *Summary, failed error) error {
 	file := scenarioFile(s)
 	suite := junitSuite{
@@ -47,9 +47,9 @@ func WriteJUnit(w io.Writer, s *Summary, failed error) error {
 	if file != "" {
 		suite.Properties = append(suite.Properties, junitProperty{"scenario_file", file})
 	}
-	if s.GeneratorBound() {
+	if s.GeneratorBound() || s.GeneratorNotJudged() {
 		suite.Properties = append(suite.Properties, junitProperty{"generator", string(s.Generator.State)})
-		suite.SystemOut += "\ngenerator-bound: " + s.Generator.Verdict.String()
+		suite.SystemOut += "\ngenerator: " + s.Generator.Verdict.String()
 	}
 	for _, n := range s.Notes {
 		suite.SystemOut += "\nnote: " + n
@@ -211,8 +211,9 @@ type junitCase struct {
 }
 
 // junitSkipped marks a case not judged: a rule that held in a run that was
-// interrupted, aborted or generator-bound, or a rule judged only at the end
-// of a run that did not complete.
+// interrupted, aborted, generator-bound or too short to judge the
+// generator, or a rule judged only at the end of a run that did not
+// complete.
 type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }

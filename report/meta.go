@@ -131,12 +131,21 @@ func (s *Summary) GeneratorBound() bool {
 	return s.Generator != nil && s.Generator.State == health.GeneratorBound
 }
 
+// GeneratorNotJudged reports whether the run was too short for the
+// simulator's own health to be judged (summary.json "generator").
+func (s *Summary) GeneratorNotJudged() bool {
+	return s.Generator != nil && s.Generator.State == health.NotJudged
+}
+
 // Judged reports whether the run's verdicts judge the target: the run
-// completed and the simulator was not the bottleneck. Verdicts of an
-// interrupted or aborted run judge what ran up to the stop, and those of a
-// generator-bound run the simulator as much as the target: a rule that held
-// there is not a pass (it is skipped); a rule that failed still failed.
-func (s *Summary) Judged() bool { return s.EndReason == EndCompleted && !s.GeneratorBound() }
+// completed and the simulator was judged and not the bottleneck. Verdicts
+// of an interrupted or aborted run judge what ran up to the stop, those of
+// a generator-bound run the simulator as much as the target, and those of
+// a run too short to judge the simulator may: a rule that held there is
+// not a pass (it is skipped); a rule that failed still failed.
+func (s *Summary) Judged() bool {
+	return s.EndReason == EndCompleted && !s.GeneratorBound() && !s.GeneratorNotJudged()
+}
 
 // verdictMark is PASS or FAIL, or SKIP for a rule that held in a run that
 // did not complete (or was generator-bound) and for a rule judged only at
@@ -155,8 +164,11 @@ func (s *Summary) verdictMark(v Verdict) string {
 
 // notJudgedReason says why a rule that held is not a pass.
 func (s *Summary) notJudgedReason() string {
-	if s.EndReason == EndCompleted {
+	switch {
+	case s.EndReason == EndCompleted && s.GeneratorBound():
 		return "not judged: the run was generator-bound (the simulator was the bottleneck); the rule held on what was measured"
+	case s.EndReason == EndCompleted:
+		return "not judged: the run was too short to judge whether the simulator kept up (generator: not judged); the rule held on what was measured"
 	}
 	return fmt.Sprintf("not judged: the run was %s after %s; the rule held on what ran", s.EndReason, fmtSeconds(s.Seconds))
 }

@@ -427,6 +427,15 @@ func TestVerdicts(t *testing.T) {
 			s.Generator = &health.Report{Verdict: health.Verdict{State: health.Healthy}}
 		}, "PASSED"},
 		{"interrupted with a failed rule", func(s *Summary) { s.EndReason = "interrupted"; s.Thresholds = []Verdict{{}} }, "INTERRUPTED"},
+		// Too short to judge the generator: a rule that held is no pass.
+		{"generator not judged", func(s *Summary) {
+			s.Thresholds = []Verdict{{Passed: true}}
+			s.Generator = &health.Report{Verdict: health.Verdict{State: health.NotJudged}}
+		}, "NOT JUDGED"},
+		{"failed wins over not judged", func(s *Summary) {
+			s.Thresholds = []Verdict{{}}
+			s.Generator = &health.Report{Verdict: health.Verdict{State: health.NotJudged}}
+		}, "FAILED"},
 	}
 	for _, tt := range tests {
 		s := base
@@ -459,5 +468,46 @@ func TestNiceTicks(t *testing.T) {
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("niceTicks(%v, %v) = %v, want %v", tt.lo, tt.hi, got, tt.want)
 		}
+	}
+}
+
+// TestGeneratorNotJudgedShown: a run too short to judge the simulator
+// says so wherever the verdict is read: summary.txt's first lines, the
+// report's banner and health panel, and junit.xml, where the rule that
+// held is skipped.
+func TestGeneratorNotJudgedShown(t *testing.T) {
+	run := makeRun(t)
+	s := *run.sum
+	why := "the run was too short to judge the simulator's health: 8s sampled, 3s of it after the 5s warm-up"
+	g := *s.Generator
+	g.Verdict = health.Verdict{State: health.NotJudged, Reasons: []health.Reason{{Signal: health.SignalDuration, Message: why}}}
+	g.Connect = &health.RampStats{Seconds: 3, SaturatedS: 1, ReachedPct: 96, LimitPct: 50}
+	s.Generator = &g
+
+	var text bytes.Buffer
+	if err := WriteText(&text, &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nNOT JUDGED: " + why + "\n", "generator: not judged: " + why, "SKIP  telemetry.puback: p(99) < 1s", "(SKIP: not judged: the run was too short to judge whether the simulator kept up"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("summary.txt lacks %q:\n%s", want, text.String())
+		}
+	}
+	pg, err := buildPage(&s, run.hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pg.GenTitle != "Generator not judged." || !strings.Contains(pg.Generator, why) || pg.GenVerdict != "Not judged: "+why+"." || pg.Verdict.Word != "NOT JUDGED" {
+		t.Errorf("banner %q %q, panel %q, headline %s", pg.GenTitle, pg.Generator, pg.GenVerdict, pg.Verdict.Word)
+	}
+	if last := pg.GenPanel[len(pg.GenPanel)-1]; !strings.HasPrefix(last.Signal, "connect ramp") || last.Value != "96% of the rate asked; saturated 1s of 3s" {
+		t.Errorf("last panel row %+v, want the connect ramp", last)
+	}
+	var junit bytes.Buffer
+	if err := WriteJUnit(&junit, &s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if j := junit.String(); !strings.Contains(j, `<property name="generator" value="not_judged">`) || strings.Count(j, "<skipped") != 2 {
+		t.Errorf("junit.xml: want the generator property and both rules skipped:\n%s", j)
 	}
 }

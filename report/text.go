@@ -13,8 +13,11 @@ import (
 func WriteText(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "eixamsim run %q against %s target (%s, %s)\n", s.Name, s.Target.Kind, s.EndReason, fmtSeconds(s.Seconds))
-	if s.GeneratorBound() {
+	switch {
+	case s.GeneratorBound():
 		fmt.Fprintf(&b, "GENERATOR-BOUND: the simulator was the bottleneck, not the target: %s\n", generatorReasons(s))
+	case s.GeneratorNotJudged():
+		fmt.Fprintf(&b, "NOT JUDGED: %s\n", generatorReasons(s))
 	}
 	fmt.Fprintln(&b)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -65,9 +68,9 @@ func WriteText(w io.Writer, s *Summary) error {
 	}
 	if g := s.Generator; g != nil {
 		fmt.Fprintln(&b)
-		fmt.Fprintf(&b, "generator: %s (CPU mean %.0f%% peak %.0f%% of %d cores, scheduler p99 %s, schedule.lag peak p99 %s, backpressure %d of %d)\n",
+		fmt.Fprintf(&b, "generator: %s (CPU mean %.0f%% peak %.0f%% of %d cores, scheduler p99 %s, schedule.lag peak p99 %s, backpressure %d of %d, arrivals dropped late %d of %d)\n",
 			g.Verdict.String(), g.CPU.MeanPct, g.CPU.PeakPct, g.Cores, fmtMs(g.SchedLatency.P99MS), fmtMs(g.ScheduleLag.PeakP99MS),
-			g.Backpressure.Dropped, g.Backpressure.Attempts)
+			g.Backpressure.Dropped, g.Backpressure.Attempts, g.LateArrivals.Dropped, g.LateArrivals.Arrivals)
 	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(&b, "\nnote: %s\n", n)
@@ -139,7 +142,8 @@ func fmtSeconds(s float64) string {
 	return (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
 }
 
-// generatorReasons lists why the run was generator-bound, "; "-separated.
+// generatorReasons lists why the run was generator-bound (or not judged),
+// "; "-separated.
 func generatorReasons(s *Summary) string {
 	msgs := make([]string, len(s.Generator.Reasons))
 	for i, r := range s.Generator.Reasons {

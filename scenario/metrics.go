@@ -54,6 +54,24 @@ const (
 	UsersNeverOnline  = "users.never_online"
 )
 
+// Why an open-model arrival was dropped: the error class on the metric of
+// the behaviour whose arrival it was, and, under ArrivalsDropped + "." +
+// reason, a counter of its own (created at the first drop, so a run
+// without drops shows none; not in the catalogue). The reasons tell apart
+// whose limit it was: DropLate is the simulator's (it reached the arrival
+// more than 1 s late; package health counts it towards generator-bound),
+// DropNoIdleUser the scenario's (the rate needs more users), and
+// DropNoUserOnline nobody being online (the target, or the login ramp).
+const (
+	DropNoUserOnline = "no_user_online"
+	DropNoIdleUser   = "no_idle_user"
+	DropLate         = "late"
+
+	ArrivalsDroppedNoUserOnline = ArrivalsDropped + "." + DropNoUserOnline
+	ArrivalsDroppedNoIdleUser   = ArrivalsDropped + "." + DropNoIdleUser
+	ArrivalsDroppedLate         = ArrivalsDropped + "." + DropLate
+)
+
 // Metric describes one metric of a run: its stable dotted name, kind,
 // unit and what it measures (for latencies: where the clock starts and
 // stops).

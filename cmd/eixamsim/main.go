@@ -23,6 +23,7 @@ const (
 	exitUsage          = 2
 	exitUnreachable    = 3
 	exitGeneratorBound = 4
+	exitNotJudged      = 5
 	exitThresholds     = 99
 	exitAborted        = 100
 	exitInterrupted    = 130
@@ -96,6 +97,8 @@ func outcomeCode(o engine.Outcome) int {
 		return exitUnreachable
 	case engine.GeneratorBound:
 		return exitGeneratorBound
+	case engine.NotJudged:
+		return exitNotJudged
 	case engine.ThresholdsFailed:
 		return exitThresholds
 	case engine.Aborted:

@@ -86,7 +86,7 @@ func runResults(t *testing.T) *sharedResult {
 		r.stdout, r.stderr = stdout.String(), stderr.String()
 	})
 	r := &resultsRun.r
-	if r.err != nil {
+	if !completedErr(r.err) {
 		t.Fatalf("run: %v\nstderr:\n%s", r.err, r.stderr)
 	}
 	return r

@@ -32,7 +32,8 @@ backend, measures every operation, and judges the scenario's thresholds.
 
 Exit codes: 0 passed, 1 internal error, 2 bad usage or scenario, 3 target
 unreachable or nothing measured, 4 generator-bound (the simulator was the
-bottleneck), 99 thresholds failed, 100 aborted, 130 interrupted (docs/ci.md).`,
+bottleneck), 5 not judged (too short to judge the simulator's health), 99
+thresholds failed, 100 aborted, 130 interrupted (docs/ci.md).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,

@@ -202,7 +202,7 @@ func TestJobRunsLocally(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range n {
-		if code := exitCode(errs[i]); code != 0 && code != 99 {
+		if code := exitCode(errs[i]); code != 0 && code != 5 && code != 99 { // 5: too short to judge the generator
 			t.Fatalf("pod %d: exit %d (%v)\n%s", i, code, errs[i], outs[i])
 		}
 	}
@@ -216,8 +216,11 @@ func TestJobRunsLocally(t *testing.T) {
 		t.Fatalf("merged result: %v\nmerge output (%v):\n%s", err, merr, mout)
 	}
 	want := 0
-	if len(sum.FailedThresholds()) > 0 {
+	switch {
+	case len(sum.FailedThresholds()) > 0:
 		want = 99
+	case sum.GeneratorNotJudged():
+		want = 5 // the pods' runs are too short to judge their generators (docs/health.md)
 	}
 	if code := exitCode(merr); code != want {
 		t.Errorf("merge exit %d, want %d (failed thresholds: %d)\n%s", code, want, len(sum.FailedThresholds()), mout)
