@@ -23,7 +23,9 @@ import (
 // silently into the scenario's output.dir.
 type Options struct {
 	// Dir is the result directory; "" renders the scenario's output.dir
-	// at the run's start.
+	// for the run's planned start (StartAt, else when Run is called). The
+	// files a previous run left there (ClearResultDir) are removed before
+	// the target is reached or the start awaited.
 	Dir string
 	// Progress, if set, is told about every one-second interval.
 	Progress Progress
@@ -127,11 +129,26 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if opts.Baseline != nil {
 		base = &opts.Baseline.Measured
 	}
-	if _, err := startTime(opts, sh.shard != nil, time.Now()); err != nil {
+	planned, err := startTime(opts, sh.shard != nil, time.Now())
+	if err != nil {
 		return nil, fail(BadInput, err) // before the target checks, which take a while
 	}
 	if err := fleet.NewPlan(sc, sc.Target.Embedded != nil).Check(targetHosts(sc)); err != nil {
 		return nil, fail(BadInput, err)
+	}
+	if planned.IsZero() {
+		planned = time.Now()
+	}
+	dir, err := resultDir(sc, sh, opts, planned)
+	if err != nil {
+		return nil, fail(BadInput, err)
+	}
+	// From here on the directory holds this run's files only: a previous
+	// run's summary.json and junit.xml must not stand for this run when
+	// the target turns out to be down or the wait for the start is
+	// interrupted.
+	if err := ClearResultDir(dir); err != nil {
+		return nil, fail(Failed, err)
 	}
 	tgt, err := startTarget(ctx, sc)
 	if err != nil {
@@ -152,18 +169,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 
 	start := time.Now()
-	dir := opts.Dir
-	if dir == "" {
-		if dir, err = sc.Output.Render(sc.Name, start); err != nil {
-			return nil, fail(BadInput, err)
-		}
-		dir += sh.dirSuffix()
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fail(Failed, fmt.Errorf("result directory: %w", err))
-	}
-	if err := ClearResultDir(dir); err != nil {
-		return nil, fail(Failed, err)
 	}
 	reg := metrics.NewRegistry()
 	hlogs, err := metrics.NewHlogWriter(filepath.Join(dir, report.HdrDir), start)
@@ -253,6 +260,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	sum.Thresholds = judge(sc, collector, sum.Seconds, base, abort)
 	writeErr := errors.Join(hlogs.Close(), report.WriteDir(dir, sum)) // after Close: report.html reads the logs
 	return &Result{Dir: dir, Summary: sum}, outcome(sum, context.Cause(runCtx), runErr, writeErr)
+}
+
+// resultDir is the run's result directory: Options.Dir, or the
+// scenario's output.dir rendered for the planned start, with a shard's
+// suffix.
+func resultDir(sc *scenario.Scenario, sh *sharding, opts Options, planned time.Time) (string, error) {
+	if opts.Dir != "" {
+		return opts.Dir, nil
+	}
+	dir, err := sc.Output.Render(sc.Name, planned)
+	if err != nil {
+		return "", err
+	}
+	return dir + sh.dirSuffix(), nil
 }
 
 // noteList collects the notes of a run (for summary.json) and passes each
