@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/eixamsim/eixamsim/internal/testnet"
+	"github.com/eixamsim/eixamsim/procs"
+	"github.com/eixamsim/eixamsim/refbackend"
+	"github.com/eixamsim/eixamsim/report"
+)
+
+// The tests in this file run a passing `run --procs 2 --out D --run-id X`
+// and then the same command again when it cannot pass: the second run's
+// verdict must be its own, never the first run's files read back.
+
+// TestRunProcsAgainAfterTheTargetStopped: the target of a passing run
+// stops (its address now refuses connections); the same command exits 3
+// (unreachable), and D holds neither the previous summary.json nor its
+// junit.xml.
+func TestRunProcsAgainAfterTheTargetStopped(t *testing.T) {
+	t.Parallel()
+	srv, err := refbackend.Start(context.Background(), refbackend.Config{
+		MQTTAddr: "127.0.0.1:0",
+		HTTPAddr: "127.0.0.1:0",
+		Apps:     map[string][]byte{"demo-app": []byte("demo-secret")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	yaml := strings.Replace(procsScenario(2), "identity:", `target: { http: "${GATE_HTTP}", mqtt: "${GATE_MQTT}" }
+identity:`, 1)
+	path, out := writeScenario(t, "gate", yaml)
+	args := []string{"run", path, "--procs", "2", "--out", out, "--run-id", "ci-gate", "--no-progress"}
+
+	_, wait := startEnv(t, []string{"GATE_HTTP=" + srv.HTTPURL(), "GATE_MQTT=" + srv.MQTTURL()}, args...)
+	if res := wait(); res.code != exitOK {
+		t.Fatalf("first run: exit %d, want 0\nstderr:\n%s", res.code, res.stderr)
+	}
+	for _, f := range []string{report.SummaryJSONFile, report.JUnitFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Fatalf("first run: %v", err)
+		}
+	}
+
+	down := testnet.RefusingAddr(t)
+	_, wait = startEnv(t, []string{"GATE_HTTP=http://" + down, "GATE_MQTT=tcp://" + down}, args...)
+	res := wait()
+	if res.code != exitUnreachable {
+		t.Fatalf("second run against the stopped target: exit %d, want %d (unreachable)\nstdout:\n%s\nstderr:\n%s",
+			res.code, exitUnreachable, res.stdout, res.stderr)
+	}
+	for _, f := range []string{report.SummaryJSONFile, report.JUnitFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); !os.IsNotExist(err) {
+			t.Errorf("the first run's %s is still in %s (%v)", f, out, err)
+		}
+	}
+	if strings.Contains(res.stdout, "PASSED") || strings.Contains(res.stderr, "merged") {
+		t.Errorf("the second run merged something:\nstdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	}
+}
+
+// TestRunProcsAgainWorkerKilledAtLaunch: in the second run worker 1 is
+// killed as soon as it is started, before its users start. Its shard is
+// missing (the first run's is not merged in its place): merged 1 of 2,
+// partial, exit 130.
+func TestRunProcsAgainWorkerKilledAtLaunch(t *testing.T) {
+	t.Parallel()
+	path, out := writeScenario(t, "procs", procsScenario(2))
+	args := []string{"run", path, "--procs", "2", "--out", out, "--run-id", "ci-gate", "--no-progress"}
+	if res := eixamsim(t, args...); res.code != exitOK {
+		t.Fatalf("first run: exit %d, want 0\nstderr:\n%s", res.code, res.stderr)
+	}
+
+	stderr, wait := startLive(t, args...)
+	pid, _ := workersStarted(t, stderr)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill worker 1 (pid %d): %v", pid, err)
+	}
+	res := wait()
+	if res.code != exitInterrupted {
+		t.Fatalf("exit %d, want %d (partial)\nstdout:\n%s\nstderr:\n%s", res.code, exitInterrupted, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "merged 1 of 2 shards") {
+		t.Errorf("stderr does not say 1 of 2 shards were merged:\n%s", res.stderr)
+	}
+	merged := readSummary(t, out)
+	if got := shardIndexes(merged); !slices.Equal(got, []int{0}) {
+		t.Errorf("merged shards %v, want [0]: the first run's shard 1 was taken", got)
+	}
+	if _, err := os.Stat(filepath.Join(procs.ShardDir(out, 1, 2), report.SummaryJSONFile)); !os.IsNotExist(err) {
+		t.Errorf("the first run's shard 1 is still there (%v)", err)
+	}
+}
