@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/internal/testnet"
 	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/refbackend"
@@ -96,5 +97,21 @@ func TestRunProcsAgainWorkerKilledAtLaunch(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(procs.ShardDir(out, 1, 2), report.SummaryJSONFile)); !os.IsNotExist(err) {
 		t.Errorf("the first run's shard 1 is still there (%v)", err)
+	}
+}
+
+// TestVerdictCodesAreTheOutcomes keeps procs.VerdictCodes, the exit codes
+// of a worker whose shard counts, the codes of the outcomes that are a
+// run's verdict.
+func TestVerdictCodesAreTheOutcomes(t *testing.T) {
+	verdicts := []engine.Outcome{engine.Passed, engine.GeneratorBound, engine.ThresholdsFailed, engine.Aborted, engine.Interrupted}
+	for o := engine.Passed; o <= engine.GeneratorBound; o++ {
+		code := outcomeCode(o)
+		if got, want := slices.Contains(procs.VerdictCodes, code), slices.Contains(verdicts, o); got != want {
+			t.Errorf("%s (exit %d): in procs.VerdictCodes %v, want %v", o, code, got, want)
+		}
+	}
+	if len(procs.VerdictCodes) != len(verdicts) {
+		t.Errorf("procs.VerdictCodes %v has codes of no verdict", procs.VerdictCodes)
 	}
 }
