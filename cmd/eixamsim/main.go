@@ -51,6 +51,12 @@ func usageError(format string, args ...any) error {
 }
 
 func main() {
+	// A closed stdout or stderr (`eixamsim run x.yaml | head -2`, or the
+	// pipes of a --procs parent that was killed) must not end a run before
+	// its results are written: with SIGPIPE notified, a write to a broken
+	// pipe fails with EPIPE on fds 1 and 2 as on any other, instead of
+	// killing the process (os/signal), and every print ignores its error.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	os.Exit(mainWithArgs(os.Args[1:], os.Stdout, os.Stderr))
 }
 
