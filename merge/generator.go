@@ -11,8 +11,9 @@ import (
 // shard per signal: the highest peaks and the longest time over a limit,
 // CPU's mean share averaged over the shards (weighted by the time each
 // sampled), backpressure's counts summed, GC time summed. Cores is the
-// shards' cores together. The run is generator-bound if any shard was;
-// each of its reasons names its shard. bound lists those shards' indexes.
+// shards' machines' cores together, each machine once (perHost). The run
+// is generator-bound if any shard was; each of its reasons names its
+// shard. bound lists those shards' indexes.
 func generator(shards []*shard) (rep *health.Report, bound []int) {
 	var out health.Report
 	out.State = health.Healthy
@@ -36,7 +37,6 @@ func generator(shards []*shard) (rep *health.Report, bound []int) {
 				out.Reasons = append(out.Reasons, r)
 			}
 		}
-		out.Cores += g.Cores
 		cpuWeighted += g.CPU.MeanPct * g.SampledS
 		sampled += g.SampledS
 		out.Fold(*g)
@@ -44,6 +44,12 @@ func generator(shards []*shard) (rep *health.Report, bound []int) {
 	if !found {
 		return nil, nil
 	}
+	out.Cores = perHost(shards, func(s *shard) int {
+		if s.sum.Generator == nil {
+			return 0
+		}
+		return s.sum.Generator.Cores
+	})
 	if sampled > 0 {
 		out.CPU.MeanPct = cpuWeighted / sampled
 	}

@@ -70,7 +70,8 @@ identity:`, 1)
 // TestRunProcsAgainWorkerKilledAtLaunch: in the second run worker 1 is
 // killed as soon as it is started, before its users start. Its shard is
 // missing (the first run's is not merged in its place): merged 1 of 2,
-// partial, exit 130.
+// partial, exit 130. Both runs hash the scenario the same, although each
+// worker runs against its parent's backend on other ports.
 func TestRunProcsAgainWorkerKilledAtLaunch(t *testing.T) {
 	t.Parallel()
 	path, out := writeScenario(t, "procs", procsScenario(2))
@@ -78,6 +79,7 @@ func TestRunProcsAgainWorkerKilledAtLaunch(t *testing.T) {
 	if res := eixamsim(t, args...); res.code != exitOK {
 		t.Fatalf("first run: exit %d, want 0\nstderr:\n%s", res.code, res.stderr)
 	}
+	firstHash := readSummary(t, out).Meta.ScenarioHash
 
 	stderr, wait := startLive(t, args...)
 	pid, _ := workersStarted(t, stderr)
@@ -94,6 +96,9 @@ func TestRunProcsAgainWorkerKilledAtLaunch(t *testing.T) {
 	merged := readSummary(t, out)
 	if got := shardIndexes(merged); !slices.Equal(got, []int{0}) {
 		t.Errorf("merged shards %v, want [0]: the first run's shard 1 was taken", got)
+	}
+	if merged.Meta.ScenarioHash != firstHash {
+		t.Errorf("the same command hashed %s, then %s: the hash covers more than the load", firstHash, merged.Meta.ScenarioHash)
 	}
 	if _, err := os.Stat(filepath.Join(procs.ShardDir(out, 1, 2), report.SummaryJSONFile)); !os.IsNotExist(err) {
 		t.Errorf("the first run's shard 1 is still there (%v)", err)
