@@ -157,3 +157,23 @@ func (s *Summary) notJudgedReason() string {
 	}
 	return fmt.Sprintf("not judged: the run was %s after %s; the rule held on what ran", s.EndReason, fmtSeconds(s.Seconds))
 }
+
+// MissingShards lists the shards of the run that a merged result lacks
+// (Shards holds fewer than their count), in order; nil for a result that
+// is whole or not merged.
+func (m *Meta) MissingShards() []int {
+	if m == nil || len(m.Shards) == 0 {
+		return nil
+	}
+	have := map[int]bool{}
+	for _, sh := range m.Shards {
+		have[sh.Index] = true
+	}
+	var out []int
+	for i := range m.Shards[0].Count {
+		if !have[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
