@@ -216,13 +216,22 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if opts.Health != nil {
 		limits = *opts.Health
 	}
-	runCtx, stopRun := context.WithCancelCause(ctx) // abort_on_fail cancels it (gate.go)
-	defer stopRun(nil)
 	tk := &ticker{
 		c: collector, hlogs: hlogs, reg: reg, status: runner.Status, stages: len(sc.Stages),
 		mon: health.NewMonitor(limits, start), online: newOnlineTracker(sc), warn: notes.add,
 		stageOf: newStageClock(sc), prev: start,
 	}
+	// The fleet runs until stop: abort_on_fail (gate.go) or ctx stops it.
+	// Either way the users online are read first, before the fleet sees
+	// the stop and they leave: a run stopped before its first sample
+	// still had them (the peak of users_online).
+	runCtx, stopRun := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopRun(nil)
+	stop := func(cause error) {
+		tk.online.stopping(runner.Status().Online)
+		stopRun(cause)
+	}
+	defer context.AfterFunc(ctx, func() { stop(context.Cause(ctx)) })()
 	if opts.Progress != nil {
 		tk.each = opts.Progress.Update
 	}
@@ -231,7 +240,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		defer close(tickDone)
 		tk.run(tickStop, func() bool { return runCtx.Err() != nil })
 	}()
-	stopWatch := watchAborts(sc, collector, start, runner.Status, base, stopRun)
+	stopWatch := watchAborts(sc, collector, start, runner.Status, base, stop)
 	res, runErr := runner.Run(runCtx)
 	stopWatch()
 	close(tickStop)

@@ -100,7 +100,8 @@ func orDash(s string) string {
 // stage (every user leaving) is not a sample, so a run that held its users
 // does not read 0.
 type Online struct {
-	// Peak is the most users online at any sample.
+	// Peak is the most users online at any sample, or when an abort or a
+	// signal stopped the run (which may come before the first sample).
 	Peak int64 `json:"peak"`
 	// Stages are the samples of each stage that had any, in stage order.
 	Stages []StageOnline `json:"stages"`
