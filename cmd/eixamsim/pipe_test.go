@@ -142,3 +142,51 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestWorkerStopsGracefullyOnRepeatedSignals sends a worker of --procs (a
+// run given --status-fd) two SIGTERMs back to back, as a parent's death
+// can: the worker still stops gracefully, writes its results and exits
+// 130, where a plain run would exit at once on the second.
+func TestWorkerStopsGracefullyOnRepeatedSignals(t *testing.T) {
+	t.Parallel()
+	path, out := writeScenario(t, "worker", procsScenario(30))
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(eixamsimBinary(t), "run", path, "--out", out, "--quiet", procs.StatusFDFlag, "3")
+	cmd.ExtraFiles = []*os.File{w}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	timer := time.AfterFunc(2*time.Minute, func() { _ = cmd.Process.Kill() })
+	defer timer.Stop()
+	// The first status line: the run has started.
+	if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
+		t.Fatalf("no status line: %v", err)
+	}
+	// Two signals sent at once would be one pending signal: the second
+	// goes once the first was received.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the first signal to be received", func() bool { return strings.Contains(stderr.String(), "received, stopping") })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d (%v), want %d\nstderr:\n%s", code, cmd.ProcessState, exitInterrupted, stderr.String())
+	}
+	if s := checkComplete(t, out); s.EndReason != report.EndInterrupted {
+		t.Errorf("end reason %s, want interrupted", s.EndReason)
+	}
+}
