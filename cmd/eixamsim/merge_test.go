@@ -167,18 +167,8 @@ func TestMergeBaselineMustBeAResultDir(t *testing.T) {
 // directory, so they are one scenario and merge (exit 0).
 func TestMergeShardsWithTheirOwnOut(t *testing.T) {
 	t.Parallel()
-	srv, err := refbackend.Start(context.Background(), refbackend.Config{
-		MQTTAddr: "127.0.0.1:0",
-		HTTPAddr: "127.0.0.1:0",
-		Apps:     map[string][]byte{"demo-app": []byte("demo-secret")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	yaml := strings.Replace(procsScenario(2), "identity:", `target: { http: "`+srv.HTTPURL()+`", mqtt: "`+srv.MQTTURL()+`" }
-identity:`, 1)
-	path, out := writeScenario(t, "sharded", yaml)
+	srv := demoBackend(t)
+	path, out := writeScenario(t, "sharded", externalScenario(2, srv.HTTPURL(), srv.MQTTURL()))
 	startAt := time.Now().Add(4 * time.Second).Truncate(time.Second).Format(time.RFC3339)
 	waits := make([]func() result, 2)
 	dirs := make([]string, 2)

@@ -20,12 +20,10 @@ import (
 // and then the same command again when it cannot pass: the second run's
 // verdict must be its own, never the first run's files read back.
 
-// TestRunProcsAgainAfterTheTargetStopped: the target of a passing run
-// stops (its address now refuses connections); the same command exits 3
-// (unreachable), and D holds neither the previous summary.json nor its
-// junit.xml.
-func TestRunProcsAgainAfterTheTargetStopped(t *testing.T) {
-	t.Parallel()
+// demoBackend is a reference backend for the test, serving procsScenario's
+// app.
+func demoBackend(t *testing.T) *refbackend.Server {
+	t.Helper()
 	srv, err := refbackend.Start(context.Background(), refbackend.Config{
 		MQTTAddr: "127.0.0.1:0",
 		HTTPAddr: "127.0.0.1:0",
@@ -34,10 +32,25 @@ func TestRunProcsAgainAfterTheTargetStopped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	yaml := strings.Replace(procsScenario(2), "identity:", `target: { http: "${GATE_HTTP}", mqtt: "${GATE_MQTT}" }
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// externalScenario is procsScenario against the target at httpURL and
+// mqttURL.
+func externalScenario(seconds int, httpURL, mqttURL string) string {
+	return strings.Replace(procsScenario(seconds), "identity:", `target: { http: "`+httpURL+`", mqtt: "`+mqttURL+`" }
 identity:`, 1)
-	path, out := writeScenario(t, "gate", yaml)
+}
+
+// TestRunProcsAgainAfterTheTargetStopped: the target of a passing run
+// stops (its address now refuses connections); the same command exits 3
+// (unreachable), and D holds neither the previous summary.json nor its
+// junit.xml.
+func TestRunProcsAgainAfterTheTargetStopped(t *testing.T) {
+	t.Parallel()
+	srv := demoBackend(t)
+	path, out := writeScenario(t, "gate", externalScenario(2, "${GATE_HTTP}", "${GATE_MQTT}"))
 	args := []string{"run", path, "--procs", "2", "--out", out, "--run-id", "ci-gate", "--no-progress"}
 
 	_, wait := startEnv(t, []string{"GATE_HTTP=" + srv.HTTPURL(), "GATE_MQTT=" + srv.MQTTURL()}, args...)
