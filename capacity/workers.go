@@ -119,11 +119,14 @@ func runWorkers(ctx context.Context, sc, run *scenario.Scenario, st *Stepper, op
 		}()
 	}
 	cfg.Exited = func(e procs.Exit) {
-		if iv.exited(e.Worker.Index) && ctx.Err() == nil {
+		if iv.searching() && ctx.Err() == nil {
 			// Before the search ended: whatever the worker's reason, its
-			// share of the load is gone and no step can be measured.
+			// share of the load is gone and no step can be measured. The
+			// search stops, naming the worker, before the exit lets the
+			// intervals without its share through to judge a step.
 			st.Stop(e.String())
 		}
+		iv.exited(e.Worker.Index)
 	}
 	res, err := procs.Run(ctx, cfg)
 	if res == nil || len(res.Workers) < wk.Count { // a worker could not start; the others were stopped
@@ -324,6 +327,14 @@ func (iv *intervals) exited(i int) bool {
 	iv.dead[i] = true
 	iv.flush()
 	iv.notify()
+	return !iv.ended
+}
+
+// searching reports whether the search has not ended yet: an exit now is
+// a death.
+func (iv *intervals) searching() bool {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
 	return !iv.ended
 }
 

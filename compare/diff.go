@@ -251,17 +251,16 @@ func info(r *Run) RunInfo {
 func warnings(base, new *Run) []string {
 	out := []string{}
 	bi, ni := info(base), info(new)
-	if bi.ScenarioHash != ni.ScenarioHash || bi.ScenarioHash == "" {
-		// The hash covers output.dir and the seed too; the echoes say what
-		// really differs.
-		keys, err := scenarioDiff(base.Summary.Scenario, new.Summary.Scenario)
-		switch {
-		case err != nil:
-			out = append(out, fmt.Sprintf("the runs' scenarios could not be compared (%v)", err))
-		case len(keys) > 0:
-			out = append(out, fmt.Sprintf("the runs ran different scenarios (scenario hash %s vs %s; %s): differences may come from the scenario, not the target",
-				orUnknown(short(bi.ScenarioHash)), orUnknown(short(ni.ScenarioHash)), strings.Join(keys, ", ")))
-		}
+	// The echoes say what differs: the hash covers the load only (not the
+	// target's settings) and a given seed, which the echoes' diff leaves
+	// out.
+	keys, err := scenarioDiff(base.Summary.Scenario, new.Summary.Scenario)
+	switch {
+	case err != nil:
+		out = append(out, fmt.Sprintf("the runs' scenarios could not be compared (%v)", err))
+	case len(keys) > 0:
+		out = append(out, fmt.Sprintf("the runs ran different scenarios (scenario hash %s vs %s; %s): differences may come from the scenario, not the target",
+			orUnknown(short(bi.ScenarioHash)), orUnknown(short(ni.ScenarioHash)), strings.Join(keys, ", ")))
 	}
 	for _, side := range []struct {
 		label string

@@ -23,7 +23,9 @@ import (
 // silently into the scenario's output.dir.
 type Options struct {
 	// Dir is the result directory; "" renders the scenario's output.dir
-	// at the run's start.
+	// for the run's planned start (StartAt, else when Run is called). The
+	// files a previous run left there (ClearResultDir) are removed before
+	// the target is reached or the start awaited.
 	Dir string
 	// Progress, if set, is told about every one-second interval.
 	Progress Progress
@@ -128,11 +130,26 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if opts.Baseline != nil {
 		base = &opts.Baseline.Measured
 	}
-	if _, err := startTime(opts, sh.shard != nil, time.Now()); err != nil {
+	planned, err := startTime(opts, sh.shard != nil, time.Now())
+	if err != nil {
 		return nil, fail(BadInput, err) // before the target checks, which take a while
 	}
 	if err := fleet.NewPlan(sc, sc.Target.Embedded != nil).Check(targetHosts(sc)); err != nil {
 		return nil, fail(BadInput, err)
+	}
+	if planned.IsZero() {
+		planned = time.Now()
+	}
+	dir, err := resultDir(sc, sh, opts, planned)
+	if err != nil {
+		return nil, fail(BadInput, err)
+	}
+	// From here on the directory holds this run's files only: a previous
+	// run's summary.json and junit.xml must not stand for this run when
+	// the target turns out to be down or the wait for the start is
+	// interrupted.
+	if err := ClearResultDir(dir); err != nil {
+		return nil, fail(Failed, err)
 	}
 	tgt, err := startTarget(ctx, sc)
 	if err != nil {
@@ -153,18 +170,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 
 	start := time.Now()
-	dir := opts.Dir
-	if dir == "" {
-		if dir, err = sc.Output.Render(sc.Name, start); err != nil {
-			return nil, fail(BadInput, err)
-		}
-		dir += sh.dirSuffix()
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fail(Failed, fmt.Errorf("result directory: %w", err))
-	}
-	if err := ClearResultDir(dir); err != nil {
-		return nil, fail(Failed, err)
 	}
 	reg := metrics.NewRegistry()
 	hlogs, err := metrics.NewHlogWriter(filepath.Join(dir, report.HdrDir), start)
@@ -210,13 +217,22 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if opts.Health != nil {
 		limits = *opts.Health
 	}
-	runCtx, stopRun := context.WithCancelCause(ctx) // abort_on_fail cancels it (gate.go)
-	defer stopRun(nil)
 	tk := &ticker{
 		c: collector, hlogs: hlogs, reg: reg, status: runner.Status, stages: len(sc.Stages),
 		mon: health.NewMonitor(limits, start), online: newOnlineTracker(sc), warn: opts.Warn,
 		stageOf: newStageClock(sc), prev: start,
 	}
+	// The fleet runs until stop: abort_on_fail (gate.go) or ctx stops it.
+	// Either way the users online are read first, before the fleet sees
+	// the stop and they leave: a run stopped before its first sample
+	// still had them (the peak of users_online).
+	runCtx, stopRun := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopRun(nil)
+	stop := func(cause error) {
+		tk.online.stopping(runner.Status().Online)
+		stopRun(cause)
+	}
+	defer context.AfterFunc(ctx, func() { stop(context.Cause(ctx)) })()
 	if opts.Progress != nil {
 		tk.each = opts.Progress.Update
 	}
@@ -225,7 +241,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		defer close(tickDone)
 		tk.run(tickStop, func() bool { return runCtx.Err() != nil })
 	}()
-	stopWatch := watchAborts(sc, collector, start, runner.Status, base, stopRun)
+	stopWatch := watchAborts(sc, collector, start, runner.Status, base, stop)
 	res, runErr := runner.Run(runCtx)
 	stopWatch()
 	close(tickStop)
@@ -257,6 +273,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	logErr := hlogs.Close() // before the reports: report.html reads the logs
 	writeErr := errors.Join(logErr, report.WriteDir(dir, sum, errors.Join(runErr, logErr)))
 	return &Result{Dir: dir, Summary: sum}, outcome(sum, context.Cause(runCtx), runErr, writeErr)
+}
+
+// resultDir is the run's result directory: Options.Dir, or the
+// scenario's output.dir rendered for the planned start, with a shard's
+// suffix.
+func resultDir(sc *scenario.Scenario, sh *sharding, opts Options, planned time.Time) (string, error) {
+	if opts.Dir != "" {
+		return opts.Dir, nil
+	}
+	dir, err := sc.Output.Render(sc.Name, planned)
+	if err != nil {
+		return "", err
+	}
+	return dir + sh.dirSuffix(), nil
 }
 
 // noteList collects the notes of a run (for summary.json) and passes each

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eixamsim/eixamsim/fleet"
@@ -148,11 +149,15 @@ func (t *ticker) run(stop <-chan struct{}, stopping func() bool) {
 	}
 }
 
-// onlineTracker keeps users.online's per-second samples per stage.
+// onlineTracker keeps users.online's per-second samples per stage, and
+// the users online when the run was stopped.
 type onlineTracker struct {
 	stages []report.StageOnline
 	seen   []bool
 	peak   int64
+	// atStop is users.online read just before the run was stopped (an
+	// abort or a signal), from the goroutine that stopped it.
+	atStop atomic.Int64
 }
 
 func newOnlineTracker(sc *scenario.Scenario) *onlineTracker {
@@ -180,10 +185,16 @@ func (o *onlineTracker) add(i int, v int64) {
 	o.peak = max(o.peak, v)
 }
 
-// summary is the tracker's content for summary.json: the stages that had
-// a sample, in order.
+// stopping records the users online as the run is stopped, before the
+// fleet lets them go. Safe from any goroutine.
+func (o *onlineTracker) stopping(v int64) { o.atStop.Store(v) }
+
+// summary is the tracker's content for summary.json: the peak (of the
+// samples and of the moment the run was stopped: a run stopped before its
+// first sample had users online too) and the stages that had a sample, in
+// order.
 func (o *onlineTracker) summary() *report.Online {
-	out := &report.Online{Peak: o.peak, Stages: []report.StageOnline{}}
+	out := &report.Online{Peak: max(o.peak, o.atStop.Load()), Stages: []report.StageOnline{}}
 	for i, s := range o.stages {
 		if o.seen[i] {
 			out.Stages = append(out.Stages, s)

@@ -211,8 +211,9 @@ func shardNotes(shards []*shard, v report.Verdict) string {
 }
 
 // mergeMeta is the merged run's metadata: the run id and scenario kept,
-// the shards listed, the hosts and cores of all of them, the earliest
-// start and latest end; the seed only when every shard had the same.
+// the shards listed, the distinct hosts and their cores (each host once,
+// however many shards ran there), the earliest start and latest end; the
+// seed only when every shard had the same.
 func mergeMeta(shards []*shard, commandLine []string) *report.Meta {
 	f := shards[0].sum.Meta
 	m := &report.Meta{
@@ -226,8 +227,6 @@ func mergeMeta(shards []*shard, commandLine []string) *report.Meta {
 		if sm.Host != "" && !slices.Contains(hosts, sm.Host) {
 			hosts = append(hosts, sm.Host)
 		}
-		m.Cores += sm.Cores
-		m.GOMAXPROCS += sm.GOMAXPROCS
 		if sm.StartUTC.Before(m.StartUTC) {
 			m.StartUTC = sm.StartUTC
 		}
@@ -240,7 +239,29 @@ func mergeMeta(shards []*shard, commandLine []string) *report.Meta {
 		m.Shards = append(m.Shards, *sm.Shard)
 	}
 	m.Host = strings.Join(hosts, ", ")
+	m.Cores = perHost(shards, func(s *shard) int { return s.sum.Meta.Cores })
+	m.GOMAXPROCS = perHost(shards, func(s *shard) int { return s.sum.Meta.GOMAXPROCS })
 	return m
+}
+
+// perHost adds up a fact of the shards' machines (cores) once per machine:
+// shards on one host share its cores, so the host counts with the largest
+// value any of its shards gives. A shard that names no host cannot be
+// told from another machine and counts alone.
+func perHost(shards []*shard, fact func(*shard) int) int {
+	most := map[string]int{}
+	for _, s := range shards {
+		host := fmt.Sprintf("\x00shard %d", s.index())
+		if s.sum.Meta != nil && s.sum.Meta.Host != "" {
+			host = s.sum.Meta.Host
+		}
+		most[host] = max(most[host], fact(s))
+	}
+	total := 0
+	for _, v := range most {
+		total += v
+	}
+	return total
 }
 
 // endReason is interrupted when shards are missing or one was

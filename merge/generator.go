@@ -11,9 +11,10 @@ import (
 // shard per signal: the highest peaks and the longest time over a limit,
 // CPU's mean share averaged over the shards (weighted by the time each
 // sampled), backpressure's counts summed, GC time summed. Cores is the
-// shards' cores together. The run is generator-bound if any shard was,
-// else not judged if any shard was (health.Worst); each of its reasons
-// names its shard. bound lists the generator-bound shards' indexes.
+// shards' machines' cores together, each machine once (perHost). The run
+// is generator-bound if any shard was, else not judged if any shard was
+// (health.Worst); each of its reasons names its shard. bound lists the
+// generator-bound shards' indexes.
 func generator(shards []*shard) (rep *health.Report, bound []int) {
 	var out health.Report
 	out.State = health.Healthy
@@ -34,7 +35,6 @@ func generator(shards []*shard) (rep *health.Report, bound []int) {
 		if g.State == health.GeneratorBound {
 			bound = append(bound, s.index())
 		}
-		out.Cores += g.Cores
 		cpuWeighted += g.CPU.MeanPct * g.SampledS
 		sampled += g.SampledS
 		out.Fold(*g)
@@ -50,6 +50,12 @@ func generator(shards []*shard) (rep *health.Report, bound []int) {
 			}
 		}
 	}
+	out.Cores = perHost(shards, func(s *shard) int {
+		if s.sum.Generator == nil {
+			return 0
+		}
+		return s.sum.Generator.Cores
+	})
 	if sampled > 0 {
 		out.CPU.MeanPct = cpuWeighted / sampled
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/report"
@@ -15,7 +16,7 @@ import (
 // Options say where a merge writes and how it was invoked.
 type Options struct {
 	// Out is the merged result directory (required). It must not be one of
-	// the inputs. The files a run owns there (summary.json, summary.txt,
+	// the inputs, however either is written (symlinks, relative paths). The files a run owns there (summary.json, summary.txt,
 	// report.html, junit.xml, hdr/*.hlog) are replaced; others are left.
 	Out string
 	// CommandLine is how the merge was invoked, secrets already replaced,
@@ -40,8 +41,11 @@ type Result struct {
 // verdict, with run's outcomes (an *engine.Error; nil: passed):
 //
 //	BadInput         refused: not shards of one run of one scenario, a
-//	                 duplicate shard, a log that disagrees with its
-//	                 summary, no --out (nothing written)
+//	                 duplicate shard, shards judged by different
+//	                 thresholds or that did not run at the same time
+//	                 (checkOverlap), a value no run writes (checkValues),
+//	                 a log that disagrees with its summary, no --out or
+//	                 an --out that is an input (nothing written)
 //	Failed           writing the merged directory failed
 //	Interrupted      shards are missing (the result is partial), or a
 //	                 shard was interrupted
@@ -60,6 +64,9 @@ func Merge(dirs []string, opts Options) (*Result, error) {
 	}
 	missing, err := checkShards(shards)
 	if err != nil {
+		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+	}
+	if err := checkOverlap(shards); err != nil {
 		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
 	}
 	tl, err := align(shards)
@@ -86,7 +93,8 @@ func Merge(dirs []string, opts Options) (*Result, error) {
 	return res, verdict(sum, shards, missing)
 }
 
-// readAll reads every input directory.
+// readAll reads every input directory and checks its values; none may
+// be the output directory.
 func readAll(dirs []string, out string) ([]*shard, error) {
 	if out == "" {
 		return nil, errors.New("merge: the merged result directory (--out) is missing")
@@ -94,22 +102,43 @@ func readAll(dirs []string, out string) ([]*shard, error) {
 	if len(dirs) == 0 {
 		return nil, errors.New("merge: no result directory to merge")
 	}
-	outAbs, err := filepath.Abs(out)
-	if err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
-	}
+	now := time.Now()
 	var shards []*shard
 	for _, d := range dirs {
-		if abs, err := filepath.Abs(d); err == nil && abs == outAbs {
-			return nil, fmt.Errorf("merge: --out %s is one of the directories to merge", out)
+		if err := notOutput(d, out); err != nil {
+			return nil, err
 		}
 		s, err := readShard(d)
 		if err != nil {
 			return nil, err
 		}
+		if err := checkValues(s, now); err != nil {
+			return nil, err
+		}
 		shards = append(shards, s)
 	}
 	return shards, nil
+}
+
+// notOutput refuses an input directory that is the output directory,
+// however either is written (a relative path, a symlink, a hard-linked or
+// bind-mounted directory: the same file), or whose hdr/ is the output's:
+// the merge clears the output's files before it writes.
+func notOutput(dir, out string) error {
+	for _, sub := range []string{"", report.HdrDir} {
+		in, err := os.Stat(filepath.Join(dir, sub))
+		if err != nil {
+			continue // reading it says what is wrong
+		}
+		o, err := os.Stat(filepath.Join(out, sub))
+		if err != nil {
+			continue // not there yet: not an input
+		}
+		if os.SameFile(in, o) {
+			return fmt.Errorf("merge: --out %s is one of the directories to merge (%s)", filepath.Join(out, sub), filepath.Join(dir, sub))
+		}
+	}
+	return nil
 }
 
 // align puts every shard's intervals on one grid, after checking that

@@ -253,6 +253,14 @@ func TestMergeMissingShardIsPartial(t *testing.T) {
 	if len(sum.Thresholds) != 1 || !sum.Thresholds[0].Passed {
 		t.Fatalf("verdicts %+v", sum.Thresholds)
 	}
+	// The headline names the missing shard, not a stop by hand.
+	if word, reason := report.Headline(sum); word != "PARTIAL" || !strings.Contains(reason, "Shard 2 of 4 missing") {
+		t.Errorf("headline %s: %s; want PARTIAL naming shard 2 of 4", word, reason)
+	}
+	page, err := os.ReadFile(filepath.Join(out, report.ReportHTMLFile))
+	if err != nil || !strings.Contains(string(page), "Shard 2 of 4 missing") || strings.Contains(string(page), "Stopped by hand") {
+		t.Errorf("report.html does not name the missing shard (%v)", err)
+	}
 	junit, err := os.ReadFile(filepath.Join(out, report.JUnitFile))
 	if err != nil {
 		t.Fatal(err)

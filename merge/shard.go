@@ -22,6 +22,9 @@ type shard struct {
 	hlogs report.Histograms
 	// base is when the shard's hlog timestamps and series times are 0.
 	base time.Time
+	// logStart is the whole second its logs' header names; zero when it
+	// has no log.
+	logStart time.Time
 }
 
 // index is the shard's index in its run (meta.shard.index).
@@ -42,7 +45,25 @@ func readShard(dir string) (*shard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	return &shard{dir: dir, sum: sum, hlogs: hs, base: estimateBase(sum.Start, baseSec, found)}, nil
+	s := &shard{dir: dir, sum: sum, hlogs: hs, base: estimateBase(sum.Start, baseSec, found)}
+	if found {
+		s.logStart = time.Unix(baseSec, 0)
+	}
+	return s, nil
+}
+
+// file is the shard's summary.json, as its errors name it.
+func (s *shard) file() string { return filepath.Join(s.dir, report.SummaryJSONFile) }
+
+// window is when the shard's users ran: from its start to the end of its
+// last stage (the teardown after it takes a different time in each
+// shard), or to its end when it has no stage.
+func (s *shard) window() (from, to time.Time) {
+	to = s.sum.End
+	if n := len(s.sum.Stages); n > 0 && !s.sum.Stages[n-1].End.IsZero() {
+		to = s.sum.Stages[n-1].End
+	}
+	return s.sum.Start, to
 }
 
 // estimateBase is the instant a shard's logs count from. The logs' header

@@ -24,17 +24,9 @@ const (
 // without a thresholds block has no rules.
 func thresholdsOf(sum *report.Summary) (scenario.Thresholds, error) {
 	var th scenario.Thresholds
-	raw, err := json.Marshal(sum.Scenario)
-	if err != nil {
-		return th, fmt.Errorf("scenario echo: %w", err)
-	}
-	var root map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &root); err != nil {
-		return th, fmt.Errorf("scenario echo: %w", err)
-	}
-	block, ok := root["thresholds"]
-	if !ok || string(block) == "null" {
-		return th, nil
+	block, err := thresholdsEcho(sum)
+	if err != nil || block == nil {
+		return th, err
 	}
 	keys, values, err := orderedObject(block)
 	if err != nil {
@@ -74,6 +66,24 @@ func thresholdsOf(sum *report.Summary) (scenario.Thresholds, error) {
 		th.Metrics = append(th.Metrics, mr)
 	}
 	return th, nil
+}
+
+// thresholdsEcho is the "thresholds" object of a summary's scenario echo,
+// as JSON; nil when it has none.
+func thresholdsEcho(sum *report.Summary) (json.RawMessage, error) {
+	raw, err := json.Marshal(sum.Scenario)
+	if err != nil {
+		return nil, fmt.Errorf("scenario echo: %w", err)
+	}
+	var root map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &root); err != nil {
+		return nil, fmt.Errorf("scenario echo: %w", err)
+	}
+	block, ok := root["thresholds"]
+	if !ok || string(block) == "null" {
+		return nil, nil
+	}
+	return block, nil
 }
 
 // ruleLine is the scenario line of metric's rule src (scoped to stage, ""

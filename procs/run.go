@@ -12,6 +12,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/merge"
+	"github.com/eixamsim/eixamsim/report"
 )
 
 // Worker command-line flags that Run adds to Config.Args. The worker's
@@ -95,7 +96,7 @@ type Result struct {
 	Merged *merge.Result
 }
 
-// Died lists the workers that ended abnormally.
+// Died lists the workers whose shards failed (Exit.Died).
 func (r *Result) Died() []Exit {
 	var out []Exit
 	for _, e := range r.Workers {
@@ -106,10 +107,10 @@ func (r *Result) Died() []Exit {
 	return out
 }
 
-// ErrNoResults is returned (wrapped) when no worker left a result
-// directory: nothing to merge. The workers' exit codes (Result.Workers)
+// ErrNoResults is returned (wrapped) when no worker ran its shard to a
+// verdict with this run's results: nothing to merge. The workers' exit codes (Result.Workers)
 // say why.
-var ErrNoResults = errors.New("no worker wrote results")
+var ErrNoResults = errors.New("no worker wrote this run's results")
 
 // ShardDir is shard i of n's result directory under the run's dir: the
 // --out a worker is given, with the suffix engine.Run adds for a shard.
@@ -119,7 +120,9 @@ func ShardDir(dir string, i, n int) string {
 
 // Run starts cfg.Count workers, shows their combined progress, forwards a
 // cancelled ctx to them as one cfg.Interrupt each, waits for all of them,
-// and merges the shards that left results into cfg.Dir (merge.Merge).
+// and merges the shards of the workers that ran to a verdict with this
+// run's results into cfg.Dir (merge.Merge). cfg.Dir and every shard
+// directory under it are cleared of a previous run's files first.
 //
 // The error is the merged verdict as merge gives it (an *engine.Error),
 // prefixed with the workers that died: a missing shard makes the result
@@ -132,6 +135,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, ShardsDir), 0o755); err != nil {
 		return nil, fmt.Errorf("result directory: %w", err)
+	}
+	if err := cfg.clearDirs(); err != nil {
+		return nil, err
 	}
 	interrupt := cfg.Interrupt
 	if interrupt == nil {
@@ -171,6 +177,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for i, w := range workers {
 		go func() {
 			exits[i] = w.wait()
+			exits[i].Results = cfg.ownResults(w.Dir, i)
 			lv.exited(i)
 			if cfg.Exited != nil {
 				cfg.Exited(exits[i])
@@ -221,11 +228,48 @@ func (cfg Config) workerArgs(i int) []string {
 	return args
 }
 
-// merge merges the shards that left results, and says which died.
+// clearDirs removes the files a previous run left in the run's result
+// directory and in every shard directory under it (engine.ClearResultDir)
+// before any worker starts: a worker that dies before its own run clears
+// its directory must leave no earlier shard there to be merged.
+func (cfg Config) clearDirs() error {
+	dirs := []string{cfg.Dir}
+	entries, err := os.ReadDir(filepath.Join(cfg.Dir, ShardsDir))
+	if err != nil {
+		return fmt.Errorf("result directory: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "run-shard-") {
+			dirs = append(dirs, filepath.Join(cfg.Dir, ShardsDir, e.Name()))
+		}
+	}
+	for _, d := range dirs {
+		if err := engine.ClearResultDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownResults reports whether dir holds worker i's results of this run: a
+// summary.json with the run id, shard i of Count, and a start no earlier
+// than StartAt (to the second: the workers are given it in RFC 3339).
+// Whatever else is there is not this run's.
+func (cfg Config) ownResults(dir string, i int) bool {
+	s, err := report.ReadSummaryFile(dir)
+	if err != nil || s.Meta == nil || s.Meta.Shard == nil {
+		return false
+	}
+	return s.Meta.RunID == cfg.RunID && *s.Meta.Shard == (report.Shard{Index: i, Count: cfg.Count}) &&
+		!s.Start.Before(cfg.StartAt.Truncate(time.Second))
+}
+
+// merge merges the shards of the workers that ran to a verdict with this
+// run's results, and says which failed.
 func (r *Result) merge(cfg Config) error {
 	var dirs []string
 	for _, e := range r.Workers {
-		if e.Results {
+		if !e.Died() {
 			dirs = append(dirs, e.Worker.Dir)
 		}
 	}

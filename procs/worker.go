@@ -8,11 +8,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
-
-	"github.com/eixamsim/eixamsim/report"
 )
 
 // Worker is one worker process of a run.
@@ -41,14 +39,24 @@ type Exit struct {
 	// Err is the wait error as exec gives it ("signal: killed", "exit
 	// status 2"); nil for status 0.
 	Err error
-	// Results says whether the worker left a summary.json in its shard's
-	// directory.
+	// Results says whether the worker left this run's summary.json in its
+	// shard's directory: the run's id, its shard, and a start no earlier
+	// than the run's (Config.ownResults).
 	Results bool
 }
 
-// Died reports whether the worker ended abnormally: killed by a signal,
-// or exited without writing its results.
-func (e Exit) Died() bool { return e.Code < 0 || !e.Results }
+// VerdictCodes are the exit codes of a worker that ran its shard to a
+// verdict and wrote its results (docs/ci.md): 0 passed, 4
+// generator-bound, 5 not judged (too short to judge the generator), 99
+// thresholds failed, 100 aborted, 130 interrupted.
+// Any other code (1 failed, 2 bad input, 3 unreachable or nothing
+// measured) or a signal is a failed shard, whatever its directory holds.
+var VerdictCodes = []int{0, 4, 5, 99, 100, 130}
+
+// Died reports whether the worker's shard failed: killed by a signal,
+// exited with a code that is not a verdict, or without this run's
+// results. Its shard is not merged.
+func (e Exit) Died() bool { return e.Code < 0 || !slices.Contains(VerdictCodes, e.Code) || !e.Results }
 
 // String says how the worker ended: "worker 2 (pid 1234) died: signal:
 // killed".
@@ -56,8 +64,10 @@ func (e Exit) String() string {
 	switch {
 	case e.Code < 0:
 		return fmt.Sprintf("%s died: %v", e.Worker, e.Err)
+	case !slices.Contains(VerdictCodes, e.Code):
+		return fmt.Sprintf("%s failed: exit status %d is not a verdict (docs/ci.md)", e.Worker, e.Code)
 	case !e.Results:
-		return fmt.Sprintf("%s exited with status %d without results", e.Worker, e.Code)
+		return fmt.Sprintf("%s exited with status %d without this run's results", e.Worker, e.Code)
 	}
 	return fmt.Sprintf("%s exited with status %d", e.Worker, e.Code)
 }
@@ -182,7 +192,5 @@ func (w *Worker) wait() Exit {
 	default:
 		e.Code = -1
 	}
-	_, statErr := os.Stat(filepath.Join(w.Dir, report.SummaryJSONFile))
-	e.Results = statErr == nil
 	return e
 }

@@ -397,12 +397,16 @@ func Headline(s *Summary) (word, reason string) {
 }
 
 // verdictOf reads the run's outcome for the headline, in the order the
-// exit code is chosen (docs/ci.md): interrupted, aborted, nothing
-// measured, generator-bound, failed, not judged, then completed or passed.
+// exit code is chosen (docs/ci.md): partial (a merge missing shards, which
+// it names), interrupted, aborted, nothing measured, generator-bound,
+// failed, not judged, then completed or passed.
 func verdictOf(s *Summary) verdictView {
 	failed := len(s.FailedThresholds())
 	n := len(s.Thresholds)
-	switch {
+	switch missing := s.Meta.MissingShards(); {
+	case len(missing) > 0:
+		return verdictView{"PARTIAL", "warn", fmt.Sprintf("%s missing from this merge: the numbers cover only the shards merged, and no threshold is judged on them.",
+			shardList(missing, s.Meta.Shards[0].Count))}
 	case s.EndReason == EndInterrupted:
 		return verdictView{"INTERRUPTED", "warn", fmt.Sprintf("Stopped by hand after %s; the numbers cover what ran and no threshold is judged on them.", fmtSeconds(s.Seconds))}
 	case s.EndReason == EndAborted:
@@ -419,6 +423,18 @@ func verdictOf(s *Summary) verdictView {
 		return verdictView{"COMPLETED", "info", "The scenario sets no thresholds, so there is nothing to pass or fail."}
 	}
 	return verdictView{"PASSED", "pass", fmt.Sprintf("All %d thresholds passed.", n)}
+}
+
+// shardList names missing shards: "Shard 2 of 4", "Shards 1 and 3 of 4".
+func shardList(ix []int, count int) string {
+	parts := make([]string, len(ix))
+	for i, n := range ix {
+		parts[i] = fmt.Sprint(n)
+	}
+	if len(parts) == 1 {
+		return fmt.Sprintf("Shard %s of %d", parts[0], count)
+	}
+	return fmt.Sprintf("Shards %s and %s of %d", strings.Join(parts[:len(parts)-1], ", "), parts[len(parts)-1], count)
 }
 
 // operations counts the measured operations (successes and errors) of

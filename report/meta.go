@@ -100,7 +100,8 @@ func orDash(s string) string {
 // stage (every user leaving) is not a sample, so a run that held its users
 // does not read 0.
 type Online struct {
-	// Peak is the most users online at any sample.
+	// Peak is the most users online at any sample, or when an abort or a
+	// signal stopped the run (which may come before the first sample).
 	Peak int64 `json:"peak"`
 	// Stages are the samples of each stage that had any, in stage order.
 	Stages []StageOnline `json:"stages"`
@@ -179,4 +180,24 @@ const endOnlyNote = "judged only at the end of a whole run"
 // endOnlyReason says why v (NotJudged) is not judged.
 func (s *Summary) endOnlyReason() string {
 	return fmt.Sprintf("not judged: the rule is %s, and the run was %s after %s", endOnlyNote, s.EndReason, fmtSeconds(s.Seconds))
+}
+
+// MissingShards lists the shards of the run that a merged result lacks
+// (Shards holds fewer than their count), in order; nil for a result that
+// is whole or not merged.
+func (m *Meta) MissingShards() []int {
+	if m == nil || len(m.Shards) == 0 {
+		return nil
+	}
+	have := map[int]bool{}
+	for _, sh := range m.Shards {
+		have[sh.Index] = true
+	}
+	var out []int
+	for i := range m.Shards[0].Count {
+		if !have[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }

@@ -52,16 +52,22 @@ func (s Session) MarshalJSON() ([]byte, error) {
 	}{s.AppID, s.ExternalUserID, s.UserHash})
 }
 
-// Hash returns a stable SHA-256 (lowercase hex) of the resolved scenario's
-// JSON echo, with secrets redacted (as in the echo) and the file path left
-// out: runs of the same scenario have the same hash wherever the file
-// lives and however it spells its values (defaults written out or left
-// out, users as a percentage or a number), and any change that alters
-// what runs (an override, a different environment value, a seed) changes
-// it. The app secret and the sessions' hashes do not count.
+// Hash returns a stable SHA-256 (lowercase hex) of the load the resolved
+// scenario describes: its JSON echo (secrets redacted) with only the name,
+// identity, fleet, stages, behaviours, capacity block and a seed that was
+// given. Where the load goes and what judges it do not count: the target,
+// the thresholds, output.dir (--out), the description, a shard's slice and
+// the file's path. So runs of the same load have the same hash wherever
+// the file lives, however it spells its values (defaults written out or
+// left out, users as a percentage or a number), against whichever target
+// and into whichever directory, and without a seed two identical
+// invocations hash the same; any change to what the users do (an
+// override, a different environment value, a seed) changes it
+// (docs/results.md).
 func (s *Scenario) Hash() string {
 	c := *s
-	c.File = ""
+	c.File, c.Description, c.Shard = "", "", nil
+	c.Target, c.Thresholds, c.Output = Target{}, Thresholds{}, Output{}
 	data, err := json.Marshal(c)
 	if err != nil {
 		data = []byte(err.Error()) // cannot happen for a loaded scenario; still a stable value

@@ -299,7 +299,9 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 		return err // an *engine.Error: its outcome is the exit code
 	}
 	if res.Outcome == capacity.OutcomeInconclusive {
-		return withCode(exitGeneratorBound, errors.New("capacity: inconclusive: the generator was the bottleneck (docs/capacity.md)"))
+		// The headline says why: the step the generator could not carry,
+		// or the worker process that ended before the search did.
+		return withCode(exitGeneratorBound, fmt.Errorf("capacity: %s (docs/capacity.md)", res.Headline))
 	}
 	return nil
 }

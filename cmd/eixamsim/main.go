@@ -11,9 +11,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/procs"
 )
 
 // Exit codes (docs/ci.md). One place picks them: exitCode below.
@@ -52,12 +55,19 @@ func usageError(format string, args ...any) error {
 }
 
 func main() {
+	// A closed stdout or stderr (`eixamsim run x.yaml | head -2`, or the
+	// pipes of a --procs parent that was killed) must not end a run before
+	// its results are written: with SIGPIPE notified, a write to a broken
+	// pipe fails with EPIPE on fds 1 and 2 as on any other, instead of
+	// killing the process (os/signal), and every print ignores its error.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	os.Exit(mainWithArgs(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // mainWithArgs runs one command line and returns the process exit code.
 // The first SIGINT/SIGTERM cancels the context so the command can stop
-// gracefully and write its results; a second one exits at once.
+// gracefully and write its results; a second one exits at once, but in a
+// worker of --procs (isWorker), which always stops gracefully.
 func mainWithArgs(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -66,6 +76,7 @@ func mainWithArgs(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(signals)
 	finished := make(chan struct{})
 	defer close(finished)
+	worker := isWorker(args)
 	go func() {
 		select {
 		case sig := <-signals:
@@ -76,14 +87,33 @@ func mainWithArgs(args []string, stdout, stderr io.Writer) int {
 		}
 		// The context is cancelled now; only the command's return ends
 		// the wait for a second signal.
-		select {
-		case <-signals:
-			fmt.Fprintln(stderr, "eixamsim: second signal, exiting now")
-			os.Exit(exitInterrupted)
-		case <-finished:
+		for {
+			select {
+			case <-signals:
+				if worker {
+					continue
+				}
+				fmt.Fprintln(stderr, "eixamsim: second signal, exiting now")
+				os.Exit(exitInterrupted)
+			case <-finished:
+				return
+			}
 		}
 	}()
 	return exitCode(execute(ctx, args, stdout, stderr), stderr)
+}
+
+// isWorker reports whether the command line is a worker of --procs (it
+// writes status lines: procs.StatusFDFlag). Nobody at a terminal signals a
+// worker (it has a process group of its own): its signals are its
+// parent's one forwarded interrupt and its parent-death SIGTERM, which the
+// kernel sends again for each of the dying parent's threads it passes
+// through (PR_SET_PDEATHSIG follows the thread). Every signal after the
+// first asks for the same graceful stop, so that the shard is written.
+func isWorker(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool {
+		return a == procs.StatusFDFlag || strings.HasPrefix(a, procs.StatusFDFlag+"=")
+	})
 }
 
 // outcomeCode is the exit code of a run's outcome (docs/ci.md).

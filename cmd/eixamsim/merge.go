@@ -22,8 +22,10 @@ by wall-clock second), counters and per-second gauges sum, and the scenario's
 thresholds are judged again on the merged data. Every report format is written
 to --out, and the exit code is the merged verdict, as for run (docs/merge.md).
 
-Directories of different runs or scenarios, and the same shard twice, are
-refused (exit 2). When shards are missing, what is there is merged and the
+Directories of different runs or scenarios, the same shard twice, shards that
+did not run at the same time (together for at least 90 % of the run), a
+summary.json with values no run writes, and an --out that is one of the inputs
+are refused (exit 2). When shards are missing, what is there is merged and the
 result is partial: exit 130, like an interrupted run. Rules against a baseline
 ("p(99) < baseline * 1.1") compare with --baseline DIR, as run's do.`,
 		Example: `  eixamsim merge results/shard-0 results/shard-1 results/shard-2 --out results/all

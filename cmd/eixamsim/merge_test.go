@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -160,5 +161,37 @@ func TestMergeBaselineMustBeAResultDir(t *testing.T) {
 	code, _, stderr := cli(t, "merge", dir, "--out", filepath.Join(dir, "out"), "--baseline", filepath.Join(dir, "nope"))
 	if code != exitUsage || !strings.Contains(stderr, "merge: baseline:") {
 		t.Errorf("exit %d, stderr %q; want %d naming the baseline", code, stderr, exitUsage)
+	}
+}
+
+// TestMergeShardsWithTheirOwnOut runs two shards of one run as two
+// processes, each with its own --out and the same flags otherwise, and
+// merges them: the scenario hash covers the load, not the output
+// directory, so they are one scenario and merge (exit 0).
+func TestMergeShardsWithTheirOwnOut(t *testing.T) {
+	t.Parallel()
+	srv := demoBackend(t)
+	path, out := writeScenario(t, "sharded", externalScenario(2, srv.HTTPURL(), srv.MQTTURL()))
+	startAt := time.Now().Add(4 * time.Second).Truncate(time.Second).Format(time.RFC3339)
+	waits := make([]func() result, 2)
+	dirs := make([]string, 2)
+	for i := range 2 {
+		own := filepath.Join(out, fmt.Sprintf("machine-%d", i))
+		dirs[i] = own + fmt.Sprintf("-shard-%d-of-2", i)
+		_, waits[i] = start(t, "run", path, "--shard", fmt.Sprintf("%d/2", i), "--start-at", startAt, "--run-id", "own-out",
+			"--out", own, "--no-progress", "--quiet")
+	}
+	for i, wait := range waits {
+		if res := wait(); res.code != exitOK && res.code != exitThresholds {
+			t.Fatalf("shard %d: exit %d\nstderr:\n%s", i, res.code, res.stderr)
+		}
+	}
+	a, b := readSummary(t, dirs[0]), readSummary(t, dirs[1])
+	if a.Meta.ScenarioHash != b.Meta.ScenarioHash {
+		t.Errorf("the shards' scenario hashes differ: %s, %s", a.Meta.ScenarioHash, b.Meta.ScenarioHash)
+	}
+	code, stdout, stderr := cli(t, "merge", dirs[0], dirs[1], "--out", filepath.Join(out, "merged"))
+	if code != exitOK && code != exitGeneratorBound { // 4: a busy test machine; the merge still happened
+		t.Fatalf("merge: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
