@@ -182,7 +182,7 @@ func TestMergeShardsWithTheirOwnOut(t *testing.T) {
 			"--out", own, "--no-progress", "--quiet")
 	}
 	for i, wait := range waits {
-		if res := wait(); res.code != exitOK && res.code != exitThresholds {
+		if res := wait(); !completed(res.code) && res.code != exitThresholds {
 			t.Fatalf("shard %d: exit %d\nstderr:\n%s", i, res.code, res.stderr)
 		}
 	}
@@ -191,7 +191,7 @@ func TestMergeShardsWithTheirOwnOut(t *testing.T) {
 		t.Errorf("the shards' scenario hashes differ: %s, %s", a.Meta.ScenarioHash, b.Meta.ScenarioHash)
 	}
 	code, stdout, stderr := cli(t, "merge", dirs[0], dirs[1], "--out", filepath.Join(out, "merged"))
-	if code != exitOK && code != exitGeneratorBound { // 4: a busy test machine; the merge still happened
+	if !completed(code) && code != exitGeneratorBound { // 5: shards too short to judge; 4: a busy test machine; the merge still happened
 		t.Fatalf("merge: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

@@ -54,8 +54,8 @@ func TestRunProcsAgainAfterTheTargetStopped(t *testing.T) {
 	args := []string{"run", path, "--procs", "2", "--out", out, "--run-id", "ci-gate", "--no-progress"}
 
 	_, wait := startEnv(t, []string{"GATE_HTTP=" + srv.HTTPURL(), "GATE_MQTT=" + srv.MQTTURL()}, args...)
-	if res := wait(); res.code != exitOK {
-		t.Fatalf("first run: exit %d, want 0\nstderr:\n%s", res.code, res.stderr)
+	if res := wait(); !completed(res.code) {
+		t.Fatalf("first run: exit %d, want 0 (or 5, too short to judge)\nstderr:\n%s", res.code, res.stderr)
 	}
 	for _, f := range []string{report.SummaryJSONFile, report.JUnitFile} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
@@ -89,8 +89,8 @@ func TestRunProcsAgainWorkerKilledAtLaunch(t *testing.T) {
 	t.Parallel()
 	path, out := writeScenario(t, "procs", procsScenario(2))
 	args := []string{"run", path, "--procs", "2", "--out", out, "--run-id", "ci-gate", "--no-progress"}
-	if res := eixamsim(t, args...); res.code != exitOK {
-		t.Fatalf("first run: exit %d, want 0\nstderr:\n%s", res.code, res.stderr)
+	if res := eixamsim(t, args...); !completed(res.code) {
+		t.Fatalf("first run: exit %d, want 0 (or 5, too short to judge)\nstderr:\n%s", res.code, res.stderr)
 	}
 	firstHash := readSummary(t, out).Meta.ScenarioHash
 
