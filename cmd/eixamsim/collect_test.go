@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eixamsim/eixamsim/collect"
+	"github.com/eixamsim/eixamsim/refbackend"
 )
 
 // TestResultsToAndCollectUsage: --results-to and --collect refuse what
@@ -94,4 +99,39 @@ func listening(t *testing.T, stderr *syncBuffer) string {
 	}
 	t.Fatalf("the collector never said where it listens:\n%s", stderr.String())
 	return ""
+}
+
+// TestShardWhoseResultsAreRefusedExits1: a shard that sends its results
+// to a collector of another run is refused, keeps its own result
+// directory, and exits 1 (its results are lost to the merge), naming the
+// refusal and its own verdict.
+func TestShardWhoseResultsAreRefusedExits1(t *testing.T) {
+	srv, err := refbackend.Start(context.Background(), refbackend.Config{
+		MQTTAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		Apps: map[string][]byte{"e2e": []byte("e2e-secret")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	r, err := collect.NewReceiver("other-run", 1, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := httptest.NewServer(r.Handler())
+	defer col.Close()
+	path, out := writeScenario(t, "refused", header+`name: refused
+duration: 2s
+target: { http: "`+srv.HTTPURL()+`", mqtt: "`+srv.MQTTURL()+`" }
+thresholds:
+  user.login: ["count > 1000"]
+`)
+	code, _, stderr := cli(t, "run", path, "--no-progress", "--shard", "0/1", "--run-id", "this-run", "--out", out, "--results-to", col.URL)
+	if code != exitInternal || !strings.Contains(stderr, `refused shard 0's results: 409 Conflict: this collector collects run "other-run", not "this-run"`) ||
+		!strings.Contains(stderr, "1 of 1 thresholds failed") || !strings.Contains(stderr, "the results were not sent") {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out+"-shard-0-of-1", "summary.json")); err != nil {
+		t.Errorf("the shard's own results: %v", err)
+	}
 }
