@@ -25,12 +25,13 @@ type Build struct {
 	GoVersion string
 }
 
-// BuildInfo reads the running binary's build information.
+// BuildInfo reads the running binary's build information; a version or
+// revision stamped with -ldflags (stamp.go) wins over it.
 func BuildInfo() Build {
 	b := Build{Version: "unknown", GoVersion: runtime.Version()}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return b
+		return stamp(b)
 	}
 	if bi.Main.Version != "" {
 		b.Version = bi.Main.Version
@@ -49,7 +50,7 @@ func BuildInfo() Build {
 	if b.Revision != "" && dirty {
 		b.Revision += "-dirty"
 	}
-	return b
+	return stamp(b)
 }
 
 // withSeed returns sc with a seed: sc itself when it has one, else a

@@ -149,6 +149,24 @@ func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var ee *exitError
+	var re *engine.Error
+	if !errors.As(err, &ee) && errors.As(err, &re) {
+		for _, h := range re.Hints {
+			fmt.Fprintf(stderr, "hint: %s\n", h)
+		}
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "eixamsim: %s\n", msg)
+	}
+	return codeOf(err)
+}
+
+// codeOf is the exit code err means.
+func codeOf(err error) int {
+	if err == nil {
+		return exitOK
+	}
 	code := exitInternal
 	var ee *exitError
 	var re *engine.Error
@@ -160,14 +178,6 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	if errors.Is(err, errInterrupted) {
 		code = exitInterrupted
-	}
-	if re != nil {
-		for _, h := range re.Hints {
-			fmt.Fprintf(stderr, "hint: %s\n", h)
-		}
-	}
-	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(stderr, "eixamsim: %s\n", msg)
 	}
 	return code
 }

@@ -39,6 +39,8 @@ type runFlags struct {
 	engine engine.Options
 	// procs: --procs N|auto, and its workers' hidden flags (procs.go).
 	procs procsFlags
+	// results: --results-to, a shard sending its results (collect.go).
+	results *resultsTo
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -103,11 +105,14 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	f.shard.getenv = os.LookupEnv
 	f.shard.register(fl)
 	f.procs.register(fl)
-	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress")
+	f.results = &resultsTo{}
+	f.results.register(fl)
+	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress (without it: bars on a terminal, otherwise one status line every 10s)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
 	fl.BoolVar(&f.linger, "linger", false, "keep serving --metrics-addr after the run until interrupted (for a last scrape)")
 	fl.StringVar(&f.remoteWrite, "remote-write", "", "push the same metrics every 10s, and once at the end, to the Prometheus remote-write `URL` (e.g. http://prometheus:9090/api/v1/write)")
+	f.results.wrapRun(cmd, e, &f)
 	return cmd
 }
 
@@ -174,6 +179,7 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, command
 		return nil
 	}
 	res, err := engine.Run(ctx, sc, opts)
+	f.results.ran(res)
 	prog.Close()
 	live.finish(stderr)
 	if res != nil {

@@ -1,43 +1,41 @@
 // Package kubernetes holds the Kubernetes manifests of a sharded run
-// (docs/distributed.md) and the tests that keep them working: every
-// manifest decodes strictly into its k8s.io/api type, and the Job's
-// container command, run locally once per completion index against one
-// `eixamsim serve`, then the merge Job's command, make one merged result
-// of the whole run.
+// (docs/distributed.md), a kustomize base and its overlays, and the tests
+// that keep them working: every build decodes strictly into k8s.io/api
+// types and passes Pod Security "restricted"; the Job's pod failure
+// policy lets every shard run to its end; and the containers' commands,
+// run locally as the kubelet would run them, make one merged result of
+// the whole run even when a shard fails its thresholds.
 package kubernetes
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	"github.com/eixamsim/eixamsim/report"
+	"github.com/eixamsim/eixamsim/internal/testbin"
 )
 
-// decodeStrict decodes a one-object YAML manifest into T; a field T does
-// not have is an error.
-func decodeStrict[T any](b []byte) (*T, error) {
-	j, err := yaml.YAMLToJSON(b)
-	if err != nil {
-		return nil, err
-	}
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
+}
+
+// decodeStrict decodes one object's JSON into T; a field T does not have
+// is an error.
+func decodeStrict[T any](j []byte) (*T, error) {
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.DisallowUnknownFields()
 	var v T
@@ -47,314 +45,353 @@ func decodeStrict[T any](b []byte) (*T, error) {
 	return &v, nil
 }
 
-// kinds are the manifests' kinds and how each is decoded.
-var kinds = map[string]func([]byte) (any, error){
-	"Job":                   func(b []byte) (any, error) { return decodeStrict[batchv1.Job](b) },
-	"ConfigMap":             func(b []byte) (any, error) { return decodeStrict[corev1.ConfigMap](b) },
-	"PersistentVolumeClaim": func(b []byte) (any, error) { return decodeStrict[corev1.PersistentVolumeClaim](b) },
+// built is a kustomize build, decoded.
+type built struct {
+	jobs         map[string]*batchv1.Job
+	configMaps   map[string]*corev1.ConfigMap // by name, hash suffix included
+	services     map[string]*corev1.Service
+	claims       map[string]*corev1.PersistentVolumeClaim
+	statefulSets map[string]*appsv1.StatefulSet
 }
 
-// TestManifestsDecodeStrictly decodes every manifest into its type, by
-// its kind; a misspelt field is an error (checked on a copy of job.yaml
-// with one).
-func TestManifestsDecodeStrictly(t *testing.T) {
-	files, err := filepath.Glob("*.yaml")
-	if err != nil || len(files) < 4 {
-		t.Fatalf("manifests: %v %v", files, err)
+// decodeInto decodes one resource by its kind.
+func (b *built) decodeInto(kind string, j []byte) error {
+	var err error
+	switch kind {
+	case "Job":
+		var v *batchv1.Job
+		if v, err = decodeStrict[batchv1.Job](j); err == nil {
+			b.jobs[v.Name] = v
+		}
+	case "ConfigMap":
+		var v *corev1.ConfigMap
+		if v, err = decodeStrict[corev1.ConfigMap](j); err == nil {
+			b.configMaps[v.Name] = v
+		}
+	case "Service":
+		var v *corev1.Service
+		if v, err = decodeStrict[corev1.Service](j); err == nil {
+			b.services[v.Name] = v
+		}
+	case "PersistentVolumeClaim":
+		var v *corev1.PersistentVolumeClaim
+		if v, err = decodeStrict[corev1.PersistentVolumeClaim](j); err == nil {
+			b.claims[v.Name] = v
+		}
+	case "StatefulSet":
+		var v *appsv1.StatefulSet
+		if v, err = decodeStrict[appsv1.StatefulSet](j); err == nil {
+			b.statefulSets[v.Name] = v
+		}
+	default:
+		return fmt.Errorf("kind %q has no decoder here", kind)
 	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
+	return err
+}
+
+// kustomize builds the kustomization at dir of fs and decodes every
+// resource strictly.
+func kustomize(t *testing.T, fs filesys.FileSystem, dir string) *built {
+	t.Helper()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	b := &built{jobs: map[string]*batchv1.Job{}, configMaps: map[string]*corev1.ConfigMap{}, services: map[string]*corev1.Service{},
+		claims: map[string]*corev1.PersistentVolumeClaim{}, statefulSets: map[string]*appsv1.StatefulSet{}}
+	for _, r := range m.Resources() {
+		j, err := r.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
 		}
-		var meta struct{ APIVersion, Kind string }
-		if err := yaml.Unmarshal(b, &meta); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		decode, ok := kinds[meta.Kind]
-		if !ok {
-			t.Errorf("%s: kind %q has no decoder here", f, meta.Kind)
-			continue
-		}
-		if _, err := decode(b); err != nil {
-			t.Errorf("%s: %v", f, err)
+		if err := b.decodeInto(r.GetKind(), j); err != nil {
+			t.Errorf("%s: %s %s: %v", dir, r.GetKind(), r.GetName(), err)
 		}
 	}
-	b, _ := os.ReadFile("job.yaml")
-	bad := bytes.Replace(b, []byte("  completions: 4"), []byte("  completion: 4"), 1)
+	return b
+}
+
+// onDisk is the kustomizations of this directory: the base and every
+// overlay.
+func onDisk(t *testing.T) []string {
+	t.Helper()
+	overlays, err := filepath.Glob("overlays/*/kustomization.yaml")
+	if err != nil || len(overlays) == 0 {
+		t.Fatalf("overlays: %v %v", overlays, err)
+	}
+	dirs := []string{"base"}
+	for _, o := range overlays {
+		dirs = append(dirs, filepath.Dir(o))
+	}
+	return dirs
+}
+
+func abs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// The names the manifests give each other.
+const (
+	runJob      = "eixamsim"
+	mergeJob    = "eixamsim-merge"
+	collectSvc  = "eixamsim-collect"
+	resultsPVC  = "eixamsim-results"
+	fetchSet    = "eixamsim-fetch"
+	placeholder = "eixamsim" // the base's image, set by an overlay's images:
+)
+
+// verdictCodes are the exit codes of a shard that ran and sent its
+// results (docs/ci.md): generator-bound, not judged (too short),
+// thresholds failed, aborted, interrupted.
+var verdictCodes = []int32{4, 5, 99, 100, 130}
+
+// TestKustomizeBuildsDecodeStrictly builds the base and every overlay
+// with kustomize, decodes every resource strictly into its k8s.io/api
+// type, and checks what the run relies on: Pod Security "restricted" on
+// every container, a pod failure policy that lets every index run to its
+// end, one shard count everywhere, no shared volume, the collector's
+// Service where the shards send, and the image set by every overlay.
+func TestKustomizeBuildsDecodeStrictly(t *testing.T) {
+	for _, dir := range onDisk(t) {
+		b := kustomize(t, filesys.MakeFsOnDisk(), abs(t, dir))
+		t.Run(dir, func(t *testing.T) { checkBuild(t, dir, b) })
+	}
+	// The decoding is strict: a misspelt field fails.
+	job := kustomize(t, filesys.MakeFsOnDisk(), abs(t, "base")).jobs[runJob]
+	j, _ := json.Marshal(job)
+	bad := bytes.Replace(j, []byte(`"completions":`), []byte(`"completion":`), 1)
 	if _, err := decodeStrict[batchv1.Job](bad); err == nil || !strings.Contains(err.Error(), "completion") {
 		t.Errorf("a misspelt field decoded: %v", err)
 	}
-	job := readJob(t, "job.yaml")
-	s := job.Spec
-	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion || s.Completions == nil || s.Parallelism == nil || *s.Completions != *s.Parallelism {
-		t.Errorf("job.yaml is not an Indexed Job with completions = parallelism: %+v", s)
-	}
-	args := job.Spec.Template.Spec.Containers[0].Args
-	if i := slices.Index(args, "--shards"); i < 0 || args[i+1] != strconv.Itoa(int(*s.Completions)) {
-		t.Errorf("--shards in %q does not match completions %d", args, *s.Completions)
-	}
 }
 
-func readJob(t *testing.T, path string) *batchv1.Job {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+func checkBuild(t *testing.T, dir string, b *built) {
+	run, merge, fetch := b.jobs[runJob], b.jobs[mergeJob], b.statefulSets[fetchSet]
+	if run == nil || merge == nil || fetch == nil || b.services[collectSvc] == nil || b.claims[resultsPVC] == nil {
+		t.Fatalf("missing resources: jobs %v, services %v, claims %v, statefulsets %v", keys(b.jobs), keys(b.services), keys(b.claims), keys(b.statefulSets))
 	}
-	j, err := decodeStrict[batchv1.Job](b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return j
-}
-
-// TestJobRunsLocally runs the Job as Kubernetes would, on this machine:
-// the ConfigMap's files and a directory stand in for the volumes, the
-// container's environment is the Job's (the app secret from a stand-in
-// Secret; target, users, duration, start time, run id and metrics port
-// overridden for a small local run), $(VAR) references are expanded as
-// the kubelet does, and the container's command runs once per completion
-// index with JOB_COMPLETION_INDEX set, all at once, against one
-// `eixamsim serve`. Then the merge Job's command runs, and the merged
-// summary.json must hold the whole run: every user, the run id, shards
-// 0..N-1.
-func TestJobRunsLocally(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary; skipped with -short")
-	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "bin")
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, "eixamsim"), "../../cmd/eixamsim").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmb, err := os.ReadFile("configmap.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm, err := decodeStrict[corev1.ConfigMap](cmb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, merge := readJob(t, "job.yaml"), readJob(t, "merge-job.yaml")
-	n := int(*job.Spec.Completions)
-	results := filepath.Join(tmp, "results")
-	mounts := map[string]string{} // volume name -> local directory
-	for _, v := range job.Spec.Template.Spec.Volumes {
-		dir := filepath.Join(tmp, "volumes", v.Name)
-		switch {
-		case v.ConfigMap != nil && v.ConfigMap.Name == cm.Name:
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
+	pods := map[string]corev1.PodSpec{runJob: run.Spec.Template.Spec, mergeJob: merge.Spec.Template.Spec, fetchSet: fetch.Spec.Template.Spec}
+	for name, pod := range pods {
+		checkRestricted(t, name, pod)
+		for _, c := range pod.Containers {
+			if overlay := dir != "base"; overlay == (c.Image == placeholder) {
+				t.Errorf("%s/%s: image %q: the base has the placeholder %q, every overlay sets its own", name, c.Name, c.Image, placeholder)
 			}
-			for name, data := range cm.Data {
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-		case v.PersistentVolumeClaim != nil:
-			dir = results
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		default:
-			t.Fatalf("volume %s: no local stand-in", v.Name)
-		}
-		mounts[v.Name] = dir
-	}
-	secrets := map[string]string{"eixamsim-app/app-secret": "k8s-test-secret"}
-	const users = 12
-	runID := "k8s-local-" + strconv.FormatInt(time.Now().Unix(), 10)
-	api, mqtt := freePort(t), freePort(t)
-	c := job.Spec.Template.Spec.Containers[0]
-	env := containerEnv(t, c, secrets, map[string]string{
-		"USERS":          strconv.Itoa(users),
-		"DURATION":       "5s",
-		"RUN_ID":         runID,
-		"METRICS_ADDR":   "127.0.0.1:0",
-		"EIXAM_API_URL":  "http://" + api,
-		"EIXAM_MQTT_URL": "tcp://" + mqtt,
-	})
-	serve := exec.Command(filepath.Join(bin, "eixamsim"), "serve", "--http", api, "--mqtt", mqtt, "--ws", "",
-		"--app", env["EIXAM_APP_ID"], "--secret-env", "EIXAM_APP_SECRET")
-	serve.Env = append(os.Environ(), "EIXAM_APP_SECRET="+env["EIXAM_APP_SECRET"])
-	serveOut, _ := serve.StdoutPipe()
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
-	waitListening(t, serveOut, api)
-
-	env["START_AT"] = time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	outs := make([][]byte, n)
-	errs := make([]error, n)
-	for i := range n {
-		cmd := podCommand(ctx, t, c, env, mounts, bin)
-		cmd.Env = append(cmd.Env, "JOB_COMPLETION_INDEX="+strconv.Itoa(i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outs[i], errs[i] = cmd.CombinedOutput()
-		}()
-	}
-	wg.Wait()
-	for i := range n {
-		if code := exitCode(errs[i]); code != 0 && code != 5 && code != 99 { // 5: too short to judge the generator
-			t.Fatalf("pod %d: exit %d (%v)\n%s", i, code, errs[i], outs[i])
+			checkRefs(t, name, c, pod, b)
 		}
 	}
 
+	// The run: Indexed, every index once and to its end.
+	s := run.Spec
+	n := *s.Completions
+	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion || s.Parallelism == nil || *s.Parallelism != n {
+		t.Errorf("run: not an Indexed Job with completions = parallelism")
+	}
+	if s.BackoffLimitPerIndex == nil || *s.BackoffLimitPerIndex != 0 || s.MaxFailedIndexes != nil {
+		t.Errorf("run: backoffLimitPerIndex %v, maxFailedIndexes %v: want 0 (no retry) and unset (every index runs)", s.BackoffLimitPerIndex, s.MaxFailedIndexes)
+	}
+	if s.BackoffLimit != nil && *s.BackoffLimit < n {
+		t.Errorf("run: backoffLimit %d fails the whole Job, and stops every shard, once more pods than that have failed", *s.BackoffLimit)
+	}
+	if s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("run: restartPolicy %q: a pod failure policy needs Never", s.Template.Spec.RestartPolicy)
+	}
+	c := s.Template.Spec.Containers[0]
+	for _, code := range verdictCodes {
+		if a := failureAction(run, c.Name, code); a != batchv1.PodFailurePolicyActionFailIndex {
+			t.Errorf("run: exit %d: action %q, want FailIndex (not retried, the other indexes go on)", code, a)
+		}
+	}
+	for _, r := range s.PodFailurePolicy.Rules {
+		if e := r.OnExitCodes; e != nil && !slices.IsSorted(e.Values) {
+			t.Errorf("run: exit codes %v: the API wants them sorted", e.Values)
+		}
+	}
+	args := c.Args
+	if got := flagValue(args, "--shards"); got != strconv.Itoa(int(n)) {
+		t.Errorf("run: --shards %q, completions %d", got, n)
+	}
+	if got := flagValue(merge.Spec.Template.Spec.Containers[0].Args, "--shards"); got != strconv.Itoa(int(n)) {
+		t.Errorf("merge: --shards %q, completions %d", got, n)
+	}
+	if slices.Contains(args, "--no-progress") || slices.Contains(args, "--quiet") || slices.Contains(args, "-q") {
+		t.Errorf("run: %q: the pod log must show the status line every 10 s", args)
+	}
+	if merge.Spec.BackoffLimit == nil || *merge.Spec.BackoffLimit != 0 {
+		t.Errorf("merge: a retried collector has lost what was sent to the first: want backoffLimit 0")
+	}
+
+	// No volume shared between pods of the run: shards write to their own.
+	for _, v := range s.Template.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			t.Errorf("run: volume %s is a claim: the shards must need no shared storage", v.Name)
+		}
+	}
+	if modes := b.claims[resultsPVC].Spec.AccessModes; !slices.Equal(modes, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}) {
+		t.Errorf("results claim: access modes %v, want ReadWriteOnce (what EKS, GKE and AKS give)", modes)
+	}
+
+	// The shards send to the collector's Service, which selects the merge
+	// pod and reaches its port.
+	svc := b.services[collectSvc]
+	env := literalEnv(c)
+	want := fmt.Sprintf("http://%s:%d", svc.Name, svc.Spec.Ports[0].Port)
+	if env["RESULTS_TO"] != want || flagValue(args, "--results-to") != "$(RESULTS_TO)" {
+		t.Errorf("run: --results-to %q with RESULTS_TO %q, want the Service, %s", flagValue(args, "--results-to"), env["RESULTS_TO"], want)
+	}
+	labels := merge.Spec.Template.Labels
+	for k, v := range svc.Spec.Selector {
+		if labels[k] != v {
+			t.Errorf("service selector %s=%s does not select the merge pod (%v)", k, v, labels)
+		}
+	}
 	mc := merge.Spec.Template.Spec.Containers[0]
-	menv := containerEnv(t, mc, secrets, map[string]string{"RUN_ID": runID})
-	mcmd := podCommand(ctx, t, mc, menv, map[string]string{"results": results}, bin)
-	mout, merr := mcmd.CombinedOutput()
-	sum, err := report.ReadSummaryFile(filepath.Join(results, runID, "merged"))
-	if err != nil {
-		t.Fatalf("merged result: %v\nmerge output (%v):\n%s", err, merr, mout)
-	}
-	want := 0
-	switch {
-	case len(sum.FailedThresholds()) > 0:
-		want = 99
-	case sum.GeneratorNotJudged():
-		want = 5 // the pods' runs are too short to judge their generators (docs/health.md)
-	}
-	if code := exitCode(merr); code != want {
-		t.Errorf("merge exit %d, want %d (failed thresholds: %d)\n%s", code, want, len(sum.FailedThresholds()), mout)
-	}
-	if sum.Meta.RunID != runID {
-		t.Errorf("merged run id %q, want %q", sum.Meta.RunID, runID)
-	}
-	var idx []int
-	for _, sh := range sum.Meta.Shards {
-		idx = append(idx, sh.Index)
-	}
-	if want := []int{0, 1, 2, 3}[:n]; !slices.Equal(idx, want) {
-		t.Errorf("merged shards %v, want %v", idx, want)
-	}
-	if got := sum.Metrics["user.login"].Count; got != users {
-		t.Errorf("user.login count %d, want every user of the run (%d)", got, users)
-	}
-	var target int
-	for _, st := range sum.Stages {
-		target = max(target, st.Users)
-	}
-	if target != users {
-		t.Errorf("stage targets summed to %d, want %d", target, users)
+	port := svc.Spec.Ports[0].TargetPort.String()
+	if !slices.ContainsFunc(mc.Ports, func(p corev1.ContainerPort) bool { return p.Name == port }) ||
+		!strings.HasSuffix(literalEnv(mc)["COLLECT_ADDR"], ":"+strconv.Itoa(int(mc.Ports[0].ContainerPort))) {
+		t.Errorf("service target port %q, merge ports %v, COLLECT_ADDR %q", port, mc.Ports, literalEnv(mc)["COLLECT_ADDR"])
 	}
 }
 
-// containerEnv is c's environment as the kubelet builds it: values,
-// secretKeyRefs from secrets ("name/key"), then the test's overrides.
-func containerEnv(t *testing.T, c corev1.Container, secrets, overrides map[string]string) map[string]string {
+// checkRestricted checks Pod Security "restricted" on every container of
+// pod, with the container's settings over the pod's, and that every
+// writable mount is a volume.
+func checkRestricted(t *testing.T, name string, pod corev1.PodSpec) {
 	t.Helper()
+	psc := pod.SecurityContext
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{}
+	}
+	if pod.HostNetwork || pod.HostPID || pod.HostIPC {
+		t.Errorf("%s: shares a host namespace", name)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Errorf("%s: mounts a service account token it has no use for", name)
+	}
+	for _, v := range pod.Volumes {
+		if v.HostPath != nil {
+			t.Errorf("%s: hostPath volume %s", name, v.Name)
+		}
+	}
+	for _, c := range append(slices.Clone(pod.InitContainers), pod.Containers...) {
+		sc := c.SecurityContext
+		if sc == nil {
+			t.Errorf("%s/%s: no securityContext", name, c.Name)
+			continue
+		}
+		nonRoot := or(sc.RunAsNonRoot, psc.RunAsNonRoot)
+		uid := or(sc.RunAsUser, psc.RunAsUser)
+		seccomp := or(sc.SeccompProfile, psc.SeccompProfile)
+		switch {
+		case nonRoot == nil || !*nonRoot:
+			t.Errorf("%s/%s: runAsNonRoot is not true", name, c.Name)
+		case uid != nil && *uid == 0:
+			t.Errorf("%s/%s: runAsUser 0", name, c.Name)
+		case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+			t.Errorf("%s/%s: allowPrivilegeEscalation is not false", name, c.Name)
+		case sc.Privileged != nil && *sc.Privileged:
+			t.Errorf("%s/%s: privileged", name, c.Name)
+		case sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0:
+			t.Errorf("%s/%s: capabilities %+v, want drop [ALL] and nothing added", name, c.Name, sc.Capabilities)
+		case seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault:
+			t.Errorf("%s/%s: seccompProfile %+v, want RuntimeDefault", name, c.Name, seccomp)
+		case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
+			t.Errorf("%s/%s: the root filesystem is writable", name, c.Name)
+		}
+		for _, m := range c.VolumeMounts {
+			if !slices.ContainsFunc(pod.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name }) {
+				t.Errorf("%s/%s: mount %s has no volume", name, c.Name, m.Name)
+			}
+		}
+	}
+}
+
+// checkRefs checks that every ConfigMap c and pod refer to is in the build
+// with the keys they read (the kubelet would not start the pod).
+func checkRefs(t *testing.T, name string, c corev1.Container, pod corev1.PodSpec, b *built) {
+	t.Helper()
+	for _, e := range c.Env {
+		if e.ValueFrom == nil || e.ValueFrom.ConfigMapKeyRef == nil {
+			continue
+		}
+		ref := e.ValueFrom.ConfigMapKeyRef
+		cm := b.configMaps[ref.Name]
+		if cm == nil || !hasKey(cm.Data, ref.Key) {
+			t.Errorf("%s/%s: env %s: ConfigMap %s key %s is not in the build", name, c.Name, e.Name, ref.Name, ref.Key)
+		}
+	}
+	for _, v := range pod.Volumes {
+		if v.ConfigMap != nil && b.configMaps[v.ConfigMap.Name] == nil {
+			t.Errorf("%s: volume %s: ConfigMap %s is not in the build", name, v.Name, v.ConfigMap.Name)
+		}
+		if v.PersistentVolumeClaim != nil && b.claims[v.PersistentVolumeClaim.ClaimName] == nil {
+			t.Errorf("%s: volume %s: claim %s is not in the build", name, v.Name, v.PersistentVolumeClaim.ClaimName)
+		}
+	}
+}
+
+// failureAction is what job's pod failure policy does with a pod whose
+// container exited with code, as the Job controller evaluates it: the
+// first rule whose exit codes match (pod conditions do not arise here);
+// Count, the default, when none does.
+func failureAction(job *batchv1.Job, container string, code int32) batchv1.PodFailurePolicyAction {
+	if job.Spec.PodFailurePolicy == nil {
+		return batchv1.PodFailurePolicyActionCount
+	}
+	for _, r := range job.Spec.PodFailurePolicy.Rules {
+		e := r.OnExitCodes
+		if e == nil || (e.ContainerName != nil && *e.ContainerName != container) {
+			continue
+		}
+		in := slices.Contains(e.Values, code)
+		if (e.Operator == batchv1.PodFailurePolicyOnExitCodesOpIn && in) || (e.Operator == batchv1.PodFailurePolicyOnExitCodesOpNotIn && !in) {
+			return r.Action
+		}
+	}
+	return batchv1.PodFailurePolicyActionCount
+}
+
+// flagValue is the argument after flag in args, "" without one.
+func flagValue(args []string, flag string) string {
+	if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	return ""
+}
+
+// literalEnv is c's env given as values.
+func literalEnv(c corev1.Container) map[string]string {
 	env := map[string]string{}
 	for _, e := range c.Env {
-		switch {
-		case e.ValueFrom == nil:
+		if e.ValueFrom == nil {
 			env[e.Name] = e.Value
-		case e.ValueFrom.SecretKeyRef != nil:
-			ref := e.ValueFrom.SecretKeyRef
-			v, ok := secrets[ref.Name+"/"+ref.Key]
-			if !ok {
-				t.Fatalf("env %s: no stand-in for secret %s key %s", e.Name, ref.Name, ref.Key)
-			}
-			env[e.Name] = v
-		default:
-			t.Fatalf("env %s: unsupported source", e.Name)
 		}
-	}
-	for k, v := range overrides {
-		if _, ok := env[k]; !ok {
-			t.Fatalf("override %s: the container has no such variable", k)
-		}
-		env[k] = v
 	}
 	return env
 }
 
-var varRef = regexp.MustCompile(`\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
-
-// expand replaces $(NAME) with env's NAME as the kubelet does in command
-// and args ($$ is a literal $; an unknown name stays as written).
-func expand(s string, env map[string]string) string {
-	return varRef.ReplaceAllStringFunc(s, func(m string) string {
-		if m == "$$" {
-			return "$"
-		}
-		if v, ok := env[m[2:len(m)-1]]; ok {
-			return v
-		}
-		return m
-	})
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
-// podCommand is c's command and args, expanded, with each volume mount's
-// path replaced by its local directory, run with env and bin first on
-// PATH (where `eixamsim` is).
-func podCommand(ctx context.Context, t *testing.T, c corev1.Container, env, mounts map[string]string, bin string) *exec.Cmd {
-	t.Helper()
-	var argv []string
-	for _, a := range append(slices.Clone(c.Command), c.Args...) {
-		a = expand(a, env)
-		for _, m := range c.VolumeMounts {
-			dir, ok := mounts[m.Name]
-			if !ok {
-				t.Fatalf("mount %s: no local stand-in", m.Name)
-			}
-			a = strings.ReplaceAll(a, m.MountPath+"/", dir+"/")
-		}
-		argv = append(argv, a)
+func or[T any](a, b *T) *T {
+	if a != nil {
+		return a
 	}
-	if argv[0] == "eixamsim" { // as found on the image's PATH
-		argv[0] = filepath.Join(bin, "eixamsim")
-	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	return cmd
+	return b
 }
 
-func exitCode(err error) int {
-	if err == nil {
-		return 0
+func keys[V any](m map[string]V) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
 	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
-}
-
-// freePort is a loopback address nothing listens on (just now).
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// waitListening waits (up to 10 s) until addr accepts connections,
-// draining the server's output.
-func waitListening(t *testing.T, out interface{ Read([]byte) (int, error) }, addr string) {
-	t.Helper()
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-		}
-	}()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-	}
-	t.Fatal(fmt.Sprintf("eixamsim serve: nothing listens on %s after 10 s", addr))
+	slices.Sort(k)
+	return k
 }
