@@ -1,11 +1,17 @@
-// Command scalesum samples and summarizes bench/scale.sh's runs.
+// Command scalesum samples and summarizes the runs of bench/scale.sh and
+// bench/connect-burst.sh.
 //
-//	scalesum sample -pid PID -out FILE
+//	scalesum sample -pid PID [-comm NAME] -out FILE
 //	    every second until PID exits, one line "UNIX_SECONDS RSS_KIB CPU_SECONDS PROCS"
-//	    summed over PID and all its descendants (from /proc)
+//	    summed over PID and all its descendants (from /proc); with -comm,
+//	    only those whose command is NAME (not the wrappers: timeout, time)
 //	scalesum eixamsim -summary DIR/summary.json -samples FILE -time FILE
 //	scalesum rawpaho -samples FILE -time FILE -out FILE...
-//	    print one row each of the benchmark table (Markdown)
+//	    print one row each of bench/scale.sh's table (Markdown)
+//	scalesum burstrow -gen NAME -users N -asked RATE -rep K -rc CODE -drops N -time FILE -samples FILE
+//	    -access FILE (-summary DIR/summary.json | RAWBURST.json...)
+//	scalesum bursttable RUNS.tsv
+//	    bench/connect-burst.sh's: one line of RUNS.tsv per run, then the tables (burst.go)
 //
 // The steady window is from 15 s after the ramp-up stage to 5 s before
 // the end: CPU per acknowledged message there excludes connecting and
@@ -28,22 +34,31 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: scalesum sample|eixamsim|rawpaho|header [flags]")
+		fmt.Fprintln(os.Stderr, "usage: scalesum sample|eixamsim|rawpaho|header|burstrow|bursttable [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	pid := fs.Int("pid", 0, "root process to sample")
+	comm := fs.String("comm", "", "sample only the processes with this command (sample)")
 	out := fs.String("out", "", "sample file to write (sample)")
 	summary := fs.String("summary", "", "merged summary.json")
 	samples := fs.String("samples", "", "sample file")
 	timeFile := fs.String("time", "", "GNU time -v output of the run")
 	rampEnd := fs.Float64("ramp", 40, "end of the ramp-up, seconds from the start (rawpaho)")
 	length := fs.Float64("for", 160, "run length in seconds (rawpaho)")
+	var run burstRun
+	fs.StringVar(&run.gen, "gen", "", "generator: eixamsim, floor-login or floor-bare (burstrow)")
+	fs.IntVar(&run.users, "users", 0, "users asked (burstrow)")
+	fs.StringVar(&run.asked, "asked", "", "connect rate asked: users/s or unlimited (burstrow)")
+	fs.IntVar(&run.rep, "rep", 0, "repetition (burstrow)")
+	fs.IntVar(&run.rc, "rc", 0, "the generator's exit code (burstrow)")
+	access := fs.String("access", "", "the run's slice of nginx's access log (burstrow)")
+	fs.Int64Var(&run.drops, "drops", 0, "connections dropped at a full listen queue during the run (burstrow)")
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
 	case "sample":
-		err = sample(*pid, *out)
+		err = sample(*pid, *comm, *out)
 	case "header":
 		fmt.Println("| generator | users online | connect rate | errors | p99 user.login | p99 mqtt.connect | p99 telemetry.puback | acked msgs | CPU all-in | CPU µs/msg all-in | CPU µs/msg steady | peak RSS | RSS/user |")
 		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -51,6 +66,10 @@ func main() {
 		err = eixamsimRow(*summary, *samples, *timeFile)
 	case "rawpaho":
 		err = rawRow(*samples, *timeFile, *rampEnd, *length, fs.Args())
+	case "burstrow":
+		err = burstRow(run, *summary, *samples, *timeFile, *access, fs.Args())
+	case "bursttable":
+		err = burstTable(fs.Arg(0))
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -60,8 +79,9 @@ func main() {
 	}
 }
 
-// sample writes one line a second until pid is gone.
-func sample(pid int, out string) error {
+// sample writes one line a second until pid is gone: the processes of its
+// tree, only those whose command is comm unless comm is "".
+func sample(pid int, comm, out string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
@@ -76,12 +96,17 @@ func sample(pid int, out string) error {
 		}
 		var rss int64
 		var cpu float64
+		n := 0
 		for _, p := range procs {
-			r, c := usage(p)
+			name, r, c := usage(p)
+			if comm != "" && name != comm {
+				continue
+			}
 			rss += r
 			cpu += c
+			n++
 		}
-		fmt.Fprintf(f, "%.3f %d %.2f %d\n", float64(now.UnixNano())/1e9, rss, cpu, len(procs))
+		fmt.Fprintf(f, "%.3f %d %.2f %d\n", float64(now.UnixNano())/1e9, rss, cpu, n)
 	}
 	return nil
 }
@@ -130,21 +155,25 @@ func pids(stat string) (pid, ppid int, ok bool) {
 	return pid, ppid, err2 == nil
 }
 
-// usage is a process's RSS (KiB) and CPU (user+system seconds).
-func usage(pid int) (rssKiB int64, cpu float64) {
+// usage is a process's command, RSS (KiB) and CPU (user+system seconds).
+func usage(pid int) (comm string, rssKiB int64, cpu float64) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0
+		return "", 0, 0
 	}
 	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return "", 0, 0
+	}
+	f := strings.Fields(s[end+1:])
 	if len(f) < 22 {
-		return 0, 0
+		return "", 0, 0
 	}
 	ut, _ := strconv.ParseFloat(f[11], 64) // field 14
 	st, _ := strconv.ParseFloat(f[12], 64) // field 15
 	pages, _ := strconv.ParseInt(f[21], 10, 64)
-	return pages * int64(os.Getpagesize()) / 1024, (ut + st) / 100 // USER_HZ = 100
+	return s[open+1 : end], pages * int64(os.Getpagesize()) / 1024, (ut + st) / 100 // USER_HZ = 100
 }
 
 type samplePoint struct {
