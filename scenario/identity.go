@@ -203,8 +203,7 @@ func (p *parser) loadSessions(written string, id *Identity) []Session {
 		if errors.As(err, &pe) {
 			cause = pe.Err
 		}
-		p.errorf(key, "cannot read %s: %v", name, cause)
-		p.errs[len(p.errs)-1].Err = err
+		p.errorf(key, "cannot read %s: %v", name, cause).Err = err
 		return nil
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a spreadsheet's BOM
@@ -213,7 +212,7 @@ func (p *parser) loadSessions(written string, id *Identity) []Session {
 	report := func(line, col int, format string, args ...any) {
 		problems++
 		if problems <= maxCSVProblems {
-			p.errs = append(p.errs, &Error{File: name, Line: line, Column: col, Path: key, Msg: fmt.Sprintf(format, args...)})
+			p.errs.add(&Error{File: name, Line: line, Column: col, Path: key, Msg: fmt.Sprintf(format, args...)})
 		}
 		p.src.bad[key] = true
 	}
@@ -292,7 +291,8 @@ func (p *parser) loadSessions(written string, id *Identity) []Session {
 		sessions = append(sessions, Session{AppID: appID, ExternalUserID: ext, UserHash: Secret(hash)})
 	}
 	if problems > maxCSVProblems {
-		p.errs = append(p.errs, &Error{File: name, Path: key, Msg: fmt.Sprintf("%d more problems in this file not shown", problems-maxCSVProblems)})
+		left := problems - maxCSVProblems
+		p.errs.add(&Error{File: name, Path: key, Omitted: left, Msg: fmt.Sprintf("and %d more problems in this file", left)})
 	}
 	if problems == 0 && len(sessions) == 0 {
 		p.errorf(key, "%s has no sessions (want rows of appId,externalUserId,userHash)", name)

@@ -101,8 +101,8 @@ func Parse(filename string, data []byte, opts Options) (*Scenario, error) {
 		d.errs.scrub("", d.envVals)
 		return nil, d.errs.sorted()
 	}
-	if verrs := s.validate(); len(verrs) > 0 {
-		p.errs = append(p.errs, verrs...)
+	for _, e := range s.validate() {
+		p.errs.add(e)
 	}
 	if len(p.errs) > 0 {
 		p.errs.scrub(s.Identity.AppSecret.Reveal(), d.envVals)
@@ -121,10 +121,13 @@ type parser struct {
 	read map[string]bool // key path -> written and read (decoder.read)
 }
 
-// errorf records a problem at path (located through the source map).
-func (p *parser) errorf(path, format string, args ...any) {
-	p.errs = append(p.errs, p.src.errorAt(path, false, format, args...))
+// errorf records a problem at path (located through the source map) and
+// returns it, so that a caller can set its Err.
+func (p *parser) errorf(path, format string, args ...any) *Error {
+	e := p.src.errorAt(path, false, format, args...)
+	p.errs.add(e)
 	p.src.bad[path] = true
+	return e
 }
 
 // resolvePath makes a path from the file absolute, relative to the file.

@@ -75,7 +75,6 @@ func (p *parser) loadTLS(t *Target) {
 		return // validate reports the missing half
 	}
 	if _, key, err := t.TLS.config(p.opts.ReadFile); err != nil {
-		p.errorf("target.tls."+key, "%v", err)
-		p.errs[len(p.errs)-1].Err = err
+		p.errorf("target.tls."+key, "%v", err).Err = err
 	}
 }

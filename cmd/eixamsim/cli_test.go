@@ -100,6 +100,22 @@ func TestHelpVersionAndCompletion(t *testing.T) {
 	}
 }
 
+// A file of thousands of mistakes prints the first 50 and a count, and
+// the summary line counts every one.
+func TestValidateCapsWhatItPrints(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	yaml := "version: 1\nname: bad\nduration: 3s\nidentity: { app_id: e2e, app_secret: e2e-secret }\nfleet: { users: 20 }\n" +
+		"behaviours: { login: [" + strings.Repeat("me,", 999) + "me] }\n"
+	if err := os.WriteFile(bad, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := cli(t, "validate", bad)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != exitUsage || len(lines) != 52 || lines[50] != "and 949 more problems" || !strings.HasSuffix(lines[51], "validate: 1 of 1 files invalid, 999 problems") {
+		t.Errorf("exit %d, %d lines, ending\n%s", code, len(lines), strings.Join(lines[max(0, len(lines)-3):], "\n"))
+	}
+}
+
 func TestOldSingleDashFlags(t *testing.T) {
 	code, _, stderr := cli(t, "validate", "-quiet", "missing.yaml")
 	if code != exitUsage || strings.Contains(stderr, "unknown") || !strings.Contains(stderr, "missing.yaml") {
