@@ -3,9 +3,73 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/eixamsim/eixamsim/contract"
 )
+
+// sessionRows is a sessions CSV of rows signed rows, made as it is read;
+// it counts the rows it has handed out (a row counts once any byte of it
+// has been read).
+type sessionRows struct {
+	rows, made int
+	pending    string
+}
+
+func (s *sessionRows) Read(b []byte) (int, error) {
+	if s.pending == "" {
+		if s.made == s.rows {
+			return 0, io.EOF
+		}
+		id := fmt.Sprintf("user-%07d", s.made)
+		s.pending = "app," + id + "," + contract.Sign([]byte("k"), id) + "\n"
+		s.made++
+	}
+	n := copy(b, s.pending)
+	s.pending = s.pending[n:]
+	return n, nil
+}
+
+func (s *sessionRows) Close() error { return nil }
+
+// TestSessionsFileIsReadOnlyAsFarAsNeeded: a run of 10 users out of a
+// million-row file reads a few rows past the tenth (the reader's buffer),
+// not the file; without fleet.users it reads every row.
+func TestSessionsFileIsReadOnlyAsFarAsNeeded(t *testing.T) {
+	const yaml = "version: 1\nname: t\nduration: 1s\nidentity: { app_id: app, app_secret: k, sessions_file: big.csv }\n"
+	for _, tt := range []struct {
+		name      string
+		fleet     string
+		users     *int
+		rows      int
+		wantUsers int
+		maxRead   int // rows read at most
+	}{
+		{"fleet.users", "fleet: { users: 10 }\n", nil, 1_000_000, 10, 10 + 4096/80 + 1},
+		{"--users", "fleet: { users: 10 }\n", ptr(25), 1_000_000, 25, 25 + 4096/80 + 1},
+		{"no fleet.users: every row", "", nil, 300, 300, 300},
+	} {
+		file := &sessionRows{rows: tt.rows}
+		open := func(name string) (io.ReadCloser, error) {
+			if name != "/s/big.csv" {
+				t.Fatalf("opened %s", name)
+			}
+			return file, nil
+		}
+		s, err := Parse("/s/t.yaml", []byte(yaml+tt.fleet), Options{Open: open, Users: tt.users})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if s.Fleet.Users != tt.wantUsers || len(s.Identity.Sessions) != tt.wantUsers {
+			t.Errorf("%s: %d users, %d sessions; want %d", tt.name, s.Fleet.Users, len(s.Identity.Sessions), tt.wantUsers)
+		}
+		if file.made > tt.maxRead {
+			t.Errorf("%s: read %d rows of %d, want at most %d", tt.name, file.made, tt.rows, tt.maxRead)
+		}
+	}
+}
 
 // TestManyProblemsShowTheFirst50: a login list of 3,000 "me" is 2,999
 // problems; the list holds the first 50 by position and one entry that
@@ -65,8 +129,8 @@ func TestErrorListStaysBoundedWhileCollecting(t *testing.T) {
 // first 20 are counted in one entry of that file.
 func TestSessionsProblemsAreCounted(t *testing.T) {
 	csv := strings.Repeat("app,u,abc\n", 500) // 500 rows with a short hash
-	read := func(string) ([]byte, error) { return []byte(csv), nil }
-	_, err := Parse("/s/t.yaml", []byte("version: 1\nname: t\nduration: 1s\nidentity: { app_id: app, app_secret: k, sessions_file: bad.csv }\n"), Options{ReadFile: read})
+	open := func(string) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(csv)), nil }
+	_, err := Parse("/s/t.yaml", []byte("version: 1\nname: t\nduration: 1s\nidentity: { app_id: app, app_secret: k, sessions_file: bad.csv }\n"), Options{Open: open})
 	var list ErrorList
 	if !errors.As(err, &list) {
 		t.Fatalf("Parse = %v", err)
