@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -47,6 +48,12 @@ func (p *parser) resolve(s *Scenario) *Scenario {
 	if p.opts.Seed != nil {
 		s.Seed = *p.opts.Seed
 		p.src.overridden["seed"] = "overridden on the command line"
+		if s.Seed == 0 || s.Seed > MaxSeed {
+			// 0 would mean "no seed": the run would pick one, quietly.
+			p.errs.add(&Error{File: p.file, Path: "seed", Flag: fmt.Sprintf("--seed %d", s.Seed),
+				Msg: fmt.Sprintf("must be a whole number between 1 and %d (leave --seed out to have the run pick one)", uint64(MaxSeed))})
+			p.src.bad["seed"] = true
+		}
 	}
 	return s
 }

@@ -52,6 +52,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bad --set value", []string{"run", valid, "--set", "fleet.users=many"}, "--set"},
 		{"--set of an unknown key", []string{"run", valid, "--set", "fleet.userz=5"}, "fleet.userz"},
 		{"seed out of range", []string{"run", valid, "--seed", "9007199254740992"}, "seed"},
+		{"seed zero", []string{"run", valid, "--seed", "0"}, "--seed 0: must be a whole number between 1 and 9007199254740991"},
+		{"capacity seed zero", []string{"capacity", valid, "--seed", "0"}, "--seed 0: must be a whole number between 1 and 9007199254740991"},
 		{"linger without metrics", []string{"run", valid, "--linger"}, "--linger"},
 		{"bad remote-write URL", []string{"run", valid, "--remote-write", "ftp://x"}, "--remote-write"},
 		{"bad users value", []string{"run", valid, "--users", "many"}, `invalid argument "many"`},
