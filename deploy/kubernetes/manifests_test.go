@@ -11,8 +11,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,25 +163,14 @@ func TestJobRunsLocally(t *testing.T) {
 	secrets := map[string]string{"eixamsim-app/app-secret": "k8s-test-secret"}
 	const users = 12
 	runID := "k8s-local-" + strconv.FormatInt(time.Now().Unix(), 10)
-	api, mqtt := freePort(t), freePort(t)
 	c := job.Spec.Template.Spec.Containers[0]
 	env := containerEnv(t, c, secrets, map[string]string{
-		"USERS":          strconv.Itoa(users),
-		"DURATION":       "5s",
-		"RUN_ID":         runID,
-		"METRICS_ADDR":   "127.0.0.1:0",
-		"EIXAM_API_URL":  "http://" + api,
-		"EIXAM_MQTT_URL": "tcp://" + mqtt,
+		"USERS":        strconv.Itoa(users),
+		"DURATION":     "5s",
+		"RUN_ID":       runID,
+		"METRICS_ADDR": "127.0.0.1:0",
 	})
-	serve := exec.Command(filepath.Join(bin, "eixamsim"), "serve", "--http", api, "--mqtt", mqtt, "--ws", "",
-		"--app", env["EIXAM_APP_ID"], "--secret-env", "EIXAM_APP_SECRET")
-	serve.Env = append(os.Environ(), "EIXAM_APP_SECRET="+env["EIXAM_APP_SECRET"])
-	serveOut, _ := serve.StdoutPipe()
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
-	waitListening(t, serveOut, api)
+	env["EIXAM_API_URL"], env["EIXAM_MQTT_URL"] = startServe(t, bin, env["EIXAM_APP_ID"], env["EIXAM_APP_SECRET"])
 
 	env["START_AT"] = time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -327,31 +314,47 @@ func exitCode(err error) int {
 	return -1
 }
 
-// freePort is a loopback address nothing listens on (just now).
-func freePort(t *testing.T) string {
+// startServe starts `eixamsim serve` on ports it picks itself and returns
+// the API and MQTT URLs it prints once it listens (a port picked here and
+// freed for it could be taken before it binds, and a dial could reach
+// someone else). It stops when the test ends.
+func startServe(t *testing.T, bin, app, secret string) (apiURL, mqttURL string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	serve := exec.Command(filepath.Join(bin, "eixamsim"), "serve", "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--ws", "",
+		"--app", app, "--secret-env", "EIXAM_APP_SECRET")
+	serve.Env = append(os.Environ(), "EIXAM_APP_SECRET="+secret)
+	out, err := serve.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// waitListening waits (up to 10 s) until addr accepts connections,
-// draining the server's output.
-func waitListening(t *testing.T, out interface{ Read([]byte) (int, error) }, addr string) {
-	t.Helper()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
+	urls := make(chan [2]string, 1)
 	go func() {
+		var u [2]string
+		sent := false
 		sc := bufio.NewScanner(out)
-		for sc.Scan() {
+		for sc.Scan() { // read to the end: serve must never block on a full pipe
+			f := strings.Fields(sc.Text())
+			switch {
+			case len(f) == 3 && f[0] == "HTTP" && f[1] == "API":
+				u[0] = f[2]
+			case len(f) == 2 && f[0] == "MQTT":
+				u[1] = f[1]
+			}
+			if u[0] != "" && u[1] != "" && !sent {
+				urls <- u
+				sent = true
+			}
 		}
 	}()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
+	select {
+	case u := <-urls:
+		return u[0], u[1]
+	case <-time.After(30 * time.Second):
+		t.Fatal("eixamsim serve printed no HTTP API and MQTT URLs in 30 s")
+		return "", ""
 	}
-	t.Fatal(fmt.Sprintf("eixamsim serve: nothing listens on %s after 10 s", addr))
 }
