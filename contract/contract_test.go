@@ -25,9 +25,12 @@ func TestEncodeSegment(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"partner/user 42", "partner%2Fuser%2042"}, // contract §3.4 test vector
 		{"a+b#c:d@e", "a%2Bb%23c%3Ad%40e"},
-		{"-_.!~*'()", "-_.!~*'()"}, // encodeURIComponent leaves these
-		{"  padded  ", "padded"},   // trimmed first
-		{"ñ", "%C3%B1"},            // UTF-8 bytes, uppercase hex
+		{"-_.!~*'()", "-_.!~*'()"},           // encodeURIComponent leaves these
+		{"  padded  ", "%20%20padded%20%20"}, // never trimmed: " u2" is not "u2"
+		{"", ""},
+		{"\t\x00\x7f", "%09%00%7F"}, // control characters
+		{"%20", "%2520"},            // '%' itself is escaped
+		{"ñ", "%C3%B1"},             // UTF-8 bytes, uppercase hex
 		{"a&b=c?d", "a%26b%3Dc%3Fd"},
 	}
 	for _, tt := range tests {
@@ -47,6 +50,26 @@ func TestEncodeSegment(t *testing.T) {
 	for _, bad := range []string{"tel//data", "tel/a/b/data", "tel/a", "x/a/data"} {
 		if _, ok := TelemetrySegment(bad); ok {
 			t.Errorf("TelemetrySegment(%q) accepted", bad)
+		}
+	}
+}
+
+// TestTrimIsDartStringTrim pins the whitespace the SDK trims off GET
+// /v1/sdk/me's ids: Dart's String.trim set, U+FEFF included.
+func TestTrimIsDartStringTrim(t *testing.T) {
+	dart := []rune{0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680,
+		0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A,
+		0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF}
+	for _, r := range dart {
+		if got := Trim(string(r) + "u2" + string(r)); got != "u2" {
+			t.Errorf("Trim(U+%04X u2 U+%04X) = %q, want u2", r, r, got)
+		}
+	}
+	// Kept: inner whitespace, other controls and format characters
+	// (U+180E stopped being White_Space in Unicode 6.3), zero-width space.
+	for _, s := range []string{"a b", "\x00u2", "u2\x1f", "\u180Eu2", "\u200Bu2", "u2\u00AD"} {
+		if got := Trim(s); got != s {
+			t.Errorf("Trim(%q) = %q, want it unchanged", s, got)
 		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +78,36 @@ func FuzzParseTelemetry(f *testing.F) {
 		}
 		if !reflect.DeepEqual(m, back) {
 			t.Fatalf("round trip changed the telemetry: %+v -> %s -> %+v", m, again, back)
+		}
+	})
+}
+
+// FuzzEncodeSegment checks that a topic segment names one id: percent-
+// decoding gives the id back (so no two ids share a segment), and the
+// segment holds only encodeURIComponent's unreserved characters and %XX,
+// so it is one topic level and never a wildcard.
+func FuzzEncodeSegment(f *testing.F) {
+	for _, s := range []string{"u2", " u2", "u2 ", "partner/user 42", "+", "#", "%2F", "a:b?c", "\x00", "\xff", "ñ", "\uFEFFu2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		seg := EncodeSegment(id)
+		back, err := url.PathUnescape(seg)
+		if err != nil || back != id {
+			t.Fatalf("EncodeSegment(%q) = %q decodes to %q, %v", id, seg, back, err)
+		}
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if c == '%' {
+				if i+2 >= len(seg) || !strings.ContainsRune("0123456789ABCDEF", rune(seg[i+1])) || !strings.ContainsRune("0123456789ABCDEF", rune(seg[i+2])) {
+					t.Fatalf("EncodeSegment(%q) = %q: bad escape at %d", id, seg, i)
+				}
+				i += 2
+				continue
+			}
+			if !segmentUnreserved(c) {
+				t.Fatalf("EncodeSegment(%q) = %q holds %q", id, seg, c)
+			}
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"unicode"
 )
 
 // Sign returns the userHash of externalUserID for an app with the given
@@ -71,3 +72,15 @@ func foldClientIDChars(b *strings.Builder, s string) {
 		}
 	}
 }
+
+// Trim removes leading and trailing whitespace as Dart's String.trim does,
+// which is how the SDK reads user.id and user.external_user_id of GET
+// /v1/sdk/me (contract §1.4, §2.3): the Unicode White_Space characters
+// (Go's unicode.IsSpace) and the byte order mark U+FEFF, which
+// strings.TrimSpace keeps. The canonical id the SDK builds its topics from
+// is Trim of what the backend returned.
+func Trim(s string) string {
+	return strings.TrimFunc(s, isDartSpace)
+}
+
+func isDartSpace(r rune) bool { return r == '\uFEFF' || unicode.IsSpace(r) }

@@ -21,9 +21,13 @@ func EventsTopic(canonicalID string) string {
 // exactly as JavaScript encodeURIComponent (Dart Uri.encodeComponent) does:
 // ASCII letters, digits and - _ . ! ~ * ' ( ) stay; every other byte of the
 // UTF-8 form becomes %XX with uppercase hex (contract §3.4). Neither
-// url.PathEscape nor url.QueryEscape has this set. The id is trimmed first.
+// url.PathEscape nor url.QueryEscape has this set. Nothing is trimmed: the
+// SDK trims the canonical id once, where it reads GET /v1/sdk/me (see
+// Trim), so the id given here is used as it is. The encoding is injective
+// (percent-decoding gives the id back), which is what keeps two users'
+// topics apart: " u2" and "u2" are "%20u2" and "u2".
 func EncodeSegment(canonicalID string) string {
-	s := strings.TrimSpace(canonicalID)
+	s := canonicalID
 	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder
 	b.Grow(len(s))

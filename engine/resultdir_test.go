@@ -52,7 +52,7 @@ func checkCleared(t *testing.T, dir string) {
 // nothing reads them as this run's.
 func TestRunUnreachableClearsThePreviousRun(t *testing.T) {
 	t.Parallel()
-	addr := testnet.RefusingAddr(t)
+	addr := testnet.RefusedAddr(t)
 	sc, _ := load(t, header+`name: down
 duration: 3s
 target: { http: "http://`+addr+`", mqtt: "tcp://`+addr+`" }

@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
@@ -68,8 +67,8 @@ func (b *login) run(ctx context.Context, u *user) error {
 			t0 := time.Now()
 			class, err := b.http.call(ctx, u.sess, "GET", contract.PathMe, nil, is2xx, &me)
 			if err == nil {
-				canonical := strings.TrimSpace(me.User.ExternalUserID)
-				if canonical == "" || strings.TrimSpace(me.User.ID) == "" {
+				canonical := contract.Trim(me.User.ExternalUserID) // as the SDK reads it (contract §2.3)
+				if canonical == "" || contract.Trim(me.User.ID) == "" {
 					class, err = "invalid_response", errors.New("GET /v1/sdk/me: user.id or user.external_user_id missing")
 				} else {
 					u.setCanonical(canonical)

@@ -40,7 +40,9 @@ type Config struct {
 
 	// CanonicalPrefix makes the canonical external user id (contract §1.4)
 	// differ from the one the SDK sends: canonical = CanonicalPrefix +
-	// externalUserId. "" keeps them equal. Topics use the canonical id.
+	// externalUserId. "" keeps them equal. Topics use the canonical id;
+	// one the SDK would trim, or that starts with '%', is escaped (see
+	// canonicalID).
 	CanonicalPrefix string
 
 	// AckDelay is how long after an incident opens the simulated operator

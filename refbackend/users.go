@@ -3,8 +3,10 @@ package refbackend
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eixamsim/eixamsim/contract"
 )
@@ -79,7 +81,7 @@ func (ids *identities) user(app, external string) *user {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	if u = ids.users[key]; u == nil {
-		u = newUser(app, external, ids.prefix+external)
+		u = newUser(app, external, canonicalID(ids.prefix, external))
 		ids.users[key] = u
 	}
 	return u
@@ -94,6 +96,22 @@ func (ids *identities) all() []*user {
 		out = append(out, u)
 	}
 	return out
+}
+
+// canonicalID is the canonical external id of a user (contract §1.4):
+// prefix + external, unless the SDK would not use that string as it is —
+// it trims /me's external_user_id (contract.Trim) and refuses an empty one,
+// and JSON cannot carry bytes that are not UTF-8 — or it starts with '%';
+// then it is '%' + its encodeURIComponent form. So what /me returns is the
+// id the SDK builds its topics from, and no two users share one: only
+// escaped ids start with '%', and the escape is injective. Without this,
+// " u2" would be told " u2", use "u2" and subscribe to u2's events.
+func canonicalID(prefix, external string) string {
+	c := prefix + external
+	if c != "" && contract.Trim(c) == c && utf8.ValidString(c) && !strings.HasPrefix(c, "%") {
+		return c
+	}
+	return "%" + contract.EncodeSegment(c)
 }
 
 func newUser(app, external, canonical string) *user {

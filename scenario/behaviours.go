@@ -349,7 +349,7 @@ func (v *validator) checkLogin(p string, login []string) {
 		return
 	}
 	seen := map[string]bool{}
-	reported := len(v.errs)
+	reported := v.errs.Count()
 	for i, step := range login {
 		ip := index(p, i)
 		switch {
@@ -362,7 +362,7 @@ func (v *validator) checkLogin(p string, login []string) {
 		}
 		seen[step] = true
 	}
-	if !seen[LoginMe] && v.ok(p) && len(v.errs) == reported {
+	if !seen[LoginMe] && v.ok(p) && v.errs.Count() == reported {
 		v.errorf(p, "must include me: the SDK needs GET /v1/sdk/me for the canonical user id before MQTT (contract §1.4)")
 	}
 }

@@ -58,14 +58,14 @@ func (d *decoder) errAt(n *yaml.Node, path, format string, args ...any) {
 	if e.Flag = d.src.flag(path); e.Flag != "" {
 		e.Line, e.Column = 0, 0
 	}
-	d.errs = append(d.errs, e)
+	d.errs.add(e)
 	d.src.bad[path] = true
 }
 
 // errPath records a problem at path, located through the source map (for a
 // problem found after its value was read), and marks path as reported.
 func (d *decoder) errPath(path, format string, args ...any) {
-	d.errs = append(d.errs, d.src.errorAt(path, false, format, args...))
+	d.errs.add(d.src.errorAt(path, false, format, args...))
 	d.src.bad[path] = true
 }
 
@@ -75,7 +75,7 @@ var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 // reported with the line yaml.v3 gives.
 func (d *decoder) parseDocument(data []byte) *yaml.Node {
 	if len(data) > maxFileSize {
-		d.errs = append(d.errs, &Error{File: d.src.file, Msg: fmt.Sprintf("file is larger than %d MiB", maxFileSize>>20)})
+		d.errs.add(&Error{File: d.src.file, Msg: fmt.Sprintf("file is larger than %d MiB", maxFileSize>>20)})
 		return nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -91,12 +91,12 @@ func (d *decoder) parseDocument(data []byte) *yaml.Node {
 		d.syntaxError(data, err)
 		return nil
 	default:
-		d.errs = append(d.errs, &Error{File: d.src.file, Line: next.Line, Column: next.Column,
+		d.errs.add(&Error{File: d.src.file, Line: next.Line, Column: next.Column,
 			Msg: "only one YAML document is allowed (remove the second ---)"})
 		return nil
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
-		d.errs = append(d.errs, &Error{File: d.src.file, Msg: "the file is empty (a scenario starts with `version: 1`)"})
+		d.errs.add(&Error{File: d.src.file, Msg: "the file is empty (a scenario starts with `version: 1`)"})
 		return nil
 	}
 	root := doc.Content[0]
@@ -152,7 +152,7 @@ func (d *decoder) syntaxError(data []byte, err error) {
 			msg += ` (inside { } or [ ], quote values that contain ${...}: "${NAME}")`
 		}
 	}
-	d.errs = append(d.errs, &Error{File: d.src.file, Line: line, Msg: "invalid YAML: " + msg, Err: err})
+	d.errs.add(&Error{File: d.src.file, Line: line, Msg: "invalid YAML: " + msg, Err: err})
 }
 
 // expandTree expands environment variables in every scalar value under n

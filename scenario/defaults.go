@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -34,7 +35,7 @@ func (p *parser) resolve(s *Scenario) *Scenario {
 	s.Identity, sessionsFile = p.resolveIdentity(s.Identity)
 	p.loadTLS(&s.Target)
 	if s.Identity.SessionsFile != "" {
-		s.Identity.Sessions = p.loadSessions(sessionsFile, &s.Identity)
+		s.Identity.Sessions = p.loadSessions(sessionsFile, &s.Identity, p.sessionsNeeded(s.Fleet))
 	}
 	var fileUsers int
 	s.Fleet, fileUsers = p.resolveFleet(s.Fleet, s.Identity)
@@ -47,8 +48,28 @@ func (p *parser) resolve(s *Scenario) *Scenario {
 	if p.opts.Seed != nil {
 		s.Seed = *p.opts.Seed
 		p.src.overridden["seed"] = "overridden on the command line"
+		if s.Seed == 0 || s.Seed > MaxSeed {
+			// 0 would mean "no seed": the run would pick one, quietly.
+			p.errs.add(&Error{File: p.file, Path: "seed", Flag: fmt.Sprintf("--seed %d", s.Seed),
+				Msg: fmt.Sprintf("must be a whole number between 1 and %d (leave --seed out to have the run pick one)", uint64(MaxSeed))})
+			p.src.bad["seed"] = true
+		}
 	}
 	return s
+}
+
+// sessionsNeeded is how many rows of the sessions file the run uses:
+// fleet.users as the file or --users gives it, 0 (every row) when the
+// file leaves it to the number of rows. A shard's users are a slice of
+// these (Slice).
+func (p *parser) sessionsNeeded(f Fleet) int {
+	if p.opts.Users != nil {
+		return max(1, *p.opts.Users)
+	}
+	if _, written := p.read["fleet.users"]; written {
+		return max(1, f.Users)
+	}
+	return 0
 }
 
 // resolveFleet takes fleet.users from the sessions CSV when the file

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,10 @@ type Error struct {
 	// wrote it ("--set fleet.users=0", "--duration 8"), a secret value
 	// shown as [redacted]; "" for a value from the file.
 	Flag string
+	// Omitted > 0 marks an entry that only stands for that many problems
+	// left out, its Msg saying so ("and 1234 more problems"): an ErrorList
+	// shows the first maxProblems and ends with one such entry.
+	Omitted int
 }
 
 func (e *Error) Error() string {
@@ -68,8 +73,37 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrorList is every problem found in one pass over a scenario, sorted by
 // position (problems without a line last). Load, Parse and Validate return
 // it as their error; use errors.As to get it (or the first *Error). Its
-// Error() prints one problem per line.
+// Error() prints one problem per line. Past maxProblems it holds the first
+// ones and an entry that counts the rest (Error.Omitted); Count gives the
+// number of problems found.
 type ErrorList []*Error
+
+// maxProblems is how many problems an ErrorList shows: a file of a
+// million mistakes gets the first 50 and "and 999950 more problems".
+const maxProblems = 50
+
+// compactAt is the length at which add keeps only the first maxProblems,
+// so that collecting the problems stays bounded too.
+const compactAt = 4 * maxProblems
+
+// add records e. A list grown past compactAt keeps its first maxProblems
+// by position and counts the rest, which could not be shown anyway.
+func (l *ErrorList) add(e *Error) {
+	*l = append(*l, e)
+	if len(*l) > compactAt {
+		*l = l.sorted()
+	}
+}
+
+// Count is the number of problems l stands for: an Omitted entry counts
+// as the problems it left out.
+func (l ErrorList) Count() int {
+	n := 0
+	for _, e := range l {
+		n += max(1, e.Omitted)
+	}
+	return n
+}
 
 func (l ErrorList) Error() string {
 	lines := make([]string, len(l))
@@ -91,19 +125,44 @@ func (l ErrorList) Unwrap() []error {
 // sorted returns the list grouped by file (in order of first appearance),
 // then ordered by line and column, with
 // unlocated problems after located ones of the same file; ties keep their
-// order. It returns nil for an empty list.
+// order. Past maxProblems, the rest are counted in one last entry. It
+// returns nil for an empty list.
 func (l ErrorList) sorted() ErrorList {
 	if len(l) == 0 {
 		return nil
 	}
-	out := slices.Clone(l)
+	out := make(ErrorList, 0, min(len(l), maxProblems+1))
+	left := 0 // problems already left out by an earlier sorted
+	for _, e := range l {
+		if isTail(e) {
+			left += e.Omitted
+		} else {
+			out = append(out, e)
+		}
+	}
+	out.sortByPosition()
+	if len(out) > maxProblems {
+		left += out[maxProblems:].Count()
+		clear(out[maxProblems:]) // let the dropped problems go
+		out = out[:maxProblems]
+	}
+	if left > 0 {
+		out = append(out, &Error{Omitted: left, Msg: fmt.Sprintf("and %d more problems", left)})
+	}
+	return out
+}
+
+// isTail reports whether e is the entry sorted ends a long list with.
+func isTail(e *Error) bool { return e.Omitted > 0 && e.File == "" && e.Path == "" }
+
+func (l ErrorList) sortByPosition() {
 	rank := map[string]int{}
-	for _, e := range out {
+	for _, e := range l {
 		if _, ok := rank[e.File]; !ok {
 			rank[e.File] = len(rank)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *Error) int {
+	slices.SortStableFunc(l, func(a, b *Error) int {
 		if a.File != b.File {
 			return cmp.Compare(rank[a.File], rank[b.File])
 		}
@@ -115,7 +174,6 @@ func (l ErrorList) sorted() ErrorList {
 		}
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
-	return out
 }
 
 // scrub is the second line of defence behind messages that are written

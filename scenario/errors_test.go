@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"strings"
 	"testing"
@@ -27,7 +28,7 @@ func testEnv(name string) (string, bool) {
 	return v, ok
 }
 
-// testFiles is the file system the table tests' ReadFile sees.
+// testFiles is the file system the table tests' Open sees.
 var testFiles = map[string]string{
 	"/s/ok.csv": "appId,externalUserId,userHash\n" +
 		"partner-app,user-123,0472633cf459d59890066f38b1f5bae4ca8839dc25078ee7af231a97e7b3d703\n",
@@ -44,9 +45,9 @@ var testFiles = map[string]string{
 	"/s/wrongsig.csv": "partner-app,user-123,0472633cf459d59890066f38b1f5bae4ca8839dc25078ee7af231a97e7b3d704\n",
 }
 
-func testReadFile(name string) ([]byte, error) {
+func testOpen(name string) (io.ReadCloser, error) {
 	if data, ok := testFiles[name]; ok {
-		return []byte(data), nil
+		return io.NopCloser(strings.NewReader(data)), nil
 	}
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
@@ -55,8 +56,8 @@ func testParse(yaml string, opts Options) (*Scenario, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = testEnv
 	}
-	if opts.ReadFile == nil {
-		opts.ReadFile = testReadFile
+	if opts.Open == nil {
+		opts.Open = testOpen
 	}
 	return Parse("/s/t.yaml", []byte(yaml), opts)
 }

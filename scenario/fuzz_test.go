@@ -28,7 +28,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(base + "identity: { app_secret: \"${SECRET}\" }\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := Parse("/s/f.yaml", data, Options{Getenv: testEnv, ReadFile: testReadFile})
+		s, err := Parse("/s/f.yaml", data, Options{Getenv: testEnv, Open: testOpen})
 		if err != nil {
 			var list ErrorList
 			if !errors.As(err, &list) || len(list) == 0 {

@@ -1,7 +1,7 @@
 package scenario
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -190,30 +190,39 @@ func isHash(s string) bool {
 	return true
 }
 
-// loadSessions reads identity.sessions_file. Problems with the file's
-// content are reported at their line in the CSV; the file not being
-// readable at the sessions_file key. Hashes are never echoed.
-func (p *parser) loadSessions(written string, id *Identity) []Session {
+// loadSessions reads identity.sessions_file: its first need rows, or
+// every row when need is 0, so that a million-row file for a run of ten
+// users costs ten rows. Problems with the file's content are reported at
+// their line in the CSV; the file not being readable at the sessions_file
+// key. Hashes are never echoed.
+func (p *parser) loadSessions(written string, id *Identity, need int) []Session {
 	const key = "identity.sessions_file"
 	name := p.displayPath(written)
-	data, err := p.opts.ReadFile(id.SessionsFile)
-	if err != nil {
+	cantRead := func(err error) {
 		cause := err
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			cause = pe.Err
 		}
-		p.errorf(key, "cannot read %s: %v", name, cause)
-		p.errs[len(p.errs)-1].Err = err
+		p.errorf(key, "cannot read %s: %v", name, cause).Err = err
+	}
+	f, err := p.opts.Open(id.SessionsFile)
+	if err != nil {
+		cantRead(err)
 		return nil
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a spreadsheet's BOM
+	defer f.Close()
+	limited := &io.LimitedReader{R: f, N: maxReferencedFile + 1}
+	in := bufio.NewReader(limited)
+	if bom, _ := in.Peek(3); string(bom) == "\xef\xbb\xbf" {
+		in.Discard(3) // a spreadsheet's BOM
+	}
 
 	problems := 0
 	report := func(line, col int, format string, args ...any) {
 		problems++
 		if problems <= maxCSVProblems {
-			p.errs = append(p.errs, &Error{File: name, Line: line, Column: col, Path: key, Msg: fmt.Sprintf(format, args...)})
+			p.errs.add(&Error{File: name, Line: line, Column: col, Path: key, Msg: fmt.Sprintf(format, args...)})
 		}
 		p.src.bad[key] = true
 	}
@@ -221,10 +230,10 @@ func (p *parser) loadSessions(written string, id *Identity) []Session {
 	firstRow := map[string]int{} // appId + NUL + externalUserId -> row
 	clientIDs := map[string]int{}
 	sessions := []Session{}
-	r := csv.NewReader(bytes.NewReader(data))
+	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1
 	first := true
-	for row := 0; ; {
+	for row := 0; need == 0 || row < need; {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -291,8 +300,13 @@ func (p *parser) loadSessions(written string, id *Identity) []Session {
 		clientIDs[cid] = row
 		sessions = append(sessions, Session{AppID: appID, ExternalUserID: ext, UserHash: Secret(hash)})
 	}
+	if limited.N == 0 {
+		cantRead(fmt.Errorf("larger than %d bytes", maxReferencedFile))
+		return nil
+	}
 	if problems > maxCSVProblems {
-		p.errs = append(p.errs, &Error{File: name, Path: key, Msg: fmt.Sprintf("%d more problems in this file not shown", problems-maxCSVProblems)})
+		left := problems - maxCSVProblems
+		p.errs.add(&Error{File: name, Path: key, Omitted: left, Msg: fmt.Sprintf("and %d more problems in this file", left)})
 	}
 	if problems == 0 && len(sessions) == 0 {
 		p.errorf(key, "%s has no sessions (want rows of appId,externalUserId,userHash)", name)

@@ -15,9 +15,11 @@ import (
 type Options struct {
 	// Getenv looks up ${NAME} references; nil means os.LookupEnv.
 	Getenv func(name string) (value string, ok bool)
-	// ReadFile reads the files a scenario refers to (sessions CSV, TLS
-	// files); nil reads regular files from disk, up to 1 GiB.
-	ReadFile func(name string) ([]byte, error)
+	// Open opens the files a scenario refers to (sessions CSV, TLS files)
+	// for reading; nil opens regular files on disk and refuses anything
+	// else (a FIFO, a device, a directory) before opening it. A sessions
+	// file is read only as far as the run needs.
+	Open func(name string) (io.ReadCloser, error)
 
 	// Command-line overrides, applied before defaults and validation; nil
 	// keeps the file's value.
@@ -77,8 +79,8 @@ func Parse(filename string, data []byte, opts Options) (*Scenario, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.LookupEnv
 	}
-	if opts.ReadFile == nil {
-		opts.ReadFile = func(name string) ([]byte, error) { return readLimited(name, 1<<30) }
+	if opts.Open == nil {
+		opts.Open = func(name string) (io.ReadCloser, error) { return openRegular(name) }
 	}
 	p := &parser{opts: opts, src: newSourceMap(filename), file: filename}
 	p.dir = filepath.Dir(filename)
@@ -101,8 +103,8 @@ func Parse(filename string, data []byte, opts Options) (*Scenario, error) {
 		d.errs.scrub("", d.envVals)
 		return nil, d.errs.sorted()
 	}
-	if verrs := s.validate(); len(verrs) > 0 {
-		p.errs = append(p.errs, verrs...)
+	for _, e := range s.validate() {
+		p.errs.add(e)
 	}
 	if len(p.errs) > 0 {
 		p.errs.scrub(s.Identity.AppSecret.Reveal(), d.envVals)
@@ -121,10 +123,13 @@ type parser struct {
 	read map[string]bool // key path -> written and read (decoder.read)
 }
 
-// errorf records a problem at path (located through the source map).
-func (p *parser) errorf(path, format string, args ...any) {
-	p.errs = append(p.errs, p.src.errorAt(path, false, format, args...))
+// errorf records a problem at path (located through the source map) and
+// returns it, so that a caller can set its Err.
+func (p *parser) errorf(path, format string, args ...any) *Error {
+	e := p.src.errorAt(path, false, format, args...)
+	p.errs.add(e)
 	p.src.bad[path] = true
+	return e
 }
 
 // resolvePath makes a path from the file absolute, relative to the file.
@@ -144,21 +149,69 @@ func (p *parser) displayPath(name string) string {
 	return filepath.Join(filepath.Dir(p.file), name)
 }
 
-// readLimited reads a regular file of at most limit bytes.
-func readLimited(name string, limit int64) ([]byte, error) {
+// maxReferencedFile bounds a file a scenario refers to (sessions CSV, TLS
+// files), in bytes.
+const maxReferencedFile = 1 << 30
+
+// openRegular opens a regular file for reading. Anything else — a named
+// pipe, a device, a socket, a directory — is refused before it is opened:
+// opening a FIFO would wait for a writer, and reading a device might never
+// end.
+func openRegular(name string) (*os.File, error) {
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(name, st); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	if st, err = f.Stat(); err == nil {
+		err = regular(name, st) // replaced since the Stat
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// regular refuses a file that is not a regular one, saying what it is.
+func regular(name string, st fs.FileInfo) error {
+	m := st.Mode()
+	if m.IsRegular() {
+		return nil
+	}
+	what := "not a regular file"
+	switch {
+	case m.IsDir():
+		what = "a directory, not a regular file"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO), not a regular file"
+	case m&fs.ModeSocket != 0:
+		what = "a socket, not a regular file"
+	case m&fs.ModeDevice != 0:
+		what = "a device, not a regular file"
+	}
+	return &fs.PathError{Op: "open", Path: name, Err: errors.New(what)}
+}
+
+// readLimited reads a regular file of at most limit bytes.
+func readLimited(name string, limit int64) ([]byte, error) {
+	f, err := openRegular(name)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("not a regular file")}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	defer f.Close()
+	return readAtMost(f, name, limit)
+}
+
+// readAtMost reads r to its end, refusing more than limit bytes.
+func readAtMost(r io.Reader, name string, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
@@ -166,4 +219,14 @@ func readLimited(name string, limit int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("larger than %d bytes", limit)}
 	}
 	return data, nil
+}
+
+// readFile reads a file the scenario refers to through Options.Open.
+func (p *parser) readFile(name string) ([]byte, error) {
+	rc, err := p.opts.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return readAtMost(rc, name, maxReferencedFile)
 }

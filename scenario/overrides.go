@@ -82,23 +82,23 @@ func (d *decoder) applySets(root *yaml.Node, sets []string) {
 		path, value, ok := strings.Cut(set, "=")
 		path = strings.TrimSpace(path)
 		if !ok || path == "" {
-			d.errs = append(d.errs, &Error{File: d.src.file, Flag: "--set " + set,
+			d.errs.add(&Error{File: d.src.file, Flag: "--set " + set,
 				Msg: "must be key.path=value, e.g. fleet.users=50 or behaviours.telemetry.every=5s"})
 			continue
 		}
 		flag := setFlag(path, value)
 		segs, err := splitKeyPath(path)
 		if err != nil {
-			d.errs = append(d.errs, &Error{File: d.src.file, Flag: flag, Msg: err.Error()})
+			d.errs.add(&Error{File: d.src.file, Flag: flag, Msg: err.Error()})
 			continue
 		}
 		v, err := overrideValue(value)
 		if err != nil {
-			d.errs = append(d.errs, &Error{File: d.src.file, Flag: flag, Msg: err.Error()})
+			d.errs.add(&Error{File: d.src.file, Flag: flag, Msg: err.Error()})
 			continue
 		}
 		if msg := d.setAt(root, "", segs, v, flag); msg != "" {
-			d.errs = append(d.errs, &Error{File: d.src.file, Flag: flag, Msg: msg})
+			d.errs.add(&Error{File: d.src.file, Flag: flag, Msg: msg})
 		}
 	}
 }
@@ -196,7 +196,7 @@ func (p *parser) durationOverride() (time.Duration, bool) {
 			if ve, ok := err.(*ValueError); ok && ve.Reason != "" {
 				msg += " (" + ve.Reason + ")"
 			}
-			p.errs = append(p.errs, &Error{File: p.file, Path: "duration", Flag: "--duration " + *t, Msg: msg})
+			p.errs.add(&Error{File: p.file, Path: "duration", Flag: "--duration " + *t, Msg: msg})
 			p.src.bad["duration"] = true // no "stages: required" as well
 			return 0, false
 		}

@@ -3,6 +3,7 @@ package scenario
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -232,10 +233,13 @@ func TestSeed(t *testing.T) {
 	if s, err := testParse(base+"seed: 42\n", Options{Seed: &seven}); err != nil || s.Seed != 7 {
 		t.Errorf("seed override: %d, %v", s.Seed, err)
 	}
-	big := uint64(MaxSeed + 1)
-	if _, err := testParse(base, Options{Seed: &big}); err == nil ||
-		err.Error() != "/s/t.yaml:1:1: seed: must be at most 9007199254740991 (2^53-1, exact in every JSON reader), got 9007199254740992 (overridden on the command line)" {
-		t.Errorf("seed override above MaxSeed: %v", err)
+	// --seed takes the file's range; 0 is not "no seed" there but an
+	// error, or a run given --seed 0 would quietly pick a random one.
+	for _, bad := range []uint64{0, MaxSeed + 1} {
+		want := fmt.Sprintf("--seed %d: must be a whole number between 1 and 9007199254740991 (leave --seed out to have the run pick one)", bad)
+		if _, err := testParse(base+"seed: 42\n", Options{Seed: &bad}); err == nil || err.Error() != want {
+			t.Errorf("--seed %d: got %v, want %s", bad, err, want)
+		}
 	}
 	for in, want := range map[string]string{
 		"0":                `/s/t.yaml:6:7: seed: must be a whole number between 1 and 9007199254740991 (leave seed out to have the run pick one), got "0"`,

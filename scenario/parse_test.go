@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -407,7 +408,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		"version: 1\nname: x\nduration: 1s\nidentity: { app_id: a, app_secret: a$" + secret + " }\nfleet: { users: 2 }\n",
 	}
 	for i, yaml := range failing {
-		_, err := Parse("s.yaml", []byte(yaml), Options{Getenv: env, ReadFile: testReadFile})
+		_, err := Parse("s.yaml", []byte(yaml), Options{Getenv: env, Open: testOpen})
 		if err == nil {
 			t.Fatalf("case %d: Parse succeeded", i)
 		}
@@ -419,13 +420,13 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	// Sessions with hashes: none shows up in errors either.
 	hash := contract.Sign([]byte("k"), "u")
 	files := map[string]string{"/s/h.csv": "a,u," + strings.ToUpper(hash) + "\na,v," + hash + "\n"}
-	read := func(name string) ([]byte, error) {
+	open := func(name string) (io.ReadCloser, error) {
 		if d, ok := files[name]; ok {
-			return []byte(d), nil
+			return io.NopCloser(strings.NewReader(d)), nil
 		}
 		return nil, fs.ErrNotExist
 	}
-	_, err := Parse("/s/t.yaml", []byte("version: 1\nname: x\nduration: 1s\nidentity: { app_secret: k, sessions_file: h.csv }\n"), Options{ReadFile: read})
+	_, err := Parse("/s/t.yaml", []byte("version: 1\nname: x\nduration: 1s\nidentity: { app_secret: k, sessions_file: h.csv }\n"), Options{Open: open})
 	if err == nil || strings.Contains(strings.ToLower(err.Error()), hash) || strings.Contains(err.Error(), "k,") {
 		t.Errorf("sessions error: %v", err)
 	}
@@ -484,7 +485,7 @@ func checkRoundTrip(t *testing.T, s *Scenario) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Parse(s.File, back, Options{Getenv: func(string) (string, bool) { return "", false }, ReadFile: func(string) ([]byte, error) {
+	s2, err := Parse(s.File, back, Options{Getenv: func(string) (string, bool) { return "", false }, Open: func(string) (io.ReadCloser, error) {
 		return nil, errors.New("no files in round trips")
 	}})
 	if s.Identity.SessionsFile != "" {

@@ -74,8 +74,7 @@ func (p *parser) loadTLS(t *Target) {
 	if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
 		return // validate reports the missing half
 	}
-	if _, key, err := t.TLS.config(p.opts.ReadFile); err != nil {
-		p.errorf("target.tls."+key, "%v", err)
-		p.errs[len(p.errs)-1].Err = err
+	if _, key, err := t.TLS.config(p.readFile); err != nil {
+		p.errorf("target.tls."+key, "%v", err).Err = err
 	}
 }

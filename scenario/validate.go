@@ -49,7 +49,7 @@ func (v *validator) report(path string, keyFirst bool, format string, args ...an
 	if v.src == nil {
 		e.File = v.s.File
 	}
-	v.errs = append(v.errs, e)
+	v.errs.add(e)
 }
 
 // errorf reports a problem with the value at path.
@@ -148,9 +148,9 @@ func (v *validator) checkAddresses(path string, all, schemes []string, pathAllow
 		if len(all) > 1 {
 			p = index(path, i)
 		}
-		n := len(v.errs)
+		n := v.errs.Count()
 		v.checkURL(p, raw, schemes, pathAllowed)
-		if len(v.errs) > n {
+		if v.errs.Count() > n {
 			continue
 		}
 		hp, err := hostPort(raw)

@@ -52,6 +52,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bad --set value", []string{"run", valid, "--set", "fleet.users=many"}, "--set"},
 		{"--set of an unknown key", []string{"run", valid, "--set", "fleet.userz=5"}, "fleet.userz"},
 		{"seed out of range", []string{"run", valid, "--seed", "9007199254740992"}, "seed"},
+		{"seed zero", []string{"run", valid, "--seed", "0"}, "--seed 0: must be a whole number between 1 and 9007199254740991"},
+		{"capacity seed zero", []string{"capacity", valid, "--seed", "0"}, "--seed 0: must be a whole number between 1 and 9007199254740991"},
 		{"linger without metrics", []string{"run", valid, "--linger"}, "--linger"},
 		{"bad remote-write URL", []string{"run", valid, "--remote-write", "ftp://x"}, "--remote-write"},
 		{"bad users value", []string{"run", valid, "--users", "many"}, `invalid argument "many"`},
@@ -97,6 +99,22 @@ func TestHelpVersionAndCompletion(t *testing.T) {
 		if code != exitOK || !strings.Contains(stdout, "eixamsim") || len(stdout) < 500 {
 			t.Errorf("completion %s: exit %d, %d bytes", shell, code, len(stdout))
 		}
+	}
+}
+
+// A file of thousands of mistakes prints the first 50 and a count, and
+// the summary line counts every one.
+func TestValidateCapsWhatItPrints(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	yaml := "version: 1\nname: bad\nduration: 3s\nidentity: { app_id: e2e, app_secret: e2e-secret }\nfleet: { users: 20 }\n" +
+		"behaviours: { login: [" + strings.Repeat("me,", 999) + "me] }\n"
+	if err := os.WriteFile(bad, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := cli(t, "validate", bad)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != exitUsage || len(lines) != 52 || lines[50] != "and 949 more problems" || !strings.HasSuffix(lines[51], "validate: 1 of 1 files invalid, 999 problems") {
+		t.Errorf("exit %d, %d lines, ending\n%s", code, len(lines), strings.Join(lines[max(0, len(lines)-3):], "\n"))
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/internal/testbin"
+	"github.com/eixamsim/eixamsim/internal/testnet"
 
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/health"
@@ -354,12 +354,7 @@ thresholds:
 
 func TestRunUnreachableExits3(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	addr := testnet.RefusedAddr(t) // refuses for the whole test, unlike a freed port
 	path, out := writeScenario(t, "gone", header+`name: gone
 duration: 3s
 target: { http: "http://`+addr+`", mqtt: "tcp://`+addr+`" }

@@ -63,7 +63,7 @@ func TestRunProcsAgainAfterTheTargetStopped(t *testing.T) {
 		}
 	}
 
-	down := testnet.RefusingAddr(t)
+	down := testnet.RefusedAddr(t)
 	_, wait = startEnv(t, []string{"GATE_HTTP=http://" + down, "GATE_MQTT=tcp://" + down}, args...)
 	res := wait()
 	if res.code != exitUnreachable {

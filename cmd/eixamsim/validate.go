@@ -52,7 +52,7 @@ the result directory of an earlier run, which is read and checked.`,
 					invalid++
 					var list scenario.ErrorList
 					if errors.As(err, &list) {
-						problems += len(list)
+						problems += list.Count()
 					} else {
 						problems++
 					}

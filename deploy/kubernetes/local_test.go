@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,9 +54,11 @@ const localUsers = 9
 func TestJobRunsLocally(t *testing.T) {
 	bin := testbin.Path(t, "../../cmd/eixamsim")
 	tmp := t.TempDir()
-	api, mqtt, collectAddr := freePort(t), freePort(t), freePort(t)
 	runID := "k8s-local-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	secrets := map[string]string{"eixamsim-app/app-secret": "k8s-test-secret"}
+	// Every server picks its own port and says which: a port picked here
+	// and freed for it could be taken by another process before it binds.
+	apiURL, mqttURL := startServe(t, bin, testAppID, secrets["eixamsim-app/app-secret"])
 
 	// The start time leaves room for five processes of a -race binary to
 	// start on two loaded cores.
@@ -68,39 +68,39 @@ func TestJobRunsLocally(t *testing.T) {
 		"START_AT":        startAt,
 		"USERS":           strconv.Itoa(localUsers),
 		"DURATION":        "5s",
-		"EIXAM_API_URL":   "http://" + api,
-		"EIXAM_MQTT_URL":  "tcp://" + mqtt,
+		"EIXAM_API_URL":   apiURL,
+		"EIXAM_MQTT_URL":  mqttURL,
 		"COLLECT_TIMEOUT": "3m",
+		"EIXAM_APP_ID":    testAppID,
 	}), "/k/overlays/test-local")
 	run, merge := b.jobs[runJob], b.jobs[mergeJob]
 	n := int(*run.Spec.Completions)
-	// The pod network, on loopback: every shard its own metrics port.
-	network := map[string]string{"METRICS_ADDR": "127.0.0.1:0", "RESULTS_TO": "http://" + collectAddr, "COLLECT_ADDR": collectAddr}
-
 	rc, mc := run.Spec.Template.Spec.Containers[0], merge.Spec.Template.Spec.Containers[0]
-	env := containerEnv(t, rc, b, secrets, network)
-	serve := exec.Command(bin, "serve", "--http", api, "--mqtt", mqtt, "--ws", "",
-		"--app", env["EIXAM_APP_ID"], "--secret-env", "EIXAM_APP_SECRET")
-	serve.Env = append(os.Environ(), "EIXAM_APP_SECRET="+env["EIXAM_APP_SECRET"])
-	serveOut, _ := serve.StdoutPipe()
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
-	waitListening(t, serveOut, api)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	volumes := newVolumes(t, tmp, b)
+	// The pod network, on loopback: every pod its own ports.
+	network := map[string]string{"METRICS_ADDR": "127.0.0.1:0", "COLLECT_ADDR": "127.0.0.1:0"}
 	collector := podCommand(ctx, t, mc, merge.Spec.Template.Spec, containerEnv(t, mc, b, secrets, network), volumes.pod("merge"), bin)
-	var mergeOut strings.Builder
-	collector.Stdout, collector.Stderr = &mergeOut, &mergeOut
+	mergeOut := &watchedLog{listening: make(chan string, 1)}
+	collector.Stdout, collector.Stderr = mergeOut, mergeOut
 	if err := collector.Start(); err != nil {
 		t.Fatal(err)
 	}
 	collected := make(chan error, 1)
 	go func() { collected <- collector.Wait() }()
+	var collectAddr string
+	select {
+	case collectAddr = <-mergeOut.listening:
+	case err := <-collected:
+		t.Fatalf("the collector exited: %v\n%s", err, mergeOut)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the collector said nothing of its address in 30 s:\n%s", mergeOut)
+	}
 	waitStatus(t, "http://"+collectAddr+"/v1/status", collected)
+	network["RESULTS_TO"] = "http://" + collectAddr
+	env := containerEnv(t, rc, b, secrets, network)
 
 	var wg sync.WaitGroup
 	outs := make([][]byte, n)
@@ -139,10 +139,10 @@ func TestJobRunsLocally(t *testing.T) {
 	}
 	sum, err := report.ReadSummaryFile(volumes.local(merge.Spec.Template.Spec, mc, "merge", out))
 	if err != nil {
-		t.Fatalf("merged result: %v\nmerge output (%v):\n%s", err, mergeErr, &mergeOut)
+		t.Fatalf("merged result: %v\nmerge output (%v):\n%s", err, mergeErr, mergeOut)
 	}
 	if code := exitCode(mergeErr); code != 99 {
-		t.Errorf("merge exit %d, want 99 (a threshold failed)\n%s", code, &mergeOut)
+		t.Errorf("merge exit %d, want 99 (a threshold failed)\n%s", code, mergeOut)
 	}
 	var idx []int
 	for _, sh := range sum.Meta.Shards {
@@ -163,7 +163,7 @@ func TestJobRunsLocally(t *testing.T) {
 		t.Errorf("shard 0's own result, as collected: %v %+v", err, shard0)
 	}
 	if !strings.Contains(mergeOut.String(), "shard 0 of 4: results in (completed, 1 threshold failed on its slice)") {
-		t.Errorf("the collector's log does not name shard 0's failure:\n%s", &mergeOut)
+		t.Errorf("the collector's log does not name shard 0's failure:\n%s", mergeOut)
 	}
 }
 
@@ -389,33 +389,82 @@ func exitCode(err error) int {
 	return -1
 }
 
-// freePort is a loopback address nothing listens on (just now).
-func freePort(t *testing.T) string {
+// testAppID is the app the local run signs its users for.
+const testAppID = "k8s-local-app"
+
+// startServe starts `eixamsim serve` on ports it picks itself and returns
+// the API and MQTT URLs it prints once it listens. It stops when the test
+// ends.
+func startServe(t *testing.T, bin, app, secret string) (apiURL, mqttURL string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	serve := exec.Command(bin, "serve", "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--ws", "",
+		"--app", app, "--secret-env", "EIXAM_APP_SECRET")
+	serve.Env = append(os.Environ(), "EIXAM_APP_SECRET="+secret)
+	out, err := serve.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// waitListening waits (up to 30 s) until addr accepts connections,
-// draining the server's output.
-func waitListening(t *testing.T, out io.Reader, addr string) {
-	t.Helper()
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
+	urls := make(chan [2]string, 1)
 	go func() {
+		var u [2]string
+		sent := false
 		sc := bufio.NewScanner(out)
-		for sc.Scan() {
+		for sc.Scan() { // read to the end: serve must never block on a full pipe
+			f := strings.Fields(sc.Text())
+			switch {
+			case len(f) == 3 && f[0] == "HTTP" && f[1] == "API":
+				u[0] = f[2]
+			case len(f) == 2 && f[0] == "MQTT":
+				u[1] = f[1]
+			}
+			if u[0] != "" && u[1] != "" && !sent {
+				urls <- u
+				sent = true
+			}
 		}
 	}()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
+	select {
+	case u := <-urls:
+		return u[0], u[1]
+	case <-time.After(30 * time.Second):
+		t.Fatal("eixamsim serve printed no HTTP API and MQTT URLs in 30 s")
+		return "", ""
+	}
+}
+
+// watchedLog keeps a process's output and sends, once, the address of its
+// "collector listening on ADDR" line.
+type watchedLog struct {
+	mu        sync.Mutex
+	buf       strings.Builder
+	listening chan string
+	told      bool
+}
+
+func (w *watchedLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.told {
+		const mark = "collector listening on "
+		if _, rest, ok := strings.Cut(w.buf.String(), mark); ok {
+			if addr, _, ok := strings.Cut(rest, "\n"); ok {
+				w.listening <- strings.TrimSpace(addr)
+				w.told = true
+			}
 		}
 	}
-	t.Fatalf("eixamsim serve: nothing listens on %s after 30 s", addr)
+	return len(p), nil
+}
+
+func (w *watchedLog) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // waitStatus waits (up to 30 s) until the collector answers its status
