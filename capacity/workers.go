@@ -14,6 +14,7 @@ import (
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -60,14 +61,14 @@ func runWorkers(ctx context.Context, sc, run *scenario.Scenario, st *Stepper, op
 	if dir == "" {
 		var err error
 		if dir, err = sc.Output.Render(sc.Name, time.Now()); err != nil {
-			return "", &engine.Error{Outcome: engine.BadInput, Err: err}
+			return "", outcome.Wrap(outcome.BadInput, err)
 		}
 	}
 	exe := wk.Exe
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
-			return "", &engine.Error{Outcome: engine.Failed, Err: err}
+			return "", outcome.Wrap(outcome.Failed, err)
 		}
 	}
 	startAt := time.Now().Add(startLead(wk.Count)).Truncate(time.Second).Add(time.Second)
@@ -78,11 +79,11 @@ func runWorkers(ctx context.Context, sc, run *scenario.Scenario, st *Stepper, op
 	}
 	if run.Target.Embedded != nil {
 		if need, fds := procs.BackendFDs(run), procs.FDLimit(); need > fds {
-			return "", &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity: the embedded backend runs in this process and needs about %d file descriptors for every worker's connections, but this process may open %d: start a backend of its own (eixamsim serve) and set target.http and target.mqtt, or lower capacity.max", need, fds)}
+			return "", outcome.Wrap(outcome.BadInput, fmt.Errorf("capacity: the embedded backend runs in this process and needs about %d file descriptors for every worker's connections, but this process may open %d: start a backend of its own (eixamsim serve) and set target.http and target.mqtt, or lower capacity.max", need, fds))
 		}
 		b, err := procs.StartBackend(ctx, run, time.Until(startAt))
 		if err != nil {
-			return "", &engine.Error{Outcome: engine.Unreachable, Err: err}
+			return "", outcome.Wrap(outcome.Unreachable, err)
 		}
 		defer b.Server.Close()
 		cfg.Backend = b
@@ -130,7 +131,7 @@ func runWorkers(ctx context.Context, sc, run *scenario.Scenario, st *Stepper, op
 	}
 	res, err := procs.Run(ctx, cfg)
 	if res == nil || len(res.Workers) < wk.Count { // a worker could not start; the others were stopped
-		return "", &engine.Error{Outcome: engine.Failed, Err: fmt.Errorf("capacity: %w", err)}
+		return "", outcome.Wrap(outcome.Failed, fmt.Errorf("capacity: %w", err))
 	}
 	<-drove
 	iv.flushAll()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -57,12 +58,12 @@ thresholds:
   http.contacts_list{stage=steady}: ["p(50) < baseline * 2"]
   http.contacts_create: ["p(99) < baseline * 2"]
 `)
-	if _, _, err := run(t, context.Background(), sc); OutcomeOf(err) != BadInput || !strings.Contains(err.Error(), "compares with a baseline run: give one with --baseline DIR") {
-		t.Fatalf("without a baseline: %v, %v", OutcomeOf(err), err)
+	if _, _, err := run(t, context.Background(), sc); outcome.Of(err) != outcome.BadInput || !strings.Contains(err.Error(), "compares with a baseline run: give one with --baseline DIR") {
+		t.Fatalf("without a baseline: %v, %v", outcome.Of(err), err)
 	}
 	res, err := Run(context.Background(), sc, Options{Baseline: base})
-	if OutcomeOf(err) != ThresholdsFailed {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.ThresholdsFailed {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	th := res.Summary.Thresholds
 	passed := []bool{true, false, true, true, true, false}

@@ -296,7 +296,7 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 		fmt.Fprintf(stderr, "eixamsim: results in %s (%s, %s, %s)\n", res.RunDir, capacity.JSONFile, capacity.TextFile, capacity.HTMLFile)
 	}
 	if err != nil {
-		return err // an *engine.Error: its outcome is the exit code
+		return err // an *outcome.Error: its outcome is the exit code
 	}
 	if res.Outcome == capacity.OutcomeInconclusive {
 		// The headline says why: the step the generator could not carry,
