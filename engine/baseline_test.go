@@ -39,7 +39,7 @@ func TestRunBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := LoadBaseline(first.Dir)
+	base, err := report.LoadBaseline(first.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,19 +98,5 @@ thresholds:
 	text, _ := os.ReadFile(filepath.Join(res.Dir, report.SummaryTextFile))
 	if !strings.Contains(string(text), "http.contacts_list: p(50) < baseline * 0.5 (observed ") || !strings.Contains(string(text), ", baseline ") {
 		t.Errorf("summary.txt:\n%s", text)
-	}
-}
-
-func TestLoadBaselineRefuses(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		dir, want string
-	}{
-		{filepath.Join(dir, "nope"), "no such file or directory"},
-		{dir, "has no summary.json: not a result directory"},
-	} {
-		if _, err := LoadBaseline(tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("LoadBaseline(%s) = %v; want ...%s", tc.dir, err, tc.want)
-		}
 	}
 }

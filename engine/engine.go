@@ -25,7 +25,7 @@ import (
 type Options struct {
 	// Dir is the result directory; "" renders the scenario's output.dir
 	// for the run's planned start (StartAt, else when Run is called). The
-	// files a previous run left there (ClearResultDir) are removed before
+	// files a previous run left there (report.ClearDir) are removed before
 	// the target is reached or the start awaited.
 	Dir string
 	// Progress, if set, is told about every one-second interval.
@@ -72,9 +72,9 @@ type Options struct {
 	// time.
 	Waiting func(until time.Time)
 	// Baseline is the earlier run the scenario's baseline rules compare
-	// with (LoadBaseline); nil when there is none, and then a scenario
+	// with (report.LoadBaseline); nil when there is none, and then a scenario
 	// with baseline rules is BadInput before anything starts.
-	Baseline *Baseline
+	Baseline *report.Baseline
 	// Steps, if set, decides the run's stages while it runs
 	// (fleet.Config.Steps); the scenario's stages then only bound its
 	// length. The capacity search is one.
@@ -150,7 +150,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	// run's summary.json and junit.xml must not stand for this run when
 	// the target turns out to be down or the wait for the start is
 	// interrupted.
-	if err := ClearResultDir(dir); err != nil {
+	if err := report.ClearDir(dir); err != nil {
 		return nil, outcome.Wrap(outcome.Failed, err)
 	}
 	tgt, err := startTarget(ctx, sc)

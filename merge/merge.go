@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 )
@@ -25,7 +24,7 @@ type Options struct {
 	CommandLine []string
 	// Baseline, if set, is the earlier run that baseline rules ("p(99) <
 	// baseline * 1.1") compare with; without it they fail, as a run's do.
-	Baseline *engine.Baseline
+	Baseline *report.Baseline
 }
 
 // Result is the merged result directory and the summary written there.
@@ -81,7 +80,7 @@ func Merge(dirs []string, opts Options) (*Result, error) {
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return nil, outcome.Wrap(outcome.Failed, fmt.Errorf("result directory: %w", err))
 	}
-	if err := engine.ClearResultDir(opts.Out); err != nil {
+	if err := report.ClearDir(opts.Out); err != nil {
 		return nil, outcome.Wrap(outcome.Failed, err)
 	}
 	// The logs first: report.html reads them.

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
@@ -355,7 +354,7 @@ func TestMergeJudgesBaselineRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := engine.LoadBaseline(base.Dir)
+	b, err := report.LoadBaseline(base.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ type Config struct {
 	CommandLine []string
 	// Baseline, if set, is what the merge judges baseline rules by (the
 	// workers get the same --baseline among Args and judge their shards).
-	Baseline *engine.Baseline
+	Baseline *report.Baseline
 	// Interrupt is the signal a cancelled ctx sends each worker once; zero
 	// means os.Interrupt.
 	Interrupt os.Signal
@@ -245,7 +245,7 @@ func (cfg Config) clearDirs() error {
 		}
 	}
 	for _, d := range dirs {
-		if err := engine.ClearResultDir(d); err != nil {
+		if err := report.ClearDir(d); err != nil {
 			return err
 		}
 	}

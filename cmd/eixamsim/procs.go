@@ -104,7 +104,7 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 	}
 	cfg := procs.Config{Exe: exe, Count: n, Dir: dir, RunID: runID, StartAt: startAt, CommandLine: scrubArgs(e.args)}
 	if f.baseline != "" {
-		if cfg.Baseline, err = engine.LoadBaseline(f.baseline); err != nil {
+		if cfg.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
 			return withCode(exitUsage, err)
 		}
 	}

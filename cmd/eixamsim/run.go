@@ -84,7 +84,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 				return runProcs(cmd, e, f, args[0], sc)
 			}
 			if f.baseline != "" {
-				if f.engine.Baseline, err = engine.LoadBaseline(f.baseline); err != nil {
+				if f.engine.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
 					return withCode(exitUsage, err)
 				}
 			}
