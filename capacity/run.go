@@ -77,7 +77,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	st := NewStepper(cfg, sc, users, lim, opts.OnStep)
 	res := &Result{Name: sc.Name, Capacity: cfg.Capacity, Start: time.Now()}
 	if opts.Workers != nil {
-		dir, err := runWorkers(ctx, sc, run, st, opts)
+		dir, err := runWorkers(ctx, run, st, opts)
 		res.End = time.Now()
 		if err != nil {
 			return nil, err

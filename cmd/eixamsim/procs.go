@@ -79,50 +79,24 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 			return usageError("run: --%s cannot be combined with --procs (the workers are the shards; see docs/distributed.md)", name)
 		}
 	}
-	fds := procs.FDLimit()
-	n, err := procsCount(f.procs.procs, sc, fds)
+	n, err := procsCount(f.procs.procs, sc, procs.FDLimit())
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return withCode(exitInternal, fmt.Errorf("run --procs: %w", err))
-	}
-	dir, err := sc.Output.Render(sc.Name, time.Now())
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	startAt := f.engine.StartAt
-	if startAt.IsZero() {
-		// Time for every worker to start, load the scenario and reach the
-		// target: measured at ~0.3 s each on 2 shared cores.
-		startAt = time.Now().Add(2*time.Second + time.Duration(n)*500*time.Millisecond).Truncate(time.Second).Add(time.Second)
-	}
-	runID := f.engine.RunID
-	if runID == "" {
-		runID = engine.DeriveRunID(sc.Hash(), startAt)
-	}
-	cfg := procs.Config{Exe: exe, Count: n, Dir: dir, RunID: runID, StartAt: startAt, CommandLine: scrubArgs(e.args)}
+	cfg := procs.Config{Count: n, RunID: f.engine.RunID, StartAt: f.engine.StartAt, CommandLine: scrubArgs(e.args),
+		Args: append([]string{"run", path}, passedOn(fl, procsOwn)...)}
 	if f.baseline != "" {
 		if cfg.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
 			return withCode(exitUsage, err)
 		}
 	}
-	cfg.Args = append([]string{"run", path}, passedOn(fl, procsOwn)...)
-	targetText := "the target"
-	if sc.Target.Embedded != nil {
-		if need := procs.BackendFDs(sc); need > fds {
-			return usageError("run --procs: the embedded backend runs in this process and needs about %d file descriptors for every worker's connections, but this process may open %d: start a backend of its own (eixamsim serve, or mosquitto) and set target.http and target.mqtt", need, fds)
-		}
-		b, err := procs.StartBackend(ctx, sc, time.Until(startAt))
-		if err != nil {
-			return withCode(exitUnreachable, err)
-		}
-		defer b.Server.Close()
-		cfg.Backend = b
+	if cfg, err = procs.Prepare(ctx, sc, cfg); err != nil {
+		return fmt.Errorf("run --procs: %w", err)
+	}
+	defer cfg.Close()
+	targetText := addresses(sc.Target.HTTP, sc.Target.APIs()) + " " + addresses(sc.Target.MQTT, sc.Target.Brokers())
+	if b := cfg.Backend; b != nil {
 		targetText = "the embedded backend at " + b.HTTP + " " + b.MQTT
-	} else {
-		targetText = addresses(sc.Target.HTTP, sc.Target.APIs()) + " " + addresses(sc.Target.MQTT, sc.Target.Brokers())
 	}
 
 	prog := newProgress(e.stderr, f, sc.MaxUsers())
@@ -140,7 +114,7 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 			names[i] = strconv.Itoa(w.PID)
 		}
 		fmt.Fprintf(e.stderr, "eixamsim: running %q: %d users in %d worker processes (pids %s) for %v against %s, starting at %s (run id %s)\n",
-			sc.Name, sc.Fleet.Users, n, strings.Join(names, " "), sc.Duration(), targetText, startAt.UTC().Format(time.RFC3339), runID)
+			sc.Name, sc.Fleet.Users, n, strings.Join(names, " "), sc.Duration(), targetText, cfg.StartAt.UTC().Format(time.RFC3339), cfg.RunID)
 	}
 	res, err := procs.Run(ctx, cfg)
 	prog.Close()
