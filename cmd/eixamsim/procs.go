@@ -3,20 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/eixamsim/eixamsim/engine"
-	"github.com/eixamsim/eixamsim/fleet"
-	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/procs"
+	"github.com/eixamsim/eixamsim/progress"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -55,7 +52,7 @@ func (p *procsFlags) worker(sc *scenario.Scenario) (*scenario.Scenario, error) {
 		if f == nil {
 			return nil, usageError("run: %s %d: not an open file descriptor", procs.StatusFDFlag, p.statusFD)
 		}
-		p.status = procs.NewStatusWriter(f, liveMetrics)
+		p.status = procs.NewStatusWriter(f, progress.Metrics)
 	}
 	return sc, nil
 }
@@ -99,11 +96,13 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 		targetText = "the embedded backend at " + b.HTTP + " " + b.MQTT
 	}
 
-	prog := newProgress(e.stderr, f, sc.MaxUsers())
-	relay := &workerLines{p: prog, quiet: f.quiet}
-	cfg.Output = relay.line
-	if pr := prog.engineProgress(); pr != nil {
-		cfg.Progress = relay.wrap(pr)
+	prog := progress.New(e.stderr, f.quiet || f.noProgress, sc.MaxUsers())
+	cfg.Progress = prog.Sink()
+	cfg.Output = func(w *procs.Worker, line string, stderr bool) {
+		if !stderr && f.quiet {
+			return // a worker's verdict line: the merged verdict is the run's
+		}
+		prog.Println(fmt.Sprintf("[worker %d] %s", w.Index, line))
 	}
 	cfg.Started = func(ws []*procs.Worker) {
 		if f.quiet {
@@ -118,7 +117,6 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 	}
 	res, err := procs.Run(ctx, cfg)
 	prog.Close()
-	relay.drain()
 	if res != nil {
 		for _, x := range res.Died() {
 			fmt.Fprintf(e.stderr, "eixamsim: %s\n", x)
@@ -197,66 +195,4 @@ func noResultsCode(res *procs.Result, interrupted bool) int {
 		return exitInternal
 	}
 	return code
-}
-
-// workerLines prints the workers' lines on stderr, each prefixed with its
-// worker. With the terminal bars the lines are queued and printed above
-// the bars from the goroutine that drives them (Update), which the bars
-// need; otherwise at once. The workers' verdict lines (their stdout) are
-// dropped with --quiet: the merged verdict is the run's.
-type workerLines struct {
-	p     *progress
-	quiet bool
-
-	mu      sync.Mutex
-	pending []string
-}
-
-func (r *workerLines) line(w *procs.Worker, line string, stderr bool) {
-	if !stderr && r.quiet {
-		return
-	}
-	text := fmt.Sprintf("[worker %d] %s\n", w.Index, line)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.p.mode == progressBars {
-		r.pending = append(r.pending, text)
-		return
-	}
-	_, _ = io.WriteString(r.p.w, text)
-}
-
-// wrap is p that prints the queued lines after each Update.
-func (r *workerLines) wrap(p engine.Progress) engine.Progress { return linesProgress{p, r} }
-
-// drain prints what is still queued (once the bars are closed).
-func (r *workerLines) drain() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, l := range r.pending {
-		_, _ = io.WriteString(r.p.w, l)
-	}
-	r.pending = nil
-}
-
-type linesProgress struct {
-	engine.Progress
-	r *workerLines
-}
-
-func (l linesProgress) Update(st fleet.Status, pt metrics.Point) {
-	l.Progress.Update(st, pt)
-	l.r.mu.Lock()
-	lines := l.r.pending
-	l.r.pending = nil
-	l.r.mu.Unlock()
-	for _, s := range lines {
-		if l.r.p.bars == nil {
-			_, _ = io.WriteString(l.r.p.w, s)
-			continue
-		}
-		if _, err := l.r.p.bars.Write([]byte(s)); err != nil {
-			_, _ = io.WriteString(l.r.p.w, s)
-		}
-	}
 }
