@@ -12,6 +12,7 @@ import (
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -46,21 +47,21 @@ const maxSteps = 200
 // Run searches sc (resolved by scenario.Load, with sc.Capacity set) for
 // its capacity in one engine run and writes capacity.json, capacity.txt
 // and capacity.html into the run's result directory. The error is an
-// *engine.Error whose outcome says what went wrong (BadInput,
+// *outcome.Error whose outcome says what went wrong (BadInput,
 // Unreachable, Failed) or Interrupted; the Result is non-nil whenever the
 // run started, interrupted too, with the steps done so far. An
 // inconclusive search is a Result with Outcome OutcomeInconclusive and a
 // nil error.
 func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
 	if sc.Capacity == nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: the scenario has no capacity block and no --start/--max were given")}
+		return nil, outcome.Wrap(outcome.BadInput, errors.New("capacity: the scenario has no capacity block and no --start/--max were given"))
 	}
 	if sc.Shard != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity: a sharded scenario cannot be searched: the search shards itself over worker processes (--procs)")}
+		return nil, outcome.Wrap(outcome.BadInput, errors.New("capacity: a sharded scenario cannot be searched: the search shards itself over worker processes (--procs)"))
 	}
 	cfg, err := NewConfig(*sc.Capacity, sc)
 	if err != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	lim := health.DefaultLimits()
 	if opts.Health != nil {
@@ -69,22 +70,22 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	run, users := runScenario(sc, cfg)
 	if opts.Workers == nil {
 		if err := onePlan(run).Check(hosts(run)); err != nil {
-			return nil, &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity: the ceiling (capacity.max %v %s) is more than one process can hold: %w; "+
+			return nil, &outcome.Error{Outcome: outcome.BadInput, Err: fmt.Errorf("capacity: the ceiling (capacity.max %v %s) is more than one process can hold: %w; "+
 				"search with worker processes (--procs auto), or lower capacity.max (--max)", cfg.Max, cfg.Unit(), err)}
 		}
 	}
 	st := NewStepper(cfg, sc, users, lim, opts.OnStep)
 	res := &Result{Name: sc.Name, Capacity: cfg.Capacity, Start: time.Now()}
 	if opts.Workers != nil {
-		dir, err := runWorkers(ctx, sc, run, st, opts)
+		dir, err := runWorkers(ctx, run, st, opts)
 		res.End = time.Now()
 		if err != nil {
 			return nil, err
 		}
-		var o engine.Outcome = engine.Passed
+		var o outcome.Outcome = outcome.Passed
 		if ctx.Err() != nil {
-			o = engine.Interrupted
-			err = &engine.Error{Outcome: engine.Interrupted, Err: context.Cause(ctx)}
+			o = outcome.Interrupted
+			err = outcome.Wrap(outcome.Interrupted, context.Cause(ctx))
 		}
 		return st.complete(res, cfg, sc, dir, o, err)
 	}
@@ -108,9 +109,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if eres == nil {
 		return nil, err
 	}
-	o := engine.OutcomeOf(err)
+	o := outcome.Of(err)
 	switch o {
-	case engine.Passed, engine.GeneratorBound, engine.ThresholdsFailed, engine.NotJudged, engine.Interrupted:
+	case outcome.Passed, outcome.GeneratorBound, outcome.ThresholdsFailed, outcome.NotJudged, outcome.Interrupted:
 		// the steps were judged on their own (a whole run too short for
 		// its own health verdict still judged its steps)
 	default:
@@ -122,15 +123,15 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 // complete fills res from the judged steps, writes the capacity files
 // into dir, and returns what Run returns for the run's outcome o and
 // error err.
-func (st *Stepper) complete(res *Result, cfg Config, sc *scenario.Scenario, dir string, o engine.Outcome, err error) (*Result, error) {
+func (st *Stepper) complete(res *Result, cfg Config, sc *scenario.Scenario, dir string, o outcome.Outcome, err error) (*Result, error) {
 	res.RunDir = dir
 	steps, ended := st.Results()
 	res.Steps = steps
-	res.finish(cfg, sc, ended, o == engine.Interrupted)
+	res.finish(cfg, sc, ended, o == outcome.Interrupted)
 	if werr := WriteDir(dir, res); werr != nil {
-		return res, &engine.Error{Outcome: engine.Failed, Err: werr}
+		return res, outcome.Wrap(outcome.Failed, werr)
 	}
-	if o == engine.Interrupted {
+	if o == outcome.Interrupted {
 		return res, err
 	}
 	return res, nil

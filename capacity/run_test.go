@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -203,7 +203,7 @@ behaviours: { login: [me], telemetry: { every: 1s } }
 capacity: { dimension: users, start: 100, max: 5000000 }
 `)
 	_, err := Run(context.Background(), sc, Options{})
-	if engine.OutcomeOf(err) != engine.BadInput || !strings.Contains(err.Error(), "--procs auto") {
+	if outcome.Of(err) != outcome.BadInput || !strings.Contains(err.Error(), "--procs auto") {
 		t.Fatalf("err %v, want bad input pointing to --procs auto", err)
 	}
 	if OneProcess(sc) == nil {
@@ -266,7 +266,7 @@ capacity: { dimension: users, start: 20, max: 400, warmup: 1s, hold: 1s }
 	defer cancel()
 	lim := relaxed
 	res, err := Run(ctx, sc, Options{Health: &lim, OnStep: func(StepResult) { cancel() }})
-	if engine.OutcomeOf(err) != engine.Interrupted || res == nil {
+	if outcome.Of(err) != outcome.Interrupted || res == nil {
 		t.Fatalf("result %v, err %v: want a result and Interrupted", res, err)
 	}
 	if res.Outcome != OutcomeInterrupted || len(res.Steps) != 1 || res.Steps[0].Verdict != VerdictPass {

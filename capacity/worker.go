@@ -13,6 +13,7 @@ import (
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -75,19 +76,19 @@ type WorkerOptions struct {
 func RunWorker(ctx context.Context, sc *scenario.Scenario, opts WorkerOptions) (*engine.Result, error) {
 	defer opts.Steps.Close()
 	if sc.Capacity == nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity worker: the scenario has no capacity block")}
+		return nil, outcome.Wrap(outcome.BadInput, errors.New("capacity worker: the scenario has no capacity block"))
 	}
 	if opts.Engine.Shard == nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: errors.New("capacity worker: no shard")}
+		return nil, outcome.Wrap(outcome.BadInput, errors.New("capacity worker: no shard"))
 	}
 	cfg, err := NewConfig(*sc.Capacity, sc)
 	if err != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	run, _ := runScenario(sc, cfg)
 	if opts.Target != "" {
 		if run, err = procs.Retarget(run, opts.Target); err != nil {
-			return nil, &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity worker: %s: %w", procs.TargetFlag, err)}
+			return nil, outcome.Wrap(outcome.BadInput, fmt.Errorf("capacity worker: %s: %w", procs.TargetFlag, err))
 		}
 	}
 	mon := health.NewMonitor(health.DefaultLimits(), time.Now()) // sampled here, judged by the parent

@@ -3,7 +3,6 @@ package capacity
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -11,9 +10,9 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -47,46 +46,20 @@ type Workers struct {
 	Started func(ws []*procs.Worker, startAt time.Time)
 }
 
-// startLead is how long before the users start the workers are started:
-// time for each to load the scenario and reach the target (as run --procs).
-func startLead(n int) time.Duration { return 2*time.Second + time.Duration(n)*500*time.Millisecond }
-
 // runWorkers carries a search in worker processes: the multi-process
 // counterpart of the engine run in Run. It returns the result directory
 // and the steps, and why the search ended early.
-func runWorkers(ctx context.Context, sc, run *scenario.Scenario, st *Stepper, opts Options) (string, error) {
+func runWorkers(ctx context.Context, run *scenario.Scenario, st *Stepper, opts Options) (string, error) {
 	wk := opts.Workers
-	dir := opts.Dir
-	if dir == "" {
-		var err error
-		if dir, err = sc.Output.Render(sc.Name, time.Now()); err != nil {
-			return "", &engine.Error{Outcome: engine.BadInput, Err: err}
-		}
-	}
-	exe := wk.Exe
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return "", &engine.Error{Outcome: engine.Failed, Err: err}
-		}
-	}
-	startAt := time.Now().Add(startLead(wk.Count)).Truncate(time.Second).Add(time.Second)
-	cfg := procs.Config{
-		Exe: exe, Args: wk.Args, Count: wk.Count, Dir: dir,
-		RunID: engine.DeriveRunID(sc.Hash(), startAt), StartAt: startAt,
+	cfg, err := procs.Prepare(ctx, run, procs.Config{
+		Exe: wk.Exe, Args: wk.Args, Count: wk.Count, Dir: opts.Dir,
 		Output: wk.Output, CommandLine: opts.CommandLine, Steps: true,
+	})
+	if err != nil {
+		return "", fmt.Errorf("capacity: %w", err)
 	}
-	if run.Target.Embedded != nil {
-		if need, fds := procs.BackendFDs(run), procs.FDLimit(); need > fds {
-			return "", &engine.Error{Outcome: engine.BadInput, Err: fmt.Errorf("capacity: the embedded backend runs in this process and needs about %d file descriptors for every worker's connections, but this process may open %d: start a backend of its own (eixamsim serve) and set target.http and target.mqtt, or lower capacity.max", need, fds)}
-		}
-		b, err := procs.StartBackend(ctx, run, time.Until(startAt))
-		if err != nil {
-			return "", &engine.Error{Outcome: engine.Unreachable, Err: err}
-		}
-		defer b.Server.Close()
-		cfg.Backend = b
-	}
+	defer cfg.Close()
+	dir, startAt := cfg.Dir, cfg.StartAt
 
 	names := make([]string, wk.Count)
 	for i := range names {
@@ -130,7 +103,7 @@ func runWorkers(ctx context.Context, sc, run *scenario.Scenario, st *Stepper, op
 	}
 	res, err := procs.Run(ctx, cfg)
 	if res == nil || len(res.Workers) < wk.Count { // a worker could not start; the others were stopped
-		return "", &engine.Error{Outcome: engine.Failed, Err: fmt.Errorf("capacity: %w", err)}
+		return "", outcome.Wrap(outcome.Failed, fmt.Errorf("capacity: %w", err))
 	}
 	<-drove
 	iv.flushAll()

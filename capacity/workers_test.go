@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/internal/testbin"
+	"github.com/eixamsim/eixamsim/outcome"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
@@ -269,7 +269,7 @@ func TestWorkersInterrupted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	res, err := Run(ctx, sc, Options{Health: &lim, Workers: twoWorkers(t, sc), OnStep: func(StepResult) { cancel() }})
-	if engine.OutcomeOf(err) != engine.Interrupted || res == nil {
+	if outcome.Of(err) != outcome.Interrupted || res == nil {
 		t.Fatalf("result %v, err %v: want a result and Interrupted", res, err)
 	}
 	if res.Outcome != OutcomeInterrupted || len(res.Steps) != 1 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/compare"
 	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -83,7 +84,7 @@ func runOnce(dir, out, latency string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err = engine.Run(ctx, sc, engine.Options{})
-	if engine.OutcomeOf(err) == engine.NotJudged {
+	if outcome.Of(err) == outcome.NotJudged {
 		return nil // a 6 s run is too short to judge the simulator (docs/health.md); its results are whole
 	}
 	return err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -38,7 +39,7 @@ func TestRunBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := LoadBaseline(first.Dir)
+	base, err := report.LoadBaseline(first.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +58,12 @@ thresholds:
   http.contacts_list{stage=steady}: ["p(50) < baseline * 2"]
   http.contacts_create: ["p(99) < baseline * 2"]
 `)
-	if _, _, err := run(t, context.Background(), sc); OutcomeOf(err) != BadInput || !strings.Contains(err.Error(), "compares with a baseline run: give one with --baseline DIR") {
-		t.Fatalf("without a baseline: %v, %v", OutcomeOf(err), err)
+	if _, _, err := run(t, context.Background(), sc); outcome.Of(err) != outcome.BadInput || !strings.Contains(err.Error(), "compares with a baseline run: give one with --baseline DIR") {
+		t.Fatalf("without a baseline: %v, %v", outcome.Of(err), err)
 	}
 	res, err := Run(context.Background(), sc, Options{Baseline: base})
-	if OutcomeOf(err) != ThresholdsFailed {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.ThresholdsFailed {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	th := res.Summary.Thresholds
 	passed := []bool{true, false, true, true, true, false}
@@ -97,19 +98,5 @@ thresholds:
 	text, _ := os.ReadFile(filepath.Join(res.Dir, report.SummaryTextFile))
 	if !strings.Contains(string(text), "http.contacts_list: p(50) < baseline * 0.5 (observed ") || !strings.Contains(string(text), ", baseline ") {
 		t.Errorf("summary.txt:\n%s", text)
-	}
-}
-
-func TestLoadBaselineRefuses(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		dir, want string
-	}{
-		{filepath.Join(dir, "nope"), "no such file or directory"},
-		{dir, "has no summary.json: not a result directory"},
-	} {
-		if _, err := LoadBaseline(tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("LoadBaseline(%s) = %v; want ...%s", tc.dir, err, tc.want)
-		}
 	}
 }

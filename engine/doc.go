@@ -6,8 +6,9 @@
 // the result files.
 //
 // It prints nothing and never exits: live progress goes to the Progress
-// the caller passes, and how the run ended comes back as an *Error whose
-// Outcome the caller maps to an exit code (cmd/eixamsim does). Run is
+// the caller passes, and how the run ended comes back as an
+// *outcome.Error whose Outcome the caller maps to an exit code
+// (cmd/eixamsim does). Run is
 // re-entrant: a run leaves no goroutine, listener or open file behind, so
 // one process may run scenarios one after another (capacity search) or
 // side by side.

@@ -15,6 +15,7 @@ import (
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -24,7 +25,7 @@ import (
 type Options struct {
 	// Dir is the result directory; "" renders the scenario's output.dir
 	// for the run's planned start (StartAt, else when Run is called). The
-	// files a previous run left there (ClearResultDir) are removed before
+	// files a previous run left there (report.ClearDir) are removed before
 	// the target is reached or the start awaited.
 	Dir string
 	// Progress, if set, is told about every one-second interval.
@@ -32,8 +33,8 @@ type Options struct {
 	// Started, if set, is called once everything is ready, just before
 	// the fleet starts, with a live view of the run: to serve its metrics
 	// or say what runs. An error from it ends Run before any traffic and
-	// is returned as is (wrap it in an *Error to pick its outcome; other
-	// errors are Failed).
+	// is returned as is (wrap it in an *outcome.Error to pick its
+	// outcome; other errors are Failed).
 	Started func(Live) error
 	// Logger receives the fleet's debug detail; nil discards it.
 	Logger *slog.Logger
@@ -71,9 +72,9 @@ type Options struct {
 	// time.
 	Waiting func(until time.Time)
 	// Baseline is the earlier run the scenario's baseline rules compare
-	// with (LoadBaseline); nil when there is none, and then a scenario
+	// with (report.LoadBaseline); nil when there is none, and then a scenario
 	// with baseline rules is BadInput before anything starts.
-	Baseline *Baseline
+	Baseline *report.Baseline
 	// Steps, if set, decides the run's stages while it runs
 	// (fleet.Config.Steps); the scenario's stages then only bound its
 	// length. The capacity search is one.
@@ -111,8 +112,9 @@ type Result struct {
 
 // Run runs sc (resolved and validated by scenario.Load) to its end, until
 // ctx is cancelled, or until an abort_on_fail threshold breaks, and
-// writes the result directory. Every error it makes is an *Error whose
-// Outcome says how the run ended (OutcomeOf); an error of Options.Started
+// writes the result directory. Every error it makes is an
+// *outcome.Error whose Outcome says how the run ended (outcome.Of; a run
+// that started is judged by outcome.Judge); an error of Options.Started
 // comes back as it was. The Result is non-nil once the run
 // started, whatever the outcome: its files are written, unless the error
 // says writing them failed.
@@ -120,11 +122,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	hash := sc.Hash() // of the scenario as given: the same file, the same hash; every shard's
 	sh, err := shardRun(sc, hash, opts, time.Now())
 	if err != nil {
-		return nil, fail(BadInput, err)
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	sc = sh.part
 	if err := sc.CheckBaseline(opts.Baseline != nil); err != nil {
-		return nil, fail(BadInput, err)
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	var base *metrics.Measured
 	if opts.Baseline != nil {
@@ -132,24 +134,24 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 	planned, err := startTime(opts, sh.shard != nil, time.Now())
 	if err != nil {
-		return nil, fail(BadInput, err) // before the target checks, which take a while
+		return nil, outcome.Wrap(outcome.BadInput, err) // before the target checks, which take a while
 	}
 	if err := fleet.NewPlan(sc, sc.Target.Embedded != nil).Check(targetHosts(sc)); err != nil {
-		return nil, fail(BadInput, err)
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	if planned.IsZero() {
 		planned = time.Now()
 	}
 	dir, err := resultDir(sc, sh, opts, planned)
 	if err != nil {
-		return nil, fail(BadInput, err)
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	// From here on the directory holds this run's files only: a previous
 	// run's summary.json and junit.xml must not stand for this run when
 	// the target turns out to be down or the wait for the start is
 	// interrupted.
-	if err := ClearResultDir(dir); err != nil {
-		return nil, fail(Failed, err)
+	if err := report.ClearDir(dir); err != nil {
+		return nil, outcome.Wrap(outcome.Failed, err)
 	}
 	tgt, err := startTarget(ctx, sc)
 	if err != nil {
@@ -158,25 +160,25 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	defer tgt.close()
 	at, err := startTime(opts, sh.shard != nil, time.Now())
 	if err != nil {
-		return nil, fail(BadInput, err)
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	if !at.IsZero() {
 		if opts.Waiting != nil && time.Until(at) > 0 {
 			opts.Waiting(at)
 		}
 		if err := waitUntil(ctx, at); err != nil {
-			return nil, fail(Interrupted, err)
+			return nil, outcome.Wrap(outcome.Interrupted, err)
 		}
 	}
 
 	start := time.Now()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fail(Failed, fmt.Errorf("result directory: %w", err))
+		return nil, outcome.Wrap(outcome.Failed, fmt.Errorf("result directory: %w", err))
 	}
 	reg := metrics.NewRegistry()
 	hlogs, err := metrics.NewHlogWriter(filepath.Join(dir, report.HdrDir), start)
 	if err != nil {
-		return nil, fail(Failed, err)
+		return nil, outcome.Wrap(outcome.Failed, err)
 	}
 	var sink metrics.IntervalSink = hlogs
 	if opts.Progress != nil {
@@ -194,7 +196,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	})
 	if err != nil {
 		_ = hlogs.Close() // no interval was written yet: nothing to lose
-		return nil, fail(BadInput, err)
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	notes := &noteList{warn: opts.Warn}
 	for _, msg := range lateFaults(sc) {
@@ -272,7 +274,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	sum.Thresholds = judge(sc, collector, sum.Seconds, base, abort)
 	logErr := hlogs.Close() // before the reports: report.html reads the logs
 	writeErr := errors.Join(logErr, report.WriteDir(dir, sum, errors.Join(runErr, logErr)))
-	return &Result{Dir: dir, Summary: sum}, outcome(sum, context.Cause(runCtx), runErr, writeErr)
+	return &Result{Dir: dir, Summary: sum}, outcome.Judge(outcome.Facts{Summary: sum, RunErr: runErr, WriteErr: writeErr, Stop: context.Cause(runCtx)})
 }
 
 // resultDir is the run's result directory: Options.Dir, or the

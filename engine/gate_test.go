@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/fleet"
-	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/internal/testnet"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -30,7 +30,7 @@ thresholds:
 `)
 	res, _, err := run(t, context.Background(), sc)
 	if err != nil {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	s := res.Summary
 	if res.Dir != out || s.EndReason != report.EndCompleted || len(s.Thresholds) != 7 {
@@ -56,8 +56,8 @@ thresholds:
   http.me: ["p(95) < 50ms"]
 `)
 	res, _, err := run(t, context.Background(), sc)
-	if OutcomeOf(err) != ThresholdsFailed || !strings.Contains(err.Error(), "1 of 2 thresholds failed: http.me: p(95) < 50ms (observed ") {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.ThresholdsFailed || !strings.Contains(err.Error(), "1 of 2 thresholds failed: http.me: p(95) < 50ms (observed ") {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	v := res.Summary.Thresholds[1]
 	if v.Passed || v.Unit != report.UnitMs || v.Value < 100 || v.Line != 10 {
@@ -80,8 +80,8 @@ thresholds:
 	began := time.Now()
 	res, _, err := run(t, context.Background(), sc)
 	var abort *AbortError
-	if OutcomeOf(err) != Aborted || !errors.As(err, &abort) || abort.Verdict.Metric != scenario.HTTPMe {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.Aborted || !errors.As(err, &abort) || abort.Verdict.Metric != scenario.HTTPMe {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	if took := time.Since(began); took > 20*time.Second {
 		t.Errorf("the aborted run took %v of its 60 s", took)
@@ -109,8 +109,8 @@ thresholds:
 	interrupted := errors.New("interrupted")
 	time.AfterFunc(1500*time.Millisecond, func() { cancel(interrupted) })
 	res, _, err := run(t, ctx, sc)
-	if OutcomeOf(err) != Interrupted || !errors.Is(err, interrupted) {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.Interrupted || !errors.Is(err, interrupted) {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	s := res.Summary
 	if s.EndReason != report.EndInterrupted || s.Seconds > 30 || s.Metrics[scenario.UserLogin].Count == 0 || len(s.Thresholds) != 1 {
@@ -130,8 +130,8 @@ duration: 3s
 target: { http: "http://`+addr+`", mqtt: "tcp://`+addr+`" }
 `)
 	res, _, err := run(t, context.Background(), sc)
-	if OutcomeOf(err) != Unreachable || res != nil || !strings.Contains(err.Error(), "unreachable") {
-		t.Fatalf("outcome %v, result %v: %v", OutcomeOf(err), res, err)
+	if outcome.Of(err) != outcome.Unreachable || res != nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("outcome %v, result %v: %v", outcome.Of(err), res, err)
 	}
 	if strings.Contains(err.Error(), "e2e-secret") {
 		t.Error("the error shows the secret")
@@ -162,13 +162,13 @@ identity: { app_id: demo-app, app_secret: not-the-secret }
 fleet: { users: 5 }
 `)
 	res, _, err := run(t, context.Background(), sc)
-	if OutcomeOf(err) != Unreachable || res == nil {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.Unreachable || res == nil {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	if want := "no user could log in and connect; errors: http.me http_401="; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("error is not the one-line reason %q: %v", want, err)
 	}
-	var e *Error
+	var e *outcome.Error
 	if !errors.As(err, &e) || len(e.Hints) != 1 || !strings.Contains(e.Hints[0], "identity.app_secret") {
 		t.Errorf("hints %q; want one naming identity.app_secret", e.Hints)
 	}
@@ -202,67 +202,6 @@ func metricsWithErrors(metric string, n int) metrics.Measurements {
 		reg.Latency(metric).Error("http_503")
 	}
 	return metrics.NewCollector(reg, time.Now(), nil).Measure(time.Second, nil)
-}
-
-// TestOutcomeTable is the outcome of a run that started, in precedence
-// order.
-func TestOutcomeTable(t *testing.T) {
-	interrupted := errors.New("interrupted")
-	aborted := &AbortError{At: 3 * time.Second}
-	logins := func(n int64) map[string]report.Metric {
-		return map[string]report.Metric{scenario.UserLogin: {Count: n}}
-	}
-	passed := []report.Verdict{{Metric: scenario.HTTPMe, Rule: "p(95) < 1s", Passed: true}}
-	failed := []report.Verdict{{Metric: scenario.HTTPMe, Rule: "p(95) < 1s", Observed: "2s"}}
-	bound := &health.Report{Verdict: health.Verdict{State: health.GeneratorBound, Reasons: []health.Reason{{Signal: health.SignalCPU, Message: "process CPU at or over 90%"}}}}
-	short := &health.Report{Verdict: health.Verdict{State: health.NotJudged, Reasons: []health.Reason{{Signal: health.SignalDuration, Message: "the run was too short"}}}}
-	tests := []struct {
-		name     string
-		cause    error
-		sum      report.Summary
-		runErr   error
-		writeErr error
-		want     Outcome
-	}{
-		// A failed write beats everything: results may be missing.
-		{"write failed", interrupted, report.Summary{EndReason: report.EndInterrupted}, nil, errors.New("disk full"), Failed},
-		// The fleet failed.
-		{"run failed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5)}, errors.New("boom"), nil, Failed},
-		// Ctrl-C wins over failed thresholds.
-		{"interrupted", interrupted, report.Summary{EndReason: report.EndInterrupted, Metrics: logins(5), Thresholds: failed}, nil, nil, Interrupted},
-		// abort_on_fail, even with no login measured.
-		{"aborted", aborted, report.Summary{EndReason: report.EndAborted, Metrics: logins(0), Thresholds: failed}, nil, nil, Aborted},
-		// Nothing measured: the target, not the thresholds.
-		{"no login", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(0), Thresholds: failed}, nil, nil, Unreachable},
-		// The simulator was the bottleneck: not the backend's failure.
-		{"generator-bound", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: failed, Generator: bound}, nil, nil, GeneratorBound},
-		{"generator-bound, passed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: passed, Generator: bound}, nil, nil, GeneratorBound},
-		// Interrupted and nothing measured win over generator-bound.
-		{"interrupted, generator-bound", interrupted, report.Summary{EndReason: report.EndInterrupted, Metrics: logins(5), Generator: bound}, nil, nil, Interrupted},
-		{"no login, generator-bound", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(0), Generator: bound}, nil, nil, Unreachable},
-		{"healthy", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: passed, Generator: &health.Report{Verdict: health.Verdict{State: health.Healthy}}}, nil, nil, Passed},
-		// Too short to judge the simulator: no pass, with or without
-		// rules; a failed rule still failed.
-		{"not judged", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: passed, Generator: short}, nil, nil, NotJudged},
-		{"not judged, no thresholds", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Generator: short}, nil, nil, NotJudged},
-		{"not judged, failed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: failed, Generator: short}, nil, nil, ThresholdsFailed},
-		{"interrupted, not judged", interrupted, report.Summary{EndReason: report.EndInterrupted, Metrics: logins(5), Generator: short}, nil, nil, Interrupted},
-		// A failed rule.
-		{"thresholds failed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: failed}, nil, nil, ThresholdsFailed},
-		// All passed.
-		{"passed", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5), Thresholds: passed}, nil, nil, Passed},
-		// No thresholds at all is a pass.
-		{"no thresholds", nil, report.Summary{EndReason: report.EndCompleted, Metrics: logins(5)}, nil, nil, Passed},
-	}
-	for _, tc := range tests {
-		err := outcome(&tc.sum, tc.cause, tc.runErr, tc.writeErr)
-		if got := OutcomeOf(err); got != tc.want {
-			t.Errorf("%s: %v (%v), want %v", tc.name, got, err, tc.want)
-		}
-	}
-	if OutcomeOf(errors.New("other")) != Failed {
-		t.Error("a foreign error is not Failed")
-	}
 }
 
 // TestEndReasonAndCheckAbort covers the abort watch without a run.

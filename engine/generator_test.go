@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -177,8 +178,8 @@ thresholds:
   user.login: ["count >= 20"]
 `)
 	res, err := Run(context.Background(), sc, Options{})
-	if OutcomeOf(err) != NotJudged || res == nil {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.NotJudged || res == nil {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	if !strings.Contains(err.Error(), "too short to judge the simulator's health") || !strings.Contains(err.Error(), "1 of 1 thresholds held, not judged") {
 		t.Errorf("error: %v", err)
@@ -221,10 +222,10 @@ func TestSlowSaturatedRampIsGeneratorBound(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		connect float64
-		want    Outcome
+		want    outcome.Outcome
 	}{
-		{"judged", 0.5, GeneratorBound},
-		{"not checked", 0, NotJudged},
+		{"judged", 0.5, outcome.GeneratorBound},
+		{"not checked", 0, outcome.NotJudged},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -236,8 +237,8 @@ stages:
 			lim := health.DefaultLimits()
 			lim.CPU, lim.ConnectShare = 1e-9, tc.connect
 			res, err := Run(context.Background(), sc, Options{Health: &lim})
-			if OutcomeOf(err) != tc.want || res == nil {
-				t.Fatalf("outcome %v, want %v: %v", OutcomeOf(err), tc.want, err)
+			if outcome.Of(err) != tc.want || res == nil {
+				t.Fatalf("outcome %v, want %v: %v", outcome.Of(err), tc.want, err)
 			}
 			c, g := res.Summary.Connect, res.Summary.Generator
 			if c == nil || c.ReachedPerS > 10 || c.AskedPerS != 200 {
@@ -283,8 +284,8 @@ behaviours:
 	if g.LateArrivals.Arrivals != s.Counters[scenario.ArrivalsScheduled] || g.LateArrivals.Dropped != late {
 		t.Errorf("generator late arrivals %+v with %d late and %d busy drops: want only the late ones, of the run's arrivals", g.LateArrivals, late, idle)
 	}
-	if late == 0 && OutcomeOf(err) != Passed {
-		t.Errorf("outcome %v with no late arrival: %v", OutcomeOf(err), err)
+	if late == 0 && outcome.Of(err) != outcome.Passed {
+		t.Errorf("outcome %v with no late arrival: %v", outcome.Of(err), err)
 	}
 	found := false
 	for _, n := range s.Notes {

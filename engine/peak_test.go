@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/eixamsim/eixamsim/outcome"
 )
 
 // TestRunStoppedBeforeItsFirstSampleHasAPeak stops a run as soon as its
@@ -33,7 +35,7 @@ duration: 30s
 		return nil
 	}})
 	<-stopped
-	if OutcomeOf(err) != Interrupted || res == nil {
+	if outcome.Of(err) != outcome.Interrupted || res == nil {
 		t.Fatalf("Run = %v, %v; want an interrupted run with results", res, err)
 	}
 	if on := res.Summary.UsersOnline; on == nil || on.Peak != 20 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/internal/testnet"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 )
 
@@ -62,7 +63,7 @@ target: { http: "http://`+addr+`", mqtt: "tcp://`+addr+`" }
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := Run(ctx, sc, Options{Dir: dir})
-	if OutcomeOf(err) != Unreachable || res != nil {
+	if outcome.Of(err) != outcome.Unreachable || res != nil {
 		t.Fatalf("Run = %v, %v; want unreachable without results", res, err)
 	}
 	checkCleared(t, dir)
@@ -78,7 +79,7 @@ func TestRunInterruptedWaitClearsThePreviousRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	res, err := Run(ctx, sc, Options{Dir: dir, StartAt: time.Now().Add(time.Hour), Waiting: func(time.Time) { cancel() }})
-	if OutcomeOf(err) != Interrupted || res != nil {
+	if outcome.Of(err) != outcome.Interrupted || res != nil {
 		t.Fatalf("Run = %v, %v; want interrupted without results", res, err)
 	}
 	checkCleared(t, dir)

@@ -16,6 +16,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -103,8 +104,8 @@ func TestMain(m *testing.M) {
 func TestRunOutcomeAndSummary(t *testing.T) {
 	r := resultsRun(t)
 	// p(99) < 1ns fails on purpose: the outcome names it.
-	if OutcomeOf(r.err) != ThresholdsFailed || !strings.Contains(r.err.Error(), "1 of 2 thresholds failed: telemetry.puback: p(99) < 1ns (observed ") {
-		t.Fatalf("outcome %v: %v", OutcomeOf(r.err), r.err)
+	if outcome.Of(r.err) != outcome.ThresholdsFailed || !strings.Contains(r.err.Error(), "1 of 2 thresholds failed: telemetry.puback: p(99) < 1ns (observed ") {
+		t.Fatalf("outcome %v: %v", outcome.Of(r.err), r.err)
 	}
 	s := r.res.Summary
 	if s.Version != report.SchemaVersion || s.EndReason != report.EndCompleted || s.Target.Kind != report.TargetEmbedded {

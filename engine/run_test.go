@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -135,8 +136,8 @@ thresholds:
 	var warned warnings
 	tiny := health.Limits{CPU: 1e-9}
 	res, err := Run(context.Background(), sc, Options{Warn: warned.add, Health: &tiny})
-	if OutcomeOf(err) != GeneratorBound || res == nil {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.GeneratorBound || res == nil {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	for _, want := range []string{"generator-bound", "process CPU", "1 of 2 thresholds failed on what was measured"} {
 		if !strings.Contains(err.Error(), want) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -137,8 +138,8 @@ func TestShardedRunRefusals(t *testing.T) {
 		{"start in the past", external, Options{StartAt: time.Now().Add(-time.Minute), RunID: "r"}, "was 1m0s ago"},
 	} {
 		res, err := Run(context.Background(), tc.sc, tc.opts)
-		if res != nil || OutcomeOf(err) != BadInput || err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: %v (%v), want bad input with %q", tc.name, err, OutcomeOf(err), tc.want)
+		if res != nil || outcome.Of(err) != outcome.BadInput || err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v (%v), want bad input with %q", tc.name, err, outcome.Of(err), tc.want)
 		}
 	}
 }
@@ -151,7 +152,7 @@ func TestStartAtWaitIsInterruptible(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	began := time.Now()
 	res, err := Run(ctx, sc, Options{StartAt: time.Now().Add(time.Hour), Waiting: func(time.Time) { cancel() }})
-	if res != nil || OutcomeOf(err) != Interrupted {
+	if res != nil || outcome.Of(err) != outcome.Interrupted {
 		t.Fatalf("Run = %v, %v; want an interrupted run without results", res, err)
 	}
 	if took := time.Since(began); took > 10*time.Second {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -42,8 +43,8 @@ func TestRunStageThresholds(t *testing.T) {
   http.contacts_list{stage=ramp}: ["max >= 1s"]
 `)
 	res, _, err := run(t, context.Background(), sc)
-	if OutcomeOf(err) != ThresholdsFailed {
-		t.Fatalf("outcome %v: %v", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.ThresholdsFailed {
+		t.Fatalf("outcome %v: %v", outcome.Of(err), err)
 	}
 	th := res.Summary.Thresholds
 	want := []struct {
@@ -119,8 +120,8 @@ func TestRunStageAbortOnFail(t *testing.T) {
   abort_on_fail: ["http.contacts_list{stage=steady}"]
 `)
 	res, _, err := run(t, context.Background(), sc)
-	if OutcomeOf(err) != ThresholdsFailed || res.Summary.EndReason != report.EndCompleted {
-		t.Fatalf("outcome %v (%v): %v", OutcomeOf(err), res.Summary.EndReason, err)
+	if outcome.Of(err) != outcome.ThresholdsFailed || res.Summary.EndReason != report.EndCompleted {
+		t.Fatalf("outcome %v (%v): %v", outcome.Of(err), res.Summary.EndReason, err)
 	}
 	if th := res.Summary.Thresholds; !th[0].Passed || th[1].Passed {
 		t.Errorf("verdicts = %+v; want steady passed, ramp failed", th)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/faults"
 	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -46,7 +47,7 @@ func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 	}
 	tlsConf, err := sc.Target.TLS.Config()
 	if err != nil {
-		return nil, fail(BadInput, err)
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	apis, brokers := sc.Target.APIs(), sc.Target.Brokers()
 	t := &target{Target: report.Target{Kind: report.TargetExternal, HTTP: apis[0], MQTT: brokers[0]}, apis: apis, brokers: brokers, tls: tlsConf}
@@ -60,23 +61,23 @@ func startTarget(ctx context.Context, sc *scenario.Scenario) (*target, error) {
 	for _, raw := range apis {
 		addr, err := httpAddress(raw)
 		if err != nil {
-			return nil, fail(BadInput, err)
+			return nil, outcome.Wrap(outcome.BadInput, err)
 		}
 		check = append(check, [2]string{raw, addr})
 	}
 	for _, raw := range brokers {
 		addr, err := fleet.BrokerAddress(raw)
 		if err != nil {
-			return nil, fail(BadInput, err)
+			return nil, outcome.Wrap(outcome.BadInput, err)
 		}
 		check = append(check, [2]string{raw, addr})
 	}
 	for _, tc := range check {
 		if err := checkReachable(ctx, tc[0], tc[1]); err != nil {
 			if ctx.Err() != nil { // a signal during the check: not the target's fault
-				return nil, fail(Interrupted, context.Cause(ctx))
+				return nil, outcome.Wrap(outcome.Interrupted, context.Cause(ctx))
 			}
-			return nil, fail(Unreachable, err)
+			return nil, outcome.Wrap(outcome.Unreachable, err)
 		}
 	}
 	return t, nil
@@ -116,7 +117,7 @@ func startEmbedded(ctx context.Context, sc *scenario.Scenario, e *scenario.Embed
 	// The run starts within milliseconds of the backend: no lead.
 	srv, err := refbackend.Start(ctx, EmbeddedConfig(sc, 0))
 	if err != nil {
-		return nil, fail(Unreachable, fmt.Errorf("embedded backend: %w", err))
+		return nil, outcome.Wrap(outcome.Unreachable, fmt.Errorf("embedded backend: %w", err))
 	}
 	t := &target{Target: report.Target{Kind: report.TargetEmbedded, HTTP: srv.HTTPURL(), MQTT: srv.MQTTURL()}, backend: srv}
 	if e.Transport == "ws" {

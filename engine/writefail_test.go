@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 )
 
@@ -28,8 +29,8 @@ thresholds:
 		t.Fatal(err)
 	}
 	res, err := Run(context.Background(), sc, Options{Dir: dir})
-	if OutcomeOf(err) != Failed || !strings.Contains(err.Error(), report.SummaryJSONFile) {
-		t.Fatalf("outcome %v (%v), want failed naming summary.json", OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.Failed || !strings.Contains(err.Error(), report.SummaryJSONFile) {
+		t.Fatalf("outcome %v (%v), want failed naming summary.json", outcome.Of(err), err)
 	}
 	if failed := res.Summary.FailedThresholds(); len(failed) != 0 {
 		t.Fatalf("thresholds failed: %+v; the test needs them to pass", failed)

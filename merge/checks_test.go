@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -46,8 +46,8 @@ func refused(t *testing.T, dirs []string, want ...string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "merged")
 	res, err := Merge(dirs, Options{Out: out})
-	if res != nil || engine.OutcomeOf(err) != engine.BadInput {
-		t.Fatalf("result %v, outcome %v (%v); want a refusal", res, engine.OutcomeOf(err), err)
+	if res != nil || outcome.Of(err) != outcome.BadInput {
+		t.Fatalf("result %v, outcome %v (%v); want a refusal", res, outcome.Of(err), err)
 	}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {
@@ -74,8 +74,8 @@ func TestMergeRefusesShardsThatDidNotOverlap(t *testing.T) {
 
 	aborted := oneShard(t, 1, t0.Add(200*time.Millisecond), 3, report.EndAborted)
 	res, err := Merge([]string{a, aborted}, Options{Out: filepath.Join(t.TempDir(), "merged")})
-	if res == nil || engine.OutcomeOf(err) != engine.Aborted {
-		t.Fatalf("a shard aborted early: %v (%v), want the merge aborted", engine.OutcomeOf(err), err)
+	if res == nil || outcome.Of(err) != outcome.Aborted {
+		t.Fatalf("a shard aborted early: %v (%v), want the merge aborted", outcome.Of(err), err)
 	}
 }
 
@@ -146,8 +146,8 @@ func TestMergeOutIsNeverAnInput(t *testing.T) {
 	}
 	for name, out := range map[string]string{"a symlink": link, "a relative path": rel, "hdr/ a symlink": hdrLinked} {
 		res, err := Merge([]string{a, b}, Options{Out: out})
-		if res != nil || engine.OutcomeOf(err) != engine.BadInput || !strings.Contains(err.Error(), "is one of the directories to merge") {
-			t.Errorf("--out %s: %v (%v); want a refusal", name, engine.OutcomeOf(err), err)
+		if res != nil || outcome.Of(err) != outcome.BadInput || !strings.Contains(err.Error(), "is one of the directories to merge") {
+			t.Errorf("--out %s: %v (%v); want a refusal", name, outcome.Of(err), err)
 		}
 	}
 	for _, d := range []string{a, b} {

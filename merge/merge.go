@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 )
 
@@ -24,7 +24,7 @@ type Options struct {
 	CommandLine []string
 	// Baseline, if set, is the earlier run that baseline rules ("p(99) <
 	// baseline * 1.1") compare with; without it they fail, as a run's do.
-	Baseline *engine.Baseline
+	Baseline *report.Baseline
 }
 
 // Result is the merged result directory and the summary written there.
@@ -38,7 +38,7 @@ type Result struct {
 
 // Merge merges the result directories dirs, the shards of one sharded run,
 // into opts.Out and returns the merged summary. Its error says the merged
-// verdict, with run's outcomes (an *engine.Error; nil: passed):
+// verdict, with run's outcomes (an *outcome.Error; nil: passed):
 //
 //	BadInput         refused: not shards of one run of one scenario, a
 //	                 duplicate shard, shards judged by different
@@ -60,35 +60,35 @@ type Result struct {
 func Merge(dirs []string, opts Options) (*Result, error) {
 	shards, err := readAll(dirs, opts.Out)
 	if err != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	missing, err := checkShards(shards)
 	if err != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	if err := checkOverlap(shards); err != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	tl, err := align(shards)
 	if err != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	sum, err := build(shards, tl, missing, opts)
 	if err != nil {
-		return nil, &engine.Error{Outcome: engine.BadInput, Err: err}
+		return nil, outcome.Wrap(outcome.BadInput, err)
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		return nil, &engine.Error{Outcome: engine.Failed, Err: fmt.Errorf("result directory: %w", err)}
+		return nil, outcome.Wrap(outcome.Failed, fmt.Errorf("result directory: %w", err))
 	}
-	if err := engine.ClearResultDir(opts.Out); err != nil {
-		return nil, &engine.Error{Outcome: engine.Failed, Err: err}
+	if err := report.ClearDir(opts.Out); err != nil {
+		return nil, outcome.Wrap(outcome.Failed, err)
 	}
 	// The logs first: report.html reads them.
 	logErr := tl.writeLogs(filepath.Join(opts.Out, report.HdrDir))
 	writeErr := errors.Join(logErr, report.WriteDir(opts.Out, sum, logErr))
 	res := &Result{Dir: opts.Out, Summary: sum, Missing: missing}
 	if writeErr != nil {
-		return res, &engine.Error{Outcome: engine.Failed, Err: writeErr}
+		return res, outcome.Wrap(outcome.Failed, writeErr)
 	}
 	return res, verdict(sum, shards, missing)
 }

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -74,10 +74,10 @@ func TestMergedPercentilesAreExact(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "merged")
 			slices.Reverse(dirs) // the order of the arguments does not matter
 			res, err := Merge(dirs, Options{Out: out})
-			if o := engine.OutcomeOf(err); res == nil || o != engine.Passed && o != engine.ThresholdsFailed {
+			if o := outcome.Of(err); res == nil || o != outcome.Passed && o != outcome.ThresholdsFailed {
 				t.Fatalf("merge: %v", err)
 			}
-			sum, outcome := res.Summary, engine.OutcomeOf(err)
+			sum, got := res.Summary, outcome.Of(err)
 			logs, err := report.ReadHlogDir(filepath.Join(out, report.HdrDir))
 			if err != nil {
 				t.Fatal(err)
@@ -109,8 +109,8 @@ func TestMergedPercentilesAreExact(t *testing.T) {
 					t.Errorf("verdict %s: observed %v passed %v, want %v %v", got.Name(), got.Value, got.Passed, want.Value, want.Passed)
 				}
 			}
-			if got := outcome == engine.ThresholdsFailed; got != failed {
-				t.Errorf("merged outcome %v, but a threshold failed on every sample: %v", outcome, failed)
+			if (got == outcome.ThresholdsFailed) != failed {
+				t.Errorf("merged outcome %v, but a threshold failed on every sample: %v", got, failed)
 			}
 			if got := sum.Counters[scenario.MQTTDisconnects]; got != disconnects {
 				t.Errorf("mqtt.disconnects %d, want the sum %d", got, disconnects)
@@ -191,8 +191,8 @@ func TestMergeRefuses(t *testing.T) {
 				out = ""
 			}
 			res, err := Merge(c.dirs, Options{Out: out})
-			if res != nil || engine.OutcomeOf(err) != engine.BadInput {
-				t.Fatalf("result %v, outcome %v (%v); want a refusal", res, engine.OutcomeOf(err), err)
+			if res != nil || outcome.Of(err) != outcome.BadInput {
+				t.Fatalf("result %v, outcome %v (%v); want a refusal", res, outcome.Of(err), err)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {
@@ -234,8 +234,8 @@ func TestMergeMissingShardIsPartial(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "merged")
 	res, err := Merge(dirs, Options{Out: out})
-	if engine.OutcomeOf(err) != engine.Interrupted || res == nil {
-		t.Fatalf("outcome %v (%v), want interrupted with a result", engine.OutcomeOf(err), err)
+	if outcome.Of(err) != outcome.Interrupted || res == nil {
+		t.Fatalf("outcome %v (%v), want interrupted with a result", outcome.Of(err), err)
 	}
 	if want := "partial result: shard 2 of 4 missing"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not say %q", err, want)
@@ -283,7 +283,7 @@ func TestMergeKeepsErrorSamples(t *testing.T) {
 			}}))
 	}
 	res, err := Merge(dirs, Options{Out: filepath.Join(t.TempDir(), "merged")})
-	if err != nil && engine.OutcomeOf(err) != engine.ThresholdsFailed {
+	if err != nil && outcome.Of(err) != outcome.ThresholdsFailed {
 		t.Fatalf("merge: %v", err)
 	}
 	m := res.Summary.Metrics[scenario.HTTPMe]
@@ -342,7 +342,7 @@ func TestMergeJudgesBaselineRules(t *testing.T) {
 	}
 	th := map[string]any{scenario.HTTPMe: []string{"p(99) < baseline * 1.1"}}
 	out := filepath.Join(t.TempDir(), "merged")
-	if res, err := Merge(shards(5*time.Millisecond, th), Options{Out: out}); res != nil || engine.OutcomeOf(err) != engine.BadInput ||
+	if res, err := Merge(shards(5*time.Millisecond, th), Options{Out: out}); res != nil || outcome.Of(err) != outcome.BadInput ||
 		!strings.Contains(err.Error(), "--baseline DIR") {
 		t.Fatalf("merge of baseline rules without a baseline: %v; want refused, naming --baseline", err)
 	}
@@ -354,7 +354,7 @@ func TestMergeJudgesBaselineRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := engine.LoadBaseline(base.Dir)
+	b, err := report.LoadBaseline(base.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

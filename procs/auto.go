@@ -20,7 +20,7 @@ import (
 // It is not capped by the cores: a Go process already uses every core, so
 // more processes than the limit needs only cost memory, and fewer cannot
 // hold the connections. The embedded backend is not counted: with --procs
-// it runs in the parent (see BackendFDs).
+// it runs in the parent (see backendFDs).
 func Auto(sc *scenario.Scenario, fdLimit int) (int, error) {
 	whole := fleet.NewPlan(external(sc), false)
 	usable := fdLimit - (whole.FDs - whole.Connections) // the slack
@@ -48,10 +48,10 @@ func Auto(sc *scenario.Scenario, fdLimit int) (int, error) {
 	return 0, fmt.Errorf("--procs auto: no process count up to %d fits %d connections in %d open files each", n, whole.Connections, fdLimit)
 }
 
-// BackendFDs is the file descriptors the embedded backend needs when the
+// backendFDs is the file descriptors the embedded backend needs when the
 // parent runs it for every worker: one accepted socket per connection of
 // the whole run, plus slack.
-func BackendFDs(sc *scenario.Scenario) int {
+func backendFDs(sc *scenario.Scenario) int {
 	p := fleet.NewPlan(sc, true)
 	return p.ServerSockets + (p.FDs - p.Connections - p.ServerSockets)
 }

@@ -21,12 +21,12 @@ type Backend struct {
 	HTTP, MQTT string
 }
 
-// StartBackend starts sc's embedded backend (sc.Target.Embedded, non-nil)
+// startBackend starts sc's embedded backend (sc.Target.Embedded, non-nil)
 // on free loopback ports, configured as engine.Run configures it for one
 // process. lead is how long before the users start it starts: the
 // scheduled faults, whose times count from the start of the run, are
 // shifted by it.
-func StartBackend(ctx context.Context, sc *scenario.Scenario, lead time.Duration) (*Backend, error) {
+func startBackend(ctx context.Context, sc *scenario.Scenario, lead time.Duration) (*Backend, error) {
 	srv, err := refbackend.Start(ctx, engine.EmbeddedConfig(sc, lead))
 	if err != nil {
 		return nil, fmt.Errorf("embedded backend: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/merge"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/report"
 )
 
@@ -69,7 +70,7 @@ type Config struct {
 	CommandLine []string
 	// Baseline, if set, is what the merge judges baseline rules by (the
 	// workers get the same --baseline among Args and judge their shards).
-	Baseline *engine.Baseline
+	Baseline *report.Baseline
 	// Interrupt is the signal a cancelled ctx sends each worker once; zero
 	// means os.Interrupt.
 	Interrupt os.Signal
@@ -124,9 +125,9 @@ func ShardDir(dir string, i, n int) string {
 // run's results into cfg.Dir (merge.Merge). cfg.Dir and every shard
 // directory under it are cleared of a previous run's files first.
 //
-// The error is the merged verdict as merge gives it (an *engine.Error),
+// The error is the merged verdict as merge gives it (an *outcome.Error),
 // prefixed with the workers that died: a missing shard makes the result
-// partial (engine.Interrupted). ErrNoResults when no shard has results;
+// partial (outcome.Interrupted). ErrNoResults when no shard has results;
 // a start error when a worker could not start (those that did are
 // interrupted and waited for).
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -229,7 +230,7 @@ func (cfg Config) workerArgs(i int) []string {
 }
 
 // clearDirs removes the files a previous run left in the run's result
-// directory and in every shard directory under it (engine.ClearResultDir)
+// directory and in every shard directory under it (report.ClearDir)
 // before any worker starts: a worker that dies before its own run clears
 // its directory must leave no earlier shard there to be merged.
 func (cfg Config) clearDirs() error {
@@ -244,7 +245,7 @@ func (cfg Config) clearDirs() error {
 		}
 	}
 	for _, d := range dirs {
-		if err := engine.ClearResultDir(d); err != nil {
+		if err := report.ClearDir(d); err != nil {
 			return err
 		}
 	}
@@ -286,14 +287,14 @@ func (r *Result) merge(cfg Config) error {
 		return err
 	}
 	prefix := strings.Join(died, "; ")
-	var ee *engine.Error
+	var ee *outcome.Error
 	if errors.As(err, &ee) {
-		return &engine.Error{Outcome: ee.Outcome, Err: fmt.Errorf("%s; %w", prefix, ee.Err), Hints: ee.Hints}
+		return &outcome.Error{Outcome: ee.Outcome, Err: fmt.Errorf("%s; %w", prefix, ee.Err), Hints: ee.Hints}
 	}
 	if err != nil {
 		return fmt.Errorf("%s; %w", prefix, err)
 	}
 	// Every shard merged although a worker died after writing its
 	// results: the merge's verdict stands, the death is still said.
-	return &engine.Error{Outcome: engine.Interrupted, Err: errors.New(prefix)}
+	return outcome.Wrap(outcome.Interrupted, errors.New(prefix))
 }

@@ -158,12 +158,8 @@ func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Sce
 		}
 		fmt.Fprintf(stderr, "eixamsim: capacity: the ceiling (capacity.max %v) is more than one process holds; searching with %d worker process(es) (--procs auto)\n", sc.Capacity.Max, n)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, withCode(exitInternal, fmt.Errorf("capacity --procs: %w", err))
-	}
 	args := append([]string{"capacity", path}, passedOn(fl, capacityOwn)...)
-	return &capacity.Workers{Count: n, Exe: exe, Args: args}, nil
+	return &capacity.Workers{Count: n, Args: args}, nil // this binary (procs.Prepare)
 }
 
 // runCapacityWorker is one worker process of a search (--steps-fd): its
@@ -296,7 +292,7 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 		fmt.Fprintf(stderr, "eixamsim: results in %s (%s, %s, %s)\n", res.RunDir, capacity.JSONFile, capacity.TextFile, capacity.HTMLFile)
 	}
 	if err != nil {
-		return err // an *engine.Error: its outcome is the exit code
+		return err // an *outcome.Error: its outcome is the exit code
 	}
 	if res.Outcome == capacity.OutcomeInconclusive {
 		// The headline says why: the step the generator could not carry,

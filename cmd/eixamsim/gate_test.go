@@ -18,8 +18,8 @@ import (
 
 	"github.com/eixamsim/eixamsim/internal/testbin"
 	"github.com/eixamsim/eixamsim/internal/testnet"
+	"github.com/eixamsim/eixamsim/outcome"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -180,7 +180,7 @@ behaviours: { login: [me] }
 func completed(code int) bool { return code == exitOK || code == exitNotJudged }
 
 // completedErr is completed for an error of execute.
-func completedErr(err error) bool { return err == nil || engine.OutcomeOf(err) == engine.NotJudged }
+func completedErr(err error) bool { return err == nil || outcome.Of(err) == outcome.NotJudged }
 
 // TestRunPassExits0 runs 10 s, the shortest run whose generator can be
 // judged (docs/health.md): a pass is exit 0.
@@ -458,21 +458,21 @@ func fileExists(path string) bool {
 // one function that prints errors and picks codes.
 func TestOutcomeCodes(t *testing.T) {
 	tests := []struct {
-		outcome engine.Outcome
+		outcome outcome.Outcome
 		want    int
 	}{
-		{engine.Failed, exitInternal},
-		{engine.BadInput, exitUsage},
-		{engine.Unreachable, exitUnreachable},
-		{engine.ThresholdsFailed, exitThresholds},
-		{engine.Aborted, exitAborted},
-		{engine.Interrupted, exitInterrupted},
-		{engine.GeneratorBound, exitGeneratorBound},
-		{engine.NotJudged, exitNotJudged},
+		{outcome.Failed, exitInternal},
+		{outcome.BadInput, exitUsage},
+		{outcome.Unreachable, exitUnreachable},
+		{outcome.ThresholdsFailed, exitThresholds},
+		{outcome.Aborted, exitAborted},
+		{outcome.Interrupted, exitInterrupted},
+		{outcome.GeneratorBound, exitGeneratorBound},
+		{outcome.NotJudged, exitNotJudged},
 	}
 	for _, tc := range tests {
 		var stderr bytes.Buffer
-		err := fmt.Errorf("run: %w", &engine.Error{Outcome: tc.outcome, Err: errors.New("why")})
+		err := fmt.Errorf("run: %w", &outcome.Error{Outcome: tc.outcome, Err: errors.New("why")})
 		if got := exitCode(err, &stderr); got != tc.want || stderr.String() != "eixamsim: run: why\n" {
 			t.Errorf("%v: exit %d, printed %q; want %d", tc.outcome, got, stderr.String(), tc.want)
 		}
@@ -486,7 +486,7 @@ func TestOutcomeCodes(t *testing.T) {
 	}
 	// Hints first, the reason last.
 	var stderr bytes.Buffer
-	exitCode(&engine.Error{Outcome: engine.Unreachable, Err: errors.New("nobody connected"), Hints: []string{"check a", "check b"}}, &stderr)
+	exitCode(&outcome.Error{Outcome: outcome.Unreachable, Err: errors.New("nobody connected"), Hints: []string{"check a", "check b"}}, &stderr)
 	if got, want := stderr.String(), "hint: check a\nhint: check b\neixamsim: nobody connected\n"; got != want {
 		t.Errorf("printed %q; want %q", got, want)
 	}

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/procs"
 )
 
@@ -117,23 +117,23 @@ func isWorker(args []string) bool {
 }
 
 // outcomeCode is the exit code of a run's outcome (docs/ci.md).
-func outcomeCode(o engine.Outcome) int {
+func outcomeCode(o outcome.Outcome) int {
 	switch o {
-	case engine.Passed:
+	case outcome.Passed:
 		return exitOK
-	case engine.BadInput:
+	case outcome.BadInput:
 		return exitUsage
-	case engine.Unreachable:
+	case outcome.Unreachable:
 		return exitUnreachable
-	case engine.GeneratorBound:
+	case outcome.GeneratorBound:
 		return exitGeneratorBound
-	case engine.NotJudged:
+	case outcome.NotJudged:
 		return exitNotJudged
-	case engine.ThresholdsFailed:
+	case outcome.ThresholdsFailed:
 		return exitThresholds
-	case engine.Aborted:
+	case outcome.Aborted:
 		return exitAborted
-	case engine.Interrupted:
+	case outcome.Interrupted:
 		return exitInterrupted
 	}
 	return exitInternal
@@ -150,7 +150,7 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitOK
 	}
 	var ee *exitError
-	var re *engine.Error
+	var re *outcome.Error
 	if !errors.As(err, &ee) && errors.As(err, &re) {
 		for _, h := range re.Hints {
 			fmt.Fprintf(stderr, "hint: %s\n", h)
@@ -169,7 +169,7 @@ func codeOf(err error) int {
 	}
 	code := exitInternal
 	var ee *exitError
-	var re *engine.Error
+	var re *outcome.Error
 	switch {
 	case errors.As(err, &ee):
 		code = ee.code

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/merge"
 	"github.com/eixamsim/eixamsim/report"
 )
@@ -58,7 +57,7 @@ nothing is missing.`,
 			}
 			opts := merge.Options{Out: out, CommandLine: scrubArgs(e.args)}
 			if baseline != "" {
-				b, err := engine.LoadBaseline(baseline)
+				b, err := report.LoadBaseline(baseline)
 				if err != nil {
 					return usageError("merge: %w", err)
 				}

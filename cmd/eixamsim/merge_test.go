@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -75,7 +76,7 @@ thresholds:
 	wg.Wait()
 	var logins int64
 	for i, r := range results {
-		if r == nil || engine.OutcomeOf(errs[i]) == engine.Failed {
+		if r == nil || outcome.Of(errs[i]) == outcome.Failed {
 			t.Fatalf("shard %d: %v", i, errs[i])
 		}
 		logins += r.Summary.Metrics[scenario.UserLogin].Count

@@ -3,20 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/eixamsim/eixamsim/engine"
-	"github.com/eixamsim/eixamsim/fleet"
-	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/procs"
+	"github.com/eixamsim/eixamsim/progress"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -55,7 +52,7 @@ func (p *procsFlags) worker(sc *scenario.Scenario) (*scenario.Scenario, error) {
 		if f == nil {
 			return nil, usageError("run: %s %d: not an open file descriptor", procs.StatusFDFlag, p.statusFD)
 		}
-		p.status = procs.NewStatusWriter(f, liveMetrics)
+		p.status = procs.NewStatusWriter(f, progress.Metrics)
 	}
 	return sc, nil
 }
@@ -79,57 +76,33 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 			return usageError("run: --%s cannot be combined with --procs (the workers are the shards; see docs/distributed.md)", name)
 		}
 	}
-	fds := procs.FDLimit()
-	n, err := procsCount(f.procs.procs, sc, fds)
+	n, err := procsCount(f.procs.procs, sc, procs.FDLimit())
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return withCode(exitInternal, fmt.Errorf("run --procs: %w", err))
-	}
-	dir, err := sc.Output.Render(sc.Name, time.Now())
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	startAt := f.engine.StartAt
-	if startAt.IsZero() {
-		// Time for every worker to start, load the scenario and reach the
-		// target: measured at ~0.3 s each on 2 shared cores.
-		startAt = time.Now().Add(2*time.Second + time.Duration(n)*500*time.Millisecond).Truncate(time.Second).Add(time.Second)
-	}
-	runID := f.engine.RunID
-	if runID == "" {
-		runID = engine.DeriveRunID(sc.Hash(), startAt)
-	}
-	cfg := procs.Config{Exe: exe, Count: n, Dir: dir, RunID: runID, StartAt: startAt, CommandLine: scrubArgs(e.args)}
+	cfg := procs.Config{Count: n, RunID: f.engine.RunID, StartAt: f.engine.StartAt, CommandLine: scrubArgs(e.args),
+		Args: append([]string{"run", path}, passedOn(fl, procsOwn)...)}
 	if f.baseline != "" {
-		if cfg.Baseline, err = engine.LoadBaseline(f.baseline); err != nil {
+		if cfg.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
 			return withCode(exitUsage, err)
 		}
 	}
-	cfg.Args = append([]string{"run", path}, passedOn(fl, procsOwn)...)
-	targetText := "the target"
-	if sc.Target.Embedded != nil {
-		if need := procs.BackendFDs(sc); need > fds {
-			return usageError("run --procs: the embedded backend runs in this process and needs about %d file descriptors for every worker's connections, but this process may open %d: start a backend of its own (eixamsim serve, or mosquitto) and set target.http and target.mqtt", need, fds)
-		}
-		b, err := procs.StartBackend(ctx, sc, time.Until(startAt))
-		if err != nil {
-			return withCode(exitUnreachable, err)
-		}
-		defer b.Server.Close()
-		cfg.Backend = b
+	if cfg, err = procs.Prepare(ctx, sc, cfg); err != nil {
+		return fmt.Errorf("run --procs: %w", err)
+	}
+	defer cfg.Close()
+	targetText := addresses(sc.Target.HTTP, sc.Target.APIs()) + " " + addresses(sc.Target.MQTT, sc.Target.Brokers())
+	if b := cfg.Backend; b != nil {
 		targetText = "the embedded backend at " + b.HTTP + " " + b.MQTT
-	} else {
-		targetText = addresses(sc.Target.HTTP, sc.Target.APIs()) + " " + addresses(sc.Target.MQTT, sc.Target.Brokers())
 	}
 
-	prog := newProgress(e.stderr, f, sc.MaxUsers())
-	relay := &workerLines{p: prog, quiet: f.quiet}
-	cfg.Output = relay.line
-	if pr := prog.engineProgress(); pr != nil {
-		cfg.Progress = relay.wrap(pr)
+	prog := progress.New(e.stderr, f.quiet || f.noProgress, sc.MaxUsers())
+	cfg.Progress = prog.Sink()
+	cfg.Output = func(w *procs.Worker, line string, stderr bool) {
+		if !stderr && f.quiet {
+			return // a worker's verdict line: the merged verdict is the run's
+		}
+		prog.Println(fmt.Sprintf("[worker %d] %s", w.Index, line))
 	}
 	cfg.Started = func(ws []*procs.Worker) {
 		if f.quiet {
@@ -140,11 +113,10 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 			names[i] = strconv.Itoa(w.PID)
 		}
 		fmt.Fprintf(e.stderr, "eixamsim: running %q: %d users in %d worker processes (pids %s) for %v against %s, starting at %s (run id %s)\n",
-			sc.Name, sc.Fleet.Users, n, strings.Join(names, " "), sc.Duration(), targetText, startAt.UTC().Format(time.RFC3339), runID)
+			sc.Name, sc.Fleet.Users, n, strings.Join(names, " "), sc.Duration(), targetText, cfg.StartAt.UTC().Format(time.RFC3339), cfg.RunID)
 	}
 	res, err := procs.Run(ctx, cfg)
 	prog.Close()
-	relay.drain()
 	if res != nil {
 		for _, x := range res.Died() {
 			fmt.Fprintf(e.stderr, "eixamsim: %s\n", x)
@@ -223,66 +195,4 @@ func noResultsCode(res *procs.Result, interrupted bool) int {
 		return exitInternal
 	}
 	return code
-}
-
-// workerLines prints the workers' lines on stderr, each prefixed with its
-// worker. With the terminal bars the lines are queued and printed above
-// the bars from the goroutine that drives them (Update), which the bars
-// need; otherwise at once. The workers' verdict lines (their stdout) are
-// dropped with --quiet: the merged verdict is the run's.
-type workerLines struct {
-	p     *progress
-	quiet bool
-
-	mu      sync.Mutex
-	pending []string
-}
-
-func (r *workerLines) line(w *procs.Worker, line string, stderr bool) {
-	if !stderr && r.quiet {
-		return
-	}
-	text := fmt.Sprintf("[worker %d] %s\n", w.Index, line)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.p.mode == progressBars {
-		r.pending = append(r.pending, text)
-		return
-	}
-	_, _ = io.WriteString(r.p.w, text)
-}
-
-// wrap is p that prints the queued lines after each Update.
-func (r *workerLines) wrap(p engine.Progress) engine.Progress { return linesProgress{p, r} }
-
-// drain prints what is still queued (once the bars are closed).
-func (r *workerLines) drain() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, l := range r.pending {
-		_, _ = io.WriteString(r.p.w, l)
-	}
-	r.pending = nil
-}
-
-type linesProgress struct {
-	engine.Progress
-	r *workerLines
-}
-
-func (l linesProgress) Update(st fleet.Status, pt metrics.Point) {
-	l.Progress.Update(st, pt)
-	l.r.mu.Lock()
-	lines := l.r.pending
-	l.r.pending = nil
-	l.r.mu.Unlock()
-	for _, s := range lines {
-		if l.r.p.bars == nil {
-			_, _ = io.WriteString(l.r.p.w, s)
-			continue
-		}
-		if _, err := l.r.p.bars.Write([]byte(s)); err != nil {
-			_, _ = io.WriteString(l.r.p.w, s)
-		}
-	}
 }

@@ -13,10 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/eixamsim/eixamsim/fleet"
-	"github.com/eixamsim/eixamsim/metrics"
-	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // The tests in this file share one short real run (in-process, through
@@ -237,69 +233,5 @@ func TestRunServesPrometheusMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, "go_goroutines") || strings.Contains(body, "process_cpu") {
 		t.Error("the endpoint serves the default registry's metrics")
-	}
-}
-
-func TestProgressLinesEveryTenSeconds(t *testing.T) {
-	var buf bytes.Buffer
-	p := newProgress(&buf, runFlags{}, 20)
-	if p.mode != progressLines {
-		t.Fatalf("mode %v for a buffer, want lines", p.mode)
-	}
-	reg := metrics.NewRegistry()
-	start := time.Now()
-	c := metrics.NewCollector(reg, start, p.engineProgress())
-	tel := reg.Latency(scenario.TelemetryPuback)
-	for sec := 1; sec <= 25; sec++ {
-		for i := 0; i < 10; i++ {
-			tel.Record(time.Duration(sec) * time.Millisecond)
-		}
-		reg.Latency(scenario.HTTPMe).Error("timeout")
-		c.Tick(start.Add(time.Duration(sec) * time.Second))
-		st := fleet.Status{Stage: "steady", StageIndex: 1, StageEnd: time.Now().Add(time.Minute), Target: 20, Online: 19}
-		p.Update(st, c.Last())
-	}
-	p.Close()
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("%d lines in 25 s, want 2 (at 10 s and 20 s):\n%s", len(lines), buf.String())
-	}
-	// At 20 s the window holds seconds 11..20: 10 telemetry/s, 1 error/s,
-	// p99 = 20 ms (to the window's 2 significant digits).
-	want := regexp.MustCompile(`^\[ +20s\] steady \(stage 2\) (59s|1m0s) left: 19/20 users online, telemetry 10\.0/s · SOS 0\.0/s · errors 1\.0/s, p99 telemetry\.puback 20ms$`)
-	if !want.MatchString(lines[1]) {
-		t.Errorf("line = %q", lines[1])
-	}
-}
-
-func TestProgressOff(t *testing.T) {
-	for _, f := range []runFlags{{quiet: true}, {noProgress: true}} {
-		var buf bytes.Buffer
-		p := newProgress(&buf, f, 20)
-		if ep := p.engineProgress(); ep != nil {
-			t.Errorf("%+v: the engine gets a progress although it is off", f)
-		}
-		p.Update(fleet.Status{}, metrics.Point{T: 10, Seconds: 1})
-		p.Close()
-		if buf.Len() != 0 {
-			t.Errorf("%+v: printed %q", f, buf.String())
-		}
-	}
-}
-
-func TestStatusTexts(t *testing.T) {
-	now := time.Now()
-	if got := stageText(fleet.Status{}, now); got != "starting" {
-		t.Errorf("stageText before start = %q", got)
-	}
-	if got := stageText(fleet.Status{Stage: "ramp", StageIndex: 0, StageEnd: now.Add(1400 * time.Millisecond)}, now); got != "ramp (stage 1) 1s left" {
-		t.Errorf("stageText = %q", got)
-	}
-	v := liveView{P99: map[string]time.Duration{"http.me": 912345 * time.Nanosecond, "sos.delivered": 1234567 * time.Microsecond}}
-	if got := p99Text(v); got != "sos.delivered 1.2s · http.me 910µs" {
-		t.Errorf("p99Text = %q", got)
-	}
-	if got := p99Text(liveView{}); got != "-" {
-		t.Errorf("p99Text(empty) = %q", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/progress"
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -84,7 +85,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 				return runProcs(cmd, e, f, args[0], sc)
 			}
 			if f.baseline != "" {
-				if f.engine.Baseline, err = engine.LoadBaseline(f.baseline); err != nil {
+				if f.engine.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
 					return withCode(exitUsage, err)
 				}
 			}
@@ -146,11 +147,11 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, command
 		return err
 	}
 	defer plan.close()
-	prog := newProgress(stderr, f, sc.MaxUsers()) // progress.go
+	prog := progress.New(stderr, f.quiet || f.noProgress, sc.MaxUsers())
 	var live *promOutputs
 	defer func() { live.stop(stderr) }() // after the results are written and printed
 	opts := f.engine                     // --shard, --shards, --start-at, --run-id
-	opts.Progress, opts.Warn, opts.CommandLine = prog.engineProgress(), prog.warn, commandLine
+	opts.Progress, opts.Warn, opts.CommandLine = prog.Sink(), prog.Warn, commandLine
 	if f.procs.status != nil { // a worker of --procs
 		opts.Progress = f.procs.status
 	}

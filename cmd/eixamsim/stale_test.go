@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/internal/testnet"
+	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/report"
@@ -122,8 +122,8 @@ func TestRunProcsAgainWorkerKilledAtLaunch(t *testing.T) {
 // of a worker whose shard counts, the codes of the outcomes that are a
 // run's verdict.
 func TestVerdictCodesAreTheOutcomes(t *testing.T) {
-	verdicts := []engine.Outcome{engine.Passed, engine.GeneratorBound, engine.NotJudged, engine.ThresholdsFailed, engine.Aborted, engine.Interrupted}
-	for o := engine.Passed; o <= engine.NotJudged; o++ {
+	verdicts := []outcome.Outcome{outcome.Passed, outcome.GeneratorBound, outcome.NotJudged, outcome.ThresholdsFailed, outcome.Aborted, outcome.Interrupted}
+	for o := outcome.Passed; o <= outcome.NotJudged; o++ {
 		code := outcomeCode(o)
 		if got, want := slices.Contains(procs.VerdictCodes, code), slices.Contains(verdicts, o); got != want {
 			t.Errorf("%s (exit %d): in procs.VerdictCodes %v, want %v", o, code, got, want)

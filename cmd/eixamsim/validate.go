@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -35,10 +35,10 @@ the result directory of an earlier run, which is read and checked.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var base *engine.Baseline
+			var base *report.Baseline
 			if baselineDir != "" {
 				var err error
-				if base, err = engine.LoadBaseline(baselineDir); err != nil {
+				if base, err = report.LoadBaseline(baselineDir); err != nil {
 					return withCode(exitUsage, err)
 				}
 			}

@@ -1,6 +1,7 @@
 // Package testbin builds the eixamsim binary once per test binary, for
 // tests that run it as a user or a parent process would: with -race when
-// the tests run with it.
+// the tests run with it. Deps asks the same go command what a package
+// links, for tests of the import graph.
 package testbin
 
 import (

@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"fmt"
@@ -12,15 +12,15 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// liveMetrics are the latency metrics whose rolling p99 the progress
-// display shows.
-var liveMetrics = []string{scenario.TelemetryPuback, scenario.SOSDelivered, scenario.HTTPMe}
+// Metrics are the latency metrics whose rolling p99 the display shows: a
+// worker of `run --procs` sends their interval histograms to its parent's
+// display (procs.NewStatusWriter).
+var Metrics = []string{scenario.TelemetryPuback, scenario.SOSDelivered, scenario.HTTPMe}
 
 const (
 	// ciLineEvery is how often a non-terminal prints its status line.
@@ -31,15 +31,22 @@ const (
 	ciWindow  = 10
 )
 
-// progress shows a run's live state on stderr: mpb bars on a terminal, a
-// compact line every ciLineEvery otherwise, nothing with --quiet or
-// --no-progress. It is the engine's Progress: WriteInterval and Update are
-// called from the engine's ticker goroutine; the mpb decorators read under
-// mu.
-type progress struct {
-	mode  progressMode
+// Sink is what a Display is to a run: the engine's Progress
+// (engine.Options.Progress, procs.Config.Progress).
+type Sink interface {
+	metrics.IntervalSink
+	Update(fleet.Status, metrics.Point)
+}
+
+// Display shows a run's live state on its writer (stderr): mpb bars on a
+// terminal, a compact line every ciLineEvery otherwise, nothing when off.
+// WriteInterval and Update are called from one goroutine (the engine's
+// ticker, or procs.Run's); the mpb decorators read under mu. Warn and
+// Println are shown whatever the mode.
+type Display struct {
+	mode  mode
 	w     io.Writer
-	users int // most users any stage wants: the bar's full length
+	users int // most users any stage (or step) wants: the bar's full length
 
 	mu       sync.Mutex
 	windows  map[string]*hdr.WindowedHistogram // per live metric, one slot per interval
@@ -52,14 +59,17 @@ type progress struct {
 	bars    *mpb.Progress
 	userBar *mpb.Bar
 	others  []*mpb.Bar
+
+	linesMu sync.Mutex
+	pending []string // Println's lines, queued for the bars
 }
 
-type progressMode int
+type mode int
 
 const (
-	progressNone progressMode = iota
-	progressLines
-	progressBars
+	modeOff mode = iota
+	modeLines
+	modeBars
 )
 
 // liveView is what one refresh shows.
@@ -72,40 +82,41 @@ type liveView struct {
 	HaveWindow bool
 }
 
-// newProgress picks the display: none if quiet or noProgress, bars if w is
-// a terminal, lines otherwise. users is the fleet's largest stage target.
-func newProgress(w io.Writer, f runFlags, users int) *progress {
-	p := &progress{w: w, users: max(users, 1), windows: map[string]*hdr.WindowedHistogram{}}
+// New picks the display: nothing live when off (--quiet, --no-progress),
+// bars if w is a terminal, lines otherwise. users is the most users the
+// run wants online at once (the largest stage target, or a search's
+// ceiling): the bar's full length.
+func New(w io.Writer, off bool, users int) *Display {
+	p := &Display{w: w, users: max(users, 1), windows: map[string]*hdr.WindowedHistogram{}}
 	switch {
-	case f.quiet || f.noProgress:
-		p.mode = progressNone
+	case off:
+		p.mode = modeOff
 		return p
 	case cupwriter.New(w, false).IsTerminal():
-		p.mode, p.size = progressBars, ttyWindow
+		p.mode, p.size = modeBars, ttyWindow
 	default:
-		p.mode, p.size = progressLines, ciWindow
+		p.mode, p.size = modeLines, ciWindow
 	}
-	for _, m := range liveMetrics {
+	for _, m := range Metrics {
 		// 2 significant digits are plenty to watch; 10x smaller than 3.
 		p.windows[m] = hdr.NewWindowed(p.size, 1, int64(time.Hour/time.Microsecond), 2)
 	}
 	return p
 }
 
-// engineProgress is p as the engine's progress sink, or nil when p shows
-// nothing.
-func (p *progress) engineProgress() engine.Progress {
-	if p.mode == progressNone {
+// Sink is p as a run's progress sink, or nil when p shows nothing live.
+func (p *Display) Sink() Sink {
+	if p.mode == modeOff {
 		return nil
 	}
 	return p
 }
 
-var _ engine.Progress = (*progress)(nil)
+var _ Sink = (*Display)(nil)
 
 // WriteInterval implements metrics.IntervalSink: the live metrics'
 // intervals feed the rolling windows.
-func (p *progress) WriteInterval(metric string, h *hdr.Histogram) error {
+func (p *Display) WriteInterval(metric string, h *hdr.Histogram) error {
 	p.mu.Lock()
 	if w, ok := p.windows[metric]; ok {
 		w.Current.Merge(h)
@@ -115,9 +126,10 @@ func (p *progress) WriteInterval(metric string, h *hdr.Histogram) error {
 }
 
 // Update takes the state after one interval: the fleet status and the
-// collector's last point. It closes the interval in the rolling windows.
-func (p *progress) Update(st fleet.Status, pt metrics.Point) {
-	if p.mode == progressNone {
+// collector's last point. It closes the interval in the rolling windows,
+// then prints the lines Println queued.
+func (p *Display) Update(st fleet.Status, pt metrics.Point) {
+	if p.mode == modeOff {
 		return
 	}
 	p.mu.Lock()
@@ -147,7 +159,7 @@ func (p *progress) Update(st fleet.Status, pt metrics.Point) {
 		w.Rotate()
 	}
 	p.last = v
-	printLine := p.mode == progressLines && pt.T-p.lastLine >= ciLineEvery.Seconds()-0.5
+	printLine := p.mode == modeLines && pt.T-p.lastLine >= ciLineEvery.Seconds()-0.5
 	if printLine {
 		p.lastLine = pt.T
 	}
@@ -156,26 +168,53 @@ func (p *progress) Update(st fleet.Status, pt metrics.Point) {
 	switch {
 	case printLine:
 		fmt.Fprintln(p.w, statusLine(st, v, time.Now()))
-	case p.mode == progressBars:
+	case p.mode == modeBars:
 		if p.bars == nil {
 			p.startBars(mpb.WithOutput(p.w))
 		}
 		p.userBar.SetCurrent(st.Online)
 	}
+	p.linesMu.Lock()
+	lines := p.pending
+	p.pending = nil
+	p.linesMu.Unlock()
+	for _, s := range lines {
+		p.above(s)
+	}
 }
 
-// Close stops the display; the bars stay on screen as they last were.
-// Call it once no Update can come any more; it may be called again.
-func (p *progress) Close() {
-	if p.bars == nil {
+// Println shows one line (a worker's output, a search's step) from any
+// goroutine: on a terminal queued and printed above the bars at the next
+// Update, which the bars need (or at Close); otherwise at once.
+func (p *Display) Println(line string) {
+	text := line + "\n"
+	p.linesMu.Lock()
+	defer p.linesMu.Unlock()
+	if p.mode == modeBars {
+		p.pending = append(p.pending, text)
 		return
 	}
-	p.userBar.Abort(false)
-	for _, b := range p.others {
-		b.Abort(false)
+	_, _ = io.WriteString(p.w, text)
+}
+
+// Close stops the display; the bars stay on screen as they last were, and
+// the lines still queued follow them. Call it once no Update can come any
+// more; it may be called again.
+func (p *Display) Close() {
+	if p.bars != nil {
+		p.userBar.Abort(false)
+		for _, b := range p.others {
+			b.Abort(false)
+		}
+		p.bars.Wait()
+		p.bars = nil
 	}
-	p.bars.Wait()
-	p.bars = nil
+	p.linesMu.Lock()
+	defer p.linesMu.Unlock()
+	for _, l := range p.pending {
+		_, _ = io.WriteString(p.w, l)
+	}
+	p.pending = nil
 }
 
 // startBars builds the three rows of the terminal display (on the first
@@ -184,7 +223,7 @@ func (p *progress) Close() {
 //	steady (2/3) 14s left  [=========>------]  195/200 users
 //	telemetry 104.2/s · SOS 0.7/s · errors 0.0/s
 //	p99 last 5s: telemetry.puback 3.2ms · sos.delivered 4.1ms · http.me 910µs
-func (p *progress) startBars(opts ...mpb.ContainerOption) {
+func (p *Display) startBars(opts ...mpb.ContainerOption) {
 	opts = append(opts, mpb.WithRefreshRate(250*time.Millisecond), mpb.WithWidth(36))
 	p.bars = mpb.New(opts...)
 	text := func(f func(fleet.Status, liveView) string) decor.Decorator {
@@ -233,7 +272,7 @@ func rateText(v liveView) string {
 
 func p99Text(v liveView) string {
 	var parts []string
-	for _, m := range liveMetrics {
+	for _, m := range Metrics {
 		if d, ok := v.P99[m]; ok {
 			parts = append(parts, fmt.Sprintf("%s %v", m, roundDuration(d)))
 		}
@@ -262,16 +301,21 @@ func statusLine(st fleet.Status, v liveView, now time.Time) string {
 		v.T, stageText(st, now), st.Online, st.Target, rateText(v), p99Text(v))
 }
 
-// warn prints one warning line on stderr: above the bars on a terminal,
-// else on a line of its own. It is shown with --quiet and --no-progress
-// too: a warning is a problem. The engine calls it from the goroutine that
-// calls Update (or before the first Update).
-func (p *progress) warn(msg string) {
-	line := "eixamsim: warning: " + msg + "\n"
+// Warn prints one warning line: above the bars on a terminal, else on a
+// line of its own. It is shown when the display is off too: a warning is a
+// problem. Call it from the goroutine that calls Update (or before the
+// first Update), as the engine calls Options.Warn.
+func (p *Display) Warn(msg string) {
+	p.above("eixamsim: warning: " + msg + "\n")
+}
+
+// above writes text above the bars, or to the writer when there are none;
+// from the goroutine that calls Update.
+func (p *Display) above(text string) {
 	if p.bars != nil {
-		if _, err := p.bars.Write([]byte(line)); err == nil {
+		if _, err := p.bars.Write([]byte(text)); err == nil {
 			return
 		}
 	}
-	_, _ = io.WriteString(p.w, line)
+	_, _ = io.WriteString(p.w, text)
 }

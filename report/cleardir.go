@@ -1,4 +1,4 @@
-package engine
+package report
 
 import (
 	"errors"
@@ -7,19 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/eixamsim/eixamsim/report"
 )
 
-// ClearResultDir removes from dir the files a previous run left that this
-// run writes again: summary.json, summary.txt, report.html, junit.xml,
-// hdr/*.hlog, and the temporary files of an interrupted write. A stale
-// hdr/ log of another scenario would otherwise show in this run's report.
-// Any other file is left alone. merge uses it too for its --out.
-func ClearResultDir(dir string) error {
+// ClearDir removes from the result directory dir the files a previous run
+// left that a run writes again: summary.json, summary.txt, report.html,
+// junit.xml, hdr/*.hlog, and the temporary files of an interrupted write.
+// A stale hdr/ log of another scenario would otherwise show in this run's
+// report. Any other file is left alone. engine clears a run's directory
+// with it, merge its --out, procs every shard's before the workers start.
+func ClearDir(dir string) error {
 	owned := map[string]bool{
-		report.SummaryJSONFile: true, report.SummaryTextFile: true,
-		report.ReportHTMLFile: true, report.JUnitFile: true,
+		SummaryJSONFile: true, SummaryTextFile: true,
+		ReportHTMLFile: true, JUnitFile: true,
 	}
 	var errs []error
 	remove := func(path string) {
@@ -37,7 +36,7 @@ func ClearResultDir(dir string) error {
 			remove(filepath.Join(dir, name))
 		}
 	}
-	hdr := filepath.Join(dir, report.HdrDir)
+	hdr := filepath.Join(dir, HdrDir)
 	entries, err = os.ReadDir(hdr)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("result directory: %w", err)

@@ -1,4 +1,4 @@
-package engine
+package report
 
 import (
 	"errors"
@@ -11,7 +11,6 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/eixamsim/eixamsim/metrics"
-	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -24,7 +23,7 @@ import (
 // and its own errors and counters.
 type Baseline struct {
 	Dir      string
-	Summary  *report.Summary
+	Summary  *Summary
 	Measured metrics.Measured
 }
 
@@ -38,20 +37,20 @@ func LoadBaseline(dir string) (*Baseline, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("baseline: %s is not a directory (want the result directory of an earlier run)", dir)
 	}
-	sum, err := report.ReadSummaryFile(dir)
+	sum, err := ReadSummaryFile(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("baseline: %s has no %s: not a result directory", dir, report.SummaryJSONFile)
+		return nil, fmt.Errorf("baseline: %s has no %s: not a result directory", dir, SummaryJSONFile)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", dir, err)
 	}
-	hs, err := report.ReadHlogDir(filepath.Join(dir, report.HdrDir))
+	hs, err := ReadHlogDir(filepath.Join(dir, HdrDir))
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", dir, err)
 	}
 	for _, name := range sum.MetricNames() {
 		if m := sum.Metrics[name]; m.Count > 0 && len(hs[name]) == 0 {
-			return nil, fmt.Errorf("baseline %s: %s measured %d operations but %s/%s.hlog is missing", dir, name, m.Count, report.HdrDir, name)
+			return nil, fmt.Errorf("baseline %s: %s measured %d operations but %s/%s.hlog is missing", dir, name, m.Count, HdrDir, name)
 		}
 	}
 	b := &Baseline{Dir: dir, Summary: sum, Measured: metrics.Measured{Stages: map[string]metrics.Measurements{}}}
@@ -70,7 +69,7 @@ func LoadBaseline(dir string) (*Baseline, error) {
 
 // baselineScope is the measurements of one scope of a baseline: the
 // latency metrics of ms with their histograms from hist, the counters.
-func baselineScope(ms map[string]report.Metric, counters map[string]int64, seconds float64, hist func(string) *hdr.Histogram) metrics.Measurements {
+func baselineScope(ms map[string]Metric, counters map[string]int64, seconds float64, hist func(string) *hdr.Histogram) metrics.Measurements {
 	m := metrics.Measurements{
 		Elapsed:   time.Duration(seconds * float64(time.Second)),
 		Latencies: map[string]metrics.LatencyData{},
@@ -90,7 +89,7 @@ func baselineScope(ms map[string]report.Metric, counters map[string]int64, secon
 // mergeWindow merges the intervals whose middle lies from from to to
 // (seconds since the run's start), the assignment the run made; nil when
 // there is none.
-func mergeWindow(ivs []report.Interval, from, to float64) *hdr.Histogram {
+func mergeWindow(ivs []Interval, from, to float64) *hdr.Histogram {
 	var out *hdr.Histogram
 	for _, iv := range ivs {
 		if mid := iv.Start + iv.Length/2; mid < from || mid >= to {

@@ -1,4 +1,4 @@
-package engine
+package outcome
 
 import (
 	"errors"
@@ -11,109 +11,44 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// Outcome is how a run ended, from the caller's side: what cmd/eixamsim
-// maps to an exit code (docs/ci.md).
-type Outcome int
-
-// Outcomes, in the order the exit-code table lists them. The zero value is
-// Passed.
-const (
-	// Passed: the run completed and every threshold passed (or there are
-	// none).
-	Passed Outcome = iota
-	// Failed: an internal error; the run or writing its results failed.
-	Failed
-	// BadInput: the scenario cannot run as given (connection plan, TLS
-	// files, output directory, fleet setup). Nothing ran.
-	BadInput
-	// Unreachable: the target could not start or did not answer, or no
-	// user could log in and connect (nothing measured).
-	Unreachable
-	// ThresholdsFailed: the run completed and at least one threshold
-	// failed.
-	ThresholdsFailed
-	// Aborted: an abort_on_fail threshold stopped the run.
-	Aborted
-	// Interrupted: the context was cancelled (a signal) before the run
-	// ended.
-	Interrupted
-	// GeneratorBound: the run completed, but the simulator itself was the
-	// bottleneck (package health): its latencies include its own delay
-	// and it may have sent less than planned, so its thresholds judge the
-	// simulator as much as the target and are not the verdict.
-	GeneratorBound
-	// NotJudged: the run completed, but too briefly for the simulator's
-	// own health to be judged (health.NotJudged): nothing says its
-	// latencies measure the target, so a threshold that held is no pass.
-	NotJudged
-)
-
-var outcomeNames = [...]string{"passed", "failed", "bad input", "unreachable", "thresholds failed", "aborted", "interrupted", "generator-bound", "not judged"}
-
-func (o Outcome) String() string {
-	if o < 0 || int(o) >= len(outcomeNames) {
-		return fmt.Sprintf("outcome(%d)", int(o))
-	}
-	return outcomeNames[o]
+// Facts are what decides the verdict of a run that started: what it
+// measured and how it stopped.
+type Facts struct {
+	// Summary is what the run measured (a merge's: what its shards
+	// measured together), its end reason and its judged thresholds.
+	Summary *report.Summary
+	// RunErr is why the run itself failed; WriteErr why writing its
+	// results did. Nil when they did not.
+	RunErr, WriteErr error
+	// Stop is why the run stopped before its end, the message of an
+	// interrupted or aborted verdict: a run's cancel cause (the signal,
+	// abort_on_fail's breach); a merge's missing, interrupted or aborted
+	// shards. Nil for a run that completed.
+	Stop error
 }
 
-// Error is every error Run returns: why the run did not pass, and the
-// outcome to report. Its message is what a user reads: the reason, in one
-// line where it can be. Hints, when there are any, say what to check; a
-// terminal prints them before the reason, so the reason stays the last
-// line (docs/ci.md).
-type Error struct {
-	Outcome Outcome
-	Err     error
-	Hints   []string
-}
-
-func (e *Error) Error() string { return e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
-
-// fail wraps err with outcome o; nil stays nil.
-func fail(o Outcome, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &Error{Outcome: o, Err: err}
-}
-
-// OutcomeOf is the outcome of Run's error: Passed for nil, the *Error's
-// outcome, or Failed for any other error.
-func OutcomeOf(err error) Outcome {
-	if err == nil {
-		return Passed
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Outcome
-	}
-	return Failed
-}
-
-// outcome is the error of a run that started, first match wins:
+// Judge is the verdict of a run that started, an *Error (nil: passed);
+// the first match wins:
 //
 //	Failed           the run or writing its results failed
-//	Interrupted      the context stopped it (results written)
+//	Interrupted      stopped by the context, or a merge lacks shards (results written)
 //	Aborted          abort_on_fail stopped it (results written)
 //	Unreachable      no user could log in and connect: nothing was measured
 //	GeneratorBound   the simulator was the bottleneck (its thresholds are not the verdict)
 //	ThresholdsFailed a threshold failed
 //	NotJudged        too short to judge the simulator (a rule that held is no pass)
 //	nil              otherwise
-//
-// cause is the run context's cancel cause.
-func outcome(sum *report.Summary, cause, runErr, writeErr error) error {
+func Judge(f Facts) error {
+	sum := f.Summary
 	switch {
-	case runErr != nil:
-		return fail(Failed, runErr)
-	case writeErr != nil:
-		return fail(Failed, writeErr)
+	case f.RunErr != nil:
+		return Wrap(Failed, f.RunErr)
+	case f.WriteErr != nil:
+		return Wrap(Failed, f.WriteErr)
 	case sum.EndReason == report.EndInterrupted:
-		return fail(Interrupted, cause)
+		return Wrap(Interrupted, stopped(f.Stop, sum.EndReason))
 	case sum.EndReason == report.EndAborted:
-		return fail(Aborted, cause)
+		return Wrap(Aborted, stopped(f.Stop, sum.EndReason))
 	case sum.NothingMeasured():
 		msg, hints := describeErrors(sum)
 		return &Error{Outcome: Unreachable, Err: fmt.Errorf("no user could log in and connect; %s", msg), Hints: hints}
@@ -138,7 +73,7 @@ func outcome(sum *report.Summary, cause, runErr, writeErr error) error {
 		for i, v := range failed {
 			parts[i] = fmt.Sprintf("%s (observed %s)", v.Name(), v.ObservedText())
 		}
-		return fail(ThresholdsFailed, fmt.Errorf("%d of %d thresholds failed: %s",
+		return Wrap(ThresholdsFailed, fmt.Errorf("%d of %d thresholds failed: %s",
 			len(failed), len(sum.Thresholds), strings.Join(parts, "; ")))
 	}
 	if sum.GeneratorNotJudged() {
@@ -150,6 +85,15 @@ func outcome(sum *report.Summary, cause, runErr, writeErr error) error {
 			Hints: []string{"lengthen the stages (--duration) so the simulator's health can be judged; docs/health.md"}}
 	}
 	return nil
+}
+
+// stopped is the reason of a run that ended early: stop, or its end
+// reason when nothing says more (an error path never returns nil).
+func stopped(stop error, end report.EndReason) error {
+	if stop != nil {
+		return stop
+	}
+	return errors.New(string(end))
 }
 
 // describeErrors lists the error classes of a run in which nobody
