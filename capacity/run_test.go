@@ -90,27 +90,6 @@ func checkFound(t *testing.T, res *Result) {
 	}
 }
 
-// TestFindsUsersLimit grows online users, each publishing every second:
-// 100 users offer the backend's 100/s.
-func TestFindsUsersLimit(t *testing.T) {
-	sc := loadScenario(t, `version: 1
-name: capacity-users
-target: { embedded: { capacity: "telemetry=100/s,queue=250ms" } }
-identity: { app_id: cap, app_secret: cap-secret }
-fleet: { users: 10, connect_rate: 200/s }
-duration: 10s
-behaviours:
-  login: [me]
-  telemetry: { every: 1s, jitter: 20% }
-thresholds:
-  telemetry.puback: ["p(99) < 500ms"]
-capacity: { dimension: users, start: 60, max: 400, resolution: 5%, warmup: 2s, hold: 2s }
-`)
-	res := search(t, sc, relaxed)
-	checkFound(t, res)
-	checkGrew(t, res)
-}
-
 // checkGrew checks that the fleet grew between steps: only the users each
 // step added connected (a step below the one before stops users; the next
 // one above starts them again).

@@ -167,7 +167,10 @@ func TestMain(m *testing.M) {
 // workerBinary is the eixamsim binary the workers run.
 func workerBinary(t *testing.T) string { return testbin.Path(t, "../cmd/eixamsim") }
 
-// usersScenario is TestFindsUsersLimit's search.
+// usersScenario grows online users, each publishing every second: 100
+// users offer the backend's 100/s. One search of it, in workers
+// (TestWorkersFindUsersLimit), covers the users dimension; the
+// single-process search is TestFindsRateLimit's.
 const usersScenario = `version: 1
 name: capacity-users
 target: { embedded: { capacity: "telemetry=100/s,queue=250ms" } }
@@ -188,7 +191,7 @@ func twoWorkers(t *testing.T, sc *scenario.Scenario) *Workers {
 		Output: func(w *procs.Worker, line string, _ bool) { t.Logf("[worker %d] %s", w.Index, line) }}
 }
 
-// TestWorkersFindUsersLimit runs TestFindsUsersLimit's search in 2
+// TestWorkersFindUsersLimit runs usersScenario's search in 2
 // worker processes against the parent's embedded backend: the known limit
 // within ±10 %, the fleet grown between steps (the merged run's MQTT
 // connects are the users each step added), both shards' results under

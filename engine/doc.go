@@ -9,7 +9,8 @@
 // the caller passes, and how the run ended comes back as an
 // *outcome.Error whose Outcome the caller maps to an exit code
 // (cmd/eixamsim does). Run is
-// re-entrant: a run leaves no goroutine, listener or open file behind, so
-// one process may run scenarios one after another (capacity search) or
-// side by side.
+// re-entrant: a run leaves no listener or open file behind, and no
+// goroutine but the fleet's work still running 20 s after the stop (which
+// the fleet warns of and lets finish, still recording), so one process may
+// run scenarios one after another (capacity search) or side by side.
 package engine

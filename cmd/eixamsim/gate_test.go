@@ -324,17 +324,16 @@ thresholds:
 
 func TestRunInterruptExits130(t *testing.T) {
 	t.Parallel()
+	srv := appBackend(t, "e2e", "e2e-secret")
 	path, out := writeScenario(t, "long", header+`name: long
 duration: 60s
+target: { http: "${LONG_HTTP}", mqtt: "${LONG_MQTT}" }
 thresholds:
   user.login: ["count >= 20"]
 `)
-	cmd, wait := start(t, "run", "--no-progress", "--out", out, path)
-	deadline := time.Now().Add(30 * time.Second)
-	for !fileExists(filepath.Join(out, "hdr")) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(1500 * time.Millisecond) // let users log in
+	cmd, wait := startEnv(t, []string{"LONG_HTTP=" + srv.HTTPURL(), "LONG_MQTT=" + srv.MQTTURL()}, "run", "--no-progress", "--out", out, path)
+	// Interrupt once every user is online: the backend says so.
+	waitFor(t, time.Minute, "20 MQTT sessions at the backend", func() bool { return srv.Stats().MQTT.ConnectsAccepted >= 20 })
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +343,7 @@ thresholds:
 	}
 	s := readSummary(t, out)
 	if s.EndReason != report.EndInterrupted || s.Seconds > 30 || s.Metrics[scenario.UserLogin].Count == 0 {
-		t.Errorf("end_reason %q after %.1f s, %d logins", s.EndReason, s.Seconds, s.Metrics[scenario.UserLogin].Count)
+		t.Errorf("end_reason %q after %.1f s, %d logins; want interrupted after the logins", s.EndReason, s.Seconds, s.Metrics[scenario.UserLogin].Count)
 	}
 	if len(s.Thresholds) != 1 {
 		t.Errorf("verdicts = %+v", s.Thresholds)

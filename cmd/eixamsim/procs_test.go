@@ -75,15 +75,16 @@ func TestRunProcsMergesWorkers(t *testing.T) {
 	}
 }
 
-// TestRunProcsWorkerKilled kills worker 1 with SIGKILL a second after the
-// users start: the parent names it with its pid, merges worker 0's shard,
+// TestRunProcsWorkerKilled kills worker 1 with SIGKILL once every user is
+// online: the parent names it with its pid, merges worker 0's shard,
 // and the verdict is partial (exit 130, as merge gives for a missing
 // shard).
 func TestRunProcsWorkerKilled(t *testing.T) {
-	path, out := writeScenario(t, "procs", procsScenario(6))
+	srv := demoBackend(t)
+	path, out := writeScenario(t, "procs", externalScenario(6, srv.HTTPURL(), srv.MQTTURL()))
 	stderr, wait := startLive(t, "run", path, "--procs", "2", "--out", out, "--no-progress")
-	pid, at := workersStarted(t, stderr)
-	time.Sleep(time.Until(at.Add(time.Second)))
+	pid, _ := workersStarted(t, stderr)
+	waitFor(t, time.Minute, "10 MQTT sessions at the backend", func() bool { return srv.Stats().MQTT.ConnectsAccepted >= 10 })
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill worker 1 (pid %d): %v", pid, err)
 	}
@@ -109,14 +110,15 @@ func TestRunProcsWorkerKilled(t *testing.T) {
 	}
 }
 
-// TestRunProcsInterrupt sends SIGINT to the parent a second after the
-// users start: each worker gets it once, stops and writes its results,
+// TestRunProcsInterrupt sends SIGINT to the parent once every user is
+// online: each worker gets it once, stops and writes its results,
 // both shards are merged, and the run is interrupted (exit 130).
 func TestRunProcsInterrupt(t *testing.T) {
-	path, out := writeScenario(t, "procs", procsScenario(30))
+	srv := demoBackend(t)
+	path, out := writeScenario(t, "procs", externalScenario(30, srv.HTTPURL(), srv.MQTTURL()))
 	stderr, wait := startLive(t, "run", path, "--procs", "2", "--out", out, "--no-progress")
-	_, at := workersStarted(t, stderr)
-	time.Sleep(time.Until(at.Add(time.Second)))
+	workersStarted(t, stderr)
+	waitFor(t, time.Minute, "10 MQTT sessions at the backend", func() bool { return srv.Stats().MQTT.ConnectsAccepted >= 10 })
 	if err := stderr.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

@@ -24,10 +24,17 @@ import (
 // app.
 func demoBackend(t *testing.T) *refbackend.Server {
 	t.Helper()
+	return appBackend(t, "demo-app", "demo-secret")
+}
+
+// appBackend is a reference backend on loopback for the test, serving one
+// app; a test waits on its Stats for what the run has done.
+func appBackend(t *testing.T, app, secret string) *refbackend.Server {
+	t.Helper()
 	srv, err := refbackend.Start(context.Background(), refbackend.Config{
 		MQTTAddr: "127.0.0.1:0",
 		HTTPAddr: "127.0.0.1:0",
-		Apps:     map[string][]byte{"demo-app": []byte("demo-secret")},
+		Apps:     map[string][]byte{app: []byte(secret)},
 	})
 	if err != nil {
 		t.Fatal(err)
