@@ -272,9 +272,20 @@ func TestSessionTakeover(t *testing.T) {
 	if ev := roamed.nextEvent(t); ev.Status != contract.StateActive {
 		t.Errorf("event after takeover: %+v", ev)
 	}
-	eventually(t, "two takeovers", func() bool { return causes(t, s).TakenOver == 2 })
-	if st := s.Stats().MQTT; st.Connected != 2 || st.DisconnectsByCause.Total != 2 {
-		t.Errorf("connected %d, disconnects %+v; want the 2 new sessions open, 2 taken over", st.Connected, st.DisconnectsByCause)
+	// MQTT 3.1.1: the old connection is closed (mochi writes a bare
+	// DISCONNECT first, which 3.1.1 does not define).
+	old311 := rawConnectVersion(t, s, 4, id, clientID+"-311", 30, 0)
+	new311 := rawConnectVersion(t, s, 4, id, clientID+"-311", 30, 0)
+	if got := old311.waitClosed(t, waitFor); len(got) != 0 && !bytes.Equal(got, []byte{0xE0, 0}) {
+		t.Errorf("MQTT 3.1.1 old connection got %x, want the close", got)
+	}
+	new311.send(t, []byte{0xC0, 0})
+	if typ, _ := new311.next(t); typ != 0xD0 {
+		t.Errorf("MQTT 3.1.1 new connection: packet 0x%02x, want PINGRESP", typ)
+	}
+	eventually(t, "three takeovers", func() bool { return causes(t, s).TakenOver == 3 })
+	if st := s.Stats().MQTT; st.Connected != 3 || st.DisconnectsByCause.Total != 3 {
+		t.Errorf("connected %d, disconnects %+v; want the 3 new sessions open, 3 taken over", st.Connected, st.DisconnectsByCause)
 	}
 	_ = roamed.Disconnect(&paho.Disconnect{})
 	<-roamed.Done()
