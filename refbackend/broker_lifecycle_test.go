@@ -53,6 +53,12 @@ func rawConnectVersion(t *testing.T, s *Server, version byte, id identity, clien
 	if err != nil {
 		t.Fatalf("dial mqtt: %v", err)
 	}
+	return rawConnectOn(t, conn, version, id, clientID, ka)
+}
+
+// rawConnectOn is rawConnectVersion over conn (TCP or WebSocket).
+func rawConnectOn(t *testing.T, conn net.Conn, version byte, id identity, clientID string, ka uint16) *rawClient {
+	t.Helper()
 	t.Cleanup(func() { _ = conn.Close() })
 	c := &rawClient{Conn: conn, id: id, version: version}
 	var vh bytes.Buffer
@@ -440,5 +446,32 @@ func TestSilentReaderDoesNotStallOthers(t *testing.T) {
 	}
 	if d := causes(t, s); d.Total != 1 {
 		t.Errorf("disconnects %+v, want only the slow consumer", d)
+	}
+}
+
+func TestKeepaliveAndCloseOverWebSocket(t *testing.T) {
+	const margin = 1500 * time.Millisecond
+	s := startServer(t, nil)
+	sent := time.Now()
+	silent := rawConnectOn(t, dialWS(t, s.WSURL(), nil), 5, signed(app1, secret1, "ws-silent"), "ws-silent", 1)
+	seen := time.Now()
+	closer := rawConnectOn(t, dialWS(t, s.WSURL(), nil), 5, signed(app1, secret1, "ws-closer"), "ws-closer", 30)
+	_ = closer.Close() // a WebSocket close, no MQTT DISCONNECT
+	at, got, err := silent.closed(3*time.Second + margin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := at.Sub(sent); d < 1500*time.Millisecond {
+		t.Errorf("closed %v after CONNECT, want at least 1.5 s", d)
+	}
+	if d := at.Sub(seen); d > 1500*time.Millisecond+margin {
+		t.Errorf("closed %v after CONNACK, want at most %v", d, 1500*time.Millisecond+margin)
+	}
+	if len(got) != 0 {
+		t.Errorf("server sent %x before closing, want nothing", got)
+	}
+	eventually(t, "both sessions ended", func() bool { return causes(t, s).Total == 2 })
+	if d := causes(t, s); d.KeepaliveExpired != 1 || d.ClosedWithoutDisconnect != 1 {
+		t.Errorf("causes %+v, want 1 keep-alive expiry and 1 close without DISCONNECT", d)
 	}
 }

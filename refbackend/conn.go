@@ -13,6 +13,10 @@ import (
 // does not read cannot hold a takeover, a Kick or StopMQTT longer.
 const closeFlushTimeout = time.Second
 
+// keptWriteBuffer is the largest queue buffer a connection keeps once its
+// queue is empty.
+const keptWriteBuffer = 16 << 10
+
 // errSlowConsumer ends a connection whose client stopped reading.
 var errSlowConsumer = errors.New("client does not read: write backlog over the limit")
 
@@ -137,6 +141,9 @@ func (c *conn) flush() {
 		c.mu.Lock()
 		if c.werr != nil || len(c.pending) == 0 {
 			c.flushing = false
+			if cap(c.pending) > keptWriteBuffer {
+				c.pending = nil // a burst's buffer is not kept for the connection's life
+			}
 			if c.closing && !c.closed {
 				c.closed = true
 				_ = c.Conn.Close()
