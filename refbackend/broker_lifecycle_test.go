@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -473,5 +474,43 @@ func TestKeepaliveAndCloseOverWebSocket(t *testing.T) {
 	eventually(t, "both sessions ended", func() bool { return causes(t, s).Total == 2 })
 	if d := causes(t, s); d.KeepaliveExpired != 1 || d.ClosedWithoutDisconnect != 1 {
 		t.Errorf("causes %+v, want 1 keep-alive expiry and 1 close without DISCONNECT", d)
+	}
+}
+
+// BenchmarkTelemetryRoundTrip is one client's QoS 1 telemetry publish and
+// its PUBACK, the path every broker write takes (conn.go queues it):
+//
+//	go test -run=NONE -bench=TelemetryRoundTrip -benchtime=20000x ./refbackend
+func BenchmarkTelemetryRoundTrip(b *testing.B) {
+	cfg := testConfig()
+	s, err := Start(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	id := signed(app1, secret1, "bench")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.MQTTURL(), "tcp://"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := paho.NewClient(paho.ClientConfig{Conn: conn, OnClientError: func(error) {}})
+	ctx := context.Background()
+	if _, err := c.Connect(ctx, &paho.Connect{
+		ClientID: "bench", CleanStart: true, KeepAlive: 30,
+		Username: contract.Username(id.app, id.user), UsernameFlag: true,
+		Password: []byte(id.hash), PasswordFlag: true,
+	}); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = c.Disconnect(&paho.Disconnect{})
+		<-c.Done()
+	}()
+	topic, payload := contract.TelemetryTopic(id.user), telemetry(41, 2)
+	b.ResetTimer()
+	for range b.N {
+		if pr, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload}); err != nil || pr.ReasonCode != 0 {
+			b.Fatalf("publish: %v %+v", err, pr)
+		}
 	}
 }
