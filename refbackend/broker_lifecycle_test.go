@@ -298,6 +298,26 @@ func TestSessionTakeover(t *testing.T) {
 	<-roamed.Done()
 }
 
+func TestTakeoverChain(t *testing.T) {
+	// Back-to-back takeovers of one client id: each closes the previous
+	// connection (mochi alone loses about one in a few hundred).
+	const n = 300
+	s := startServer(t, nil)
+	id := signed(app1, secret1, "chain")
+	prev := rawConnect(t, s, id, "chain", 30, 0)
+	for i := range n {
+		next := rawConnect(t, s, id, "chain", 30, 0)
+		if _, _, err := prev.closed(waitFor); err != nil {
+			t.Fatalf("takeover %d: %v", i, err)
+		}
+		prev = next
+	}
+	eventually(t, "every takeover counted", func() bool { return causes(t, s).TakenOver == n })
+	if st := s.Stats().MQTT; st.Connected != 1 || st.DisconnectsByCause.Total != n {
+		t.Errorf("connected %d, disconnects %+v; want 1 open, %d taken over", st.Connected, st.DisconnectsByCause, n)
+	}
+}
+
 // connectMQTTNoCleanupAs connects id with clientID over TCP; the caller
 // disconnects it.
 func connectMQTTNoCleanupAs(t *testing.T, s *Server, id identity, clientID string) *mqttClient {

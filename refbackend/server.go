@@ -149,6 +149,7 @@ func (s *Server) listen(tlsConfig *tls.Config) error {
 		{new(sessionHook), &sessionOptions{ids: s.ids, sessions: s.sessions, stats: s.stats, maxPacket: uint32(s.cfg.MaxPayloadBytes)}},
 		{new(ingestHook), &ingestOptions{sessions: s.sessions, stats: s.stats, life: s.life, capacity: s.capacity, ctx: s.baseCtx}},
 		{new(keepaliveHook), nil},
+		{new(takeoverHook), nil},
 		{new(disconnectHook), s.stats},
 	}
 	for _, h := range hooks {
