@@ -17,6 +17,7 @@ const (
 	DefaultMaxDevicesPerUser  = 20
 	DefaultMaxBodyBytes       = 64 << 10 // 64 KiB
 	DefaultMaxPayloadBytes    = 64 << 10 // 64 KiB
+	DefaultMaxPendingWrite    = 1 << 20  // 1 MiB
 )
 
 // Config configures a Server. Start takes it by value and fills the defaults
@@ -87,6 +88,13 @@ type Config struct {
 	// packet closes the connection. Zero means 64 KiB.
 	MaxPayloadBytes int
 
+	// MaxPendingWrite caps the bytes the broker holds for one client
+	// that does not read them (its socket buffers are full): past it the
+	// connection is closed, counted as a slow consumer. Writes never wait
+	// on a client, so such a client never holds up the others. Zero means
+	// 1 MiB.
+	MaxPendingWrite int
+
 	// Logger receives the server's logs and mochi's (mochi's levels are
 	// lowered one step: its errors arrive as warnings). Nil discards them.
 	Logger *slog.Logger
@@ -105,6 +113,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPayloadBytes == 0 {
 		c.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if c.MaxPendingWrite == 0 {
+		c.MaxPendingWrite = DefaultMaxPendingWrite
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -156,6 +167,9 @@ func (c Config) validate() error {
 	}
 	if c.MaxPayloadBytes < 0 {
 		errs = append(errs, errors.New("MaxPayloadBytes must not be negative"))
+	}
+	if c.MaxPendingWrite < 0 {
+		errs = append(errs, errors.New("MaxPendingWrite must not be negative"))
 	}
 	if err := c.Faults.Validate(); err != nil {
 		errs = append(errs, err)

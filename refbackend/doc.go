@@ -14,6 +14,11 @@
 //     subscribe only to sos/events/<own seg>, where seg is the
 //     encodeURIComponent form of the user's canonical id (contract §3.3,
 //     §3.4).
+//   - A broker's session rules: keep-alive enforced at exactly 1.5 × the
+//     client's value, session takeover with DISCONNECT 0x8E, writes that
+//     never wait on a client that stops reading (one over
+//     Config.MaxPendingWrite is closed), and every ended session counted by
+//     cause (MQTTStats.DisconnectsByCause).
 //   - Telemetry validation and per-user counters (contract §3.6).
 //   - The SOS lifecycle: at most one open incident per user, events on
 //     sos/events/<seg>, operator acknowledgement after Config.AckDelay,

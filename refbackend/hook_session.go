@@ -78,7 +78,6 @@ func (h *sessionHook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 func (h *sessionHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
 	if _, ok := h.sessions.m.LoadAndDelete(cl); ok {
 		h.stats.connected.Add(-1)
-		h.stats.disconnects.Add(1)
 	}
 }
 

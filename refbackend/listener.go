@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eixamsim/eixamsim/internal/wsconn"
@@ -45,6 +46,7 @@ type listener struct {
 	log       *slog.Logger
 	onEnd     func(err error) // called with the error that ended each connection; may be nil
 	upgrade   websocket.Upgrader
+	writes    writeQueue // how every connection queues its writes (conn.go)
 
 	bound string // address bound by Init; start binds it again (same port)
 
@@ -60,13 +62,21 @@ type listener struct {
 
 var _ listeners.Listener = (*listener)(nil)
 
-func newListener(id, addr string, ws bool, tlsConfig *tls.Config, onEnd func(error)) *listener {
+// writeQueue is what the listener's connections share about their write
+// queues: the limit of each, and the server-wide gauge of bytes waiting.
+type writeQueue struct {
+	limit   int
+	backlog *atomic.Int64
+}
+
+func newListener(id, addr string, ws bool, tlsConfig *tls.Config, writes writeQueue, onEnd func(error)) *listener {
 	return &listener{
 		id:        id,
 		ws:        ws,
 		addr:      addr,
 		tlsConfig: tlsConfig,
 		onEnd:     onEnd,
+		writes:    writes,
 		conns:     make(map[net.Conn]struct{}),
 		upgrade: websocket.Upgrader{
 			// MQTT over WebSocket (MQTT 5 §6); the SDK offers mqtt and mqttv5.
@@ -168,7 +178,7 @@ func (l *listener) serveLocked() {
 func (l *listener) acceptLoop(ln net.Listener, gen uint64) {
 	backoff := 5 * time.Millisecond
 	for {
-		conn, err := ln.Accept()
+		raw, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || !l.isCurrent(gen) {
 				return
@@ -180,6 +190,7 @@ func (l *listener) acceptLoop(ln net.Listener, gen uint64) {
 			continue
 		}
 		backoff = 5 * time.Millisecond
+		conn := l.wrap(raw)
 		if !l.track(conn, gen) {
 			_ = conn.Close()
 			continue
@@ -201,13 +212,18 @@ func (l *listener) serveWS(w http.ResponseWriter, r *http.Request, gen uint64) {
 	if err != nil {
 		return // the upgrader answered the request
 	}
-	conn := wsconn.New(c)
+	conn := l.wrap(wsconn.New(c))
 	if !l.track(conn, gen) {
 		_ = conn.Close()
 		return
 	}
 	defer l.untrack(conn)
 	l.serveConn(conn)
+}
+
+// wrap gives c the exact keep-alive and the write queue of conn.go.
+func (l *listener) wrap(c net.Conn) *conn {
+	return newConn(c, l.writes.limit, &l.wg, l.writes.backlog)
 }
 
 // serveConn runs one MQTT connection until it ends.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -19,10 +18,6 @@ var (
 	// schedule) when neither MQTTAddr nor WSAddr is configured.
 	ErrNoMQTT = errors.New("refbackend: no MQTT listener configured")
 )
-
-// disconnectWriteTimeout bounds the write of a server DISCONNECT, so that a
-// client that does not read cannot hold StopMQTT or Kick.
-const disconnectWriteTimeout = time.Second
 
 // StopMQTT closes the MQTT listeners (TCP and WebSocket) and drops every
 // connected client, as a broker crash or restart would: MQTT 5 clients get
@@ -148,15 +143,12 @@ func (s *Server) dropClients(listenerID string) {
 }
 
 // disconnect ends the session of cl: MQTT 5 clients first get a DISCONNECT
-// with code (written within disconnectWriteTimeout), then the connection
-// is closed.
+// with code (written within closeFlushTimeout, so a client that does not
+// read cannot hold StopMQTT or Kick), then the connection is closed.
 func (s *Server) disconnect(cl *mqtt.Client, code packets.Code) {
 	if cl.Properties.ProtocolVersion < 5 {
 		cl.Stop(code) // MQTT 3.1.1 has no server DISCONNECT
 		return
-	}
-	if conn := cl.Net.Conn; conn != nil {
-		_ = conn.SetWriteDeadline(time.Now().Add(disconnectWriteTimeout))
 	}
 	_ = s.broker.DisconnectClient(cl, code) // returns code itself for codes >= 0x80
 }

@@ -148,21 +148,25 @@ func (s *Server) listen(tlsConfig *tls.Config) error {
 		{new(aclHook), &aclOptions{sessions: s.sessions, stats: s.stats}},
 		{new(sessionHook), &sessionOptions{ids: s.ids, sessions: s.sessions, stats: s.stats, maxPacket: uint32(s.cfg.MaxPayloadBytes)}},
 		{new(ingestHook), &ingestOptions{sessions: s.sessions, stats: s.stats, life: s.life, capacity: s.capacity, ctx: s.baseCtx}},
+		{new(keepaliveHook), nil},
+		{new(takeoverHook), nil},
+		{new(disconnectHook), s.stats},
 	}
 	for _, h := range hooks {
 		if err := s.broker.AddHook(h.hook, h.opts); err != nil {
 			return fmt.Errorf("add hook %s: %w", h.hook.ID(), err)
 		}
 	}
+	writes := writeQueue{limit: s.cfg.MaxPendingWrite, backlog: &s.stats.writeBacklog}
 	if s.cfg.MQTTAddr != "" {
-		s.mqttLn = newListener("mqtt", s.cfg.MQTTAddr, false, cloneTLS(tlsConfig), s.connectionEnded)
+		s.mqttLn = newListener("mqtt", s.cfg.MQTTAddr, false, cloneTLS(tlsConfig), writes, s.connectionEnded)
 		if err := s.broker.AddListener(s.mqttLn); err != nil {
 			s.mqttLn = nil
 			return err
 		}
 	}
 	if s.cfg.WSAddr != "" {
-		s.wsLn = newListener("ws", s.cfg.WSAddr, true, cloneTLS(tlsConfig), s.connectionEnded)
+		s.wsLn = newListener("ws", s.cfg.WSAddr, true, cloneTLS(tlsConfig), writes, s.connectionEnded)
 		if err := s.broker.AddListener(s.wsLn); err != nil {
 			s.wsLn = nil
 			return err

@@ -34,8 +34,15 @@ type MQTTStats struct {
 	ConnectsRefused map[string]int64 `json:"connects_refused"`
 	// Connected is a gauge: sessions open now.
 	Connected int64 `json:"connected"`
-	// Disconnects counts ended sessions (any cause).
+	// Disconnects counts ended sessions (any cause); it equals
+	// DisconnectsByCause.Total.
 	Disconnects int64 `json:"disconnects"`
+	// DisconnectsByCause splits Disconnects by what ended the session.
+	DisconnectsByCause DisconnectStats `json:"disconnects_by_cause"`
+	// WriteBacklogBytes is a gauge: bytes the broker has queued for
+	// clients and not yet written to their sockets (it grows while a
+	// client does not read; see Config.MaxPendingWrite).
+	WriteBacklogBytes int64 `json:"write_backlog_bytes"`
 	// ACLDeniedPublish and ACLDeniedSubscribe count PUBLISH packets and
 	// SUBSCRIBE topic filters refused by the ACL.
 	ACLDeniedPublish   int64 `json:"acl_denied_publish"`
@@ -59,6 +66,32 @@ type MQTTStats struct {
 	// sessions they disconnected.
 	Kicks  int64 `json:"kicks"`
 	Kicked int64 `json:"kicked"`
+}
+
+// DisconnectStats counts ended sessions by cause. Every session that was
+// established (CONNACK 0 sent) ends in exactly one cause; the causes sum
+// to Total. Counted after the connection closed.
+type DisconnectStats struct {
+	// Total counts ended sessions; the sum of the causes below.
+	Total int64 `json:"total"`
+	// Clean: the client sent DISCONNECT.
+	Clean int64 `json:"clean"`
+	// KeepaliveExpired: the client sent nothing for 1.5 × its keep-alive
+	// and the broker closed the connection (no DISCONNECT sent).
+	KeepaliveExpired int64 `json:"keepalive_expired"`
+	// TakenOver: a CONNECT with the same client id took the session over;
+	// the old connection got DISCONNECT 0x8E (MQTT 5) and was closed.
+	TakenOver int64 `json:"taken_over"`
+	// ClosedWithoutDisconnect: the client closed the connection (FIN or
+	// reset) without DISCONNECT.
+	ClosedWithoutDisconnect int64 `json:"closed_without_disconnect"`
+	// SlowConsumer: the client stopped reading and more than
+	// Config.MaxPendingWrite bytes waited for it; the broker closed it.
+	SlowConsumer int64 `json:"slow_consumer"`
+	// Other: everything else: Kick, StopMQTT, server shutdown, a packet
+	// too large or malformed, an ACL refusal that ends an MQTT 3.1.1
+	// session, a TLS or WebSocket error.
+	Other int64 `json:"other"`
 }
 
 // TelemetryStats counts telemetry publishes on tel/<seg>/data that passed
@@ -194,13 +227,15 @@ type ResourceStats struct {
 // counters is the live, goroutine-safe form of Stats (per-user telemetry
 // lives in the user records).
 type counters struct {
-	connectsAccepted, connected, disconnects atomic.Int64
-	aclDeniedPublish, aclDeniedSubscribe     atomic.Int64
-	connectsRefused                          keyed[string]
-	packetsTooLarge, malformedPackets        atomic.Int64
-	listening                                atomic.Bool
-	listenerStops, listenerRestarts          atomic.Int64
-	droppedByStop, kicks, kicked             atomic.Int64
+	connectsAccepted, connected          atomic.Int64
+	disconnectsBy                        keyed[string]
+	writeBacklog                         atomic.Int64
+	aclDeniedPublish, aclDeniedSubscribe atomic.Int64
+	connectsRefused                      keyed[string]
+	packetsTooLarge, malformedPackets    atomic.Int64
+	listening                            atomic.Bool
+	listenerStops, listenerRestarts      atomic.Int64
+	droppedByStop, kicks, kicked         atomic.Int64
 
 	telAccepted, telRejected atomic.Int64
 	telRejectedBy            keyed[string]
@@ -268,12 +303,26 @@ func (c *counters) snapshot(users []*user) Stats {
 		}
 		requests[k.endpoint][k.status] = n
 	}
+	by := c.disconnectsBy.snapshot()
+	disconnects := DisconnectStats{
+		Clean:                   by[causeClean],
+		KeepaliveExpired:        by[causeKeepaliveExpired],
+		TakenOver:               by[causeTakenOver],
+		ClosedWithoutDisconnect: by[causeClosedWithoutDisconnect],
+		SlowConsumer:            by[causeSlowConsumer],
+		Other:                   by[causeOther],
+	}
+	for _, n := range by {
+		disconnects.Total += n
+	}
 	st := Stats{
 		MQTT: MQTTStats{
 			ConnectsAccepted:   c.connectsAccepted.Load(),
 			ConnectsRefused:    c.connectsRefused.snapshot(),
 			Connected:          c.connected.Load(),
-			Disconnects:        c.disconnects.Load(),
+			Disconnects:        disconnects.Total,
+			DisconnectsByCause: disconnects,
+			WriteBacklogBytes:  c.writeBacklog.Load(),
 			ACLDeniedPublish:   c.aclDeniedPublish.Load(),
 			ACLDeniedSubscribe: c.aclDeniedSubscribe.Load(),
 			PacketsTooLarge:    c.packetsTooLarge.Load(),
