@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"github.com/eixamsim/eixamsim/errclass"
+
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -53,7 +55,7 @@ func newTelemetry(e env) behaviour {
 	}
 	b.refuse = func(context.Context) error {
 		b.unsent.Inc()
-		b.puback.Error("backpressure")
+		b.puback.Error(errclass.Backpressure)
 		return nil
 	}
 	return b
