@@ -33,3 +33,10 @@ func Suback(code byte) Class { return fmt.Sprintf("suback_0x%02x", code) }
 
 // Puback is the class of a refused PUBLISH.
 func Puback(code byte) Class { return fmt.Sprintf("puback_0x%02x", code) }
+
+// Fixed lists every fixed class (the families are built by HTTP, Connack,
+// Suback and Puback); tests check sources and docs against it.
+var Fixed = []Class{
+	Backpressure, AuthRefused, ConnectionLost, Timeout, Cancelled,
+	ConnectionRefused, ConnectionReset, NoLocalPort, TLSVerify, Network,
+}
