@@ -20,7 +20,17 @@ const (
 	NoLocalPort       Class = "no_local_port"      // EADDRNOTAVAIL: ephemeral ports exhausted
 	TLSVerify         Class = "tls_verify"         // server certificate did not verify
 	Network           Class = "network"            // any other transport failure
+	Unfinished        Class = "unfinished"         // a user stopped while still logging in
+	NoEvent           Class = "no_event"           // an SOS event never arrived
+	NotVisible        Class = "not_visible"        // an SOS was not visible in time
+	Internal          Class = "internal"           // the simulator failed to build a message
 )
+
+// StillIn is the class of an SOS left in a state it should have left.
+func StillIn(state string) Class { return "still_" + state }
+
+// InState is the class of an SOS found in an unexpected state.
+func InState(state string) Class { return "state_" + state }
 
 // HTTP is the class of an HTTP response with a non-success status.
 func HTTP(status int) Class { return fmt.Sprintf("http_%d", status) }
@@ -39,4 +49,5 @@ func Puback(code byte) Class { return fmt.Sprintf("puback_0x%02x", code) }
 var Fixed = []Class{
 	Backpressure, AuthRefused, ConnectionLost, Timeout, Cancelled,
 	ConnectionRefused, ConnectionReset, NoLocalPort, TLSVerify, Network,
+	Unfinished, NoEvent, NotVisible, Internal,
 }

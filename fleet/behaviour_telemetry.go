@@ -142,7 +142,7 @@ func (p *telemetryPublish) run(context.Context) error {
 func (p *telemetryPublish) encode() ([]byte, bool) {
 	payload, err := json.Marshal(&p.fix.msg)
 	if err != nil {
-		p.b.puback.Error("internal")
+		p.b.puback.Error(errclass.Internal)
 		return nil, false
 	}
 	return payload, true

@@ -84,13 +84,13 @@ func (h *sdkHTTP) call(ctx context.Context, s scenario.Session, method, path str
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return "internal", err
+			return errclass.Internal, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, h.url(s, path), rd)
 	if err != nil {
-		return "internal", err
+		return errclass.Internal, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8") // what Dart's http sets with a body

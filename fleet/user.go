@@ -173,7 +173,7 @@ func (u *user) countUnfinished(l *life) {
 
 // classUnfinished is the error class of a login or reconnect still in
 // progress when its user was stopped.
-const classUnfinished = "unfinished"
+const classUnfinished = errclass.Unfinished
 
 func stopTimer(t *time.Timer) {
 	if t != nil {
