@@ -1,6 +1,8 @@
 package capacity
 
 import (
+	"github.com/eixamsim/eixamsim/errclass"
+
 	"context"
 	"fmt"
 	"sync"
@@ -21,7 +23,7 @@ const windowSlack = 150 * time.Millisecond
 
 // backpressureClass is the telemetry.puback error class of a tick dropped
 // because the user's in-flight window was full (as engine/ticker.go reads it).
-const backpressureClass = "backpressure"
+const backpressureClass = errclass.Backpressure
 
 // Stepper runs a search inside one engine run: it is the run's
 // fleet.StageSource (the steps) and its progress sink (every finished

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/eixamsim/eixamsim/errclass"
+
 	"strings"
 	"sync/atomic"
 	"time"
@@ -14,7 +16,7 @@ import (
 
 // backpressureClass is the telemetry.puback error class of a tick dropped
 // because the user's in-flight window was full (fleet/user.go).
-const backpressureClass = "backpressure"
+const backpressureClass = errclass.Backpressure
 
 // ticker closes one metrics interval per second and does what hangs off
 // each interval: flushing the hlog files, sampling the simulator's health

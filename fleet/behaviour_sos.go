@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"github.com/eixamsim/eixamsim/errclass"
+
 	"cmp"
 	"context"
 	"encoding/json"
@@ -190,7 +192,7 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	select {
 	case <-s.firstEv:
 	case <-grace.C:
-		b.delivered.Error("no_event")
+		b.delivered.Error(errclass.NoEvent)
 	}
 }
 
@@ -215,14 +217,14 @@ func (s *sosRun) waitVisible(ctx context.Context, u *user) {
 			return
 		}
 		if time.Now().Add(visiblePoll).After(deadline) {
-			b.visible.Error("not_visible")
+			b.visible.Error(errclass.NotVisible)
 			return
 		}
 		poll.Reset(visiblePoll)
 		select {
 		case <-poll.C:
 		case <-s.ended:
-			b.visible.Error("not_visible")
+			b.visible.Error(errclass.NotVisible)
 			return
 		}
 	}
@@ -259,11 +261,11 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 			return
 		}
 		if after.Incident != nil && after.Incident.State != want {
-			doneM.Error("still_" + after.Incident.State)
+			doneM.Error(errclass.StillIn(after.Incident.State))
 			return
 		}
 	} else if body.Incident.State != want {
-		doneM.Error("state_" + body.Incident.State)
+		doneM.Error(errclass.InState(body.Incident.State))
 		return
 	}
 	doneM.Record(time.Since(t0))

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"github.com/eixamsim/eixamsim/errclass"
+
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -53,7 +55,7 @@ func newTelemetry(e env) behaviour {
 	}
 	b.refuse = func(context.Context) error {
 		b.unsent.Inc()
-		b.puback.Error("backpressure")
+		b.puback.Error(errclass.Backpressure)
 		return nil
 	}
 	return b
@@ -140,7 +142,7 @@ func (p *telemetryPublish) run(context.Context) error {
 func (p *telemetryPublish) encode() ([]byte, bool) {
 	payload, err := json.Marshal(&p.fix.msg)
 	if err != nil {
-		p.b.puback.Error("internal")
+		p.b.puback.Error(errclass.Internal)
 		return nil, false
 	}
 	return payload, true

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"github.com/eixamsim/eixamsim/errclass"
+
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -82,13 +84,13 @@ func (h *sdkHTTP) call(ctx context.Context, s scenario.Session, method, path str
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return "internal", err
+			return errclass.Internal, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, h.url(s, path), rd)
 	if err != nil {
-		return "internal", err
+		return errclass.Internal, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8") // what Dart's http sets with a body
@@ -111,7 +113,7 @@ func (h *sdkHTTP) call(ctx context.Context, s scenario.Session, method, path str
 		return classifyNetError(err), err
 	}
 	if !wantStatus(resp.StatusCode) {
-		return fmt.Sprintf("http_%d", resp.StatusCode), fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, snippet(data))
+		return errclass.HTTP(resp.StatusCode), fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, snippet(data))
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -138,19 +140,19 @@ func classifyNetError(err error) string {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "cancelled"
+		return errclass.Cancelled
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
+		return errclass.Timeout
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection_refused"
+		return errclass.ConnectionRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return "connection_reset"
+		return errclass.ConnectionReset
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return "no_local_port"
+		return errclass.NoLocalPort
 	}
 	var tlsErr *tls.CertificateVerificationError
 	if errors.As(err, &tlsErr) {
-		return "tls_verify"
+		return errclass.TLSVerify
 	}
-	return "network"
+	return errclass.Network
 }

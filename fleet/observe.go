@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"github.com/eixamsim/eixamsim/errclass"
+
 	"context"
 	"errors"
 	"fmt"
@@ -76,9 +78,9 @@ func (c conn) publish(m *metrics.Latency, log *slog.Logger, intended time.Time, 
 		class := classifyNetError(err)
 		switch {
 		case resp != nil && resp.ReasonCode >= 0x80:
-			class = fmt.Sprintf("puback_0x%02x", resp.ReasonCode)
-		case c.ctx.Err() != nil, class == "network", class == "connection_reset":
-			class = "connection_lost"
+			class = errclass.Puback(resp.ReasonCode)
+		case c.ctx.Err() != nil, class == errclass.Network, class == errclass.ConnectionReset:
+			class = errclass.ConnectionLost
 		}
 		log.Debug("publish failed", "metric", m.Name(), "class", class, "err", err)
 		m.Fail(class, fmt.Errorf("publish %s: %w", p.Topic, err))

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"github.com/eixamsim/eixamsim/errclass"
+
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -171,7 +173,7 @@ func (u *user) countUnfinished(l *life) {
 
 // classUnfinished is the error class of a login or reconnect still in
 // progress when its user was stopped.
-const classUnfinished = "unfinished"
+const classUnfinished = errclass.Unfinished
 
 func stopTimer(t *time.Timer) {
 	if t != nil {
@@ -482,7 +484,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	case sa != nil && len(sa.Reasons) == 1 && sa.Reasons[0] >= 0x80:
 		// paho returns an error together with a refusing SUBACK; the
 		// reason code is what the broker said.
-		class = fmt.Sprintf("suback_0x%02x", sa.Reasons[0])
+		class = errclass.Suback(sa.Reasons[0])
 		err = fmt.Errorf("subscribe %s refused: reason 0x%02X", topic, sa.Reasons[0])
 	case err != nil && context.Cause(hungUp) != nil && ctx.Err() == nil:
 		class = classConnectionLost
@@ -502,16 +504,16 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 
 // classConnectionLost is the error class of an operation whose connection
 // was lost (or hung up by the broker) before it was answered.
-const classConnectionLost = "connection_lost"
+const classConnectionLost = errclass.ConnectionLost
 
 // connackClass names a refused CONNECT: bad credentials and not-authorised
 // are auth failures; anything else keeps its reason code.
 func connackClass(code byte) string {
 	switch code {
 	case 0x86, 0x87, 0x04, 0x05:
-		return "auth_refused"
+		return errclass.AuthRefused
 	}
-	return fmt.Sprintf("connack_0x%02x", code)
+	return errclass.Connack(code)
 }
 
 // lost handles an unsolicited loss of client: count it and reconnect per
