@@ -92,7 +92,13 @@ func startPrometheus(t *testing.T) string {
 // value by its labels' JSON.
 func query(t *testing.T, base, q string) map[string]float64 {
 	t.Helper()
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	return queryURL(t, base+"/api/v1/query?query="+url.QueryEscape(q), q)
+}
+
+// queryURL runs the instant query at u (q is for messages).
+func queryURL(t *testing.T, u, q string) map[string]float64 {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
