@@ -354,3 +354,38 @@ func fmt_(m map[string]float64) string {
 	}
 	return ""
 }
+
+// TestCapacityWorkersPushTheirShards runs a capacity search in two worker
+// processes with --remote-write: each worker pushes its share of the load
+// under its own shard label, and the run's id is the one its result
+// directories record.
+func TestCapacityWorkersPushTheirShards(t *testing.T) {
+	base := startPrometheus(t)
+	bin := testbin.Path(t, "../cmd/eixamsim")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "capacity.yaml")
+	if err := os.WriteFile(path, []byte(capacityScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	log := eixamsimRun(t, bin, []string{"capacity", path, "--procs", "2", "--out", out, "--quiet",
+		"--remote-write", base + "/api/v1/write", "--remote-write-interval", "500ms"}, 0, 4)
+	if strings.Contains(log, testToken) {
+		t.Errorf("the token is in the output:\n%s", log)
+	}
+	var logins float64
+	for i := range 2 {
+		s := readSummaryFile(t, procs.ShardDir(out, i, 2))
+		sel := `{job="eixamsim",run_id="` + s.Meta.RunID + `",shard="` + strconv.Itoa(i) + `"}`
+		got := query(t, base, `last_over_time(eixamsim_user_login_seconds_count`+sel+`[15m])`)
+		if fmt_(got) != strconv.FormatInt(s.Metrics[scenario.UserLogin].Count, 10) {
+			t.Errorf("worker %d: user_login count %v, want its summary.json's %d", i, got, s.Metrics[scenario.UserLogin].Count)
+		}
+		for _, v := range got {
+			logins += v
+		}
+	}
+	if logins < 8 {
+		t.Errorf("the workers' logins sum to %v, want the ceiling's 8 users at least", logins)
+	}
+}
