@@ -29,6 +29,9 @@ type Options struct {
 	OnStep func(StepResult)
 	// Started, if set, is called as engine.Options.Started.
 	Started func(engine.Live) error
+	// Watch, if set, is given the search's Position before the first
+	// step, to call from any goroutine while the search runs.
+	Watch func(position func() Position)
 	// Warn, if set, is engine.Options.Warn.
 	Warn func(string)
 	// Logger receives the fleet's debug detail; nil discards it.
@@ -75,6 +78,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		}
 	}
 	st := NewStepper(cfg, sc, users, lim, opts.OnStep)
+	if opts.Watch != nil {
+		opts.Watch(st.Position)
+	}
 	res := &Result{Name: sc.Name, Capacity: cfg.Capacity, Start: time.Now()}
 	if opts.Workers != nil {
 		dir, err := runWorkers(ctx, run, st, opts)

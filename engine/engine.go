@@ -101,6 +101,9 @@ type Live struct {
 	Start    time.Time
 	Registry *metrics.Registry
 	Status   func() fleet.Status
+	// RunID is the run's id as summary.json's meta.run_id has it: every
+	// shard's; "" for a whole run without Options.RunID.
+	RunID string
 }
 
 // Result is what a run that started left behind: its result directory and
@@ -208,7 +211,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 		}
 	}
 	if opts.Started != nil {
-		live := Live{Scenario: sc, Target: tgt.Target, Dir: dir, Start: start, Registry: reg, Status: runner.Status}
+		live := Live{Scenario: sc, Target: tgt.Target, Dir: dir, Start: start, Registry: reg, Status: runner.Status, RunID: sh.runID}
 		if err := opts.Started(live); err != nil {
 			_ = hlogs.Close() // as above
 			return nil, err

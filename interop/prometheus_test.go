@@ -92,7 +92,13 @@ func startPrometheus(t *testing.T) string {
 // value by its labels' JSON.
 func query(t *testing.T, base, q string) map[string]float64 {
 	t.Helper()
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	return queryURL(t, base+"/api/v1/query?query="+url.QueryEscape(q), q)
+}
+
+// queryURL runs the instant query at u (q is for messages).
+func queryURL(t *testing.T, u, q string) map[string]float64 {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,8 +131,8 @@ func query(t *testing.T, base, q string) map[string]float64 {
 
 // TestRemoteWriteToPrometheus pushes a run's live families to a real
 // Prometheus for a couple of seconds, changing values between pushes, and
-// queries back what arrived: the last pushed values, the labels, and the
-// histogram.
+// queries back what arrived: the last pushed values, the labels, the
+// histogram, and the staleness markers that end every series.
 func TestRemoteWriteToPrometheus(t *testing.T) {
 	base := startPrometheus(t)
 
@@ -168,23 +174,26 @@ func TestRemoteWriteToPrometheus(t *testing.T) {
 		q    string
 		want map[string]float64
 	}{
-		{`eixamsim_mqtt_disconnects_total`, map[string]float64{`{"__name__":"eixamsim_mqtt_disconnects_total","job":"interop"}`: 10}},
-		{`eixamsim_users_online`, map[string]float64{`{"__name__":"eixamsim_users_online","job":"interop"}`: 17}},
+		{`eixamsim_mqtt_disconnects_total`, map[string]float64{`{"__name__":"eixamsim_mqtt_disconnects_total","job":"interop","run_id":"r42"}`: 10}},
+		{`eixamsim_users_online`, map[string]float64{`{"__name__":"eixamsim_users_online","job":"interop","run_id":"r42"}`: 17}},
 		{`eixamsim_arrivals_dropped_total`, map[string]float64{
-			`{"__name__":"eixamsim_arrivals_dropped_total","job":"interop"}`:                         0,
-			`{"__name__":"eixamsim_arrivals_dropped_total","job":"interop","reason":"no_idle_user"}`: 1,
+			`{"__name__":"eixamsim_arrivals_dropped_total","job":"interop","run_id":"r42"}`:                         0,
+			`{"__name__":"eixamsim_arrivals_dropped_total","job":"interop","reason":"no_idle_user","run_id":"r42"}`: 1,
 		}},
 		{`sum(eixamsim_arrivals_dropped_total)`, map[string]float64{`{}`: 1}},
-		{`eixamsim_telemetry_puback_seconds_count`, map[string]float64{`{"__name__":"eixamsim_telemetry_puback_seconds_count","job":"interop"}`: 10}},
-		{`eixamsim_telemetry_puback_seconds_bucket{le="0.005"}`, map[string]float64{`{"__name__":"eixamsim_telemetry_puback_seconds_bucket","job":"interop","le":"0.005"}`: 5}},
-		{`eixamsim_telemetry_puback_errors_total`, map[string]float64{`{"__name__":"eixamsim_telemetry_puback_errors_total","job":"interop"}`: 0}},
+		{`eixamsim_telemetry_puback_seconds_count`, map[string]float64{`{"__name__":"eixamsim_telemetry_puback_seconds_count","job":"interop","run_id":"r42"}`: 10}},
+		{`eixamsim_telemetry_puback_seconds_bucket{le="0.005"}`, map[string]float64{`{"__name__":"eixamsim_telemetry_puback_seconds_bucket","job":"interop","le":"0.005","run_id":"r42"}`: 5}},
+		{`eixamsim_telemetry_puback_errors_total`, map[string]float64{`{"__name__":"eixamsim_telemetry_puback_errors_total","job":"interop","run_id":"r42"}`: 0}},
 		{`eixamsim_info`, map[string]float64{`{"__name__":"eixamsim_info","job":"interop","run_id":"r42","scenario":"remote-write","version":"test"}`: 1}},
-		{`eixamsim_run_finished`, map[string]float64{`{"__name__":"eixamsim_run_finished","job":"interop"}`: 1}},
+		{`eixamsim_run_finished`, map[string]float64{`{"__name__":"eixamsim_run_finished","job":"interop","run_id":"r42"}`: 1}},
 		// Pushed throughout, so a rate over the pushes is defined.
 		{`count_over_time(eixamsim_mqtt_disconnects_total[1m]) >= 5`, nil},
 	}
+	// The last push's time: after it come the staleness markers, which
+	// end every series (checked below).
+	at := lastSample(t, base, `eixamsim_run_finished`)
 	for _, c := range checks {
-		got := query(t, base, c.q)
+		got := queryAt(t, base, c.q, at)
 		if c.want == nil {
 			if len(got) != 1 {
 				t.Errorf("%s: %v, want one series (several pushes stored)", c.q, got)
@@ -194,5 +203,8 @@ func TestRemoteWriteToPrometheus(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("%s = %v, want %v", c.q, got, c.want)
 		}
+	}
+	if got := query(t, base, `{job="interop"}`); len(got) != 0 {
+		t.Errorf("series still current after the run: %v, want every one ended by a staleness marker", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/eixamsim/eixamsim/capacity"
 	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/metrics/prom"
 	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -36,6 +37,9 @@ type capacityFlags struct {
 	procs   procsFlags
 	stepsFD int
 	shard   shardFlags
+	// prom: --metrics-addr and --remote-write, as run has them
+	// (metricsaddr.go).
+	prom promFlags
 }
 
 func newCapacityCmd(e *env) *cobra.Command {
@@ -83,7 +87,7 @@ internal error.`,
 				return err
 			}
 			if f.stepsFD > 0 {
-				return runCapacityWorker(cmd, sc, f, scrubArgs(e.args))
+				return runCapacityWorker(cmd, sc, f, scrubArgs(e.args), e.stderr)
 			}
 			for _, name := range []string{"shard", "shards", "run-id", "start-at", "status-fd", "procs-target"} {
 				if fl.Changed(name) {
@@ -93,6 +97,9 @@ internal error.`,
 			workers, err := f.workers(fl, args[0], sc, e.stderr)
 			if err != nil {
 				return err
+			}
+			if workers != nil && fl.Changed("metrics-addr") {
+				return usageError("capacity: --metrics-addr serves one process's metrics, and this search runs in %d worker processes: use --remote-write, which every worker pushes with its shard label", workers.Count)
 			}
 			return runCapacity(cmd, sc, f, workers, scrubArgs(e.args), e.stdout, e.stderr)
 		},
@@ -111,6 +118,7 @@ internal error.`,
 	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable)")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice with `N` (1..2^53-1)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the headline")
+	f.prom.register(fl)
 	f.procs.register(fl)
 	fl.IntVar(&f.stepsFD, strings.TrimPrefix(procs.StepsFDFlag, "--"), 0, "worker of --procs: read the steps from file descriptor `FD`")
 	f.shard.getenv = os.LookupEnv
@@ -164,8 +172,19 @@ func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Sce
 
 // runCapacityWorker is one worker process of a search (--steps-fd): its
 // shard of the search's load, steps from the parent, status lines back.
-func runCapacityWorker(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, commandLine []string) error {
+func runCapacityWorker(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, commandLine []string, stderr io.Writer) error {
+	plan, err := planMetrics(f.prom, cmd.Flags()) // --remote-write, passed on by the parent
+	if err != nil {
+		return err
+	}
+	defer plan.close()
+	var live *promOutputs
+	defer func() { live.stop(stderr) }()
 	var opts engine.Options
+	opts.Started = func(l engine.Live) (err error) {
+		live, err = plan.start(l, lineWriter(stderr))
+		return err
+	}
 	if err := f.shard.apply(cmd.Flags(), &opts, time.Now()); err != nil {
 		return err
 	}
@@ -178,7 +197,7 @@ func runCapacityWorker(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlag
 		return usageError("capacity: %s %d / %s %d: not open file descriptors", procs.StepsFDFlag, f.stepsFD, procs.StatusFDFlag, f.procs.statusFD)
 	}
 	opts.CommandLine = commandLine
-	_, err := capacity.RunWorker(cmd.Context(), sc, capacity.WorkerOptions{
+	_, err = capacity.RunWorker(cmd.Context(), sc, capacity.WorkerOptions{
 		Steps: steps, Status: status, Target: f.procs.target, Engine: opts,
 	})
 	return err
@@ -235,6 +254,13 @@ func (f *capacityFlags) apply(fl *pflag.FlagSet, sc *scenario.Scenario) error {
 // runCapacity runs the search, printing each step as it is judged, then
 // the headline; the exit code says how it ended.
 func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, workers *capacity.Workers, commandLine []string, stdout, stderr io.Writer) error {
+	plan, err := planMetrics(f.prom, cmd.Flags()) // metricsaddr.go: before anything is created
+	if err != nil {
+		return err
+	}
+	defer plan.close()
+	var live *promOutputs
+	defer func() { live.stop(stderr) }()
 	c := sc.Capacity
 	if !f.quiet {
 		fmt.Fprintf(stderr, "eixamsim: capacity of %q: %s from %v to at most %v, warm-up %v, hold %v per step\n",
@@ -267,6 +293,16 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 	res, err := capacity.Run(cmd.Context(), sc, capacity.Options{
 		Workers:     workers,
 		CommandLine: commandLine,
+		Watch: func(position func() capacity.Position) {
+			plan.step = func() prom.Step { return prom.Step(position()) }
+		},
+		Started: func(l engine.Live) (err error) { // one process; workers push their own
+			live, err = plan.start(l, lineWriter(stderr))
+			if u := live.URL(); u != "" && !f.quiet {
+				fmt.Fprintf(stderr, "eixamsim: Prometheus metrics at %s\n", u)
+			}
+			return err
+		},
 		Warn: func(msg string) {
 			if !f.quiet {
 				fmt.Fprintf(stderr, "eixamsim: warning: %s\n", msg)

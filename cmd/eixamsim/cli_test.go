@@ -218,8 +218,9 @@ func TestLingerAndRemoteWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	scraped, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	body := withoutRunLabels(string(scraped))
 	for _, want := range []string{"eixamsim_run_finished 1", `scenario="linger"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("lingering endpoint lacks %q", want)

@@ -59,8 +59,10 @@ func (p *procsFlags) worker(sc *scenario.Scenario) (*scenario.Scenario, error) {
 
 // procsRefused are run's flags that --procs cannot take: it runs its own
 // shards, and its workers cannot share one metrics port. (A --baseline
-// goes to every worker, and the merge judges the whole run by it.)
-var procsRefused = []string{"shard", "shards", "metrics-addr", "remote-write", "linger",
+// goes to every worker, and the merge judges the whole run by it; so does
+// --remote-write, each worker pushing its own series, labelled with its
+// shard.)
+var procsRefused = []string{"shard", "shards", "metrics-addr", "linger",
 	strings.TrimPrefix(procs.StatusFDFlag, "--"), strings.TrimPrefix(procs.TargetFlag, "--")}
 
 // procsOwn are run's flags the parent sets for each worker itself; every

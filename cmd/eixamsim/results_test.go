@@ -187,7 +187,7 @@ func TestReportCommandRerendersTheSameFiles(t *testing.T) {
 
 // promValue finds one sample's value in a Prometheus text body.
 func promValue(body, series string) (float64, bool) {
-	for _, line := range strings.Split(body, "\n") {
+	for _, line := range strings.Split(withoutRunLabels(body), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			return f, err == nil
@@ -206,6 +206,10 @@ func TestRunServesPrometheusMetrics(t *testing.T) {
 	var last float64
 	var sawOnline, sawStage bool
 	for _, body := range r.scrapes {
+		if !strings.Contains(body, `run_id="`) || !strings.Contains(body, `shard="0"`) || !strings.Contains(body, `instance="`) {
+			t.Errorf("a scrape's series lack run_id, shard or instance:\n%s", body)
+		}
+		body = withoutRunLabels(body)
 		n, _ := promValue(body, "eixamsim_telemetry_puback_seconds_count")
 		if n < last {
 			t.Errorf("telemetry count went down: %v -> %v", last, n)
@@ -219,7 +223,7 @@ func TestRunServesPrometheusMetrics(t *testing.T) {
 	if last == 0 || !sawOnline || !sawStage {
 		t.Errorf("scrapes never showed telemetry (%v), 20 users online (%v) or the steady stage (%v):\n%s", last, sawOnline, sawStage, r.scrapes[len(r.scrapes)-1])
 	}
-	body := r.scrapes[len(r.scrapes)-1]
+	body := withoutRunLabels(r.scrapes[len(r.scrapes)-1])
 	for _, want := range []string{
 		"# TYPE eixamsim_telemetry_puback_seconds histogram",
 		`eixamsim_telemetry_puback_seconds_bucket{le="+Inf"}`,
@@ -234,4 +238,14 @@ func TestRunServesPrometheusMetrics(t *testing.T) {
 	if strings.Contains(body, "go_goroutines") || strings.Contains(body, "process_cpu") {
 		t.Error("the endpoint serves the default registry's metrics")
 	}
+}
+
+// runLabelRE matches the labels every series carries (prom.Info).
+var runLabelRE = regexp.MustCompile(`(instance|run_id|shard)="[^"]*",?`)
+
+// withoutRunLabels is a scrape with the run_id, shard and instance labels
+// taken out, so its lines read as a series' own labels.
+func withoutRunLabels(body string) string {
+	body = runLabelRE.ReplaceAllString(body, "")
+	return strings.NewReplacer(",}", "}", "{}", "").Replace(body)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/progress"
@@ -23,12 +24,11 @@ type runFlags struct {
 	out        string
 	noProgress bool
 	quiet      bool
-	// metricsAddr serves live Prometheus metrics there (metricsaddr.go);
-	// linger keeps serving them after the run until interrupted.
-	metricsAddr string
-	linger      bool
-	// remoteWrite pushes the same metrics to a remote-write endpoint.
-	remoteWrite string
+	// prom: --metrics-addr and --remote-write with its options
+	// (metricsaddr.go); linger keeps serving the metrics after the run
+	// until interrupted.
+	prom   promFlags
+	linger bool
 	// set overrides scenario keys, "key.path=value", in order.
 	set  []string
 	seed uint64
@@ -71,7 +71,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 			if err := f.shard.apply(cmd.Flags(), &f.engine, time.Now()); err != nil {
 				return err
 			}
-			if f.linger && f.metricsAddr == "" {
+			if f.linger && f.prom.metricsAddr == "" {
 				return usageError("run: --linger keeps the metrics endpoint up after the run: it needs --metrics-addr")
 			}
 			sc, err := scenario.Load(args[0], opts)
@@ -92,7 +92,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 			if sc, err = f.procs.worker(sc); err != nil {
 				return err
 			}
-			return runScenario(cmd.Context(), sc, f, scrubArgs(e.args), e.stdout, e.stderr)
+			return runScenario(cmd.Context(), sc, f, cmd.Flags(), scrubArgs(e.args), e.stdout, e.stderr)
 		},
 	}
 	fl := cmd.Flags()
@@ -110,9 +110,8 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	f.results.register(fl)
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress (without it: bars on a terminal, otherwise one status line every 10s)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
-	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
+	f.prom.register(fl)
 	fl.BoolVar(&f.linger, "linger", false, "keep serving --metrics-addr after the run until interrupted (for a last scrape)")
-	fl.StringVar(&f.remoteWrite, "remote-write", "", "push the same metrics every 10s, and once at the end, to the Prometheus remote-write `URL` (e.g. http://prometheus:9090/api/v1/write)")
 	f.results.wrapRun(cmd, e, &f)
 	return cmd
 }
@@ -139,10 +138,10 @@ func (f *runFlags) options(cmd *cobra.Command) (scenario.Options, error) {
 
 // runScenario runs sc: progress on stderr, the metrics endpoint if asked
 // for, the table (or, with --quiet, the verdict line) on stdout at the end.
-func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, commandLine []string, stdout, stderr io.Writer) error {
+func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, fl *pflag.FlagSet, commandLine []string, stdout, stderr io.Writer) error {
 	// The port is taken and the URL checked before anything else, so a
 	// clash is a usage error that leaves no result directory behind.
-	plan, err := planMetrics(f) // metricsaddr.go
+	plan, err := planMetrics(f.prom, fl) // metricsaddr.go
 	if err != nil {
 		return err
 	}
@@ -161,7 +160,7 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, command
 		}
 	}
 	opts.Started = func(l engine.Live) error {
-		m, err := plan.start(l, stderr)
+		m, err := plan.start(l, warnLine(prog))
 		if err != nil {
 			return err
 		}

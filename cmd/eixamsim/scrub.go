@@ -9,7 +9,9 @@ const redacted = "[redacted]"
 // secret replaced by [redacted]: --secret's value (refused anyway), and
 // the value of a --set whose key names a secret (identity.app_secret, or
 // any key with "secret", "hash", "password" or "token" in it). Both the
-// "--flag value" and "--flag=value" forms are scrubbed.
+// "--flag value" and "--flag=value" forms are scrubbed. A
+// --remote-write-header keeps its name and loses its value (it may be an
+// Authorization).
 func scrubArgs(args []string) []string {
 	out := make([]string, len(args))
 	copy(out, args)
@@ -27,6 +29,13 @@ func scrubArgs(args []string) []string {
 				out[i] = out[i][:strings.Index(out[i], "=")+1] + redacted
 			} else if i+1 < len(out) {
 				out[i+1] = redacted
+				i++
+			}
+		case "remote-write-header":
+			if inline {
+				out[i] = out[i][:strings.Index(out[i], "=")+1] + redactHeader(value)
+			} else if i+1 < len(out) {
+				out[i+1] = redactHeader(out[i+1])
 				i++
 			}
 		case "set":

@@ -325,6 +325,8 @@ func containerEnv(t *testing.T, c corev1.Container, b *built, secrets, network m
 				t.Fatalf("env %s: no stand-in for secret %s key %s", e.Name, ref.Name, ref.Key)
 			}
 			env[e.Name] = v
+		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
+			env[e.Name] = "eixamsim-local" // the pod's name
 		default:
 			t.Fatalf("env %s: unsupported source", e.Name)
 		}

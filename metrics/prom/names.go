@@ -70,7 +70,8 @@ func families(m scenario.Metric) []string {
 // other or with the run-wide families.
 func checkNames(ms []scenario.Metric) error {
 	owner := map[string]string{}
-	for _, f := range []string{familyInfo, familyStart, familyFinished, familyTarget, familyStage, familyRemaining} {
+	for _, f := range []string{familyInfo, familyStart, familyFinished, familyTarget, familyStage, familyRemaining,
+		familyStep, familyStepLoad, familyStepsDone, familyBestLoad} {
 		owner[f] = "(run-wide)"
 	}
 	for _, m := range ms {

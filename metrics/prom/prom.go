@@ -45,12 +45,38 @@ type Status struct {
 	OnlineUsers int
 }
 
-// Info labels the eixamsim_info metric. Empty fields are exported as
-// empty labels (that is, absent).
+// Info names the run. RunID, Shard and Instance label every series the
+// collector exports, so that the shards of one run, pushed to one
+// receiver or scraped by one Prometheus, stay distinct series that sum to
+// the run; Version and Scenario label eixamsim_info only. Empty fields are
+// left out (to Prometheus an empty label is no label).
 type Info struct {
 	Version  string // eixamsim's version
 	Scenario string // the scenario's name
-	RunID    string // the run's id, e.g. its result directory's name
+	RunID    string // the run's id: meta.run_id, shared by every shard of a run
+	// Shard is this process's shard index, "0" for a run of one process.
+	Shard string
+	// Instance names the process: the pod's name in Kubernetes, else the
+	// host name.
+	Instance string
+}
+
+// Label names of Info's fields on every series.
+const (
+	LabelRunID    = "run_id"
+	LabelShard    = "shard"
+	LabelInstance = "instance"
+)
+
+// constLabels are the labels Info puts on every series.
+func (i Info) constLabels() prometheus.Labels {
+	ls := prometheus.Labels{}
+	for name, v := range map[string]string{LabelRunID: i.RunID, LabelShard: i.Shard, LabelInstance: i.Instance} {
+		if v != "" {
+			ls[name] = v
+		}
+	}
+	return ls
 }
 
 // Config says what a Collector exports. The zero value exports the whole
@@ -74,8 +100,13 @@ type Config struct {
 	// (eixamsim_users_target, eixamsim_stage_info,
 	// eixamsim_stage_remaining_seconds).
 	Status func() Status
-	// Info labels eixamsim_info.
+	// Info labels eixamsim_info, and every series with the run's id,
+	// shard and instance.
 	Info Info
+	// Step, if not nil, is called once per scrape for the capacity search's
+	// families (eixamsim_capacity_*): the step in progress and the steps
+	// judged so far.
+	Step func() Step
 }
 
 // Collector is a prometheus.Collector over a metrics.Registry. It is safe
@@ -90,6 +121,7 @@ type Collector struct {
 	names           []string // every exported eixamsim name, sorted
 
 	info, started, done, target, stage, remaining *prometheus.Desc
+	step                                          stepDescs
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -106,16 +138,18 @@ func New(reg *metrics.Registry, cfg Config) (*Collector, error) {
 	if err := checkNames(cfg.Metrics); err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
+	cl := cfg.Info.constLabels()
 	c := &Collector{
 		reg: reg, cfg: cfg,
 		latency: map[string]*prometheus.Desc{}, errors: map[string]*prometheus.Desc{},
 		counter: map[string]*prometheus.Desc{}, gauge: map[string]*prometheus.Desc{},
-		info:      prometheus.NewDesc(familyInfo, "eixamsim's version and the run's scenario and id as labels; always 1.", []string{"version", "scenario", "run_id"}, nil),
-		started:   prometheus.NewDesc(familyStart, "Start of the run, Unix time in seconds.", nil, nil),
-		done:      prometheus.NewDesc(familyFinished, "1 once the run has ended (the endpoint may be kept open after it), else 0.", nil, nil),
-		target:    prometheus.NewDesc(familyTarget, "Users the current stage wants online.", nil, nil),
-		stage:     prometheus.NewDesc(familyStage, "The current stage: always 1, with its name and 0-based index as labels.", []string{"stage", "index"}, nil),
-		remaining: prometheus.NewDesc(familyRemaining, "Time until the current stage ends, in seconds.", nil, nil),
+		info:      prometheus.NewDesc(familyInfo, "eixamsim's version and the run's scenario as labels; always 1.", []string{"version", "scenario"}, cl),
+		started:   prometheus.NewDesc(familyStart, "Start of the run, Unix time in seconds.", nil, cl),
+		done:      prometheus.NewDesc(familyFinished, "1 once the run has ended (the endpoint may be kept open after it), else 0.", nil, cl),
+		target:    prometheus.NewDesc(familyTarget, "Users the current stage wants online.", nil, cl),
+		stage:     prometheus.NewDesc(familyStage, "The current stage: always 1, with its name and 0-based index as labels.", []string{"stage", "index"}, cl),
+		remaining: prometheus.NewDesc(familyRemaining, "Time until the current stage ends, in seconds.", nil, cl),
+		step:      newStepDescs(cl),
 	}
 	for _, m := range cfg.Metrics {
 		c.names = append(c.names, m.Name)
@@ -123,9 +157,9 @@ func New(reg *metrics.Registry, cfg Config) (*Collector, error) {
 		switch m.Kind {
 		case scenario.KindLatency:
 			c.latency[m.Name] = prometheus.NewDesc(LatencyFamily(m.Name),
-				fmt.Sprintf("%s: latency of successful operations in seconds, since the start (%s).", m.Name, desc), nil, nil)
+				fmt.Sprintf("%s: latency of successful operations in seconds, since the start (%s).", m.Name, desc), nil, cl)
 			c.errors[m.Name] = prometheus.NewDesc(ErrorsFamily(m.Name),
-				fmt.Sprintf("%s: failed operations by error class, since the start; the series without class stays 0.", m.Name), []string{"class"}, nil)
+				fmt.Sprintf("%s: failed operations by error class, since the start; the series without class stays 0.", m.Name), []string{"class"}, cl)
 		case scenario.KindCounter:
 			var labels []string
 			help := fmt.Sprintf("%s: %s, since the start (%s).", m.Name, desc, m.Unit)
@@ -133,9 +167,9 @@ func New(reg *metrics.Registry, cfg Config) (*Collector, error) {
 				labels = []string{l}
 				help = fmt.Sprintf("%s: %s, since the start (%s), by %s; the series without %s stays 0.", m.Name, desc, m.Unit, l, l)
 			}
-			c.counter[m.Name] = prometheus.NewDesc(CounterFamily(m.Name), help, labels, nil)
+			c.counter[m.Name] = prometheus.NewDesc(CounterFamily(m.Name), help, labels, cl)
 		case scenario.KindGauge:
-			c.gauge[m.Name] = prometheus.NewDesc(GaugeFamily(m.Name), fmt.Sprintf("%s: %s (%s).", m.Name, desc, m.Unit), nil, nil)
+			c.gauge[m.Name] = prometheus.NewDesc(GaugeFamily(m.Name), fmt.Sprintf("%s: %s (%s).", m.Name, desc, m.Unit), nil, cl)
 		}
 	}
 	sort.Strings(c.names)
@@ -172,6 +206,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.info, c.started, c.done, c.target, c.stage, c.remaining} {
 		ch <- d
 	}
+	if c.cfg.Step != nil {
+		c.step.describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector: it snapshots every latency
@@ -185,7 +222,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(gauges[name]))
 	}
 
-	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, c.cfg.Info.Version, c.cfg.Info.Scenario, c.cfg.Info.RunID)
+	ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, c.cfg.Info.Version, c.cfg.Info.Scenario)
+	if c.cfg.Step != nil {
+		c.step.collect(ch, c.cfg.Step())
+	}
 	if !c.cfg.Start.IsZero() {
 		ch <- prometheus.MustNewConstMetric(c.started, prometheus.GaugeValue, float64(c.cfg.Start.UnixNano())/1e9)
 	}

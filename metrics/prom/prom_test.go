@@ -2,6 +2,7 @@ package prom
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -98,7 +99,7 @@ func TestEveryFamilyIsThereFromTheStart(t *testing.T) {
 		}
 	}
 	info := series(got["eixamsim_info"])
-	if len(info) != 1 || info["run_id=,scenario=smoke,version=1.2.3"] != 1 {
+	if len(info) != 1 || info["scenario=smoke,version=1.2.3"] != 1 {
 		t.Errorf("eixamsim_info = %v", info)
 	}
 	if v := series(got["eixamsim_start_time_seconds"])[""]; v != 1_700_000_000 {
@@ -325,4 +326,58 @@ func TestScrapePassesPromtool(t *testing.T) {
 	reg.Gauge(scenario.UsersOnline).Add(7)
 	c.Finish()
 	check("with values")
+}
+
+// TestEverySeriesNamesItsRunShardAndInstance checks that the run's id,
+// shard and instance label every series, so that two shards' series never
+// collide, and that the capacity families are there with a Step.
+func TestEverySeriesNamesItsRunShardAndInstance(t *testing.T) {
+	reg := metrics.NewRegistry()
+	reg.Latency(scenario.TelemetryPuback).Error("timeout")
+	reg.Counter(scenario.ArrivalsDropped + ".no_idle_user").Inc()
+	step := func() Step {
+		return Step{Index: 3, Load: 400, Dimension: "users", Passed: 2, Failed: 1, PassedLoad: 200}
+	}
+	info := Info{Version: "v", Scenario: "s", RunID: "soak-7", Shard: "1", Instance: "pod-1"}
+	got := gather(t, newCollector(t, reg, Config{Start: time.Now(), Info: info, Step: step,
+		Status: func() Status { return Status{Stage: "a", TargetUsers: 1} }}))
+	n := 0
+	for name, mf := range got {
+		for _, m := range mf.GetMetric() {
+			n++
+			ls := map[string]string{}
+			for _, l := range m.GetLabel() {
+				ls[l.GetName()] = l.GetValue()
+			}
+			if ls[LabelRunID] != "soak-7" || ls[LabelShard] != "1" || ls[LabelInstance] != "pod-1" {
+				t.Errorf("%s %v: lacks run_id, shard or instance", name, ls)
+			}
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d series", n)
+	}
+	key := "instance=pod-1,run_id=soak-7,shard=1"
+	for family, want := range map[string]map[string]float64{
+		"eixamsim_capacity_step":        {key: 3},
+		"eixamsim_capacity_step_load":   {"dimension=users," + key: 400},
+		"eixamsim_capacity_passed_load": {"dimension=users," + key: 200},
+		"eixamsim_capacity_steps_total": {key + ",verdict=pass": 2, key + ",verdict=fail": 1, key + ",verdict=inconclusive": 0},
+	} {
+		s := series(got[family])
+		if fmt.Sprint(s) != fmt.Sprint(want) {
+			t.Errorf("%s = %v, want %v", family, s, want)
+		}
+	}
+	if got["eixamsim_capacity_step"] != nil && got["eixamsim_info"] == nil {
+		t.Error("no eixamsim_info")
+	}
+	// Without a Step, no capacity family; without Info fields, no labels.
+	got = gather(t, newCollector(t, reg, Config{}))
+	if got["eixamsim_capacity_step"] != nil {
+		t.Error("capacity families exported without a search")
+	}
+	if s := series(got["eixamsim_users_online"]); len(s) != 1 || s[""] != 0 {
+		t.Errorf("users_online without Info = %v, want one unlabelled series", s)
+	}
 }

@@ -273,3 +273,165 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadersAndCredentials(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want map[string]string // header -> value
+	}{
+		{"headers and a bearer token", Config{Headers: http.Header{"X-Scope-Orgid": {"tenant-1"}}, BearerToken: "tok"},
+			map[string]string{"X-Scope-OrgID": "tenant-1", "Authorization": "Bearer tok"}},
+		{"basic auth", Config{BasicAuth: &BasicAuth{User: "u", Password: "p:w"}},
+			map[string]string{"Authorization": "Basic dTpwOnc="}},
+		{"an Authorization header of its own", Config{Headers: http.Header{"Authorization": {"Custom x"}}},
+			map[string]string{"Authorization": "Custom x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newReceiver(t)
+			tt.cfg.URL = r.srv.URL + "/api/v1/write"
+			p, err := New(testGatherer(t), tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Push(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := r.requests()[0].header
+			for h, v := range tt.want {
+				if got.Get(h) != v {
+					t.Errorf("%s = %q, want %q", h, got.Get(h), v)
+				}
+			}
+			if got.Get("Content-Encoding") != "snappy" {
+				t.Error("the protocol's headers were lost")
+			}
+		})
+	}
+}
+
+func TestBadHeadersAndCredentials(t *testing.T) {
+	g := prometheus.NewRegistry()
+	for name, cfg := range map[string]Config{
+		"bad header name":            {Headers: http.Header{"Bad Name": {"x"}}},
+		"bad header value":           {Headers: http.Header{"X-A": {"a\nb"}}},
+		"protocol header":            {Headers: http.Header{"Content-Encoding": {"gzip"}}},
+		"token and basic auth":       {BearerToken: "t", BasicAuth: &BasicAuth{User: "u"}},
+		"token and an Authorization": {BearerToken: "t", Headers: http.Header{"Authorization": {"x"}}},
+		"basic auth without a user":  {BasicAuth: &BasicAuth{Password: "p"}},
+	} {
+		cfg.URL = "http://127.0.0.1:1/api/v1/write"
+		_, err := New(g, cfg)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if strings.Contains(err.Error(), "Bearer") || (cfg.BearerToken != "" && strings.Contains(err.Error(), cfg.BearerToken+" ")) {
+			t.Errorf("%s: the error shows the credentials: %v", name, err)
+		}
+	}
+	if _, err := New(g, Config{URL: "http://user:hunter2@h:1/w", Interval: -1}); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("New = %v, want an error without the URL's password", err)
+	}
+}
+
+// TestRunEndsWithStaleMarkers checks the last two requests of a run: the
+// final values, then a staleness marker for every series ever pushed
+// (also one that was gone from the last gather), a millisecond or more
+// later.
+func TestRunEndsWithStaleMarkers(t *testing.T) {
+	r := newReceiver(t)
+	reg := prometheus.NewPedanticRegistry()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x_users", Help: "h"})
+	gone := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x_gone", Help: "h"})
+	reg.MustRegister(g, gone)
+	p, err := New(reg, Config{URL: r.srv.URL + "/api/v1/write", Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reg.Unregister(gone)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reqs := r.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want the push, the final push and the markers", len(reqs))
+	}
+	final, stale := reqs[1], reqs[2]
+	if _, ok := final.series["x_gone{job=eixamsim}"]; ok {
+		t.Error("the final push has the unregistered gauge")
+	}
+	for _, k := range []string{"x_users{job=eixamsim}", "x_gone{job=eixamsim}"} {
+		s, ok := stale.series[k]
+		if !ok || math.Float64bits(s.value) != 0x7ff0000000000002 {
+			t.Errorf("%s: marker %+v (present %v), want the stale NaN", k, s, ok)
+		}
+		if ok && s.tsMs <= final.series["x_users{job=eixamsim}"].tsMs {
+			t.Errorf("%s: marker at %d, not after the final push", k, s.tsMs)
+		}
+	}
+	if len(stale.series) != 2 {
+		t.Errorf("markers for %v, want the two series", stale.series)
+	}
+}
+
+// TestFailuresAreReportedOnceAndRecovery checks that a receiver refusing
+// pushes gives one warning, not one per push, and its recovery another.
+func TestFailuresAreReportedOnceAndRecovery(t *testing.T) {
+	r := newReceiver(t)
+	r.status = http.StatusUnauthorized
+	warns := make(chan string, 100)
+	p, err := New(testGatherer(t), Config{URL: "http://user:hunter2@" + r.srv.Listener.Addr().String() + "/api/v1/write",
+		Interval: 5 * time.Millisecond, BearerToken: "s3cret-token", Warn: func(m string) { warns <- m }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	next := func() string {
+		t.Helper()
+		select {
+		case m := <-warns:
+			return m
+		case <-time.After(10 * time.Second):
+			t.Fatal("no warning")
+			return ""
+		}
+	}
+	first := next()
+	if !strings.Contains(first, "401") || !strings.Contains(first, "failed") {
+		t.Errorf("first warning %q, want the failure with its status", first)
+	}
+	for i := 0; len(r.requests()) < 5; i++ { // several failed pushes: still one warning
+		if i > 2000 {
+			t.Fatal("the pushes stopped")
+		}
+		select {
+		case m := <-warns:
+			t.Fatalf("second warning while still failing: %q", m)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	r.mu.Lock()
+	r.status = 0
+	r.mu.Unlock()
+	if m := next(); !strings.Contains(m, "works again") {
+		t.Errorf("recovery warning %q", m)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	for _, m := range []string{first} {
+		if strings.Contains(m, "hunter2") || strings.Contains(m, "s3cret-token") {
+			t.Errorf("warning shows a credential: %q", m)
+		}
+	}
+}
