@@ -28,9 +28,9 @@ type capacityFlags struct {
 	resolution, maxErrors string // percentages, parsed as the scenario's
 	warmup, hold          time.Duration
 	out                   string
-	set                   []string
-	seed                  uint64
-	quiet                 bool
+	// scenario: --set and --seed (scenarioflags.go).
+	scenario scenarioFlags
+	quiet    bool
 	// procs: --procs N|auto, and a worker's hidden flags (--status-fd,
 	// --procs-target, --steps-fd, --shard, --run-id, --start-at).
 	procs   procsFlags
@@ -67,11 +67,8 @@ internal error.`,
   eixamsim capacity my.yaml --start 5000 --max 60000 --procs auto`,
 		Args: exactArgs(1, "one scenario file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := scenario.Options{Set: f.set}
 			fl := cmd.Flags()
-			if fl.Changed("seed") {
-				opts.Seed = &f.seed
-			}
+			opts := f.scenario.options(fl)
 			if fl.Changed("out") {
 				opts.OutDir = &f.out
 			}
@@ -108,8 +105,7 @@ internal error.`,
 	fl.DurationVar(&f.hold, "hold", 0, "each step is measured this long (capacity.hold, default 10s)")
 	fl.StringVar(&f.maxErrors, "max-errors", "", "a step with more failed operations than `PERCENT` fails (capacity.max_errors, default 1%)")
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir)")
-	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable)")
-	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice with `N` (1..2^53-1)")
+	f.scenario.registerSet(fl)
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the headline")
 	f.procs.register(fl)
 	fl.IntVar(&f.stepsFD, strings.TrimPrefix(procs.StepsFDFlag, "--"), 0, "worker of --procs: read the steps from file descriptor `FD`")

@@ -18,8 +18,8 @@ import (
 
 // runFlags are the command-line options of `eixamsim run`.
 type runFlags struct {
-	users      int
-	duration   string // parsed by the scenario's parser: "8" needs a unit
+	// scenario: --users, --duration, --set, --seed (scenarioflags.go).
+	scenario   scenarioFlags
 	out        string
 	noProgress bool
 	quiet      bool
@@ -29,9 +29,6 @@ type runFlags struct {
 	linger      bool
 	// remoteWrite pushes the same metrics to a remote-write endpoint.
 	remoteWrite string
-	// set overrides scenario keys, "key.path=value", in order.
-	set  []string
-	seed uint64
 	// baseline is the result directory baseline rules compare with.
 	baseline string
 	// sharding: --shard, --shards, --start-at, --run-id (shard.go), as
@@ -97,12 +94,10 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
-	fl.IntVarP(&f.users, "users", "u", 0, "scale every stage's users target in proportion so the largest is `N` (fleet.users becomes N; open-model rates stay as written)")
-	fl.StringVarP(&f.duration, "duration", "d", "", "cut the stages at `DURATION` from the start (a duration past their end extends the last stage); needs a unit: 30s, 2m")
+	f.scenario.registerShape(fl)
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir); the previous run's files there are replaced")
-	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable, YAML value, checked like the file): fleet.users=50, behaviours.telemetry.every=5s, stages[1].users=10")
+	f.scenario.registerSet(fl)
 	fl.StringVar(&f.baseline, "baseline", "", "judge the thresholds written against a baseline (\"p(99) < baseline * 1.1\") with the result `DIR` of an earlier run (its summary.json and hdr/*.hlog)")
-	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice of the run with `N` (1..2^53-1); a run without one picks one and records it in summary.json")
 	f.shard.getenv = os.LookupEnv
 	f.shard.register(fl)
 	f.procs.register(fl)
@@ -119,18 +114,8 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 
 // options turns the flags that were given into scenario overrides.
 func (f *runFlags) options(cmd *cobra.Command) (scenario.Options, error) {
-	var opts scenario.Options
 	fl := cmd.Flags()
-	if fl.Changed("users") {
-		opts.Users = &f.users
-	}
-	if fl.Changed("duration") {
-		opts.DurationText = &f.duration // the scenario's parser: "8" needs a unit
-	}
-	if fl.Changed("seed") {
-		opts.Seed = &f.seed
-	}
-	opts.Set = f.set
+	opts := f.scenario.options(fl)
 	if fl.Changed("out") {
 		opts.OutDir = &f.out
 	}
