@@ -44,6 +44,9 @@ type Workers struct {
 	// Started, if set, is told about the workers once every one runs, and
 	// when their users start.
 	Started func(ws []*procs.Worker, startAt time.Time)
+	// CPUProfile and MemProfile, if set, have each worker write its own
+	// profile (procs.Config.CPUProfile).
+	CPUProfile, MemProfile string
 }
 
 // runWorkers carries a search in worker processes: the multi-process
@@ -54,6 +57,7 @@ func runWorkers(ctx context.Context, run *scenario.Scenario, st *Stepper, opts O
 	cfg, err := procs.Prepare(ctx, run, procs.Config{
 		Exe: wk.Exe, Args: wk.Args, Count: wk.Count, Dir: opts.Dir,
 		Output: wk.Output, CommandLine: opts.CommandLine, Steps: true,
+		CPUProfile: wk.CPUProfile, MemProfile: wk.MemProfile,
 	})
 	if err != nil {
 		return "", fmt.Errorf("capacity: %w", err)

@@ -36,6 +36,8 @@ type capacityFlags struct {
 	procs   procsFlags
 	stepsFD int
 	shard   shardFlags
+	// profile: --cpuprofile, --memprofile (profile.go).
+	profile profileFlags
 }
 
 func newCapacityCmd(e *env) *cobra.Command {
@@ -80,7 +82,7 @@ internal error.`,
 				return err
 			}
 			if f.stepsFD > 0 {
-				return runCapacityWorker(cmd, sc, f, scrubArgs(e.args))
+				return profiled(f.profile, e, func() error { return runCapacityWorker(cmd, sc, f, scrubArgs(e.args)) })
 			}
 			for _, name := range []string{"shard", "shards", "run-id", "start-at", "status-fd", "procs-target"} {
 				if fl.Changed(name) {
@@ -91,7 +93,7 @@ internal error.`,
 			if err != nil {
 				return err
 			}
-			return runCapacity(cmd, sc, f, workers, scrubArgs(e.args), e.stdout, e.stderr)
+			return profiled(f.profile, e, func() error { return runCapacity(cmd, sc, f, workers, scrubArgs(e.args), e.stdout, e.stderr) })
 		},
 	}
 	fl := cmd.Flags()
@@ -108,6 +110,7 @@ internal error.`,
 	f.scenario.registerSet(fl)
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the headline")
 	f.procs.register(fl)
+	f.profile.register(fl)
 	fl.IntVar(&f.stepsFD, strings.TrimPrefix(procs.StepsFDFlag, "--"), 0, "worker of --procs: read the steps from file descriptor `FD`")
 	f.shard.getenv = os.LookupEnv
 	f.shard.register(fl)
@@ -119,7 +122,7 @@ internal error.`,
 
 // capacityOwn are capacity's flags the parent does not pass on to its
 // workers: procs.Run sets --out and --quiet for each.
-var capacityOwn = map[string]bool{"procs": true, "out": true, "quiet": true}
+var capacityOwn = map[string]bool{"procs": true, "out": true, "quiet": true, profileOwn[0]: true, profileOwn[1]: true}
 
 // workers decides where the search's load runs: nil for this process
 // (--procs 1, or no --procs and a ceiling one process holds), else worker
@@ -155,7 +158,7 @@ func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Sce
 		fmt.Fprintf(stderr, "eixamsim: capacity: the ceiling (capacity.max %v) is more than one process holds; searching with %d worker process(es) (--procs auto)\n", sc.Capacity.Max, n)
 	}
 	args := append([]string{"capacity", path}, passedOn(fl, capacityOwn)...)
-	return &capacity.Workers{Count: n, Args: args}, nil // this binary (procs.Prepare)
+	return &capacity.Workers{Count: n, Args: args, CPUProfile: f.profile.cpu, MemProfile: f.profile.mem}, nil // this binary (procs.Prepare)
 }
 
 // runCapacityWorker is one worker process of a search (--steps-fd): its

@@ -65,7 +65,8 @@ var procsRefused = []string{"shard", "shards", "metrics-addr", "remote-write", "
 
 // procsOwn are run's flags the parent sets for each worker itself; every
 // other flag given is passed on as it was.
-var procsOwn = map[string]bool{"procs": true, "out": true, "no-progress": true, "quiet": true, "start-at": true, "run-id": true}
+var procsOwn = map[string]bool{"procs": true, "out": true, "no-progress": true, "quiet": true, "start-at": true, "run-id": true,
+	profileOwn[0]: true, profileOwn[1]: true}
 
 // runProcs runs sc (loaded from path) as worker processes: `run --procs`.
 func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.Scenario) error {
@@ -81,7 +82,7 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 		return err
 	}
 	cfg := procs.Config{Count: n, RunID: f.engine.RunID, StartAt: f.engine.StartAt, CommandLine: scrubArgs(e.args),
-		Args: append([]string{"run", path}, passedOn(fl, procsOwn)...)}
+		Args: append([]string{"run", path}, passedOn(fl, procsOwn)...), CPUProfile: f.profile.cpu, MemProfile: f.profile.mem}
 	if f.baseline != "" {
 		if cfg.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
 			return withCode(exitUsage, err)

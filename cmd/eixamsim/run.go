@@ -39,6 +39,8 @@ type runFlags struct {
 	procs procsFlags
 	// results: --results-to, a shard sending its results (collect.go).
 	results *resultsTo
+	// profile: --cpuprofile, --memprofile (profile.go).
+	profile profileFlags
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -79,7 +81,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 				return withCode(exitUsage, err)
 			}
 			if f.procs.procs != "" {
-				return runProcs(cmd, e, f, args[0], sc)
+				return profiled(f.profile, e, func() error { return runProcs(cmd, e, f, args[0], sc) })
 			}
 			if f.baseline != "" {
 				if f.engine.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
@@ -89,7 +91,9 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 			if sc, err = f.procs.worker(sc); err != nil {
 				return err
 			}
-			return runScenario(cmd.Context(), sc, f, scrubArgs(e.args), e.stdout, e.stderr)
+			return profiled(f.profile, e, func() error {
+				return runScenario(cmd.Context(), sc, f, scrubArgs(e.args), e.stdout, e.stderr)
+			})
 		},
 	}
 	fl := cmd.Flags()
@@ -103,6 +107,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	f.procs.register(fl)
 	f.results = &resultsTo{}
 	f.results.register(fl)
+	f.profile.register(fl)
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress (without it: bars on a terminal, otherwise one status line every 10s)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
