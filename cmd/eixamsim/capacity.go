@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,8 +16,18 @@ import (
 	"github.com/eixamsim/eixamsim/capacity"
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/procs"
+	"github.com/eixamsim/eixamsim/progress"
 	"github.com/eixamsim/eixamsim/scenario"
 )
+
+// sinkOrNil is s as an engine.Progress, nil when the display is off (a
+// nil progress.Sink in an interface is not nil).
+func sinkOrNil(s progress.Sink) engine.Progress {
+	if s == nil {
+		return nil
+	}
+	return s
+}
 
 // capacityFlags are the command-line options of `eixamsim capacity`: each
 // overrides one key of the scenario's capacity block.
@@ -29,8 +38,9 @@ type capacityFlags struct {
 	warmup, hold          time.Duration
 	out                   string
 	// scenario: --set and --seed (scenarioflags.go).
-	scenario scenarioFlags
-	quiet    bool
+	scenario   scenarioFlags
+	quiet      bool
+	noProgress bool
 	// procs: --procs N|auto, and a worker's hidden flags (--status-fd,
 	// --procs-target, --steps-fd, --shard, --run-id, --start-at).
 	procs   procsFlags
@@ -108,7 +118,8 @@ internal error.`,
 	fl.StringVar(&f.maxErrors, "max-errors", "", "a step with more failed operations than `PERCENT` fails (capacity.max_errors, default 1%)")
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir)")
 	f.scenario.registerSet(fl)
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the headline")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress (without it: bars on a terminal, otherwise one status line every 10s; the steps are printed either way)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the headline")
 	f.procs.register(fl)
 	f.profile.register(fl)
 	fl.IntVar(&f.stepsFD, strings.TrimPrefix(procs.StepsFDFlag, "--"), 0, "worker of --procs: read the steps from file descriptor `FD`")
@@ -121,8 +132,9 @@ internal error.`,
 }
 
 // capacityOwn are capacity's flags the parent does not pass on to its
-// workers: procs.Run sets --out and --quiet for each.
-var capacityOwn = map[string]bool{"procs": true, "out": true, "quiet": true, profileOwn[0]: true, profileOwn[1]: true}
+// workers: procs.Run sets --out, --quiet and the profiles for each (a
+// worker shows no progress: its status lines feed the parent's).
+var capacityOwn = map[string]bool{"procs": true, "out": true, "quiet": true, "no-progress": true, profileOwn[0]: true, profileOwn[1]: true}
 
 // workers decides where the search's load runs: nil for this process
 // (--procs 1, or no --procs and a ceiling one process holds), else worker
@@ -239,15 +251,20 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 		fmt.Fprintf(stderr, "eixamsim: capacity of %q: %s from %v to at most %v, warm-up %v, hold %v per step\n",
 			sc.Name, c.Dimension, c.Start, c.Max, c.Warmup, c.Hold)
 	}
+	// The live display, as run's: every line the search prints goes
+	// through it (Println: above the bars, from any goroutine).
+	barUsers := sc.MaxUsers()
+	if c.Dimension == scenario.DimensionUsers {
+		barUsers = int(c.Max)
+	}
+	prog := progress.New(stderr, f.quiet || f.noProgress, barUsers)
+	defer prog.Close()
 	if workers != nil {
-		var mu sync.Mutex // the workers' lines come from their reader goroutines
 		workers.Output = func(w *procs.Worker, line string, toStderr bool) {
 			if f.quiet && !toStderr {
 				return
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(stderr, "[worker %d] %s\n", w.Index, line)
+			prog.Println(fmt.Sprintf("[worker %d] %s", w.Index, line))
 		}
 		workers.Started = func(ws []*procs.Worker, startAt time.Time) {
 			if f.quiet {
@@ -257,18 +274,17 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 			for i, w := range ws {
 				pids[i] = strconv.Itoa(w.PID)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(stderr, "eixamsim: searching with %d worker processes (pids %s), starting at %s\n",
-				len(ws), strings.Join(pids, " "), startAt.UTC().Format(time.RFC3339))
+			prog.Println(fmt.Sprintf("eixamsim: searching with %d worker processes (pids %s), starting at %s",
+				len(ws), strings.Join(pids, " "), startAt.UTC().Format(time.RFC3339)))
 		}
 	}
 	res, err := capacity.Run(cmd.Context(), sc, capacity.Options{
 		Workers:     workers,
 		CommandLine: commandLine,
+		Progress:    sinkOrNil(prog.Sink()),
 		Warn: func(msg string) {
 			if !f.quiet {
-				fmt.Fprintf(stderr, "eixamsim: warning: %s\n", msg)
+				prog.Println("eixamsim: warning: " + msg)
 			}
 		},
 		OnStep: func(st capacity.StepResult) {
@@ -279,10 +295,11 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 			if len(st.Failed) > 0 {
 				why = ": " + strings.Join(st.Failed, "; ")
 			}
-			fmt.Fprintf(stderr, "eixamsim: step %d at %v: %s (achieved %.4g/s of %.4g/s offered, errors %.3g%%)%s\n",
-				st.Index, st.Load, st.Verdict, st.AchievedPerSecond, st.OfferedPerSecond, st.ErrorShare*100, why)
+			prog.Println(fmt.Sprintf("eixamsim: step %d at %v: %s (achieved %.4g/s of %.4g/s offered, errors %.3g%%)%s",
+				st.Index, st.Load, st.Verdict, st.AchievedPerSecond, st.OfferedPerSecond, st.ErrorShare*100, why))
 		},
 	})
+	prog.Close()
 	if res != nil {
 		fmt.Fprintf(stdout, "eixamsim: %s\n", res.Headline)
 		for _, a := range res.Advice {

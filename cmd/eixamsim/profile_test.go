@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -87,5 +88,29 @@ func TestProfileFile(t *testing.T) {
 		if got := procs.ProfileFile(in, 3); got != want {
 			t.Errorf("ProfileFile(%q, 3) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A search shows run's live progress (here, without a terminal, a status
+// line every 10s, from the workers' merged intervals), and under --procs
+// writes the parent's profile and one per worker.
+func TestCapacityProgressAndProfiles(t *testing.T) {
+	t.Parallel()
+	path, out := writeScenario(t, "cap", capacityScenario)
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "mem.pprof")
+	r := eixamsim(t, "capacity", path, "--start", "20", "--max", "40", "--warmup", "1s", "--hold", "6s", "--procs", "2",
+		"--out", out, "--cpuprofile", cpu, "--memprofile", mem)
+	if r.code != exitOK && r.code != exitGeneratorBound {
+		t.Fatalf("exit %d, want 0 or 4 (a busy machine)\nstderr:\n%s", r.code, r.stderr)
+	}
+	if !regexp.MustCompile(`(?m)^\[ *\d+s\] .*: \d+/\d+ users online, telemetry `).MatchString(r.stderr) {
+		t.Errorf("no status line on stderr:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "eixamsim: step 0 at 20: ") {
+		t.Errorf("the steps are not printed:\n%s", r.stderr)
+	}
+	for _, f := range []string{cpu, mem, filepath.Join(dir, "cpu.0.pprof"), filepath.Join(dir, "cpu.1.pprof"), filepath.Join(dir, "mem.0.pprof"), filepath.Join(dir, "mem.1.pprof")} {
+		checkProfile(t, f)
 	}
 }
