@@ -52,10 +52,11 @@ func TestRunProcsProfiles(t *testing.T) {
 	path, out := writeScenario(t, "prof", procsScenario(2))
 	dir := t.TempDir()
 	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap")
-	r := eixamsim(t, "run", path, "--procs", "2", "--out", out, "--no-progress", "--cpuprofile", cpu, "--memprofile", mem)
+	r := eixamsim(t, "run", path, "--procs", "2", "--out", out, "--no-progress", "--cpuprofile", cpu, "--memprofile", mem, "--summary-json", "-")
 	if !completed(r.code) {
 		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
 	}
+	checkSummaryOnStdout(t, r, out)
 	for _, f := range []string{cpu, mem, filepath.Join(dir, "cpu.0.pprof"), filepath.Join(dir, "cpu.1.pprof"), filepath.Join(dir, "heap.0"), filepath.Join(dir, "heap.1")} {
 		checkProfile(t, f)
 	}

@@ -41,6 +41,8 @@ type runFlags struct {
 	results *resultsTo
 	// profile: --cpuprofile, --memprofile (profile.go).
 	profile profileFlags
+	// summaryJSON: --summary-json FILE|- (summaryjson.go).
+	summaryJSON summaryJSON
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -100,6 +102,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 	fl.SortFlags = false
 	f.scenario.registerShape(fl)
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir); the previous run's files there are replaced")
+	f.summaryJSON.register(fl)
 	f.scenario.registerSet(fl)
 	fl.StringVar(&f.baseline, "baseline", "", "judge the thresholds written against a baseline (\"p(99) < baseline * 1.1\") with the result `DIR` of an earlier run (its summary.json and hdr/*.hlog)")
 	f.shard.getenv = os.LookupEnv
@@ -128,7 +131,8 @@ func (f *runFlags) options(cmd *cobra.Command) (scenario.Options, error) {
 }
 
 // runScenario runs sc: progress on stderr, the metrics endpoint if asked
-// for, the table (or, with --quiet, the verdict line) on stdout at the end.
+// for, the table (or, with --quiet, the verdict line) on stdout at the end
+// (on stderr when stdout is --summary-json's).
 func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, commandLine []string, stdout, stderr io.Writer) error {
 	// The port is taken and the URL checked before anything else, so a
 	// clash is a usage error that leaves no result directory behind.
@@ -174,13 +178,15 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, command
 	prog.Close()
 	live.finish(stderr)
 	if res != nil {
+		human := f.summaryJSON.human(stdout, stderr)
 		if f.quiet {
 			word, reason := report.Headline(res.Summary)
-			fmt.Fprintf(stdout, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Dir)
+			fmt.Fprintf(human, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Dir)
 		} else {
-			report.WriteText(stdout, res.Summary)
+			report.WriteText(human, res.Summary)
 			fmt.Fprintf(stderr, "eixamsim: results in %s\n", res.Dir)
 		}
+		f.summaryJSON.write(res.Dir, stdout, stderr)
 	}
 	if u := live.URL(); f.linger && u != "" && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "eixamsim: serving the final metrics at %s until interrupted (--linger)\n", u)
