@@ -1,12 +1,17 @@
 package main
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // A misspelt command or flag gets the nearest name, from the binary as a
@@ -96,5 +101,43 @@ func TestVersionIsStamped(t *testing.T) {
 		if err != nil || string(out) != want {
 			t.Errorf("%v: %v, %q; want %q", args, err, out, want)
 		}
+	}
+}
+
+// Every flag that takes a value names it the same way in --help: one
+// upper-case metavar (--out DIR, --users N, --duration DURATION), never
+// pflag's type names (string, int, duration, float).
+func TestOneMetavarStyle(t *testing.T) {
+	metavar := regexp.MustCompile(`^[A-Z][A-Z0-9_.=/,:@]*$`)
+	root := newRoot(&env{stdout: io.Discard, stderr: io.Discard})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			name, _ := pflag.UnquoteUsage(f)
+			if f.Value.Type() == "bool" || f.Hidden {
+				return
+			}
+			if !metavar.MatchString(name) {
+				t.Errorf("%s --%s: metavar %q; want an upper-case word in backquotes in its usage", c.CommandPath(), f.Name, name)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// compare -o DIR is --out DIR, as every command's -o.
+func TestCompareShortOut(t *testing.T) {
+	root := newRoot(&env{stdout: io.Discard, stderr: io.Discard})
+	for _, c := range root.Commands() {
+		if f := c.Flags().ShorthandLookup("o"); f != nil && f.Name != "out" {
+			t.Errorf("%s -o is --%s, want --out", c.Name(), f.Name)
+		}
+	}
+	cmp, _, _ := root.Find([]string{"compare"})
+	if f := cmp.Flags().ShorthandLookup("o"); f == nil {
+		t.Error("compare has no -o")
 	}
 }
