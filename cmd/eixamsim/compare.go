@@ -21,7 +21,7 @@ func newCompareCmd(e *env) *cobra.Command {
 		quiet           bool
 	)
 	cmd := &cobra.Command{
-		Use:   "compare BASE_DIR NEW_DIR [flags]",
+		Use: "compare BASE_DIR NEW_DIR [flags]",
 		Example: `  eixamsim compare results/main results/pr
   eixamsim compare results/main results/pr -o results/compare --fail-on 'telemetry.puback: p(99) > +10%'
   eixamsim compare results/main results/pr -o results/compare --quiet   # files only`,
