@@ -18,7 +18,7 @@ import (
 type summaryJSON string
 
 func (s *summaryJSON) register(fl *pflag.FlagSet) {
-	fl.StringVar((*string)(s), "summary-json", "", "also write the run's summary.json to `FILE`, or with - to stdout (the table and every other line then go to stderr), for a pipeline: --summary-json - | jq .verdict")
+	fl.StringVar((*string)(s), "summary-json", "", "also write the run's summary.json to `FILE`, or with - to stdout (the table and every other line then go to stderr), for a pipeline: --summary-json - | jq .end_reason")
 }
 
 // human is where the lines for a person go: stderr when stdout is the
