@@ -29,6 +29,7 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"run", valid, "--userz=5"}, "eixamsim: run: unknown flag --userz; did you mean --users? (see 'eixamsim run --help')"},
 		{[]string{"capacity", valid, "--hol", "5s"}, "eixamsim: capacity: unknown flag --hol; did you mean --hold? (see 'eixamsim capacity --help')"},
 		{[]string{"validate", valid, "--sett", "fleet.users=5"}, "eixamsim: validate: unknown flag --sett; did you mean --set? (see 'eixamsim validate --help')"},
+		{[]string{"help", "runn"}, `eixamsim: unknown command "runn"; did you mean "run"? (see 'eixamsim --help')`},
 		{[]string{"completion", "bsh"}, `eixamsim: completion: unknown command "bsh"; did you mean "bash"? (see 'eixamsim completion --help')`},
 		// nothing close: no guess
 		{[]string{"run", valid, "--bogus"}, "eixamsim: run: unknown flag --bogus (see 'eixamsim run --help')"},

@@ -60,6 +60,17 @@ thresholds failed, 100 aborted, 130 interrupted (docs/ci.md).`,
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
+		if c.Name() == "help" && c.Run != nil { // `help runn`: did you mean run
+			show := c.Run
+			c.Run = nil
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if found, rest, err := cmd.Root().Find(args); err == nil && len(rest) > 0 && found.HasSubCommands() {
+					return unknownCommand(found, rest[0])
+				}
+				show(cmd, args)
+				return nil
+			}
+		}
 		if c.Name() == "completion" { // `completion bsh`: did you mean bash
 			c.Args = noArgs
 			c.RunE = func(cmd *cobra.Command, _ []string) error {
