@@ -9,9 +9,12 @@ import (
 	"net/url"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/health"
+	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/outcome"
 	"github.com/eixamsim/eixamsim/procs"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -41,6 +44,34 @@ type Options struct {
 	// Workers, if set, runs the search's load in worker processes of this
 	// binary (see Workers); nil runs it in this process.
 	Workers *Workers
+	// Progress, if set, is told about every interval of the search as
+	// engine.Options.Progress is about a run's (a live display): in one
+	// process the engine's own, with worker processes the workers'
+	// intervals merged, users online summed.
+	Progress engine.Progress
+}
+
+// tee is two engine.Progress sinks as one: the Stepper first, then the
+// caller's display.
+type tee struct{ first, second engine.Progress }
+
+func (t tee) WriteInterval(metric string, h *hdr.Histogram) error {
+	err := t.first.WriteInterval(metric, h)
+	_ = t.second.WriteInterval(metric, h) // a display's failure is not the search's
+	return err
+}
+
+func (t tee) Update(st fleet.Status, p metrics.Point) {
+	t.first.Update(st, p)
+	t.second.Update(st, p)
+}
+
+// progressOf is the engine.Progress of a search in one process.
+func progressOf(st *Stepper, display engine.Progress) engine.Progress {
+	if display == nil {
+		return st
+	}
+	return tee{st, display}
 }
 
 // maxSteps bounds a search's length for the run's nominal duration: more
@@ -97,7 +128,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 	eres, err := engine.Run(ctx, run, engine.Options{
 		Dir:      opts.Dir,
-		Progress: st,
+		Progress: progressOf(st, opts.Progress),
 		Steps:    st,
 		Started: func(l engine.Live) error {
 			st.Begin(l.Start)

@@ -10,6 +10,8 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/eixamsim/eixamsim/engine"
+	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/health"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/outcome"
@@ -44,6 +46,9 @@ type Workers struct {
 	// Started, if set, is told about the workers once every one runs, and
 	// when their users start.
 	Started func(ws []*procs.Worker, startAt time.Time)
+	// CPUProfile and MemProfile, if set, have each worker write its own
+	// profile (procs.Config.CPUProfile).
+	CPUProfile, MemProfile string
 }
 
 // runWorkers carries a search in worker processes: the multi-process
@@ -54,6 +59,7 @@ func runWorkers(ctx context.Context, run *scenario.Scenario, st *Stepper, opts O
 	cfg, err := procs.Prepare(ctx, run, procs.Config{
 		Exe: wk.Exe, Args: wk.Args, Count: wk.Count, Dir: opts.Dir,
 		Output: wk.Output, CommandLine: opts.CommandLine, Steps: true,
+		CPUProfile: wk.CPUProfile, MemProfile: wk.MemProfile,
 	})
 	if err != nil {
 		return "", fmt.Errorf("capacity: %w", err)
@@ -73,6 +79,7 @@ func runWorkers(ctx context.Context, run *scenario.Scenario, st *Stepper, opts O
 	})
 	st.Begin(startAt)
 	iv := newIntervals(wk.Count, st)
+	iv.display = opts.Progress
 	cfg.Status = iv.add
 	drove := make(chan struct{})
 	var searching sync.WaitGroup
@@ -153,12 +160,16 @@ func drive(ctx context.Context, st *Stepper, iv *intervals, ws []*procs.Worker, 
 // every worker still running has sent interval k or a later one.
 type intervals struct {
 	st mergedSink
+	// display, if set, is told about each merged interval too, with the
+	// workers' users online and wanted summed (Options.Progress).
+	display engine.Progress
 
 	mu      sync.Mutex
 	n       int
 	dead    []bool
 	latest  []int              // the last interval index each worker sent; -1 for none
 	values  []map[string]int64 // each worker's counter and gauge values at its last flushed interval
+	status  []fleet.Status     // each worker's fleet status in its last line
 	slots   map[int]*slot
 	settled map[int]map[int]time.Time // step -> worker -> at
 	ended   bool                      // the search ended: an exit is no longer a death
@@ -181,7 +192,7 @@ type slot struct {
 }
 
 func newIntervals(n int, st mergedSink) *intervals {
-	iv := &intervals{st: st, n: n, dead: make([]bool, n), latest: make([]int, n), values: make([]map[string]int64, n),
+	iv := &intervals{st: st, n: n, dead: make([]bool, n), latest: make([]int, n), values: make([]map[string]int64, n), status: make([]fleet.Status, n),
 		slots: map[int]*slot{}, settled: map[int]map[int]time.Time{}, changed: make(chan struct{})}
 	for i := range iv.latest {
 		iv.latest[i] = -1
@@ -232,6 +243,7 @@ func (iv *intervals) add(i int, s procs.Status) {
 		sl.lat[name] = cur
 	}
 	sl.values[i] = s.Values
+	iv.status[i] = fleet.Status{Stage: s.Stage, StageIndex: s.StageIndex, StageEnd: s.StageEnd, Target: s.Target, Online: s.Online}
 	if s.Health != nil {
 		sl.samples[i] = *s.Health
 	}
@@ -290,6 +302,31 @@ func (iv *intervals) emit(sl *slot) {
 		_ = iv.st.WriteInterval(name, h)
 	}
 	iv.st.UpdateWorkers(p, sl.samples)
+	if iv.display != nil {
+		for name, h := range sl.hists {
+			_ = iv.display.WriteInterval(name, h)
+		}
+		iv.display.Update(iv.fleetStatus(), p)
+	}
+}
+
+// fleetStatus is the workers' status summed: users online and wanted of
+// the workers still running, the stage of the first of them (all run the
+// same steps); iv.mu is held.
+func (iv *intervals) fleetStatus() fleet.Status {
+	var st fleet.Status
+	staged := false
+	for i, s := range iv.status {
+		if iv.dead[i] {
+			continue
+		}
+		st.Online += s.Online
+		st.Target += s.Target
+		if !staged && s.Stage != "" {
+			st.Stage, st.StageIndex, st.StageEnd, staged = s.Stage, s.StageIndex, s.StageEnd, true
+		}
+	}
+	return st
 }
 
 // exited marks worker i as gone and says whether that happened before

@@ -288,3 +288,47 @@ func TestWorkersInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// displayRecorder is a live display: what Options.Progress is told.
+type displayRecorder struct {
+	hists  int64 // telemetry.puback counts written since the last Update
+	counts []int64
+	status []fleet.Status
+}
+
+func (d *displayRecorder) WriteInterval(name string, h *hdr.Histogram) error {
+	if name == scenario.TelemetryPuback {
+		d.hists += h.TotalCount()
+	}
+	return nil
+}
+
+func (d *displayRecorder) Update(st fleet.Status, _ metrics.Point) {
+	d.status = append(d.status, st)
+	d.counts = append(d.counts, d.hists)
+	d.hists = 0
+}
+
+// TestIntervalsFeedTheDisplay: with worker processes the display gets each
+// merged interval, its histograms merged and the users online and wanted
+// of the workers still running summed, the stage of the first.
+func TestIntervalsFeedTheDisplay(t *testing.T) {
+	d := &displayRecorder{}
+	iv := newIntervals(2, &sinkRecorder{})
+	iv.display = d
+	line := func(k, n int, online int64, stage string) procs.Status {
+		s := statusLine(t, k, n, 5, online)
+		s.Online, s.Target, s.Stage = online, 10, stage
+		return s
+	}
+	iv.add(0, line(1, 10, 3, "step-1"))
+	iv.add(1, line(1, 30, 4, "step-1"))
+	if len(d.status) != 1 || d.status[0].Online != 7 || d.status[0].Target != 20 || d.status[0].Stage != "step-1" || d.counts[0] != 40 {
+		t.Fatalf("display told %+v, histograms %v; want 7 of 20 online in step-1, 40 samples", d.status, d.counts)
+	}
+	iv.exited(0)
+	iv.add(1, line(2, 5, 6, "step-2"))
+	if n := len(d.status); n != 2 || d.status[1].Online != 6 || d.status[1].Target != 10 || d.status[1].Stage != "step-2" {
+		t.Errorf("after worker 0 exited the display was told %+v; want worker 1's 6 of 10 in step-2", d.status)
+	}
+}

@@ -86,6 +86,10 @@ type Config struct {
 	// Exited, if set, is told about each worker as soon as it has exited
 	// (from a goroutine of its own per worker), before Run returns.
 	Exited func(Exit)
+
+	// CPUProfile and MemProfile, if set, are the parent's --cpuprofile and
+	// --memprofile files: worker i writes its own, ProfileFile(path, i).
+	CPUProfile, MemProfile string
 }
 
 // Result is a finished multi-process run.
@@ -226,7 +230,7 @@ func (cfg Config) workerArgs(i int) []string {
 	if cfg.Steps {
 		args = append(args, StepsFDFlag, strconv.Itoa(StepsFD))
 	}
-	return args
+	return append(args, cfg.profileArgs(i)...)
 }
 
 // clearDirs removes the files a previous run left in the run's result

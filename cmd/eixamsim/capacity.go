@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,8 +17,18 @@ import (
 	"github.com/eixamsim/eixamsim/engine"
 	"github.com/eixamsim/eixamsim/metrics/prom"
 	"github.com/eixamsim/eixamsim/procs"
+	"github.com/eixamsim/eixamsim/progress"
 	"github.com/eixamsim/eixamsim/scenario"
 )
+
+// sinkOrNil is s as an engine.Progress, nil when the display is off (a
+// nil progress.Sink in an interface is not nil).
+func sinkOrNil(s progress.Sink) engine.Progress {
+	if s == nil {
+		return nil
+	}
+	return s
+}
 
 // capacityFlags are the command-line options of `eixamsim capacity`: each
 // overrides one key of the scenario's capacity block.
@@ -29,9 +38,10 @@ type capacityFlags struct {
 	resolution, maxErrors string // percentages, parsed as the scenario's
 	warmup, hold          time.Duration
 	out                   string
-	set                   []string
-	seed                  uint64
-	quiet                 bool
+	// scenario: --set and --seed (scenarioflags.go).
+	scenario   scenarioFlags
+	quiet      bool
+	noProgress bool
 	// procs: --procs N|auto, and a worker's hidden flags (--status-fd,
 	// --procs-target, --steps-fd, --shard, --run-id, --start-at).
 	procs   procsFlags
@@ -40,6 +50,8 @@ type capacityFlags struct {
 	// prom: --metrics-addr and --remote-write, as run has them
 	// (metricsaddr.go).
 	prom promFlags
+	// profile: --cpuprofile, --memprofile (profile.go).
+	profile profileFlags
 }
 
 func newCapacityCmd(e *env) *cobra.Command {
@@ -71,11 +83,8 @@ internal error.`,
   eixamsim capacity my.yaml --start 5000 --max 60000 --procs auto`,
 		Args: exactArgs(1, "one scenario file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := scenario.Options{Set: f.set}
 			fl := cmd.Flags()
-			if fl.Changed("seed") {
-				opts.Seed = &f.seed
-			}
+			opts := f.scenario.options(fl)
 			if fl.Changed("out") {
 				opts.OutDir = &f.out
 			}
@@ -87,7 +96,7 @@ internal error.`,
 				return err
 			}
 			if f.stepsFD > 0 {
-				return runCapacityWorker(cmd, sc, f, scrubArgs(e.args), e.stderr)
+				return profiled(f.profile, e, func() error { return runCapacityWorker(cmd, sc, f, scrubArgs(e.args), e.stderr) })
 			}
 			for _, name := range []string{"shard", "shards", "run-id", "start-at", "status-fd", "procs-target"} {
 				if fl.Changed(name) {
@@ -101,25 +110,26 @@ internal error.`,
 			if workers != nil && fl.Changed("metrics-addr") {
 				return usageError("capacity: --metrics-addr serves one process's metrics, and this search runs in %d worker processes: use --remote-write, which every worker pushes with its shard label", workers.Count)
 			}
-			return runCapacity(cmd, sc, f, workers, scrubArgs(e.args), e.stdout, e.stderr)
+			return profiled(f.profile, e, func() error { return runCapacity(cmd, sc, f, workers, scrubArgs(e.args), e.stdout, e.stderr) })
 		},
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
-	fl.StringVar(&f.dimension, "dimension", "", "what grows: `users` or <behaviour>.rate (capacity.dimension)")
-	fl.Float64Var(&f.start, "start", 0, "the first step's load, users or arrivals per second (capacity.start)")
-	fl.Float64Var(&f.max, "max", 0, "the ceiling (capacity.max)")
-	fl.Float64Var(&f.factor, "factor", 0, "geometric step factor until the first failure (capacity.factor, default 2)")
+	fl.StringVar(&f.dimension, "dimension", "", "what grows, `DIMENSION`: users or <behaviour>.rate (capacity.dimension)")
+	fl.Float64Var(&f.start, "start", 0, "the first step's `LOAD`, users or arrivals per second (capacity.start)")
+	fl.Float64Var(&f.max, "max", 0, "the ceiling `LOAD` (capacity.max)")
+	fl.Float64Var(&f.factor, "factor", 0, "geometric step `FACTOR` until the first failure (capacity.factor, default 2)")
 	fl.StringVar(&f.resolution, "resolution", "", "bisect until the failing load is within `PERCENT` of the passing one (capacity.resolution, default 5%)")
-	fl.DurationVar(&f.warmup, "warmup", 0, "each step runs this long once its users are online before it is measured (capacity.warmup, default 5s)")
-	fl.DurationVar(&f.hold, "hold", 0, "each step is measured this long (capacity.hold, default 10s)")
+	fl.DurationVar(&f.warmup, "warmup", 0, "each step runs for `DURATION` once its users are online before it is measured (capacity.warmup, default 5s)")
+	fl.DurationVar(&f.hold, "hold", 0, "each step is measured for `DURATION` (capacity.hold, default 10s)")
 	fl.StringVar(&f.maxErrors, "max-errors", "", "a step with more failed operations than `PERCENT` fails (capacity.max_errors, default 1%)")
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir)")
-	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable)")
-	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice with `N` (1..2^53-1)")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the headline")
+	f.scenario.registerSet(fl)
+	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress (without it: bars on a terminal, otherwise one status line every 10s; the steps are printed either way)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the headline")
 	f.prom.register(fl)
 	f.procs.register(fl)
+	f.profile.register(fl)
 	fl.IntVar(&f.stepsFD, strings.TrimPrefix(procs.StepsFDFlag, "--"), 0, "worker of --procs: read the steps from file descriptor `FD`")
 	f.shard.getenv = os.LookupEnv
 	f.shard.register(fl)
@@ -130,8 +140,9 @@ internal error.`,
 }
 
 // capacityOwn are capacity's flags the parent does not pass on to its
-// workers: procs.Run sets --out and --quiet for each.
-var capacityOwn = map[string]bool{"procs": true, "out": true, "quiet": true}
+// workers: procs.Run sets --out, --quiet and the profiles for each (a
+// worker shows no progress: its status lines feed the parent's).
+var capacityOwn = map[string]bool{"procs": true, "out": true, "quiet": true, "no-progress": true, profileOwn[0]: true, profileOwn[1]: true}
 
 // workers decides where the search's load runs: nil for this process
 // (--procs 1, or no --procs and a ceiling one process holds), else worker
@@ -167,7 +178,7 @@ func (f *capacityFlags) workers(fl *pflag.FlagSet, path string, sc *scenario.Sce
 		fmt.Fprintf(stderr, "eixamsim: capacity: the ceiling (capacity.max %v) is more than one process holds; searching with %d worker process(es) (--procs auto)\n", sc.Capacity.Max, n)
 	}
 	args := append([]string{"capacity", path}, passedOn(fl, capacityOwn)...)
-	return &capacity.Workers{Count: n, Args: args}, nil // this binary (procs.Prepare)
+	return &capacity.Workers{Count: n, Args: args, CPUProfile: f.profile.cpu, MemProfile: f.profile.mem}, nil // this binary (procs.Prepare)
 }
 
 // runCapacityWorker is one worker process of a search (--steps-fd): its
@@ -266,15 +277,20 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 		fmt.Fprintf(stderr, "eixamsim: capacity of %q: %s from %v to at most %v, warm-up %v, hold %v per step\n",
 			sc.Name, c.Dimension, c.Start, c.Max, c.Warmup, c.Hold)
 	}
+	// The live display, as run's: every line the search prints goes
+	// through it (Println: above the bars, from any goroutine).
+	barUsers := sc.MaxUsers()
+	if c.Dimension == scenario.DimensionUsers {
+		barUsers = int(c.Max)
+	}
+	prog := progress.New(stderr, f.quiet || f.noProgress, barUsers)
+	defer prog.Close()
 	if workers != nil {
-		var mu sync.Mutex // the workers' lines come from their reader goroutines
 		workers.Output = func(w *procs.Worker, line string, toStderr bool) {
 			if f.quiet && !toStderr {
 				return
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(stderr, "[worker %d] %s\n", w.Index, line)
+			prog.Println(fmt.Sprintf("[worker %d] %s", w.Index, line))
 		}
 		workers.Started = func(ws []*procs.Worker, startAt time.Time) {
 			if f.quiet {
@@ -284,28 +300,27 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 			for i, w := range ws {
 				pids[i] = strconv.Itoa(w.PID)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(stderr, "eixamsim: searching with %d worker processes (pids %s), starting at %s\n",
-				len(ws), strings.Join(pids, " "), startAt.UTC().Format(time.RFC3339))
+			prog.Println(fmt.Sprintf("eixamsim: searching with %d worker processes (pids %s), starting at %s",
+				len(ws), strings.Join(pids, " "), startAt.UTC().Format(time.RFC3339)))
 		}
 	}
 	res, err := capacity.Run(cmd.Context(), sc, capacity.Options{
 		Workers:     workers,
 		CommandLine: commandLine,
+		Progress:    sinkOrNil(prog.Sink()),
 		Watch: func(position func() capacity.Position) {
 			plan.step = func() prom.Step { return prom.Step(position()) }
 		},
 		Started: func(l engine.Live) (err error) { // one process; workers push their own
-			live, err = plan.start(l, lineWriter(stderr))
+			live, err = plan.start(l, func(msg string) { prog.Println("eixamsim: warning: " + msg) })
 			if u := live.URL(); u != "" && !f.quiet {
-				fmt.Fprintf(stderr, "eixamsim: Prometheus metrics at %s\n", u)
+				prog.Println("eixamsim: Prometheus metrics at " + u)
 			}
 			return err
 		},
 		Warn: func(msg string) {
 			if !f.quiet {
-				fmt.Fprintf(stderr, "eixamsim: warning: %s\n", msg)
+				prog.Println("eixamsim: warning: " + msg)
 			}
 		},
 		OnStep: func(st capacity.StepResult) {
@@ -316,10 +331,11 @@ func runCapacity(cmd *cobra.Command, sc *scenario.Scenario, f capacityFlags, wor
 			if len(st.Failed) > 0 {
 				why = ": " + strings.Join(st.Failed, "; ")
 			}
-			fmt.Fprintf(stderr, "eixamsim: step %d at %v: %s (achieved %.4g/s of %.4g/s offered, errors %.3g%%)%s\n",
-				st.Index, st.Load, st.Verdict, st.AchievedPerSecond, st.OfferedPerSecond, st.ErrorShare*100, why)
+			prog.Println(fmt.Sprintf("eixamsim: step %d at %v: %s (achieved %.4g/s of %.4g/s offered, errors %.3g%%)%s",
+				st.Index, st.Load, st.Verdict, st.AchievedPerSecond, st.OfferedPerSecond, st.ErrorShare*100, why))
 		},
 	})
+	prog.Close()
 	if res != nil {
 		fmt.Fprintf(stdout, "eixamsim: %s\n", res.Headline)
 		for _, a := range res.Advice {

@@ -44,7 +44,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}{
 		{"no command", nil, "a command is needed"},
 		{"unknown command", []string{"runn"}, `unknown command "runn"`},
-		{"unknown flag", []string{"run", valid, "--bogus"}, "unknown flag: --bogus"},
+		{"unknown flag", []string{"run", valid, "--bogus"}, "run: unknown flag --bogus (see 'eixamsim run --help')"},
 		{"no scenario", []string{"run"}, "run: want exactly one scenario file, got 0 arguments"},
 		{"two scenarios", []string{"run", valid, valid}, "got 2 arguments"},
 		{"flags after the file reach the scenario", []string{"run", "missing.yaml", "--users", "50"}, "missing.yaml: cannot read the scenario"},
@@ -61,7 +61,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"report nothing", []string{"report"}, "want exactly one result directory"},
 		{"sign without app", []string{"sign", "--users", "3"}, "--app ID is needed"},
 		{"sign with --secret", []string{"sign", "--app", "a", "--users", "3", "--secret", "pl41n-s3cret"}, "refusing --secret"},
-		{"version with an argument", []string{"version", "x"}, "unknown command"},
+		{"version with an argument", []string{"version", "x"}, `version: takes no arguments, got "x"`},
 	}
 	for _, tt := range tests {
 		code, _, stderr := cli(t, tt.args...)

@@ -21,7 +21,10 @@ func newCompareCmd(e *env) *cobra.Command {
 		quiet           bool
 	)
 	cmd := &cobra.Command{
-		Use:   "compare BASE_DIR NEW_DIR [flags]",
+		Use: "compare BASE_DIR NEW_DIR [flags]",
+		Example: `  eixamsim compare results/main results/pr
+  eixamsim compare results/main results/pr -o results/compare --fail-on 'telemetry.puback: p(99) > +10%'
+  eixamsim compare results/main results/pr -o results/compare --quiet   # files only`,
 		Short: "compare two result directories: percentiles side by side, noise judged, --fail-on rules",
 		Long: `Compare two result directories (BASE, the reference, and NEW): per metric the
 percentiles side by side with absolute and relative changes, counts, rates and
@@ -35,8 +38,9 @@ AGG is p(N), avg, min, max, errors, count or rate; OP is >, >=, <, <=; VALUE a
 change of NEW against BASE, relative (+10%) or absolute (+50ms, +0.5pp, +100,
 +5/s). Example: --fail-on 'telemetry.puback: p(99) > +10%'.
 
-The text goes to stdout; --out DIR also writes compare.json, compare.txt and
-compare.html there. Exit codes: 0 no rule broken, 1 internal error, 2 bad
+The text goes to stdout; -o/--out DIR also writes compare.json, compare.txt
+(the same text) and compare.html there, as -o names the result directory of
+every command; --quiet leaves stdout to problems and the files to --out. Exit codes: 0 no rule broken, 1 internal error, 2 bad
 usage, a directory that is not a result or a rule naming a metric neither run
 has, 99 a rule broken (docs/ci.md).`,
 		Args: exactArgs(2, "two result directories (BASE_DIR NEW_DIR)"),
@@ -88,10 +92,10 @@ has, 99 a rule broken (docs/ci.md).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&rules, "fail-on", nil, "a rule 'METRIC: AGG OP VALUE' that fails the comparison when NEW's change holds it (repeatable)")
-	f.StringVar(&out, "out", "", "also write compare.json, compare.txt and compare.html into this directory")
-	f.Float64Var(&alpha, "alpha", compare.DefaultAlpha, "significance level of the noise tests")
-	f.StringVar(&minChange, "min-change", "2%", "smallest relative change of a percentile that counts as beyond noise")
+	f.StringArrayVar(&rules, "fail-on", nil, "a `RULE` 'METRIC: AGG OP VALUE' that fails the comparison when NEW's change holds it (repeatable)")
+	f.StringVarP(&out, "out", "o", "", "also write compare.json, compare.txt (the text of stdout) and compare.html into `DIR`")
+	f.Float64Var(&alpha, "alpha", compare.DefaultAlpha, "significance level `ALPHA` of the noise tests (above 0, below 0.5)")
+	f.StringVar(&minChange, "min-change", "2%", "smallest relative change of a percentile, `PERCENT`, that counts as beyond noise")
 	f.BoolVar(&onlySignificant, "only-significant", false, "a p(N) rule breaks only when its change is also beyond noise")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only problems (the files of --out are still written)")
 	return cmd

@@ -30,7 +30,7 @@ duration: 3s
 		stderr string // the last line of stderr must contain
 	}{
 		{"no rules", []string{base, base}, exitOK, "http.me: WITHIN NOISE", ""},
-		{"rule held", []string{base, base, "--fail-on", "http.me: p(99) > +10%", "--out", out}, exitOK, "ok      http.me: p(99) > +10% (observed +0%, not enough samples)", ""},
+		{"rule held", []string{base, base, "--fail-on", "http.me: p(99) > +10%", "-o", out}, exitOK, "ok      http.me: p(99) > +10% (observed +0%, not enough samples)", ""},
 		{"rule broken", []string{base, base, "--fail-on", "http.me: count >= +0%", "--fail-on", "user.login: p(50) > +1%"}, exitThresholds,
 			"BROKEN  http.me: count >= +0% (observed +0%)", "1 of 2 --fail-on rules broken: http.me: count >= +0% (observed +0%)"},
 		{"unknown metric", []string{base, base, "--fail-on", "http.nope: p(99) > +10%"}, exitUsage, "", `unknown metric "http.nope"`},
@@ -52,7 +52,7 @@ duration: 3s
 			t.Errorf("%s: last line of stderr %q lacks %q", tc.name, last, tc.stderr)
 		}
 	}
-	// --out wrote the three files, and compare.txt is what stdout showed.
+	// -o (--out) wrote the three files, and compare.txt is what stdout showed.
 	for _, f := range []string{compare.JSONFile, compare.TextFile, compare.HTMLFile} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("--out: %v", err)

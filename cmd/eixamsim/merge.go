@@ -12,6 +12,7 @@ import (
 func newMergeCmd(e *env) *cobra.Command {
 	var out, baseline string
 	var quiet bool
+	var sj summaryJSON
 	var col collectFlags // --collect: collect.go
 	cmd := &cobra.Command{
 		Use:   "merge RESULT_DIR... --out DIR [flags]",
@@ -65,18 +66,21 @@ nothing is missing.`,
 			}
 			res, err := merge.Merge(args, opts)
 			if res != nil {
+				human := sj.human(e.stdout, e.stderr)
 				if quiet {
 					word, reason := report.Headline(res.Summary)
-					fmt.Fprintf(e.stdout, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Dir)
+					fmt.Fprintf(human, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Dir)
 				} else {
-					report.WriteText(e.stdout, res.Summary)
+					report.WriteText(human, res.Summary)
 					fmt.Fprintf(e.stderr, "eixamsim: merged %d shards into %s\n", len(res.Summary.Meta.Shards), res.Dir)
 				}
+				sj.write(res.Dir, e.stdout, e.stderr)
 			}
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "the merged result directory (required)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "the merged result `DIR` (required)")
+	sj.register(cmd.Flags())
 	cmd.Flags().StringVar(&baseline, "baseline", "", "judge the thresholds written against a baseline (\"p(99) < baseline * 1.1\") with the result `DIR` of an earlier run")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only problems and the verdict")
 	col.register(cmd.Flags())

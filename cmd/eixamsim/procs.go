@@ -67,7 +67,8 @@ var procsRefused = []string{"shard", "shards", "metrics-addr", "linger",
 
 // procsOwn are run's flags the parent sets for each worker itself; every
 // other flag given is passed on as it was.
-var procsOwn = map[string]bool{"procs": true, "out": true, "no-progress": true, "quiet": true, "start-at": true, "run-id": true}
+var procsOwn = map[string]bool{"procs": true, "out": true, "no-progress": true, "quiet": true, "start-at": true, "run-id": true, "summary-json": true,
+	profileOwn[0]: true, profileOwn[1]: true}
 
 // runProcs runs sc (loaded from path) as worker processes: `run --procs`.
 func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.Scenario) error {
@@ -83,7 +84,7 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 		return err
 	}
 	cfg := procs.Config{Count: n, RunID: f.engine.RunID, StartAt: f.engine.StartAt, CommandLine: scrubArgs(e.args),
-		Args: append([]string{"run", path}, passedOn(fl, procsOwn)...)}
+		Args: append([]string{"run", path}, passedOn(fl, procsOwn)...), CPUProfile: f.profile.cpu, MemProfile: f.profile.mem}
 	if f.baseline != "" {
 		if cfg.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
 			return withCode(exitUsage, err)
@@ -125,13 +126,15 @@ func runProcs(cmd *cobra.Command, e *env, f runFlags, path string, sc *scenario.
 		}
 	}
 	if res != nil && res.Merged != nil {
+		human := f.summaryJSON.human(e.stdout, e.stderr)
 		if f.quiet {
 			word, reason := report.Headline(res.Merged.Summary)
-			fmt.Fprintf(e.stdout, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Merged.Dir)
+			fmt.Fprintf(human, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Merged.Dir)
 		} else {
-			report.WriteText(e.stdout, res.Merged.Summary)
+			report.WriteText(human, res.Merged.Summary)
 			fmt.Fprintf(e.stderr, "eixamsim: merged %d of %d shards into %s\n", len(res.Merged.Summary.Meta.Shards), n, res.Merged.Dir)
 		}
+		f.summaryJSON.write(res.Merged.Dir, e.stdout, e.stderr)
 	}
 	if errors.Is(err, procs.ErrNoResults) {
 		return withCode(noResultsCode(res, ctx.Err() != nil), err)

@@ -19,8 +19,8 @@ import (
 
 // runFlags are the command-line options of `eixamsim run`.
 type runFlags struct {
-	users      int
-	duration   string // parsed by the scenario's parser: "8" needs a unit
+	// scenario: --users, --duration, --set, --seed (scenarioflags.go).
+	scenario   scenarioFlags
 	out        string
 	noProgress bool
 	quiet      bool
@@ -29,9 +29,6 @@ type runFlags struct {
 	// until interrupted.
 	prom   promFlags
 	linger bool
-	// set overrides scenario keys, "key.path=value", in order.
-	set  []string
-	seed uint64
 	// baseline is the result directory baseline rules compare with.
 	baseline string
 	// sharding: --shard, --shards, --start-at, --run-id (shard.go), as
@@ -42,6 +39,10 @@ type runFlags struct {
 	procs procsFlags
 	// results: --results-to, a shard sending its results (collect.go).
 	results *resultsTo
+	// profile: --cpuprofile, --memprofile (profile.go).
+	profile profileFlags
+	// summaryJSON: --summary-json FILE|- (summaryjson.go).
+	summaryJSON summaryJSON
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -82,7 +83,7 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 				return withCode(exitUsage, err)
 			}
 			if f.procs.procs != "" {
-				return runProcs(cmd, e, f, args[0], sc)
+				return profiled(f.profile, e, func() error { return runProcs(cmd, e, f, args[0], sc) })
 			}
 			if f.baseline != "" {
 				if f.engine.Baseline, err = report.LoadBaseline(f.baseline); err != nil {
@@ -92,22 +93,24 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 			if sc, err = f.procs.worker(sc); err != nil {
 				return err
 			}
-			return runScenario(cmd.Context(), sc, f, cmd.Flags(), scrubArgs(e.args), e.stdout, e.stderr)
+			return profiled(f.profile, e, func() error {
+				return runScenario(cmd.Context(), sc, f, cmd.Flags(), scrubArgs(e.args), e.stdout, e.stderr)
+			})
 		},
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
-	fl.IntVarP(&f.users, "users", "u", 0, "scale every stage's users target in proportion so the largest is `N` (fleet.users becomes N; open-model rates stay as written)")
-	fl.StringVarP(&f.duration, "duration", "d", "", "cut the stages at `DURATION` from the start (a duration past their end extends the last stage); needs a unit: 30s, 2m")
+	f.scenario.registerShape(fl)
 	fl.StringVarP(&f.out, "out", "o", "", "result `DIR` (default: the scenario's output.dir); the previous run's files there are replaced")
-	fl.StringArrayVar(&f.set, "set", nil, "override a scenario key, `KEY.PATH=VALUE` (repeatable, YAML value, checked like the file): fleet.users=50, behaviours.telemetry.every=5s, stages[1].users=10")
+	f.summaryJSON.register(fl)
+	f.scenario.registerSet(fl)
 	fl.StringVar(&f.baseline, "baseline", "", "judge the thresholds written against a baseline (\"p(99) < baseline * 1.1\") with the result `DIR` of an earlier run (its summary.json and hdr/*.hlog)")
-	fl.Uint64Var(&f.seed, "seed", 0, "seed every random choice of the run with `N` (1..2^53-1); a run without one picks one and records it in summary.json")
 	f.shard.getenv = os.LookupEnv
 	f.shard.register(fl)
 	f.procs.register(fl)
 	f.results = &resultsTo{}
 	f.results.register(fl)
+	f.profile.register(fl)
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no live progress (without it: bars on a terminal, otherwise one status line every 10s)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only problems and the one-line verdict")
 	f.prom.register(fl)
@@ -118,18 +121,8 @@ after the file. The exit code is the verdict (docs/ci.md).`,
 
 // options turns the flags that were given into scenario overrides.
 func (f *runFlags) options(cmd *cobra.Command) (scenario.Options, error) {
-	var opts scenario.Options
 	fl := cmd.Flags()
-	if fl.Changed("users") {
-		opts.Users = &f.users
-	}
-	if fl.Changed("duration") {
-		opts.DurationText = &f.duration // the scenario's parser: "8" needs a unit
-	}
-	if fl.Changed("seed") {
-		opts.Seed = &f.seed
-	}
-	opts.Set = f.set
+	opts := f.scenario.options(fl)
 	if fl.Changed("out") {
 		opts.OutDir = &f.out
 	}
@@ -137,7 +130,8 @@ func (f *runFlags) options(cmd *cobra.Command) (scenario.Options, error) {
 }
 
 // runScenario runs sc: progress on stderr, the metrics endpoint if asked
-// for, the table (or, with --quiet, the verdict line) on stdout at the end.
+// for, the table (or, with --quiet, the verdict line) on stdout at the end
+// (on stderr when stdout is --summary-json's).
 func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, fl *pflag.FlagSet, commandLine []string, stdout, stderr io.Writer) error {
 	// The port is taken and the URL checked before anything else, so a
 	// clash is a usage error that leaves no result directory behind.
@@ -183,13 +177,15 @@ func runScenario(ctx context.Context, sc *scenario.Scenario, f runFlags, fl *pfl
 	prog.Close()
 	live.finish(stderr)
 	if res != nil {
+		human := f.summaryJSON.human(stdout, stderr)
 		if f.quiet {
 			word, reason := report.Headline(res.Summary)
-			fmt.Fprintf(stdout, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Dir)
+			fmt.Fprintf(human, "eixamsim: %s: %s (results in %s)\n", word, reason, res.Dir)
 		} else {
-			report.WriteText(stdout, res.Summary)
+			report.WriteText(human, res.Summary)
 			fmt.Fprintf(stderr, "eixamsim: results in %s\n", res.Dir)
 		}
+		f.summaryJSON.write(res.Dir, stdout, stderr)
 	}
 	if u := live.URL(); f.linger && u != "" && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "eixamsim: serving the final metrics at %s until interrupted (--linger)\n", u)

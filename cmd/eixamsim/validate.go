@@ -19,6 +19,7 @@ import (
 func newValidateCmd(e *env) *cobra.Command {
 	var quiet bool
 	var baselineDir string
+	var sf scenarioFlags // --users, --duration, --set, --seed: as run applies them
 	cmd := &cobra.Command{
 		Use:   "validate SCENARIO.yaml... [flags]",
 		Short: "check scenario files without running them (exit 0 or 2)",
@@ -27,7 +28,14 @@ starts (strict YAML, ${VAR} expansion, defaults, validation, threshold rules
 and metric names, the sessions CSV and TLS files). Every problem is printed as
 FILE:LINE:COLUMN: PATH: MESSAGE. Exit 0 when every file is valid, else 2.
 A rule against a baseline ("p(99) < baseline * 1.1") needs --baseline DIR,
-the result directory of an earlier run, which is read and checked.`,
+the result directory of an earlier run, which is read and checked.
+
+--users, --duration, --set and --seed change every file as they change run's:
+validate a scenario with the flags the run will get, and what is checked is
+what will run.`,
+		Example: `  eixamsim validate scenarios/*.yaml
+  eixamsim validate scenarios/ci-gate.yaml --users 500 --duration 2m --set behaviours.telemetry.every=5s
+  eixamsim validate scenarios/ci-gate.yaml --baseline results/main`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError("validate: want at least one scenario file (see 'eixamsim validate --help')")
@@ -42,9 +50,10 @@ the result directory of an earlier run, which is read and checked.`,
 					return withCode(exitUsage, err)
 				}
 			}
+			opts := sf.options(cmd.Flags())
 			invalid, problems := 0, 0
 			for _, path := range args {
-				sc, err := scenario.Load(path, scenario.Options{})
+				sc, err := scenario.Load(path, opts)
 				if err == nil {
 					err = sc.CheckBaseline(base != nil)
 				}
@@ -75,8 +84,12 @@ the result directory of an earlier run, which is read and checked.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only problems")
-	cmd.Flags().StringVar(&baselineDir, "baseline", "", "the result `DIR` of an earlier run that baseline rules (\"p(99) < baseline * 1.1\") would compare with: checked, and each rule it has no samples for is warned about; without it a baseline rule is an error")
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	sf.registerShape(fl)
+	sf.registerSet(fl)
+	fl.BoolVarP(&quiet, "quiet", "q", false, "print only problems")
+	fl.StringVar(&baselineDir, "baseline", "", "the result `DIR` of an earlier run that baseline rules (\"p(99) < baseline * 1.1\") would compare with: checked, and each rule it has no samples for is warned about; without it a baseline rule is an error")
 	return cmd
 }
 
