@@ -55,7 +55,7 @@ func (p *promFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&p.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://`ADDR`/metrics (e.g. :9464)")
 	fl.StringVar(&p.remoteWrite, "remote-write", "", "push the same metrics every --remote-write-interval, and once at the end, to the Prometheus remote-write `URL` (e.g. http://prometheus:9090/api/v1/write); credentials from $"+envRemoteWriteToken+" (bearer) or $"+envRemoteWriteUser+" and $"+envRemoteWritePassword+" (basic)")
 	fl.StringArrayVar(&p.labels, "remote-write-label", nil, "add the label `NAME=VALUE` to every pushed series (repeatable; job=eixamsim unless given; run_id, shard and instance are always set)")
-	fl.StringArrayVar(&p.headers, "remote-write-header", nil, "send the header `'NAME: VALUE'` with every push (repeatable), e.g. 'X-Scope-OrgID: load'")
+	fl.StringArrayVar(&p.headers, "remote-write-header", nil, "send the header `HEADER` with every push, as 'Name: value' (repeatable), e.g. 'X-Scope-OrgID: load'")
 	fl.DurationVar(&p.interval, "remote-write-interval", promwrite.DefaultInterval, "time between pushes (`DURATION`)")
 }
 
