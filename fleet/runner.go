@@ -132,9 +132,9 @@ type runner struct {
 // which every run records whatever its behaviours.
 type runMetrics struct {
 	connect, subscribe, reconnect, login, lag, ping *metrics.Latency
-	online                                    *metrics.Gauge
-	disconnects, neverOnline                  *metrics.Counter
-	arrivals                                  arrivalCounters
+	online                                          *metrics.Gauge
+	disconnects, neverOnline                        *metrics.Counter
+	arrivals                                        arrivalCounters
 }
 
 // names lists the metrics of runMetrics.
