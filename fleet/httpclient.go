@@ -37,10 +37,14 @@ type sdkHTTP struct {
 }
 
 // Per-user transports (network on): a phone's HTTP client keeps a
-// connection or two to its backend, not a pool.
+// connection or two to its backend, not a pool, and closes an idle one
+// after 15 s (dart:io HttpClient.idleTimeout, under package http's
+// IOClient). net/http runs two goroutines per open connection, so this
+// also bounds what idle users cost.
 const (
 	userMaxConns     = 2
 	userMaxIdleConns = 2
+	userIdleTimeout  = 15 * time.Second
 )
 
 // newSDKHTTP prepares the fleet's HTTP clients; net is nil when
@@ -64,7 +68,7 @@ func newSDKHTTP(bases []string, tlsConf *tls.Config, timeout time.Duration, user
 				MaxIdleConns:        userMaxIdleConns,
 				MaxIdleConnsPerHost: userMaxIdleConns,
 				MaxConnsPerHost:     userMaxConns,
-				IdleConnTimeout:     90 * time.Second,
+				IdleConnTimeout:     userIdleTimeout,
 				TLSHandshakeTimeout: timeout,
 			}, timeout)
 		}
