@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +159,20 @@ func TestMetricAtProfile(t *testing.T) {
 	}
 	if _, _, ok := MetricProfile(MQTTConnectAt("10.0.0.7:1883")); ok {
 		t.Error("a per-address name read as a per-profile one")
+	}
+}
+
+func TestThresholdOnAProfile(t *testing.T) {
+	const th = "behaviours: { telemetry: { every: 5s } }\nthresholds:\n  telemetry.puback@%s: [\"p(99) < 2s\"]\n"
+	if _, err := parseNetwork(t, "  network: {}\n"+fmt.Sprintf(th, "3g")); err != nil {
+		t.Errorf("a rule on telemetry.puback@3g: %v", err)
+	}
+	_, err := parseNetwork(t, "  network: {}\n"+fmt.Sprintf(th, "5g"))
+	if err == nil || !strings.Contains(err.Error(), "5g is not a profile of fleet.network.mix (3g, 4g, edge, wifi)") {
+		t.Errorf("a rule on an unknown profile: %v", err)
+	}
+	_, err = parseNetwork(t, fmt.Sprintf(th, "3g"))
+	if err == nil || !strings.Contains(err.Error(), "only with fleet.network") {
+		t.Errorf("a rule on a profile without network: %v", err)
 	}
 }
