@@ -228,3 +228,25 @@ func TestProfilesDrawnByWeightFromTheSeed(t *testing.T) {
 		t.Error("network off has twins or links")
 	}
 }
+
+// TestPingMeasuredWithoutProfiles: idle users' keep-alive pings are
+// recorded in mqtt.ping with no network profiles (against the reference
+// backend's broker), and no per-profile twin appears.
+func TestPingMeasuredWithoutProfiles(t *testing.T) {
+	srv := startRefbackend(t)
+	sc := netScenario(t, 3, "  keep_alive: 2s\n")
+	onlineRun(t, sc, srv.HTTPURL(), srv.MQTTURL(), func(_ *runner, reg *metrics.Registry) {
+		ping := reg.Latency(scenario.MQTTPing)
+		for deadline := time.Now().Add(10 * time.Second); ping.Summary().Count < 3 && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if s := ping.Summary(); s.Count < 3 || s.Errors != 0 {
+			t.Errorf("mqtt.ping: %d samples, errors %v; want >= 3, none", s.Count, s.ErrorsBy)
+		}
+		for _, l := range reg.Latencies() {
+			if _, _, ok := scenario.MetricProfile(l.Name()); ok {
+				t.Errorf("per-profile metric %s without profiles", l.Name())
+			}
+		}
+	})
+}
