@@ -127,3 +127,11 @@ func (n *fleetNet) fail(index int, m *metrics.Latency, class string, err error) 
 		t.Fail(class, err)
 	}
 }
+
+// count counts an error of class (without a message) on m and its twin.
+func (n *fleetNet) count(index int, m *metrics.Latency, class string) {
+	m.Error(class)
+	if t := n.twin(index, m.Name()); t != nil {
+		t.Error(class)
+	}
+}

@@ -168,9 +168,9 @@ func (u *user) countUnfinished(l *life) {
 	switch {
 	case l.state == online:
 	case !l.everOnline:
-		u.r.m.login.Error(classUnfinished)
+		u.r.net.count(u.sess.Index, u.r.m.login, classUnfinished)
 	default:
-		u.r.m.reconnect.Error(classUnfinished)
+		u.r.net.count(u.sess.Index, u.r.m.reconnect, classUnfinished)
 	}
 }
 
