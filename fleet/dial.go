@@ -38,6 +38,10 @@ type dialer struct {
 	// connect are the latency metrics a connect to each broker counts on:
 	// mqtt.connect, plus mqtt.connect@host:port with several brokers.
 	connect []connectMetrics
+	// net holds the users' mobile links; nil when fleet.network is off.
+	// With it, every transport's connection goes through the user's link:
+	// TLS and WebSocket run on top of it, as on a phone.
+	net *fleetNet
 }
 
 // newDialer parses the brokers (at least one) and prepares their metrics.
@@ -62,8 +66,15 @@ func newDialer(uris []string, tlsConf *tls.Config, sources []net.IP, reg *metric
 	return d, nil
 }
 
-// metrics returns what a connect of user n counts on.
-func (d *dialer) metrics(n int) connectMetrics { return d.connect[n%len(d.connect)] }
+// metrics returns what a connect of user n counts on: with the network
+// on, also mqtt.connect@<profile>.
+func (d *dialer) metrics(n int) connectMetrics {
+	cm := d.connect[n%len(d.connect)]
+	if t := d.net.twin(n, scenario.MQTTConnect); t != nil {
+		cm = append(cm[:len(cm):len(cm)], t)
+	}
+	return cm
+}
 
 // connectMetrics are the latency metrics of one connect: the total and,
 // with several brokers, the broker's own.
@@ -115,15 +126,20 @@ func (d *dialer) tlsFor(hostport string) *tls.Config {
 }
 
 // dial connects user n (its index in the whole run) to its broker and
-// returns a connection paho can use from several goroutines.
+// returns a connection paho can use from several goroutines. With the
+// network on, the TCP connection is on the user's link (a *netem.Conn,
+// a sync.Locker as paho needs), under TLS or WebSocket alike.
 func (d *dialer) dial(ctx context.Context, n int) (net.Conn, error) {
-	nd := d.netDialer(n)
+	tcp := d.netDialer(n).DialContext
+	if link := d.net.link(n); link != nil {
+		tcp = link.Dial(tcp)
+	}
 	broker := d.brokers[n%len(d.brokers)]
 	switch broker.Transport {
 	case "tcp":
-		return nd.DialContext(ctx, "tcp", broker.HostPort)
+		return tcp(ctx, "tcp", broker.HostPort)
 	case "tls":
-		conn, err := nd.DialContext(ctx, "tcp", broker.HostPort)
+		conn, err := tcp(ctx, "tcp", broker.HostPort)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +153,7 @@ func (d *dialer) dial(ctx context.Context, n int) (net.Conn, error) {
 		return packets.NewThreadSafeConn(tc), nil
 	default: // ws, wss
 		wd := websocket.Dialer{
-			NetDialContext:  nd.DialContext,
+			NetDialContext:  tcp,
 			TLSClientConfig: d.tls,
 			Subprotocols:    []string{"mqtt", "mqttv5"}, // what the SDK's client offers
 		}

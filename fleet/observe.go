@@ -63,10 +63,14 @@ const publishTimeout = 30 * time.Second
 type conn struct {
 	client *paho.Client
 	ctx    context.Context
+	net    *fleetNet // for per-profile metrics; nil with the network off
+	index  int       // the user's run index
 }
 
 // conn returns l's connection. Call with the user's lock held.
-func (l *life) conn() conn { return conn{client: l.client, ctx: l.clientCtx} }
+func (l *life) conn() conn {
+	return conn{client: l.client, ctx: l.clientCtx, net: l.net, index: l.index}
+}
 
 // publish sends p and records in m its PUBACK latency from intended (at
 // QoS 0: until written), or its error class. It reports success.
@@ -83,9 +87,9 @@ func (c conn) publish(m *metrics.Latency, log *slog.Logger, intended time.Time, 
 			class = errclass.ConnectionLost
 		}
 		log.Debug("publish failed", "metric", m.Name(), "class", class, "err", err)
-		m.Fail(class, fmt.Errorf("publish %s: %w", p.Topic, err))
+		c.net.fail(c.index, m, class, fmt.Errorf("publish %s: %w", p.Topic, err))
 		return false
 	}
-	m.Record(time.Since(intended))
+	c.net.record(c.index, m, time.Since(intended))
 	return true
 }

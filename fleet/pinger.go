@@ -12,6 +12,8 @@ import (
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/eclipse/paho.golang/paho/log"
+
+	"github.com/eixamsim/eixamsim/metrics"
 )
 
 // errPingTimeout is the cause recorded when the broker did not answer a
@@ -55,12 +57,27 @@ type pinger struct {
 	pingSent time.Duration   // offset of the last PINGREQ written; 0 before the first
 	stopped  bool            // the context ended, or the pinger closed the connection
 	failure  error           // why the pinger closed the connection; nil if it did not
+	answered bool            // the last PINGREQ got its PINGRESP
+
+	// rtt are the metrics each PINGREQ's round trip is recorded on
+	// (mqtt.ping, and its per-profile twin); a PINGREQ unanswered
+	// within the keep-alive counts as a "timeout" error on them.
+	rtt []*metrics.Latency
 }
 
 var _ paho.Pinger = (*pinger)(nil)
 
-// newPinger returns a pinger for one connection.
-func newPinger() *pinger { return &pinger{base: time.Now()} }
+// newPinger returns a pinger for one connection that records each
+// PINGREQ -> PINGRESP round trip on rtt (nil entries are skipped).
+func newPinger(rtt ...*metrics.Latency) *pinger {
+	p := &pinger{base: time.Now()}
+	for _, m := range rtt {
+		if m != nil {
+			p.rtt = append(p.rtt, m)
+		}
+	}
+	return p
+}
 
 // since returns the offset of now from p.base, at least 1 ns (0 means
 // "never").
@@ -113,7 +130,7 @@ func (p *pinger) check() {
 		p.mu.Unlock()
 		return
 	}
-	p.pingSent = now
+	p.pingSent, p.answered = now, false
 	p.timer.Reset(p.interval)
 	conn := p.conn
 	p.mu.Unlock()
@@ -135,6 +152,11 @@ func (p *pinger) check() {
 // closes the connection, so that paho's reader fails and the client
 // reports the loss. p.mu is held on entry and released.
 func (p *pinger) failLocked(cause error) {
+	if cause == errPingTimeout {
+		for _, m := range p.rtt {
+			m.Error("timeout")
+		}
+	}
 	p.failure = cause
 	p.stopped = true
 	p.timer.Stop()
@@ -157,8 +179,24 @@ func (p *pinger) PacketSent() { p.lastSent.Store(int64(p.since())) }
 // PacketReceived implements paho.Pinger.
 func (p *pinger) PacketReceived() { p.lastReceived.Store(int64(p.since())) }
 
-// PingResp implements paho.Pinger.
-func (p *pinger) PingResp() { p.lastPingResp.Store(int64(p.since())) }
+// PingResp implements paho.Pinger. It records the round trip of the
+// PINGREQ it answers; a PINGRESP nobody asked for is not a sample.
+func (p *pinger) PingResp() {
+	now := p.since()
+	p.lastPingResp.Store(int64(now))
+	if len(p.rtt) == 0 {
+		return
+	}
+	p.mu.Lock()
+	sent, first := p.pingSent, p.pingSent != 0 && !p.answered
+	p.answered = true
+	p.mu.Unlock()
+	if first {
+		for _, m := range p.rtt {
+			m.Record(now - sent)
+		}
+	}
+}
 
 // SetDebug implements paho.Pinger; the pinger logs nothing.
 func (p *pinger) SetDebug(log.Logger) {}

@@ -103,6 +103,7 @@ type runner struct {
 	log          *slog.Logger
 	http         *sdkHTTP
 	dial         *dialer
+	net          *fleetNet // the users' mobile links; nil when fleet.network is off
 	backoff      Backoff
 	loginTimeout time.Duration // bound on one login+connect attempt
 	// logins holds one token per login in flight (Config.MaxLoginsInFlight).
@@ -130,17 +131,17 @@ type runner struct {
 // runMetrics are the metrics of the user life cycle and the schedule,
 // which every run records whatever its behaviours.
 type runMetrics struct {
-	connect, subscribe, reconnect, login, lag *metrics.Latency
-	online                                    *metrics.Gauge
-	disconnects, neverOnline                  *metrics.Counter
-	arrivals                                  arrivalCounters
+	connect, subscribe, reconnect, login, lag, ping *metrics.Latency
+	online                                          *metrics.Gauge
+	disconnects, neverOnline                        *metrics.Counter
+	arrivals                                        arrivalCounters
 }
 
 // names lists the metrics of runMetrics.
 func (runMetrics) names() []string {
 	return []string{
 		scenario.MQTTConnect, scenario.MQTTSubscribe, scenario.MQTTReconnect, scenario.UserLogin,
-		scenario.ScheduleLag, scenario.UsersOnline, scenario.MQTTDisconnects, scenario.ArrivalsDropped,
+		scenario.MQTTPing, scenario.ScheduleLag, scenario.UsersOnline, scenario.MQTTDisconnects, scenario.ArrivalsDropped,
 		scenario.ArrivalsScheduled, scenario.ArrivalsStarted, scenario.UsersNeverOnline,
 	}
 }
@@ -152,6 +153,7 @@ func newRunMetrics(reg *metrics.Registry) runMetrics {
 		reconnect:   reg.Latency(scenario.MQTTReconnect),
 		login:       reg.Latency(scenario.UserLogin),
 		lag:         reg.Latency(scenario.ScheduleLag),
+		ping:        reg.Latency(scenario.MQTTPing),
 		online:      reg.Gauge(scenario.UsersOnline),
 		disconnects: reg.Counter(scenario.MQTTDisconnects),
 		neverOnline: reg.Counter(scenario.UsersNeverOnline),
@@ -181,12 +183,18 @@ func New(cfg Config) (*Runner, error) {
 	for _, a := range sc.Fleet.SourceIPs {
 		sources = append(sources, net.IP(a.AsSlice()))
 	}
+	seed := runSeed(sc, time.Now())
+	nw, err := newFleetNet(sc.Fleet.Network, seed, sc.Identity.Offset, sc.Fleet.Users, cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	r := &runner{
 		sc:           sc,
-		seed:         runSeed(sc, time.Now()),
+		seed:         seed,
 		gate:         newStreamGate(),
 		log:          log,
-		http:         newSDKHTTP(apis, cfg.TLS, sc.Fleet.HTTPTimeout, sc.Fleet.Users, sources),
+		net:          nw,
+		http:         newSDKHTTP(apis, cfg.TLS, sc.Fleet.HTTPTimeout, sc.Fleet.Users, sources, nw),
 		backoff:      newBackoff(sc.Fleet.Reconnect),
 		loginTimeout: sc.Fleet.HTTPTimeout + sc.Fleet.ConnectTimeout*2,
 		m:            newRunMetrics(cfg.Metrics),
@@ -201,6 +209,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	dial.net = nw
 	r.dial = dial
 	for _, b := range buildBehaviours(env{sc: sc, reg: cfg.Metrics, http: r.http, log: log, users: sc.Fleet.Users}) {
 		switch b.when().kind {

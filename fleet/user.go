@@ -86,6 +86,10 @@ type life struct {
 	// Add only under user.mu while the life is not stopped.
 	work       sync.WaitGroup
 	retryTimer *time.Timer
+	// net and index let work on the life's connection record per-profile
+	// metrics (network.go): the runner's links, the user's run index.
+	net   *fleetNet
+	index int
 	// ticks are the per-user timers of perUser behaviours, armed when the
 	// life first comes online; nil before.
 	ticks []*ticker
@@ -110,7 +114,7 @@ func (u *user) start() {
 		u.mu.Unlock()
 		return
 	}
-	l := &life{state: starting, started: time.Now(), done: make(chan struct{})}
+	l := &life{state: starting, started: time.Now(), done: make(chan struct{}), net: u.r.net, index: u.sess.Index}
 	u.life = l
 	u.started = true
 	l.work.Add(1)
@@ -155,6 +159,7 @@ func (u *user) stop() {
 		u.r.m.online.Add(-1)
 		_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0})
 	}
+	u.r.http.release(u.sess.Index) // the life's HTTP connections end with it (network on)
 }
 
 // countUnfinished counts a life stopped while it was still trying to come
@@ -165,9 +170,9 @@ func (u *user) countUnfinished(l *life) {
 	switch {
 	case l.state == online:
 	case !l.everOnline:
-		u.r.m.login.Error(classUnfinished)
+		u.r.net.count(u.sess.Index, u.r.m.login, classUnfinished)
 	default:
-		u.r.m.reconnect.Error(classUnfinished)
+		u.r.net.count(u.sess.Index, u.r.m.reconnect, classUnfinished)
 	}
 }
 
@@ -256,9 +261,9 @@ func (u *user) bringUp(l *life) {
 	u.mu.Unlock()
 
 	if reconnected {
-		u.r.m.reconnect.Record(now.Sub(wasDown))
+		u.r.net.record(u.sess.Index, u.r.m.reconnect, now.Sub(wasDown))
 	} else {
-		u.r.m.login.Record(now.Sub(l.started))
+		u.r.net.record(u.sess.Index, u.r.m.login, now.Sub(l.started))
 	}
 }
 
@@ -278,7 +283,7 @@ func (u *user) attemptFailed(l *life, err error) {
 	if reconnecting {
 		m = u.r.m.reconnect
 	}
-	m.Fail(classOf(err), err)
+	u.r.net.fail(u.sess.Index, m, classOf(err), err)
 	u.retryLater(l, err)
 }
 
@@ -429,7 +434,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		}
 	}
 	var client *paho.Client
-	ping := newPinger()
+	ping := newPinger(r.m.ping, r.net.twin(u.sess.Index, scenario.MQTTPing))
 	client = paho.NewClient(paho.ClientConfig{
 		ClientID: contract.ClientID(u.sess.AppID, u.sess.ExternalUserID),
 		Conn:     conn,
@@ -494,11 +499,11 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		err = fmt.Errorf("subscribe %s: %w", topic, err)
 	}
 	if err != nil {
-		r.m.subscribe.Fail(class, err)
+		r.net.fail(u.sess.Index, r.m.subscribe, class, err)
 		_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0})
 		return nil, classed(class, err)
 	}
-	r.m.subscribe.Record(time.Since(t1))
+	r.net.record(u.sess.Index, r.m.subscribe, time.Since(t1))
 	return client, nil
 }
 

@@ -74,9 +74,10 @@ type page struct {
 	Latency     []chartView
 	Dist        *chartView
 	Metrics     []metricRow
-	NoData      []string   // latency metrics without a successful sample, and why
-	Errors      []errorRow // every metric and class that failed, with samples
-	GenPanel    []genRow   // the simulator's own health, signal by signal
+	Profiles    []profileRow // per network profile, each latency metric that measured something
+	NoData      []string     // latency metrics without a successful sample, and why
+	Errors      []errorRow   // every metric and class that failed, with samples
+	GenPanel    []genRow     // the simulator's own health, signal by signal
 	GenVerdict  string
 	Stages      []stageRow
 	PerStage    []stageMetricRow // key metrics per stage (StageMetrics)
@@ -113,6 +114,14 @@ type metricRow struct {
 	Errors                                   string
 	ErrorClasses                             string
 	Empty                                    bool
+}
+
+// profileRow is one metric of one network profile; First marks a
+// profile's first row, which names it.
+type profileRow struct {
+	metricRow
+	Profile string
+	First   bool
 }
 
 type stageRow struct {
@@ -195,6 +204,16 @@ func buildPage(s *Summary, hs intervalSource) (*page, error) {
 			pg.KeyFacts = append(pg.KeyFacts, param{name + " p95 · p99", fmtMs(m.P95) + " · " + fmtMs(m.P99)})
 		}
 		pg.Key = append(pg.Key, keyRow{Name: name, Count: fmt.Sprint(m.Count), P50: fmtMs(m.P50), P95: fmtMs(m.P95), P99: fmtMs(m.P99), Errors: fmtErrors(m)})
+	}
+	profiles := s.ProfileMetrics()
+	for _, p := range s.ProfileNames() {
+		first := true
+		for _, name := range sortedKeys(profiles[p]) {
+			if m := profiles[p][name]; m.Count > 0 || m.Errors > 0 {
+				pg.Profiles = append(pg.Profiles, profileRow{metricRowOf(name, m), p, first})
+				first = false
+			}
+		}
 	}
 	for _, name := range s.MetricNames() {
 		m := s.Metrics[name]
@@ -442,7 +461,7 @@ func shardList(ix []int, count int) string {
 func operations(s *Summary) int64 {
 	var n int64
 	for name, m := range s.Metrics {
-		if name != scenario.ScheduleLag {
+		if name != scenario.ScheduleLag && !isTwin(name) {
 			n += m.Count + m.Errors
 		}
 	}
@@ -458,7 +477,7 @@ func errorRate(s *Summary) float64 {
 	}
 	var errs int64
 	for name, m := range s.Metrics {
-		if name != scenario.ScheduleLag {
+		if name != scenario.ScheduleLag && !isTwin(name) {
 			errs += m.Errors
 		}
 	}

@@ -76,6 +76,10 @@ type Summary struct {
 	Generator *health.Report `json:"generator,omitempty"`
 	Series    []Point        `json:"series,omitempty"`
 	Notes     []string       `json:"notes,omitempty"`
+	// Profiles holds, in summary.json only, the per-profile twins of the
+	// latency metrics by network profile and metric (profiles.go); in
+	// memory they are in Metrics, as "metric@profile".
+	Profiles map[string]map[string]Metric `json:"profiles,omitempty"`
 }
 
 // Target says what the run ran against.
@@ -172,21 +176,27 @@ func (m Metric) WithSamples(samples map[string][]string) Metric {
 // ms is d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// MetricNames returns the summary's metric names, sorted.
+// MetricNames returns the summary's metric names, sorted, without the
+// per-profile twins (ProfileMetrics).
 func (s *Summary) MetricNames() []string {
 	names := make([]string, 0, len(s.Metrics))
 	for n := range s.Metrics {
-		names = append(names, n)
+		if !isTwin(n) {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names
 }
 
-// TotalErrors sums the errors of every metric.
+// TotalErrors sums the errors of every metric (the per-profile twins
+// count in their totals already).
 func (s *Summary) TotalErrors() int64 {
 	var n int64
-	for _, m := range s.Metrics {
-		n += m.Errors
+	for name, m := range s.Metrics {
+		if !isTwin(name) {
+			n += m.Errors
+		}
 	}
 	return n
 }
@@ -196,7 +206,7 @@ func WriteJSON(w io.Writer, s *Summary) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // rules read "p(95) < 2s", not "p(95) \u003c 2s"
-	if err := enc.Encode(s); err != nil {
+	if err := enc.Encode(s.grouped()); err != nil {
 		return fmt.Errorf("summary.json: %w", err)
 	}
 	return nil
@@ -228,6 +238,7 @@ func ReadJSON(r io.Reader) (*Summary, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("summary.json: %w", err)
 	}
+	s.flatten()
 	return &s, nil
 }
 

@@ -32,6 +32,7 @@ func WriteText(w io.Writer, s *Summary) error {
 			fmtMs(m.P50), fmtMs(m.P95), fmtMs(m.P99), fmtMs(m.Max), fmtErrors(m))
 	}
 	tw.Flush()
+	writeProfileTable(&b, s)
 	writeStageTable(&b, s)
 	if len(s.Counters) > 0 {
 		fmt.Fprintln(&b)
@@ -85,6 +86,33 @@ func WriteText(w io.Writer, s *Summary) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeProfileTable writes, with network profiles, each profile's latency
+// metrics that measured something: "sos.delivered on 3g" is one line.
+func writeProfileTable(b *strings.Builder, s *Summary) {
+	profiles := s.ProfileMetrics()
+	if profiles == nil {
+		return
+	}
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "per network profile:")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "profile\tmetric\tcount\trate/s\tp50\tp95\tp99\tmax\terrors\t")
+	for _, p := range s.ProfileNames() {
+		for _, name := range sortedKeys(profiles[p]) {
+			m := profiles[p][name]
+			switch {
+			case m.Count == 0 && m.Errors == 0:
+			case m.Count == 0:
+				fmt.Fprintf(tw, "%s\t%s\t0\t-\t-\t-\t-\t-\t%s\t\n", p, name, fmtErrors(m))
+			default:
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", p, name, m.Count, m.Rate,
+					fmtMs(m.P50), fmtMs(m.P95), fmtMs(m.P99), fmtMs(m.Max), fmtErrors(m))
+			}
+		}
+	}
+	tw.Flush()
 }
 
 // writeStageTable writes, when stages kept statistics and there are

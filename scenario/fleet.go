@@ -36,6 +36,7 @@ type Fleet struct {
 	ConnectTimeout time.Duration // bound on one MQTT connect (dial, TLS, WebSocket, CONNACK), > 0; default DefaultConnectTimeout
 	HTTPTimeout    time.Duration // bound on one HTTP request, > 0 (the SDK has none); default DefaultHTTPTimeout
 	SourceIPs      []netip.Addr  // local addresses to bind, used round-robin; nil = the system's choice
+	Network        Network       // the users' mobile links; the zero value (block not written) is off
 }
 
 // Reconnect policies.
@@ -167,6 +168,17 @@ var fleetKeys = keys[Fleet]{
 			}
 		},
 		echo: func(f *Fleet) (any, bool) { return f.SourceIPs, len(f.SourceIPs) > 0 }},
+	{name: "network", shape: shapeMapping, block: networkKeys, doc: "mobile links: each user's connections go through a network profile drawn from mix (default off; written empty: the default mix)",
+		decode: func(d *decoder, n *yaml.Node, p string, f *Fleet) bool {
+			networkKeys.read(d, n, p, &f.Network)
+			return true
+		},
+		check: func(v *validator, p string, f *Fleet) {
+			if f.Network.On() || (v.src != nil && v.written(p)) {
+				networkKeys.check(v, p, &f.Network)
+			}
+		},
+		echo: func(f *Fleet) (any, bool) { return f.Network, f.Network.On() }},
 }
 
 // positiveDuration is a check that a duration is > 0.

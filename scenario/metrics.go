@@ -43,6 +43,7 @@ const (
 	MQTTConnect     = "mqtt.connect"
 	MQTTSubscribe   = "mqtt.subscribe"
 	MQTTReconnect   = "mqtt.reconnect"
+	MQTTPing        = "mqtt.ping"
 	UserLogin       = "user.login"
 	ScheduleLag     = "schedule.lag"
 	UsersOnline     = "users.online"
@@ -103,6 +104,8 @@ var (
 			Description: "connection lost -> connected and subscribed again, including the reconnect policy's waits"},
 		{Name: UserLogin, Kind: KindLatency, Unit: "duration",
 			Description: "whole login: first login HTTP request sent -> SUBACK of sos/events/<seg>"},
+		{Name: MQTTPing, Kind: KindLatency, Unit: "duration",
+			Description: "keep-alive: PINGREQ written -> PINGRESP read (the link's round trip as the app sees it; one per keep-alive of an idle connection)"},
 	}
 	coreMetricsTail = []Metric{
 		{Name: ScheduleLag, Kind: KindLatency, Unit: "duration",
@@ -146,10 +149,19 @@ func catalogue() []Metric {
 }
 
 // LookupMetric returns the catalogue entry of name. A per-address
-// metric (MQTTConnectAt) is found for any address: it is the entry of its
-// base metric under its own name; whether the address is one of the
-// scenario's is for Validate to say.
+// metric (MQTTConnectAt) is found for any address, and a per-profile one
+// (MetricAtProfile) of a latency metric for any profile name: it is the
+// entry of its base metric under its own name; whether the address or
+// profile is one of the scenario's is for Validate to say.
 func LookupMetric(name string) (Metric, bool) {
+	if base, profile, ok := MetricProfile(name); ok {
+		m, found := LookupMetric(base)
+		if !found || m.Kind != KindLatency || strings.Contains(base, addressSep) {
+			return Metric{}, false
+		}
+		m.Name, m.Description = name, m.Description+", of the users on network profile "+profile+" only"
+		return m, true
+	}
 	base, addr, perAddress := strings.Cut(name, addressSep)
 	for _, m := range Metrics {
 		if m.Name == base && (!perAddress || addr != "" && m.Name == MQTTConnect) {
@@ -175,6 +187,9 @@ func MQTTConnectAt(hostport string) string { return MQTTConnect + addressSep + h
 // MetricAddress returns the address of a per-address metric name
 // (MQTTConnectAt), and false for any other name.
 func MetricAddress(name string) (string, bool) {
+	if _, _, ok := MetricProfile(name); ok {
+		return "", false
+	}
 	_, addr, ok := strings.Cut(name, addressSep)
 	return addr, ok
 }

@@ -120,6 +120,7 @@ const (
 	durationPattern = `^\s*[-+]?([0-9]*\.?[0-9]+(ns|us|µs|μs|ms|s|m|h))+\s*$|^\s*0\s*$|\$\{`
 	ratePattern     = `^\s*[0-9.eE+-]+\s*/\s*(s|min|h)\s*$|\$\{`
 	percentPattern  = `%\s*$|\$\{`
+	bitratePattern  = `^\s*[0-9.]+\s*[kKmMgG]?bit(/s)?\s*$|^\s*0\s*$|\$\{`
 )
 
 // Shapes of compound values, as the tables write them.
@@ -154,6 +155,8 @@ func shapeSchema(shape string, block schemaBlock) map[string]any {
 		return map[string]any{"type": "string", "pattern": ratePattern}
 	case shapePercent:
 		return map[string]any{"type": "string", "pattern": percentPattern}
+	case shapeBitrate:
+		return map[string]any{"anyOf": []any{map[string]any{"type": "string", "pattern": bitratePattern}, map[string]any{"const": 0}}}
 	case shapeList, "list of ACTION@AT:ARG":
 		return strings_
 	case "address | a-b | list":

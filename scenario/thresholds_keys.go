@@ -209,6 +209,9 @@ func (v *validator) checkThresholds(p string, th *Thresholds) {
 		if addr, ok := MetricAddress(mr.Metric); ok {
 			v.checkMetricAddress(mp, addr)
 		}
+		if _, profile, ok := MetricProfile(mr.Metric); ok {
+			v.checkMetricProfile(mp, profile)
+		}
 		if on, want := v.metricHasSamples(m); !on {
 			v.keyErrorf(mp, "has no samples in this scenario: it needs %s (a rule on it could never be checked)", want)
 		}
@@ -299,6 +302,18 @@ func (s *Scenario) CheckBaseline(haveBaseline bool) error {
 		return nil
 	}
 	return v.errs.sorted()
+}
+
+// checkMetricProfile checks that the profile of a per-profile metric is
+// one users can draw (fleet.network.mix, weight above 0).
+func (v *validator) checkMetricProfile(path, profile string) {
+	names := v.s.Fleet.Network.Names()
+	switch {
+	case len(names) == 0:
+		v.keyErrorf(path, "is recorded only with fleet.network (network profiles)")
+	case !slices.Contains(names, profile):
+		v.keyErrorf(path, "%s is not a profile of fleet.network.mix (%s)", profile, strings.Join(names, ", "))
+	}
 }
 
 // checkMetricAddress checks that the address of a per-address metric is
