@@ -102,12 +102,14 @@ func (b *sos) claim(o *occurrence, u *user, l *life) work {
 		start:   o.intended,
 		hold:    hold,
 		coin:    b.cfg.End == scenario.EndMixed && o.rng.IntN(2) == 0,
+		device:  b.drawDevice(o),
 		stale:   slices.Clone(b.incidents[u.index]),
 		firstEv: make(chan struct{}),
 		ended:   l.done,
 	}
 	l.events = s.onPublish
-	alert := u.dev.alert(time.Now(), u.canonical, b.withDevice)
+	// A device SOS carries the tag's hardware id whatever telemetry.device_id says (contract §6.4).
+	alert := u.dev.alert(time.Now(), u.canonical, b.withDevice || s.device)
 	c := l.conn()
 	return func(context.Context) error {
 		defer func() {
@@ -118,6 +120,16 @@ func (b *sos) claim(o *occurrence, u *user, l *life) work {
 		s.run(u, c, alert)
 		return nil
 	}
+}
+
+// drawDevice decides whether this SOS starts on the paired tag. It draws
+// from the arrival's stream only for origin: mixed, so app-only and
+// device-only runs keep the draws they had.
+func (b *sos) drawDevice(o *occurrence) bool {
+	if b.cfg.Origin != scenario.OriginMixed {
+		return b.cfg.Origin == scenario.OriginDevice
+	}
+	return b.cfg.DeviceOriginated(o.rng.Float64())
 }
 
 // missed counts a dropped arrival as an alert that was never sent: an
@@ -149,6 +161,9 @@ type sosRun struct {
 	start time.Time
 	hold  time.Duration // from start to the end action
 	coin  bool          // end: mixed drew resolve for this SOS
+	// device: the SOS started on the paired tag and the SDK relays it
+	// (contract §6.4) rather than the app's SOS button.
+	device bool
 	// stale holds ids of this user's earlier incidents: their late events
 	// (a delayed "cancelled", say) must not count for this SOS.
 	stale []string
@@ -164,13 +179,22 @@ type sosRun struct {
 // run publishes the alert on c, then follows the incident to its end.
 func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	b := s.b
+	limit := s.hold + sosHTTPLimit + eventGrace
+	if s.device {
+		limit += 2 * sosHTTPLimit // the GETs before and after the alert
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	if s.device && !s.deviceCheck(ctx, u) {
+		return // an incident is already active: the SDK publishes nothing
+	}
 	payload, _ := json.Marshal(alert)
 	if !c.publish(b.puback, b.log, s.start, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}) {
 		return // the SDK's state is failed; nothing reached the backend
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), s.hold+sosHTTPLimit+eventGrace)
-	defer cancel()
+	if s.device {
+		s.getSOS(ctx, u) // the SDK's second GET after the device alert (§6.4)
+	}
 	if b.cfg.VisiblePoll > 0 {
 		s.waitVisible(ctx, u)
 	}
@@ -185,7 +209,11 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	s.mu.Lock()
 	acked := s.acked
 	s.mu.Unlock()
-	s.end(ctx, u, acked)
+	if s.device {
+		s.deviceEnd(ctx, u)
+	} else {
+		s.end(ctx, u, acked)
+	}
 
 	grace := time.NewTimer(eventGrace)
 	defer grace.Stop()
@@ -269,6 +297,60 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 		return
 	}
 	doneM.Record(time.Since(t0))
+}
+
+// getSOS is one GET /v1/sdk/sos, recorded as http.sos_get; it returns the
+// incident shown, nil when none or on failure.
+func (s *sosRun) getSOS(ctx context.Context, u *user) (*contract.Incident, bool) {
+	var body contract.IncidentBody
+	t0 := time.Now()
+	class, err := s.b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
+	if !observe(s.b.sosGet, t0, class, err) {
+		return nil, false
+	}
+	if body.Incident != nil {
+		s.b.rememberIncident(u, body.Incident.ID)
+	}
+	return body.Incident, true
+}
+
+// deviceCheck is the SDK's GET /v1/sdk/sos before it relays a device SOS
+// (contract §6.4): it relays only when nothing is active. A failed GET
+// counts as nothing active, so the alert still goes out.
+func (s *sosRun) deviceCheck(ctx context.Context, u *user) bool {
+	inc, _ := s.getSOS(ctx, u)
+	if inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged) {
+		s.b.puback.Error("already_active")
+		return false
+	}
+	return true
+}
+
+// deviceEnd is the SDK's close of a device SOS cycle (contract §6.4):
+// GET /v1/sdk/sos and, if an incident is visible, POST /v1/sdk/sos/cancel.
+// sos.cancelled runs from the POST to its answer's cancelled state.
+func (s *sosRun) deviceEnd(ctx context.Context, u *user) {
+	b := s.b
+	inc, ok := s.getSOS(ctx, u)
+	if !ok {
+		b.cancelled.Error("get_failed")
+		return
+	}
+	if inc == nil {
+		return // nothing visible: the SDK sends no cancel
+	}
+	t0 := time.Now()
+	var body contract.IncidentBody
+	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &body)
+	if !observe(b.sosCancel, t0, class, err) {
+		b.cancelled.Fail(class, err)
+		return
+	}
+	if body.Incident != nil && body.Incident.State != contract.StateCancelled {
+		b.cancelled.Error("state_" + body.Incident.State)
+		return
+	}
+	b.cancelled.Record(time.Since(t0))
 }
 
 // onPublish receives what arrives on the user's event topic while the SOS

@@ -577,6 +577,17 @@ const (
 	EndMixed   = "mixed"   // half cancel, half resolve
 )
 
+// SOS origins: who raises the alert (contract §6.4).
+const (
+	OriginApp    = "app"    // the app's SOS button: PUBLISH sos/alerts from the phone
+	OriginDevice = "device" // the paired tag's SOS, relayed by the SDK (§6.4)
+	OriginMixed  = "mixed"  // a share DeviceShare of the alerts from the device, the rest from the app
+)
+
+// DefaultDeviceShare is behaviours.sos.device_share when origin is mixed
+// and the share is omitted.
+const DefaultDeviceShare = 0.5
+
 // SOS is the open-model SOS flow: at Rate across the fleet an idle online
 // user publishes sos/alerts, learns the incident with GET /v1/sdk/sos,
 // waits for lifecycle events, holds the incident for Hold, then ends it.
@@ -595,6 +606,11 @@ type SOS struct {
 	// sos.visible. 0 (default): no poll, as the SDK makes no HTTP call
 	// after a trigger (contract §4.4).
 	VisiblePoll time.Duration
+	// Origin is OriginApp (default), OriginDevice or OriginMixed.
+	Origin string
+	// DeviceShare is the fraction of alerts that are device-originated
+	// when Origin is OriginMixed (default DefaultDeviceShare); 0 otherwise.
+	DeviceShare float64
 }
 
 // MinVisiblePoll is the shortest sos.visible_poll: at most five GETs a
@@ -665,6 +681,47 @@ var sosKeys = keys[SOS]{
 			}
 		},
 		echo: func(s *SOS) (any, bool) { return dur(s.VisiblePoll), s.VisiblePoll != 0 }},
+	{name: "origin", shape: "app | device | mixed", doc: "who raises each alert: the app, the paired device (contract §6.4), or a mix by device_share (default app)",
+		decode: readStr(func(s *SOS, o string) { s.Origin = o }),
+		def:    func(s *SOS) { s.Origin = OriginApp },
+		check: func(v *validator, p string, s *SOS) {
+			origins := []string{OriginApp, OriginDevice, OriginMixed}
+			if !slices.Contains(origins, s.Origin) {
+				v.errorf(p, "%s", unknownMsg("origin", s.Origin, true, origins))
+			}
+		},
+		echo: always(func(s *SOS) any { return s.Origin })},
+	{name: "device_share", shape: shapePercent, doc: "with origin: mixed, the share of alerts raised by the device (default 50%)",
+		decode: readPercent(func(s *SOS, f float64) { s.DeviceShare = f }),
+		def: func(s *SOS) { // after origin's default, by table order
+			if s.Origin == OriginMixed {
+				s.DeviceShare = DefaultDeviceShare
+			}
+		},
+		check: func(v *validator, p string, s *SOS) {
+			if s.Origin != OriginMixed {
+				if s.DeviceShare != 0 {
+					v.errorf(p, "only applies with origin: mixed (origin is %s)", s.Origin)
+				}
+				return
+			}
+			if s.DeviceShare <= 0 || s.DeviceShare >= 1 {
+				v.errorf(p, "must be between 0%% and 100%% (exclusive; use origin: app or device for all-or-nothing), got %s", formatPercent(s.DeviceShare))
+			}
+		},
+		echo: func(s *SOS) (any, bool) { return formatPercent(s.DeviceShare), s.Origin == OriginMixed }},
+}
+
+// DeviceOriginated reports whether the alert drawn with u in [0, 1)
+// comes from the paired device rather than the app.
+func (s SOS) DeviceOriginated(u float64) bool {
+	switch s.Origin {
+	case OriginDevice:
+		return true
+	case OriginMixed:
+		return u < s.DeviceShare
+	}
+	return false
 }
 
 // MarshalJSON implements json.Marshaler.

@@ -49,7 +49,7 @@ func TestSetOverrides(t *testing.T) {
 		{"stage users", []int{s.Stages[0].Users, s.Stages[1].Users, s.Stages[2].Users}, []int{10, 50, 0}},
 		{"stages[2].for", s.Stages[2].For, 30 * time.Second},
 		{"ack_delay", s.Target.Embedded.AckDelay, 2 * time.Second},
-		{"sos", *s.Behaviours.SOS, SOS{Rate: Rate{PerSecond: 1}, Arrivals: ArrivalsConstant, Hold: 2 * time.Second, End: EndCancel}},
+		{"sos", *s.Behaviours.SOS, SOS{Rate: Rate{PerSecond: 1}, Arrivals: ArrivalsConstant, Hold: 2 * time.Second, End: EndCancel, Origin: OriginApp}},
 		{"threshold", s.Thresholds.Metrics[0].Metric + " " + s.Thresholds.Metrics[0].Rules[0].Source, "sos.delivered p(95) < 1s"},
 		{"description", s.Description, "5/s of nothing"},
 	}

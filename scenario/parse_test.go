@@ -133,7 +133,7 @@ func TestLoadFull(t *testing.T) {
 				Every: 5 * time.Second, Jitter: 0.2, QoS: 0, DeviceID: true, Battery: true,
 				Around: [2]float64{41.39, 2.17}, RadiusKm: 2.5,
 			},
-			SOS:      &SOS{Rate: Rate{PerSecond: 1}, Arrivals: ArrivalsPoisson, Hold: 20 * time.Second, End: EndResolve},
+			SOS:      &SOS{Rate: Rate{PerSecond: 1}, Arrivals: ArrivalsPoisson, Hold: 20 * time.Second, End: EndResolve, Origin: OriginApp},
 			Contacts: &HTTPMix{Rate: Rate{PerSecond: 5}, Arrivals: ArrivalsConstant, Mix: map[string]int{"list": 70, "create": 30, "update": 0, "delete": 0}},
 			Devices:  &HTTPMix{Rate: Rate{PerSecond: 0.5}, Arrivals: ArrivalsConstant, Mix: DefaultDevicesMix()},
 		},
