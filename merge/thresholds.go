@@ -3,7 +3,6 @@ package merge
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -28,7 +27,7 @@ func thresholdsOf(sum *report.Summary) (scenario.Thresholds, error) {
 		mr := &th.Metrics[i]
 		mr.Line = 0
 		for j := range mr.Rules {
-			mr.Rules[j].Line = ruleLine(sum.Thresholds, mr.Metric, mr.Stage, mr.Rules[j].Source)
+			mr.Rules[j].Line = ruleLine(sum.Thresholds, mr.Metric, mr.Stage, mr.Rules[j].Written())
 		}
 	}
 	return th, nil
@@ -52,13 +51,12 @@ func thresholdsEcho(sum *report.Summary) (json.RawMessage, error) {
 	return block, nil
 }
 
-// ruleLine is the scenario line of metric's rule src (scoped to stage, ""
-// for the whole run), from a verdict; 0
-// when no verdict names it.
-func ruleLine(verdicts []report.Verdict, metric, stage, src string) int {
-	src = strings.TrimSpace(src)
+// ruleLine is the scenario line of metric's rule written as rule
+// (scenario.Rule.Written; scoped to stage, "" for the whole run), from a
+// verdict; 0 when no verdict names it.
+func ruleLine(verdicts []report.Verdict, metric, stage, rule string) int {
 	for _, v := range verdicts {
-		if v.Metric == metric && v.Stage == stage && v.Rule == src {
+		if v.Metric == metric && v.Stage == stage && v.Rule == rule {
 			return v.Line
 		}
 	}

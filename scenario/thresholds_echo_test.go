@@ -68,3 +68,19 @@ func TestParseThresholdsEchoErrors(t *testing.T) {
 		t.Errorf("ParseThresholds({}) = %+v, %v; want no rules", th, err)
 	}
 }
+
+// Written is the rule as the file writes it, and a hand-built rule's
+// canonical form.
+func TestRuleWritten(t *testing.T) {
+	r, err := ParseRule(KindLatency, "  p(95)<2s ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Written(); got != "p(95)<2s" {
+		t.Errorf("Written() = %q; want %q", got, "p(95)<2s")
+	}
+	r.Source = ""
+	if got := r.Written(); got != "p(95) < 2s" {
+		t.Errorf("hand-built Written() = %q; want %q", got, "p(95) < 2s")
+	}
+}
