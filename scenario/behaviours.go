@@ -267,6 +267,10 @@ func lookupBehaviour(name string) (behaviour, bool) {
 	return behaviour{}, false
 }
 
+// BehaviourNames lists the behaviours (their keys under behaviours:), in
+// table order; the fleet's behaviour table has a row for each.
+func BehaviourNames() []string { return behaviourNames() }
+
 // behaviourNames lists the behaviours, for the behaviours block's keys.
 func behaviourNames() []string {
 	out := make([]string, len(behaviourTable))
