@@ -20,8 +20,9 @@ import (
 //     the contiguous range of the whole run's users that starts at
 //     Identity.Offset, so they have the ids (and sessions CSV rows) they
 //     have in the unsharded run and no two shards share one;
-//   - rates: every open-model rate (behaviours' rates, stages' rates) and
-//     fleet.connect_rate are divided by N. Poisson arrivals of the shards
+//   - rates: every open-model rate (behaviours' rates, each by its row's
+//     slicing rule in behaviours.go; stages' rates) and fleet.connect_rate
+//     are divided by N. Poisson arrivals of the shards
 //     are independent streams of rate λ/N (their seeds differ), whose
 //     union is a Poisson stream of rate λ; constant arrivals of shard i are
 //     shifted by i/N of their interval, so the union is evenly spaced as
