@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/eixamsim/eixamsim/metrics"
@@ -74,5 +75,20 @@ behaviours:
 		if !declared[name] {
 			t.Errorf("New created %q, which no behaviour declares", name)
 		}
+	}
+}
+
+// TestBehaviourTableMatchesScenario: the fleet builds every behaviour the
+// scenario knows, under the scenario's name (an open-model behaviour finds
+// its rate by that name; a misspelt row would never fire).
+func TestBehaviourTableMatchesScenario(t *testing.T) {
+	var fleetNames []string
+	for _, row := range behaviourTable() {
+		fleetNames = append(fleetNames, row.name)
+	}
+	slices.Sort(fleetNames)
+	want := slices.Sorted(slices.Values(scenario.BehaviourNames()))
+	if !slices.Equal(fleetNames, want) {
+		t.Errorf("fleet behaviour rows %v, want one for each of the scenario's behaviours %v", fleetNames, want)
 	}
 }

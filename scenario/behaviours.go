@@ -12,10 +12,12 @@ import (
 
 // This file is the scenario side of every behaviour (what online users
 // do): its config type, the table of its keys (parse, default, check,
-// echo), the metrics it produces and whether it has an open-model rate,
-// tied together by one row in behaviourTable. Adding a behaviour means a
-// field in Behaviours, its config and keys here, and one row in the table;
-// nothing else in this package changes.
+// echo), the metrics it produces, whether it has an open-model rate, how
+// that rate is sliced across shards and which metrics carry its load,
+// tied together by one row in behaviourTable. Validation, stages[].rates,
+// shard slicing (shard.go), capacity's load metric (LoadMetrics) and the
+// report's throughput families (ThroughputFamily) read the row;
+// TestBehaviourRowsComplete fails on a row that lacks what they need.
 
 // Behaviours is what online users do. A nil block is off.
 type Behaviours struct {
@@ -52,6 +54,14 @@ type behaviour struct {
 	// cannot set one (off, or closed model); nil when the behaviour has no
 	// open-model rate.
 	rate func(b Behaviours) (r Rate, off string)
+	// slice divides the open-model rate in b by n, for one shard of n: it
+	// copies the block first, so the whole scenario's is left unchanged.
+	// Required with rate: without it every shard would send the full rate.
+	slice func(b *Behaviours, n float64)
+	// load names the metrics whose successful operations are the
+	// behaviour's arrivals, on which capacity counts achieved throughput.
+	// Required with rate; each is one of metrics.
+	load []string
 	// metrics are the catalogue entries of the metrics it records. An
 	// entry without needs gets this behaviour being on as its need.
 	metrics []Metric
@@ -67,10 +77,10 @@ var behaviourTable = []behaviour{
 		echo:  func(b Behaviours) (any, bool) { return b.Login, true },
 		on:    func(Behaviours) bool { return true },
 		metrics: []Metric{
-			{Name: HTTPMe, Kind: KindLatency, Unit: "duration",
+			{Name: HTTPMe, Kind: KindLatency, Unit: "duration", family: FamilyHTTP,
 				needs:       []need{{"behaviours.login.me", loginHas(LoginMe)}},
 				Description: "GET /v1/sdk/me: request start -> response body read"},
-			{Name: HTTPSOSGet, Kind: KindLatency, Unit: "duration",
+			{Name: HTTPSOSGet, Kind: KindLatency, Unit: "duration", family: FamilyHTTP,
 				needs:       []need{{"behaviours.login.sos_rehydrate", loginHas(LoginSOSRehydrate)}, {"behaviours.sos", sosOn}},
 				Description: "GET /v1/sdk/sos (login rehydration and SOS flow): request start -> response body read"},
 		},
@@ -93,8 +103,12 @@ var behaviourTable = []behaviour{
 			}
 			return b.Telemetry.Rate, ""
 		},
+		slice: func(b *Behaviours, n float64) {
+			b.Telemetry = divided(b.Telemetry, func(t *Telemetry) *Rate { return &t.Rate }, n)
+		},
+		load: []string{TelemetryPuback},
 		metrics: []Metric{
-			{Name: TelemetryPuback, Kind: KindLatency, Unit: "duration",
+			{Name: TelemetryPuback, Kind: KindLatency, Unit: "duration", family: FamilyTelemetry,
 				Description: "telemetry publish (intended time) on tel/<seg>/data -> PUBACK (at QoS 0: publish written)"},
 			{Name: TelemetryUnsent, Kind: KindCounter, Unit: "messages",
 				Description: "telemetry messages due while the user was not connected, so not published"},
@@ -113,8 +127,10 @@ var behaviourTable = []behaviour{
 			}
 			return b.SOS.Rate, ""
 		},
+		slice: func(b *Behaviours, n float64) { b.SOS = divided(b.SOS, func(s *SOS) *Rate { return &s.Rate }, n) },
+		load:  []string{SOSPuback},
 		metrics: []Metric{
-			{Name: SOSPuback, Kind: KindLatency, Unit: "duration",
+			{Name: SOSPuback, Kind: KindLatency, Unit: "duration", family: FamilySOS,
 				Description: "alert publish (intended time) on sos/alerts -> PUBACK"},
 			{Name: SOSDelivered, Kind: KindLatency, Unit: "duration",
 				Description: "alert publish (intended time) -> first lifecycle event for that user on sos/events/<seg>"},
@@ -127,9 +143,9 @@ var behaviourTable = []behaviour{
 				Description: "POST /v1/sdk/sos/cancel sent -> cancelled state seen (event or response, whichever first)"},
 			{Name: SOSResolved, Kind: KindLatency, Unit: "duration",
 				Description: "POST /v1/sdk/sos/resolve sent -> resolved state seen (event or response, whichever first)"},
-			{Name: HTTPSOSCancel, Kind: KindLatency, Unit: "duration",
+			{Name: HTTPSOSCancel, Kind: KindLatency, Unit: "duration", family: FamilyHTTP,
 				Description: "POST /v1/sdk/sos/cancel: request start -> response body read"},
-			{Name: HTTPSOSResolve, Kind: KindLatency, Unit: "duration",
+			{Name: HTTPSOSResolve, Kind: KindLatency, Unit: "duration", family: FamilyHTTP,
 				Description: "POST /v1/sdk/sos/resolve: request start -> response body read"},
 		},
 	},
@@ -156,9 +172,16 @@ var behaviourTable = []behaviour{
 }
 
 // httpMixRow is the row of an open-model stream of HTTP operations
-// (contacts, devices): field picks its block in Behaviours.
+// (contacts, devices): field picks its block in Behaviours. Every
+// operation is one arrival, so all its metrics carry the load, and all
+// are HTTP requests.
 func httpMixRow(name, doc string, ks keys[HTTPMix], field func(*Behaviours) **HTTPMix, metrics []Metric) behaviour {
 	get := func(b Behaviours) *HTTPMix { return *field(&b) }
+	var names []string
+	for i := range metrics {
+		metrics[i].family = FamilyHTTP
+		names = append(names, metrics[i].Name)
+	}
 	return behaviour{
 		name: name, shape: shapeMapping, block: ks, doc: doc,
 		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { *field(b) = readBlock(d, n, p, ks) },
@@ -171,8 +194,24 @@ func httpMixRow(name, doc string, ks keys[HTTPMix], field func(*Behaviours) **HT
 			}
 			return get(b).Rate, ""
 		},
+		slice: func(b *Behaviours, n float64) {
+			*field(b) = divided(*field(b), func(m *HTTPMix) *Rate { return &m.Rate }, n)
+		},
+		load:    names,
 		metrics: metrics,
 	}
+}
+
+// divided returns a copy of block t with the rate that rate points to
+// divided by n; nil when t is nil (the behaviour is off).
+func divided[T any](t *T, rate func(*T) *Rate, n float64) *T {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	r := rate(&c)
+	*r = Rate{PerSecond: r.PerSecond / n}
+	return &c
 }
 
 // Metric names of the behaviours (the core metrics are in metrics.go).
@@ -228,6 +267,10 @@ func lookupBehaviour(name string) (behaviour, bool) {
 	return behaviour{}, false
 }
 
+// BehaviourNames lists the behaviours (their keys under behaviours:), in
+// table order; the fleet's behaviour table has a row for each.
+func BehaviourNames() []string { return behaviourNames() }
+
 // behaviourNames lists the behaviours, for the behaviours block's keys.
 func behaviourNames() []string {
 	out := make([]string, len(behaviourTable))
@@ -248,6 +291,27 @@ func rateBehaviours() []string {
 		}
 	}
 	return out
+}
+
+// LoadMetrics names the metrics whose successful operations are the
+// arrivals of the open-model behaviour name (nil for one without a rate):
+// what capacity counts achieved throughput on.
+func LoadMetrics(name string) []string {
+	row, ok := lookupBehaviour(name)
+	if !ok || row.rate == nil {
+		return nil
+	}
+	return slices.Clone(row.load)
+}
+
+// sliceBehaviours divides every open-model rate of b by n, by the rows.
+func sliceBehaviours(b Behaviours, n float64) Behaviours {
+	for _, row := range behaviourTable {
+		if row.slice != nil {
+			row.slice(&b, n)
+		}
+	}
+	return b
 }
 
 // RateOf returns the base (behaviour-level) rate of an open-model
