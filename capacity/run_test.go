@@ -3,6 +3,7 @@ package capacity
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,10 +68,12 @@ func search(t *testing.T, sc *scenario.Scenario, lim health.Limits) *Result {
 	if err := json.Unmarshal(data, &back); err != nil || back.Outcome != res.Outcome || len(back.Steps) != len(res.Steps) {
 		t.Errorf("capacity.json does not read back as the result: %v, outcome %q, %d steps", err, back.Outcome, len(back.Steps))
 	}
-	for _, f := range []string{TextFile, HTMLFile, "summary.json"} {
+	// Each file carries the search's own result, not only a shell: the
+	// headline in the text and the page, a run's summary in summary.json.
+	for f, want := range map[string]string{TextFile: res.Headline, HTMLFile: html.EscapeString(res.Headline), "summary.json": `"metrics"`} {
 		data, err := os.ReadFile(filepath.Join(res.RunDir, f))
-		if err != nil || !strings.Contains(string(data), "") || len(data) == 0 {
-			t.Errorf("%s: %v (%d bytes)", f, err, len(data))
+		if err != nil || !strings.Contains(string(data), want) {
+			t.Errorf("%s: %v (%d bytes): want it to hold %q", f, err, len(data), want)
 		}
 	}
 	return res

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/eixamsim/eixamsim/faults"
 	"math"
 	"net"
 	"strings"
@@ -123,7 +124,7 @@ func testBrokerOutageCountsAgainstTheBehaviour(t *testing.T) {
 		HTTPAddr: "127.0.0.1:0",
 		Apps:     map[string][]byte{"demo-app": []byte("demo-secret")},
 		AckDelay: -1,
-		Schedule: []refbackend.ScheduledFault{{At: 600 * time.Millisecond, Action: refbackend.FaultRestartMQTT, Duration: 800 * time.Millisecond}},
+		Schedule: []faults.ScheduledFault{{At: 600 * time.Millisecond, Action: faults.RestartMQTT, Duration: 800 * time.Millisecond}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +171,7 @@ behaviours:
 // came online are counted, and those still trying at the end are
 // unfinished login errors, not missing samples.
 func testFailedLoginsAreErrors(t *testing.T) {
-	srv := startFaulty(t, refbackend.Faults{ErrorRate: map[string]float64{contract.EndpointMe: 0.9}}, -1)
+	srv := startFaulty(t, faults.Set{ErrorRate: map[string]float64{contract.EndpointMe: 0.9}}, -1)
 	defer srv.Close()
 	sc := parse(t, `
 version: 1

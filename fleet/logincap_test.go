@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"github.com/eixamsim/eixamsim/faults"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,7 +14,6 @@ import (
 	"github.com/eixamsim/eixamsim/contract"
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
-	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -55,7 +55,7 @@ func TestLoginsInFlightAreCapped(t *testing.T) {
 		limit  = 4
 		meTime = 200 * time.Millisecond
 	)
-	srv := startFaulty(t, refbackend.Faults{EndpointLatency: map[string]refbackend.Latency{
+	srv := startFaulty(t, faults.Set{EndpointLatency: map[string]faults.Latency{
 		contract.EndpointMe: {Kind: "fixed", Fixed: meTime},
 	}}, -1)
 	defer srv.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/eixamsim/eixamsim/errclass"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -154,7 +155,7 @@ func (p *pinger) check() {
 func (p *pinger) failLocked(cause error) {
 	if cause == errPingTimeout {
 		for _, m := range p.rtt {
-			m.Error("timeout")
+			m.Error(errclass.Timeout)
 		}
 	}
 	p.failure = cause

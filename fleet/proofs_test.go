@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"fmt"
+	"github.com/eixamsim/eixamsim/faults"
 	"io"
 	"net/http"
 	"testing"
@@ -22,7 +23,7 @@ import (
 // the numbers larger; the one upper bound (a median) has a wide margin.
 
 // startFaulty starts the reference backend with faults.
-func startFaulty(t *testing.T, f refbackend.Faults, ackDelay time.Duration) *refbackend.Server {
+func startFaulty(t *testing.T, f faults.Set, ackDelay time.Duration) *refbackend.Server {
 	t.Helper()
 	srv, err := refbackend.Start(context.Background(), refbackend.Config{
 		MQTTAddr: "127.0.0.1:0",
@@ -45,7 +46,7 @@ const medianMargin = 50 * time.Millisecond
 func TestInjectedHTTPLatencyIsMeasured(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const injected = 100 * time.Millisecond
-	srv := startFaulty(t, refbackend.Faults{HTTPLatency: refbackend.Latency{Kind: "fixed", Fixed: injected}}, -1)
+	srv := startFaulty(t, faults.Set{HTTPLatency: faults.Latency{Kind: "fixed", Fixed: injected}}, -1)
 	defer srv.Close()
 	sc := parse(t, `
 version: 1
@@ -77,7 +78,7 @@ behaviours:
 func TestInjectedEventDelayIsMeasured(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	const delay = 300 * time.Millisecond
-	srv := startFaulty(t, refbackend.Faults{EventDelay: delay}, -1)
+	srv := startFaulty(t, faults.Set{EventDelay: delay}, -1)
 	defer srv.Close()
 	sc := parse(t, `
 version: 1
@@ -114,7 +115,7 @@ func TestStallIsNotOmitted(t *testing.T) {
 		stallAt  = warmup + time.Second
 		stall    = time.Second
 	)
-	srv := startFaulty(t, refbackend.Faults{}, -1)
+	srv := startFaulty(t, faults.Set{}, -1)
 	defer srv.Close()
 	sc := parse(t, `
 version: 1
@@ -128,11 +129,11 @@ behaviours:
   login: [me]
   contacts: { rate: 50/s, mix: { list: 1, create: 0, update: 0, delete: 0 } }
 `)
-	fault, err := refbackend.ParseScheduledFault(fmt.Sprintf("stall_http@%v:%v", stallAt, stall))
+	fault, err := faults.ParseScheduledFault(fmt.Sprintf("stall_http@%v:%v", stallAt, stall))
 	if err != nil {
 		t.Fatal(err)
 	}
-	schedule, err := srv.RunSchedule(time.Now(), []refbackend.ScheduledFault{fault})
+	schedule, err := srv.RunSchedule(time.Now(), []faults.ScheduledFault{fault})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,9 +219,9 @@ func maxTime(a, b time.Time) time.Time {
 // classified errors of exactly those endpoints, and the run must finish.
 func TestHTTPFaultsAreCountedPerEndpoint(t *testing.T) {
 	t.Parallel() // leaks: TestMain
-	srv := startFaulty(t, refbackend.Faults{
+	srv := startFaulty(t, faults.Set{
 		ErrorRate:       map[string]float64{"contacts_list": 0.5},
-		EndpointLatency: map[string]refbackend.Latency{"devices_list": {Kind: "fixed", Fixed: 2 * time.Second}},
+		EndpointLatency: map[string]faults.Latency{"devices_list": {Kind: "fixed", Fixed: 2 * time.Second}},
 	}, -1)
 	defer srv.Close()
 	sc := parse(t, `

@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"github.com/eixamsim/eixamsim/faults"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ behaviours:
 		runSteps(t, sc, srv.HTTPURL(), srv.MQTTURL(), reg, eventStep{
 			Step: fleet.Step{Name: "all", Users: 30},
 			settled: func() {
-				if _, err := srv.RunSchedule(time.Time{}, []refbackend.ScheduledFault{{Action: refbackend.FaultRestartMQTT, Duration: time.Second}}); err != nil {
+				if _, err := srv.RunSchedule(time.Time{}, []faults.ScheduledFault{{Action: faults.RestartMQTT, Duration: time.Second}}); err != nil {
 					t.Error(err)
 				}
 			},

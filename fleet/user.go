@@ -24,9 +24,15 @@ import (
 // Life states and transitions (guarded by user.mu):
 //
 //	(offline) --start--> starting --login+connect+subscribe ok--> online
-//	starting  --failure--> retrying --policy delay--> starting
-//	online    --connection lost--> retrying (same as above, MQTT only)
+//	starting  --failure--> retrying
+//	retrying  --policy delay, attempt fails--> retrying
+//	retrying  --policy delay, attempt ok--> online
+//	online    --connection lost--> retrying (MQTT only: no new login)
 //	any       --stop--> (offline): timers stopped, work drained, DISCONNECT sent
+//
+// starting is only a new life's first attempt: a retry stays retrying
+// until it succeeds, so "retrying" counts every user between a failure
+// and its next success.
 type user struct {
 	r     *runner
 	index int

@@ -415,51 +415,64 @@ func TestDisconnectCauses(t *testing.T) {
 	}
 }
 
-func TestSilentReaderDoesNotStallOthers(t *testing.T) {
-	// The kernel takes up to its largest send buffer (which grows while
-	// the peer's window is shut) before the broker's queue holds anything
-	// for good: a backlog past that cannot drain while the reader is silent.
-	kernel := maxSendBuffer()
-	stuck, limit := int64(kernel+256<<10), kernel+1<<20
-	s := startServer(t, func(c *Config) { c.MaxPendingWrite = limit })
-	busy := signed(app1, secret1, "busy")
-
-	// The silent reader: subscribed to its events, then it reads nothing
-	// more (tiny receive buffer), keeps its socket open, never times out
-	// (keep-alive 0). At QoS 0 first, so that its socket buffers fill
-	// (mochi sends a client that acks nothing at most 8192 QoS 1
-	// messages, which loopback's buffers may hold), then at QoS 1, whose
-	// deliveries take the client's lock: mochi alone would stall every
-	// publisher of the topic there, the server's lifecycle events included.
-	silent := rawConnect(t, s, busy, "busy-silent", 0, 4096)
-	silent.subscribeEvents(t, 0)
-	// Its own other connection makes the topic busy: every duplicate alert
-	// re-publishes the incident's event (QoS 0 alerts, no waiting).
-	pub := connectMQTTNoCleanupAs(t, s, busy, "busy-publisher")
-	defer func() {
-		_ = pub.Disconnect(&paho.Disconnect{})
-		<-pub.Done()
-	}()
-	push := func(until func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(4 * waitFor)
-		for i := 0; !until(); i++ {
-			if i >= 10_000 || time.Now().After(deadline) {
-				t.Fatalf("after %d alerts: stats %+v %+v %+v", i, s.Stats().MQTT, s.Stats().SOS, s.Stats().Events)
-			}
-			for range 50 {
-				if _, err := pub.Publish(context.Background(), &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 0, Payload: alert(41, 2)}); err != nil {
-					t.Fatalf("publish: %v", err)
-				}
+// pushAlerts publishes duplicate QoS 0 alerts from pub, 50 at a time,
+// until until holds: each one re-publishes the incident's event to every
+// subscriber of the user's events topic. Bounded in count and time.
+func pushAlerts(t *testing.T, s *Server, pub *mqttClient, until func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(6 * waitFor)
+	for i := 0; !until(); i++ {
+		if i >= 20_000 || time.Now().After(deadline) {
+			t.Fatalf("after %d rounds of alerts: stats %+v %+v %+v", i, s.Stats().MQTT, s.Stats().SOS, s.Stats().Events)
+		}
+		for range 50 {
+			if _, err := pub.Publish(context.Background(), &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 0, Payload: alert(41, 2)}); err != nil {
+				t.Fatalf("publish: %v", err)
 			}
 		}
 	}
+}
+
+// silentReader connects a subscriber of busy's events that then reads
+// nothing more (tiny receive buffer), keeps its socket open and never
+// times out (keep-alive 0), and a publisher as busy whose alerts keep the
+// topic busy.
+func silentReader(t *testing.T, s *Server, busy identity) (silent *rawClient, pub *mqttClient) {
+	t.Helper()
+	silent = rawConnect(t, s, busy, "busy-silent", 0, 4096)
+	silent.subscribeEvents(t, 0)
+	pub = connectMQTTNoCleanupAs(t, s, busy, "busy-publisher")
+	t.Cleanup(func() {
+		_ = pub.Disconnect(&paho.Disconnect{})
+		<-pub.Done()
+	})
+	return silent, pub
+}
+
+func TestSilentReaderDoesNotStallOthers(t *testing.T) {
+	// The kernel takes up to its largest send buffer (which grows while
+	// the peer's window is shut) before the broker's queue holds anything
+	// for good: a backlog past that cannot drain while the reader is
+	// silent. The limit is far above what this test queues (events reach
+	// the queue in bursts of up to mochi's 8192 pending packets), so the
+	// reader stays stuck, never closed, however the machine schedules.
+	kernel := maxSendBuffer()
+	stuck := int64(kernel + 256<<10)
+	s := startServer(t, func(c *Config) { c.MaxPendingWrite = kernel + 64<<20 })
+	busy := signed(app1, secret1, "busy")
+
+	// At QoS 0 first, so that its socket buffers fill (mochi sends a
+	// client that acks nothing at most 8192 QoS 1 messages, which
+	// loopback's buffers may hold), then at QoS 1, whose deliveries take
+	// the client's lock: mochi alone would stall every publisher of the
+	// topic there, the server's lifecycle events included.
+	silent, pub := silentReader(t, s, busy)
 	// Wait until the broker holds bytes it cannot write: the silent
 	// reader's socket buffers are full.
-	push(func() bool { return s.Stats().MQTT.WriteBacklogBytes >= stuck })
+	pushAlerts(t, s, pub, func() bool { return s.Stats().MQTT.WriteBacklogBytes >= stuck })
 	silent.sendSubscribe(t, 1) // from now on QoS 1 deliveries, queued behind the rest
 	sent := 0
-	push(func() bool { sent++; return sent > 20 })
+	pushAlerts(t, s, pub, func() bool { sent++; return sent > 20 })
 
 	// Others are served as usual meanwhile: acks and events in bounded time.
 	other := signed(app1, secret1, "other")
@@ -481,13 +494,18 @@ func TestSilentReaderDoesNotStallOthers(t *testing.T) {
 	if st := s.Stats().MQTT; st.WriteBacklogBytes < stuck-int64(kernel) || st.DisconnectsByCause.Total != 0 {
 		t.Fatalf("the silent reader was not stuck all along: %+v", st)
 	}
+}
 
-	// Past the limit the silent reader is closed as a slow consumer, and
-	// what it held is released. (QoS 0 again: mochi holds back QoS 1
-	// messages past 8192 unacknowledged.)
-	silent.sendSubscribe(t, 0)
-	push(func() bool { return causes(t, s).SlowConsumer == 1 })
+func TestSlowConsumerClosed(t *testing.T) {
+	// Past the limit the silent reader is closed as a slow consumer, what
+	// it held is released, and the others go on.
+	s := startServer(t, func(c *Config) { c.MaxPendingWrite = 256 << 10 })
+	busy := signed(app1, secret1, "busy")
+	_, pub := silentReader(t, s, busy)
+	pushAlerts(t, s, pub, func() bool { return causes(t, s).SlowConsumer == 1 })
 	eventually(t, "backlog released", func() bool { return s.Stats().MQTT.WriteBacklogBytes == 0 })
+	other := signed(app1, secret1, "other")
+	c := mustConnect(t, s, other)
 	if rc := c.publish(t, contract.TelemetryTopic(other.user), telemetry(41, 2)); rc != 0 {
 		t.Fatalf("telemetry after the close: PUBACK 0x%02x", rc)
 	}

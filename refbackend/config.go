@@ -53,7 +53,7 @@ type Config struct {
 
 	// Faults are the injected faults at start; change them later with
 	// Server.SetFaults. The zero value injects nothing.
-	Faults Faults
+	Faults faults.Set
 
 	// Capacity is the capacity model: service rates with bounded queues
 	// for telemetry, SOS alerts and HTTP requests, so that past a known
@@ -65,7 +65,7 @@ type Config struct {
 	// Schedule is a fault schedule run from the moment Start returns, as
 	// Server.RunSchedule would (e.g. `eixamsim serve --fault`); nil runs
 	// none. It is validated by Start.
-	Schedule []ScheduledFault
+	Schedule []faults.ScheduledFault
 
 	// FaultControl serves the unauthenticated runtime fault controls
 	// POST /debug/faults/* on the HTTP listener (restart the MQTT
@@ -127,7 +127,7 @@ func (c Config) withDefaults() Config {
 	c.Apps = apps
 	c.Faults = c.Faults.Clone()
 	c.Capacity = c.Capacity.Clone()
-	sched := make([]ScheduledFault, len(c.Schedule))
+	sched := make([]faults.ScheduledFault, len(c.Schedule))
 	for i, f := range c.Schedule {
 		f.Faults = f.Faults.Clone()
 		sched[i] = f

@@ -26,7 +26,7 @@
 //   - Every SDK HTTP endpoint of contract §2.2 rows 1–12 with its exact status
 //     codes and body shapes, header authentication (§2.1), doubled-slash
 //     paths (§7) and JSON errors.
-//   - Fault injection (Faults) and counters of everything (Stats, served at
+//   - Fault injection (Config.Faults, a faults.Set) and counters of everything (Stats, served at
 //     GET /debug/stats).
 //   - A capacity model with a known limit (Config.Capacity): telemetry, SOS
 //     alerts and HTTP requests pass through single-server FIFO queues with
@@ -35,7 +35,7 @@
 //   - Runtime faults, callable while serving: Server.StallHTTP (freeze the
 //     HTTP API), Server.StopMQTT and Server.StartMQTT (broker restart on the
 //     same ports), Server.Kick (disconnect a fraction of the clients), and
-//     schedules of them (ScheduledFault, Config.Schedule,
+//     schedules of them (faults.ScheduledFault, Config.Schedule,
 //     Server.RunSchedule), also reachable as POST /debug/faults/* with
 //     Config.FaultControl.
 //

@@ -2,6 +2,7 @@ package refbackend
 
 import (
 	"encoding/json"
+	"github.com/eixamsim/eixamsim/faults"
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
@@ -16,7 +17,7 @@ import (
 // PUBACK or the HTTP answer that caused it.
 type eventPublisher struct {
 	publish func(topic string, payload []byte) error
-	faults  func() *Faults
+	faults  func() *faults.Set
 	sched   *scheduler
 	stats   *counters
 }

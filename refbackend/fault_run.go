@@ -3,6 +3,7 @@ package refbackend
 import (
 	"errors"
 	"fmt"
+	"github.com/eixamsim/eixamsim/faults"
 	"log/slog"
 	"slices"
 	"sync"
@@ -26,9 +27,9 @@ type FaultRun struct {
 // listeners.
 type faultStep struct {
 	at      time.Time
-	fault   ScheduledFault // for stats and logs
-	restore bool           // second half of a restart_mqtt (not counted as a fault)
-	down    *bool          // restart_mqtt: the stop ran and the restore did not yet
+	fault   faults.ScheduledFault // for stats and logs
+	restore bool                  // second half of a restart_mqtt (not counted as a fault)
+	down    *bool                 // restart_mqtt: the stop ran and the restore did not yet
 	do      func() error
 }
 
@@ -41,14 +42,14 @@ type faultStep struct {
 // overlapping restarts opens the listeners. The run ends by itself after
 // its last step, with FaultRun.Stop, or with Close; its goroutine never
 // outlives Close. Errors: ErrInvalidSchedule, ErrClosed.
-func (s *Server) RunSchedule(start time.Time, faults []ScheduledFault) (*FaultRun, error) {
-	if err := validateSchedule(faults, s.mqttLn != nil || s.wsLn != nil); err != nil {
+func (s *Server) RunSchedule(start time.Time, sched []faults.ScheduledFault) (*FaultRun, error) {
+	if err := validateSchedule(sched, s.mqttLn != nil || s.wsLn != nil); err != nil {
 		return nil, fmt.Errorf("refbackend: %w: %w", ErrInvalidSchedule, err)
 	}
 	if start.IsZero() {
 		start = time.Now()
 	}
-	return s.startRun(faultSteps(s, start, faults))
+	return s.startRun(faultSteps(s, start, sched))
 }
 
 // faultTarget is what a schedule acts on: a *Server (a fake in tests).
@@ -57,28 +58,28 @@ type faultTarget interface {
 	StartMQTT() error
 	Kick(fraction float64) int
 	StallHTTP(d time.Duration) time.Time
-	SetFaults(f Faults) error
+	SetFaults(f faults.Set) error
 }
 
 var _ faultTarget = (*Server)(nil)
 
-// faultSteps turns faults on s into steps sorted by time (stable: faults
+// faultSteps turns the faults of sched on s into steps sorted by time (stable: faults
 // due together keep their order, a restore comes after its stop).
-func faultSteps(s faultTarget, start time.Time, faults []ScheduledFault) []faultStep {
-	steps := make([]faultStep, 0, len(faults))
-	for _, f := range faults {
+func faultSteps(s faultTarget, start time.Time, sched []faults.ScheduledFault) []faultStep {
+	steps := make([]faultStep, 0, len(sched))
+	for _, f := range sched {
 		at := start.Add(f.At)
 		switch f.Action {
-		case FaultRestartMQTT:
+		case faults.RestartMQTT:
 			down := new(bool)
 			steps = append(steps,
 				faultStep{at: at, fault: f, down: down, do: s.StopMQTT},
 				faultStep{at: at.Add(f.Duration), fault: f, restore: true, down: down, do: s.StartMQTT})
-		case FaultKick:
+		case faults.Kick:
 			steps = append(steps, faultStep{at: at, fault: f, do: func() error { s.Kick(f.Fraction); return nil }})
-		case FaultStallHTTP:
+		case faults.StallHTTP:
 			steps = append(steps, faultStep{at: at, fault: f, do: func() error { s.StallHTTP(f.Duration); return nil }})
-		case FaultSetFaults:
+		case faults.SetFaults:
 			steps = append(steps, faultStep{at: at, fault: f, do: func() error { return s.SetFaults(f.Faults) }})
 		}
 	}

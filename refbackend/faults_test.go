@@ -1,6 +1,7 @@
 package refbackend
 
 import (
+	"github.com/eixamsim/eixamsim/faults"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // TestStartRejectsBadFaults checks that Start validates Config.Faults.
 func TestStartRejectsBadFaults(t *testing.T) {
-	bad := Faults{ErrorRate: map[string]float64{"sos_cancle": 0.1}}
+	bad := faults.Set{ErrorRate: map[string]float64{"sos_cancle": 0.1}}
 	if _, err := Start(t.Context(), Config{HTTPAddr: "127.0.0.1:0", Apps: map[string][]byte{"a": []byte("s")}, Faults: bad}); err == nil || !strings.Contains(err.Error(), "sos_cancle") {
 		t.Errorf("Start with a bad fault: %v", err)
 	}
@@ -19,8 +20,8 @@ func TestStartRejectsBadFaults(t *testing.T) {
 func TestFaultHTTPLatency(t *testing.T) {
 	const fixed, low, high = 40 * time.Millisecond, 60 * time.Millisecond, 70 * time.Millisecond
 	s := startServer(t, func(c *Config) {
-		c.Faults.HTTPLatency = Latency{Kind: "fixed", Fixed: fixed}
-		c.Faults.EndpointLatency = map[string]Latency{contract.EndpointMe: {Kind: "uniform", Min: low, Max: high}}
+		c.Faults.HTTPLatency = faults.Latency{Kind: "fixed", Fixed: fixed}
+		c.Faults.EndpointLatency = map[string]faults.Latency{contract.EndpointMe: {Kind: "uniform", Min: low, Max: high}}
 	})
 	api := newAPIClient(t, s, signed(app1, secret1, "user-1"))
 	for i := 0; i < 3; i++ {
@@ -73,17 +74,17 @@ func TestSetFaults(t *testing.T) {
 	s := startServer(t, nil)
 	api := newAPIClient(t, s, signed(app1, secret1, "user-1"))
 	wantStatus(t, "before", api.do(t, "GET", "/v1/sdk/me", nil), 200)
-	f := Faults{ErrorRate: map[string]float64{"*": 1}}
+	f := faults.Set{ErrorRate: map[string]float64{"*": 1}}
 	if err := s.SetFaults(f); err != nil {
 		t.Fatal(err)
 	}
 	f.ErrorRate["*"] = 0 // the server keeps its own copy
 	wantStatus(t, "all failing", api.do(t, "GET", "/v1/sdk/me", nil), 503)
-	if err := s.SetFaults(Faults{EventDropRate: 2}); err == nil {
+	if err := s.SetFaults(faults.Set{EventDropRate: 2}); err == nil {
 		t.Error("SetFaults accepted a drop rate of 2")
 	}
 	wantStatus(t, "invalid faults ignored", api.do(t, "GET", "/v1/sdk/me", nil), 503)
-	if err := s.SetFaults(Faults{}); err != nil {
+	if err := s.SetFaults(faults.Set{}); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, "after", api.do(t, "GET", "/v1/sdk/me", nil), 200)

@@ -81,7 +81,7 @@ func (a *api) controlRestartMQTT(w http.ResponseWriter, r *http.Request) {
 	down0 := true
 	restore := faultStep{
 		at:      time.Now().Add(down),
-		fault:   ScheduledFault{Action: FaultRestartMQTT, Duration: down},
+		fault:   faults.ScheduledFault{Action: faults.RestartMQTT, Duration: down},
 		restore: true,
 		down:    &down0,
 		do:      a.s.StartMQTT,
@@ -124,33 +124,33 @@ func (a *api) controlSchedule(w http.ResponseWriter, r *http.Request) {
 		apiErr.write(w)
 		return
 	}
-	var faults []ScheduledFault
+	var sched []faults.ScheduledFault
 	var problems []string
 	for line := range strings.Lines(string(body)) {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		f, err := ParseScheduledFault(line)
+		f, err := faults.ParseScheduledFault(line)
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
-		faults = append(faults, f)
+		sched = append(sched, f)
 	}
 	if len(problems) > 0 {
 		writeError(w, http.StatusBadRequest, strings.Join(problems, "; "))
 		return
 	}
-	if len(faults) == 0 {
+	if len(sched) == 0 {
 		writeError(w, http.StatusBadRequest, "empty schedule: send one fault per line, e.g. kick@0s:25%")
 		return
 	}
-	if _, err := a.s.RunSchedule(time.Now(), faults); err != nil {
+	if _, err := a.s.RunSchedule(time.Now(), sched); err != nil {
 		writeControlError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"scheduled": len(faults)})
+	writeJSON(w, http.StatusOK, map[string]any{"scheduled": len(sched)})
 }
 
 // writeControlError answers an error of a fault control.

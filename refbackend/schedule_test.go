@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/eixamsim/eixamsim/faults"
 	"io"
 	"log/slog"
 	"strings"
@@ -34,7 +35,7 @@ func (f *fakeTarget) StallHTTP(d time.Duration) time.Time {
 	f.record("stall %v", d)
 	return time.Now().Add(d)
 }
-func (f *fakeTarget) SetFaults(x Faults) error { f.record("set %v", x); return nil }
+func (f *fakeTarget) SetFaults(x faults.Set) error { f.record("set %v", x); return nil }
 
 func (f *fakeTarget) got() string {
 	f.mu.Lock()
@@ -45,11 +46,11 @@ func (f *fakeTarget) got() string {
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // parseAll parses fault texts or fails the test.
-func parseAll(t *testing.T, texts ...string) []ScheduledFault {
+func parseAll(t *testing.T, texts ...string) []faults.ScheduledFault {
 	t.Helper()
-	out := make([]ScheduledFault, len(texts))
+	out := make([]faults.ScheduledFault, len(texts))
 	for i, s := range texts {
-		f, err := ParseScheduledFault(s)
+		f, err := faults.ParseScheduledFault(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,14 +63,14 @@ func TestFaultRunFiresAtOffsets(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := &fakeTarget{start: time.Now()}
 		stats := new(counters)
-		faults := parseAll(t,
+		sched := parseAll(t,
 			"kick@10s:0.5",
 			"restart_mqtt@20s:5s",
 			"stall_http@15s:3s",
 			"set_faults@0s:event-delay=1s",
 			"kick@20s:1", // due with the restart: after it, in the order given
 		)
-		r := newFaultRun(faultSteps(fake, fake.start, faults), stats, discardLogger())
+		r := newFaultRun(faultSteps(fake, fake.start, sched), stats, discardLogger())
 		if p := stats.faultsPending.Load(); p != 5 {
 			t.Errorf("pending %d, want 5", p)
 		}
@@ -97,8 +98,8 @@ func TestFaultRunStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := &fakeTarget{start: time.Now().Add(-time.Second)} // started a second ago
 		stats := new(counters)
-		faults := parseAll(t, "restart_mqtt@0s:1h", "kick@1m:1", "restart_mqtt@2m:1s")
-		r := newFaultRun(faultSteps(fake, fake.start, faults), stats, discardLogger())
+		sched := parseAll(t, "restart_mqtt@0s:1h", "kick@1m:1", "restart_mqtt@2m:1s")
+		r := newFaultRun(faultSteps(fake, fake.start, sched), stats, discardLogger())
 		go r.run()
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
@@ -222,7 +223,7 @@ func TestRunScheduleStopAndClose(t *testing.T) {
 
 func TestScheduleValidation(t *testing.T) {
 	s := startServer(t, func(c *Config) { c.MQTTAddr, c.WSAddr = "", "" })
-	_, err := s.RunSchedule(time.Time{}, append(parseAll(t, "restart_mqtt@1s:1s"), ScheduledFault{Action: FaultKick}))
+	_, err := s.RunSchedule(time.Time{}, append(parseAll(t, "restart_mqtt@1s:1s"), faults.ScheduledFault{Action: faults.Kick}))
 	if !errors.Is(err, ErrInvalidSchedule) || !strings.Contains(err.Error(), "schedule[0]") || !strings.Contains(err.Error(), "schedule[1]") {
 		t.Errorf("RunSchedule: %v, want both problems", err)
 	}
@@ -230,7 +231,7 @@ func TestScheduleValidation(t *testing.T) {
 		t.Errorf("restart_mqtt without MQTT: %v, want ErrNoMQTT", err)
 	}
 	cfg := testConfig()
-	cfg.Schedule = []ScheduledFault{{Action: FaultStallHTTP}}
+	cfg.Schedule = []faults.ScheduledFault{{Action: faults.StallHTTP}}
 	if s, err := Start(context.Background(), cfg); err == nil {
 		s.Close()
 		t.Error("Start accepted an invalid schedule")
@@ -239,7 +240,7 @@ func TestScheduleValidation(t *testing.T) {
 
 func TestConfigSchedule(t *testing.T) {
 	s := startServer(t, func(c *Config) {
-		c.Schedule = []ScheduledFault{{At: 50 * time.Millisecond, Action: FaultSetFaults, Faults: Faults{ErrorRate: map[string]float64{"*": 1}}}}
+		c.Schedule = []faults.ScheduledFault{{At: 50 * time.Millisecond, Action: faults.SetFaults, Faults: faults.Set{ErrorRate: map[string]float64{"*": 1}}}}
 	})
 	eventually(t, "scheduled set_faults", func() bool { return s.Stats().Schedule.Fired["set_faults"] == 1 })
 	wantStatus(t, "GET me", newAPIClient(t, s, signed(app1, secret1, "u")).do(t, "GET", "/v1/sdk/me", nil), 503)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/eixamsim/eixamsim/faults"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,7 +27,7 @@ type Server struct {
 	sessions *sessions
 	sched    *scheduler
 	life     *lifecycle
-	faults   atomic.Pointer[Faults]
+	faults   atomic.Pointer[faults.Set]
 	stall    stall
 	capacity *capacity // Config.Capacity; nil without a model
 
@@ -81,8 +82,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		capacity:   newCapacity(cfg.Capacity, time.Now()),
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
-	faults := cfg.Faults
-	s.faults.Store(&faults)
+	initial := cfg.Faults
+	s.faults.Store(&initial)
 	s.broker = mqtt.New(&mqtt.Options{
 		InlineClient:           true, // lifecycle events are published in-process
 		Logger:                 slog.New(shiftLevel{h: cfg.Logger.Handler(), by: -4}),
@@ -292,7 +293,7 @@ func (s *Server) snapshot(users []*user) Stats {
 
 // SetFaults replaces the injected faults while the server runs. An invalid
 // f is refused with an error and the current faults stay.
-func (s *Server) SetFaults(f Faults) error {
+func (s *Server) SetFaults(f faults.Set) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("refbackend: invalid faults: %w", err)
 	}

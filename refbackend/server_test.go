@@ -2,6 +2,7 @@ package refbackend
 
 import (
 	"context"
+	"github.com/eixamsim/eixamsim/faults"
 	"net/http"
 	"strings"
 	"sync"
@@ -102,7 +103,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 	cfg := testConfig()
 	cfg.AckDelay = time.Hour
 	cfg.Faults.EventDelay = time.Hour
-	cfg.Faults.EndpointLatency = map[string]Latency{contract.EndpointContactsList: {Kind: "fixed", Fixed: time.Hour}}
+	cfg.Faults.EndpointLatency = map[string]faults.Latency{contract.EndpointContactsList: {Kind: "fixed", Fixed: time.Hour}}
 	s, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

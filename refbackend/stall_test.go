@@ -3,6 +3,7 @@ package refbackend
 import (
 	"context"
 	"encoding/json"
+	"github.com/eixamsim/eixamsim/faults"
 	"net/http"
 	"sync"
 	"testing"
@@ -42,7 +43,7 @@ func TestStallHTTPHoldsUntilTheEnd(t *testing.T) {
 	// latency when the stall starts (held before its answer), else held on
 	// arrival; requests 1-3 arrive during the stall. All wait for its end.
 	s := startServer(t, func(c *Config) {
-		c.Faults.EndpointLatency = map[string]Latency{contract.EndpointMe: {Kind: LatencyFixed, Fixed: 100 * time.Millisecond}}
+		c.Faults.EndpointLatency = map[string]faults.Latency{contract.EndpointMe: {Kind: faults.LatencyFixed, Fixed: 100 * time.Millisecond}}
 	})
 	c := testHTTPClient(t)
 	id := signed(app1, secret1, "user-1")

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/eixamsim/eixamsim/contract"
 )
 
 // Defaults, applied once by resolve to every key the file leaves out (the
@@ -14,12 +12,6 @@ const (
 	DefaultUserID    = "eixamsim-{{.N}}"
 	DefaultOutputDir = "results/{{.Name}}-{{.Start}}"
 )
-
-// EndpointNames lists the endpoint names of target.embedded.error_rate
-// (besides "*", every other endpoint).
-//
-// Deprecated: use contract.EndpointNames.
-func EndpointNames() []string { return contract.EndpointNames() }
 
 // resolve settles what the file says into a resolved Scenario: CLI
 // overrides first, then what depends on other blocks or on the command

@@ -38,10 +38,10 @@ func TestKeyTablesDescribed(t *testing.T) {
 		}
 	}
 	tables["behaviours"] = rows
-	if len(tables[""]) != 13 || len(tables["stages[]"]) != 5 || len(tables["thresholds"]) != 2 {
-		t.Errorf("root %d keys, stage %d, thresholds %d: want 13, 5, 2", len(tables[""]), len(tables["stages[]"]), len(tables["thresholds"]))
-	}
 	for block, rows := range tables {
+		if len(rows) == 0 {
+			t.Errorf("block %q has no keys: its table is not wired in", block)
+		}
 		seen := map[string]bool{}
 		for _, r := range rows {
 			if r[1] == "" || r[2] == "" {

@@ -192,7 +192,7 @@ func (o *serveOptions) faultSchedule() ([]faults.ScheduledFault, error) {
 		if err != nil {
 			return nil, usageError("serve: --fault: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
-		if f.Action == refbackend.FaultRestartMQTT && o.mqtt == "" && o.ws == "" {
+		if f.Action == faults.RestartMQTT && o.mqtt == "" && o.ws == "" {
 			return nil, usageError("serve: --fault %s: --mqtt and --ws are disabled, there is no MQTT listener to restart", text)
 		}
 		sched = append(sched, f)

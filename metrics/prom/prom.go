@@ -39,10 +39,6 @@ type Status struct {
 	StageIndex     int           // 0-based
 	StageRemaining time.Duration // until the stage ends
 	TargetUsers    int           // users the stage wants online
-
-	// Deprecated: ignored. eixamsim_users_online is the registry's
-	// users.online gauge, like every other catalogue metric.
-	OnlineUsers int
 }
 
 // Info names the run. RunID, Shard and Instance label every series the
@@ -174,19 +170,6 @@ func New(reg *metrics.Registry, cfg Config) (*Collector, error) {
 	}
 	sort.Strings(c.names)
 	return c, nil
-}
-
-// NewCollector returns a collector of the whole catalogue for reg, with
-// start and status as in Config.
-//
-// Deprecated: use New, which also takes the scenario's metrics and the
-// info labels.
-func NewCollector(reg *metrics.Registry, start time.Time, status func() Status) *Collector {
-	c, err := New(reg, Config{Start: start, Status: status})
-	if err != nil {
-		panic(err) // the catalogue's names are distinct: TestCatalogueFamilies
-	}
-	return c
 }
 
 // Finish marks the run as ended: eixamsim_run_finished becomes 1. Values
