@@ -21,7 +21,7 @@ duration: 1s
 identity: { app_id: a, app_secret: s }
 fleet: { users: 1 }
 behaviours:
-  telemetry: { every: 1s }
+  telemetry: { every: 1s, relay: { peers: 1 } }
   sos: { rate: 1/s }
   contacts: { rate: 1/s, mix: { list: 1, create: 1, update: 1, delete: 1 } }
   devices: { rate: 1/s, mix: { list: 1, upsert: 1, delete: 1 } }

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,6 +113,12 @@ var behaviourTable = []behaviour{
 				Description: "telemetry publish (intended time) on tel/<seg>/data -> PUBACK (at QoS 0: publish written)"},
 			{Name: TelemetryUnsent, Kind: KindCounter, Unit: "messages",
 				Description: "telemetry messages due while the user was not connected, so not published"},
+			{Name: TelemetryRelayPuback, Kind: KindLatency, Unit: "duration",
+				needs:       []need{{"behaviours.telemetry.relay", relayOn}},
+				Description: "relayed peer position (telemetry.relay, intended time) on the user's tel/<seg>/data -> PUBACK (at QoS 0: publish written)"},
+			{Name: TelemetryRelayUnsent, Kind: KindCounter, Unit: "messages",
+				needs:       []need{{"behaviours.telemetry.relay", relayOn}},
+				Description: "relayed peer positions due while the user was not connected, so not published"},
 		},
 	},
 	{
@@ -216,28 +223,34 @@ func divided[T any](t *T, rate func(*T) *Rate, n float64) *T {
 
 // Metric names of the behaviours (the core metrics are in metrics.go).
 const (
-	TelemetryPuback    = "telemetry.puback"
-	TelemetryUnsent    = "telemetry.unsent"
-	SOSPuback          = "sos.puback"
-	SOSDelivered       = "sos.delivered"
-	SOSAcknowledged    = "sos.acknowledged"
-	SOSVisible         = "sos.visible"
-	SOSCancelled       = "sos.cancelled"
-	SOSResolved        = "sos.resolved"
-	HTTPMe             = "http.me"
-	HTTPSOSGet         = "http.sos_get"
-	HTTPSOSCancel      = "http.sos_cancel"
-	HTTPSOSResolve     = "http.sos_resolve"
-	HTTPContactsList   = "http.contacts_list"
-	HTTPContactsCreate = "http.contacts_create"
-	HTTPContactsUpdate = "http.contacts_update"
-	HTTPContactsDelete = "http.contacts_delete"
-	HTTPDevicesList    = "http.devices_list"
-	HTTPDevicesUpsert  = "http.devices_upsert"
-	HTTPDevicesDelete  = "http.devices_delete"
+	TelemetryPuback = "telemetry.puback"
+	TelemetryUnsent = "telemetry.unsent"
+	// TelemetryRelayPuback and TelemetryRelayUnsent are telemetry.puback
+	// and telemetry.unsent of the positions a tag relays (telemetry.relay).
+	TelemetryRelayPuback = "telemetry.relay_puback"
+	TelemetryRelayUnsent = "telemetry.relay_unsent"
+	SOSPuback            = "sos.puback"
+	SOSDelivered         = "sos.delivered"
+	SOSAcknowledged      = "sos.acknowledged"
+	SOSVisible           = "sos.visible"
+	SOSCancelled         = "sos.cancelled"
+	SOSResolved          = "sos.resolved"
+	HTTPMe               = "http.me"
+	HTTPSOSGet           = "http.sos_get"
+	HTTPSOSCancel        = "http.sos_cancel"
+	HTTPSOSResolve       = "http.sos_resolve"
+	HTTPContactsList     = "http.contacts_list"
+	HTTPContactsCreate   = "http.contacts_create"
+	HTTPContactsUpdate   = "http.contacts_update"
+	HTTPContactsDelete   = "http.contacts_delete"
+	HTTPDevicesList      = "http.devices_list"
+	HTTPDevicesUpsert    = "http.devices_upsert"
+	HTTPDevicesDelete    = "http.devices_delete"
 )
 
 func sosOn(b Behaviours) bool { return b.SOS != nil }
+
+func relayOn(b Behaviours) bool { return b.Telemetry != nil && b.Telemetry.Relay != nil }
 
 // readBlock reads a behaviour block with its key table: nil when the key
 // is not written.
@@ -486,7 +499,88 @@ type Telemetry struct {
 	// RadiusKm is how far positions random-walk from Around, 0..20000 km;
 	// default DefaultTelemetryRadius. 0 keeps every user exactly at Around.
 	RadiusKm float64
+	// Relay, when set, makes each user's paired tag forward its peer
+	// nodes' positions (contract §6.3); nil: no relayed telemetry.
+	Relay *Relay
 }
+
+// Relay is behaviours.telemetry.relay: the BLE tag of each user forwards
+// the TEL of Peers other nodes, each at most once per Every, published on
+// the phone user's own tel/<seg>/data with the tag's deviceId (contract
+// §6.3, §5). A loaded scenario has every field resolved.
+type Relay struct {
+	// PeersMin..PeersMax is the number of peer nodes each user's tag
+	// relays, drawn uniformly per user; both 0..MaxRelayPeers, equal for a
+	// fixed count.
+	PeersMin, PeersMax int
+	// Every is how often each peer's position is relayed, at least
+	// MinRelayEvery (the tag's own limit); default MinRelayEvery.
+	Every time.Duration
+}
+
+// MaxRelayPeers is the most peer nodes a tag relays, and MinRelayEvery
+// the tag's limit of one relayed TEL per peer per period (contract §5).
+const (
+	MaxRelayPeers = 8
+	MinRelayEvery = 60 * time.Second
+)
+
+var relayKeys = keys[Relay]{
+	{name: "peers", shape: "integer | integer..integer", doc: "peer nodes each tag relays, 0..8: a count, or a range lo..hi drawn per user (required)",
+		decode: func(d *decoder, n *yaml.Node, p string, r *Relay) bool {
+			if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "..") {
+				lo, hi, _ := strings.Cut(n.Value, "..")
+				lv, hv := *n, *n
+				lv.Value, hv.Value = strings.TrimSpace(lo), strings.TrimSpace(hi)
+				l, h := d.integer(&lv, p), d.integer(&hv, p)
+				if l == nil || h == nil {
+					return false
+				}
+				r.PeersMin, r.PeersMax = *l, *h
+				return true
+			}
+			if c := d.integer(n, p); c != nil {
+				r.PeersMin, r.PeersMax = *c, *c
+				return true
+			}
+			return false
+		},
+		def: func(r *Relay) { r.PeersMin, r.PeersMax = -1, -1 }, // not written: reported by check
+		check: func(v *validator, p string, r *Relay) {
+			if !v.ok(p) {
+				return
+			}
+			switch {
+			case r.PeersMin == -1 && r.PeersMax == -1 && !v.written(p):
+				v.errorf(p, "is required: the number of peer nodes each tag relays, 0..%d (e.g. 3, or 0..3)", MaxRelayPeers)
+			case r.PeersMin < 0 || r.PeersMax > MaxRelayPeers || r.PeersMax < 0 || r.PeersMin > MaxRelayPeers:
+				v.errorf(p, "must be 0..%d (a tag relays at most %d peer nodes), got %s", MaxRelayPeers, MaxRelayPeers, r.peers())
+			case r.PeersMin > r.PeersMax:
+				v.errorf(p, "a range lo..hi needs lo <= hi, got %s", r.peers())
+			}
+		},
+		echo: always(func(r *Relay) any { return r.peers() })},
+	{name: "every", shape: shapeDuration, doc: "each peer's position is relayed once per this long; at least 60s, the tag's limit (default 60s)",
+		decode: readDuration(func(r *Relay, d time.Duration) { r.Every = d }),
+		def:    func(r *Relay) { r.Every = MinRelayEvery },
+		check: func(v *validator, p string, r *Relay) {
+			if r.Every < MinRelayEvery {
+				v.errorf(p, "must be at least 60s: the SDK's tag relays each peer at most once per 60 s (contract §5), got %s", dur(r.Every))
+			}
+		},
+		echo: always(func(r *Relay) any { return dur(r.Every) })},
+}
+
+// peers is the peers key as written: a count, or lo..hi.
+func (r Relay) peers() string {
+	if r.PeersMin == r.PeersMax {
+		return strconv.Itoa(r.PeersMin)
+	}
+	return strconv.Itoa(r.PeersMin) + ".." + strconv.Itoa(r.PeersMax)
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r Relay) MarshalJSON() ([]byte, error) { return relayKeys.marshal(&r) }
 
 var telemetryKeys = keys[Telemetry]{
 	{name: "every", shape: shapeDuration, doc: "closed model: each online user publishes every this long",
@@ -554,6 +648,13 @@ var telemetryKeys = keys[Telemetry]{
 				RadiusKm float64    `json:"radius_km"`
 			}{t.Around, t.RadiusKm}
 		})},
+	{name: "relay", shape: shapeMapping, block: relayKeys, doc: "the paired tag relays peer nodes' positions on the user's topic (contract §6.3): peers and every (default off)",
+		decode: func(d *decoder, n *yaml.Node, p string, t *Telemetry) bool {
+			t.Relay = readBlock(d, n, p, relayKeys)
+			return t.Relay != nil
+		},
+		check: func(v *validator, p string, t *Telemetry) { checkBlock(v, p, t.Relay, relayKeys) },
+		echo:  func(t *Telemetry) (any, bool) { return t.Relay, t.Relay != nil }},
 }
 
 // positionKeys are the keys of behaviours.telemetry.position; they fill
