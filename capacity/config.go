@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/eixamsim/eixamsim/scenario"
@@ -37,7 +38,7 @@ func NewConfig(c scenario.Capacity, sc *scenario.Scenario) (Config, error) {
 		}
 		cfg.Behaviour = b
 	} else if c.Dimension != scenario.DimensionUsers {
-		bad("dimension", "%q: want users or <behaviour>.rate (telemetry.rate, sos.rate, contacts.rate, devices.rate)", c.Dimension)
+		bad("dimension", "%q: want users or <behaviour>.rate (%s)", c.Dimension, strings.Join(scenario.RateDimensions(), ", "))
 	}
 	switch {
 	case !(c.Start > 0):

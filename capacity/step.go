@@ -81,22 +81,6 @@ type Rule struct {
 	Passed   bool   `json:"passed"`
 }
 
-// loadMetrics are the metrics whose successes are a behaviour's
-// acknowledged operations.
-func loadMetrics(behaviour string) []string {
-	switch behaviour {
-	case "telemetry":
-		return []string{scenario.TelemetryPuback}
-	case "sos":
-		return []string{scenario.SOSPuback}
-	case "contacts":
-		return []string{scenario.HTTPContactsList, scenario.HTTPContactsCreate, scenario.HTTPContactsUpdate, scenario.HTTPContactsDelete}
-	case "devices":
-		return []string{scenario.HTTPDevicesList, scenario.HTTPDevicesUpsert, scenario.HTTPDevicesDelete}
-	}
-	return nil
-}
-
 // offered returns the throughput a step at load asks for, and the
 // behaviour it is counted on ("" when there is none).
 func (s *Stepper) offered(load float64) (float64, string) {
@@ -164,7 +148,7 @@ func (s *Stepper) judge(c *stepState) StepResult {
 	offered, behaviour := s.offered(r.Load)
 	r.OfferedPerSecond = offered
 	var achieved int64
-	for _, n := range loadMetrics(behaviour) {
+	for _, n := range scenario.LoadMetrics(behaviour) {
 		achieved += r.Metrics[n].Count
 		if r.Metrics[n].Count > 0 || r.LoadMetric == "" {
 			r.LoadMetric = n

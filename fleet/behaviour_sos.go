@@ -176,6 +176,16 @@ type sosRun struct {
 	firstEv   chan struct{} // closed by the first lifecycle event
 }
 
+// record records d on m and on its per-profile twin for the user.
+func (s *sosRun) record(m *metrics.Latency, d time.Duration) {
+	s.u.r.net.record(s.u.sess.Index, m, d)
+}
+
+// count counts an error of class on m and on its per-profile twin.
+func (s *sosRun) count(m *metrics.Latency, class string) {
+	s.u.r.net.count(s.u.sess.Index, m, class)
+}
+
 // run publishes the alert on c, then follows the incident to its end.
 func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	b := s.b
@@ -220,7 +230,7 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	select {
 	case <-s.firstEv:
 	case <-grace.C:
-		b.delivered.Error(errclass.NoEvent)
+		s.count(b.delivered, errclass.NoEvent)
 	}
 }
 
@@ -240,19 +250,19 @@ func (s *sosRun) waitVisible(ctx context.Context, u *user) {
 		class, err := b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
 		observe(b.sosGet, t0, class, err)
 		if err == nil && body.Incident != nil {
-			b.visible.Record(time.Since(s.start))
+			s.record(b.visible, time.Since(s.start))
 			b.rememberIncident(u, body.Incident.ID)
 			return
 		}
 		if time.Now().Add(visiblePoll).After(deadline) {
-			b.visible.Error(errclass.NotVisible)
+			s.count(b.visible, errclass.NotVisible)
 			return
 		}
 		poll.Reset(visiblePoll)
 		select {
 		case <-poll.C:
 		case <-s.ended:
-			b.visible.Error(errclass.NotVisible)
+			s.count(b.visible, errclass.NotVisible)
 			return
 		}
 	}
@@ -289,14 +299,14 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 			return
 		}
 		if after.Incident != nil && after.Incident.State != want {
-			doneM.Error(errclass.StillIn(after.Incident.State))
+			s.count(doneM, errclass.StillIn(after.Incident.State))
 			return
 		}
 	} else if body.Incident.State != want {
-		doneM.Error(errclass.InState(body.Incident.State))
+		s.count(doneM, errclass.InState(body.Incident.State))
 		return
 	}
-	doneM.Record(time.Since(t0))
+	s.record(doneM, time.Since(t0))
 }
 
 // getSOS is one GET /v1/sdk/sos, recorded as http.sos_get; it returns the
@@ -320,7 +330,7 @@ func (s *sosRun) getSOS(ctx context.Context, u *user) (*contract.Incident, bool)
 func (s *sosRun) deviceCheck(ctx context.Context, u *user) bool {
 	inc, _ := s.getSOS(ctx, u)
 	if inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged) {
-		s.b.puback.Error("already_active")
+		s.count(s.b.puback, "already_active")
 		return false
 	}
 	return true
@@ -333,7 +343,7 @@ func (s *sosRun) deviceEnd(ctx context.Context, u *user) {
 	b := s.b
 	inc, ok := s.getSOS(ctx, u)
 	if !ok {
-		b.cancelled.Error("get_failed")
+		s.count(b.cancelled, "get_failed")
 		return
 	}
 	if inc == nil {
@@ -347,10 +357,10 @@ func (s *sosRun) deviceEnd(ctx context.Context, u *user) {
 		return
 	}
 	if body.Incident != nil && body.Incident.State != contract.StateCancelled {
-		b.cancelled.Error("state_" + body.Incident.State)
+		s.count(b.cancelled, errclass.InState(body.Incident.State))
 		return
 	}
-	b.cancelled.Record(time.Since(t0))
+	s.record(b.cancelled, time.Since(t0))
 }
 
 // onPublish receives what arrives on the user's event topic while the SOS
@@ -389,12 +399,12 @@ func (s *sosRun) onEvent(at time.Time, incidentID, state string) {
 	first := false
 	if !s.delivered && (state == contract.StateActive || state == contract.StateAcknowledged) {
 		s.delivered, first = true, true
-		s.b.delivered.Record(at.Sub(s.start))
+		s.record(s.b.delivered, at.Sub(s.start))
 		close(s.firstEv)
 	}
 	if state == contract.StateAcknowledged && !s.acked {
 		s.acked = true
-		s.b.acked.Record(at.Sub(s.start))
+		s.record(s.b.acked, at.Sub(s.start))
 	}
 	s.mu.Unlock()
 	if first && incidentID != "" {

@@ -128,6 +128,9 @@ func behaviourTable() []behaviourRow {
 		{"sos", newSOS},
 		{"contacts", newContacts},
 		{"devices", newDevices},
+		// behaviours.telemetry.relay: a perUser behaviour of its own, so
+		// its ticks (one peer each) do not share the telemetry period.
+		{"telemetry.relay", newRelay},
 	}
 }
 

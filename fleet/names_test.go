@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/eixamsim/eixamsim/metrics"
@@ -20,7 +22,7 @@ duration: 1s
 identity: { app_id: a, app_secret: s }
 fleet: { users: 1 }
 behaviours:
-  telemetry: { every: 1s }
+  telemetry: { every: 1s, relay: { peers: 1 } }
   sos: { rate: 1/s }
   contacts: { rate: 1/s, mix: { list: 1, create: 1, update: 1, delete: 1 } }
   devices: { rate: 1/s, mix: { list: 1, upsert: 1, delete: 1 } }
@@ -73,6 +75,30 @@ behaviours:
 	for name := range created {
 		if !declared[name] {
 			t.Errorf("New created %q, which no behaviour declares", name)
+		}
+	}
+}
+
+// TestBehaviourTableMatchesScenario: the fleet builds every behaviour the
+// scenario knows, under the scenario's name (an open-model behaviour finds
+// its rate by that name; a misspelt row would never fire). A row of its
+// own for part of a behaviour (telemetry.relay) is named after that
+// behaviour's key.
+func TestBehaviourTableMatchesScenario(t *testing.T) {
+	rows := map[string]bool{}
+	for _, row := range behaviourTable() {
+		rows[row.name] = true
+	}
+	known := scenario.BehaviourNames()
+	for _, name := range known {
+		if !rows[name] {
+			t.Errorf("scenario behaviour %q has no fleet row", name)
+		}
+	}
+	for name := range rows {
+		parent, _, _ := strings.Cut(name, ".")
+		if !slices.Contains(known, parent) {
+			t.Errorf("fleet row %q is named after no scenario behaviour %v", name, known)
 		}
 	}
 }

@@ -83,3 +83,37 @@ behaviours: { telemetry: { every: 200ms } }
 		}
 	}, func(c transport) string { return c.name })
 }
+
+// TestNetworkSOSTwins checks that the SOS flow's own clocks (delivered,
+// cancelled, visible) have their per-profile twins, as the request and
+// publish latencies do.
+func TestNetworkSOSTwins(t *testing.T) {
+	t.Parallel() // leaks: TestMain
+	srv := startBackend(t, "demo-secret", -1)
+	defer srv.Close()
+	sc := parse(t, `
+version: 1
+name: net-sos
+duration: 3s
+identity: { app_id: demo-app, app_secret: demo-secret, user_id: "net-sos-{{.N}}" }
+fleet:
+  users: 4
+  connect_rate: 1000/s
+  network: { mix: { lan5: 1 }, profiles: { lan5: { rtt: 5ms } } }
+behaviours: { sos: { rate: 4/s, hold: 100ms..200ms, end: cancel } }
+`)
+	reg := metrics.NewRegistry()
+	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: srv.MQTTURL(), Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{scenario.SOSPuback, scenario.SOSDelivered, scenario.SOSCancelled, scenario.HTTPSOSCancel} {
+		total, twin := reg.Latency(name).Summary(), reg.Latency(scenario.MetricAtProfile(name, "lan5")).Summary()
+		if total.Count == 0 || twin.Count != total.Count || twin.Errors != total.Errors {
+			t.Errorf("%s: %d samples, %d errors; twin %d samples, %d errors", name, total.Count, total.Errors, twin.Count, twin.Errors)
+		}
+	}
+}

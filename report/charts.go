@@ -253,35 +253,25 @@ func sumWhere(m map[string]int64, match func(string) bool) int64 {
 	return n
 }
 
-// throughputLines are the operations per second the charts show: each
-// family of metrics a person thinks of as "load".
-var throughputLines = []struct {
-	name  string
-	match func(string) bool
-}{
-	{"telemetry published", func(n string) bool { return n == scenario.TelemetryPuback }},
-	{"HTTP requests", func(n string) bool { return strings.HasPrefix(n, "http.") }},
-	{"MQTT connects", func(n string) bool { return n == scenario.MQTTConnect || n == scenario.MQTTReconnect }},
-	{"SOS alerts", func(n string) bool { return n == scenario.SOSPuback }},
-}
-
-// throughputChart: successful operations per second, by family. Families
-// that never happened are left out.
+// throughputChart: successful operations per second, by family (each
+// family of metrics a person thinks of as "load", as the scenario's
+// catalogue assigns them). Families that never happened are left out.
 func throughputChart(groups []seriesGroup) chart {
 	c := chart{ID: "throughput", Title: "Throughput", YLabel: "operations / s",
 		Caption: "Successful operations per second, by kind (errors are in the next chart)."}
 	var totals []string
-	for i, tl := range throughputLines {
-		l := chartLine{Name: tl.name, Color: colorAt(i)}
+	for i, family := range scenario.ThroughputFamilies {
+		l := chartLine{Name: family, Color: colorAt(i)}
+		inFamily := func(n string) bool { return scenario.ThroughputFamily(n) == family }
 		var total int64
 		for _, g := range groups {
-			n := sumWhere(g.counts, tl.match)
+			n := sumWhere(g.counts, inFamily)
 			total += n
 			l.Points = append(l.Points, xy{g.end, g.rate(n)})
 		}
 		if total > 0 {
 			c.Lines = append(c.Lines, l)
-			totals = append(totals, fmt.Sprintf("%d %s", total, tl.name))
+			totals = append(totals, fmt.Sprintf("%d %s", total, family))
 		}
 	}
 	if len(totals) > 0 {

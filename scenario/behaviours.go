@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,10 +15,12 @@ import (
 
 // This file is the scenario side of every behaviour (what online users
 // do): its config type, the table of its keys (parse, default, check,
-// echo), the metrics it produces and whether it has an open-model rate,
-// tied together by one row in behaviourTable. Adding a behaviour means a
-// field in Behaviours, its config and keys here, and one row in the table;
-// nothing else in this package changes.
+// echo), the metrics it produces, whether it has an open-model rate, how
+// that rate is sliced across shards and which metrics carry its load,
+// tied together by one row in behaviourTable. Validation, stages[].rates,
+// shard slicing (shard.go), capacity's load metric (LoadMetrics) and the
+// report's throughput families (ThroughputFamily) read the row;
+// TestBehaviourRowsComplete fails on a row that lacks what they need.
 
 // Behaviours is what online users do. A nil block is off.
 type Behaviours struct {
@@ -54,6 +57,14 @@ type behaviour struct {
 	// cannot set one (off, or closed model); nil when the behaviour has no
 	// open-model rate.
 	rate func(b Behaviours) (r Rate, off string)
+	// slice divides the open-model rate in b by n, for one shard of n: it
+	// copies the block first, so the whole scenario's is left unchanged.
+	// Required with rate: without it every shard would send the full rate.
+	slice func(b *Behaviours, n float64)
+	// load names the metrics whose successful operations are the
+	// behaviour's arrivals, on which capacity counts achieved throughput.
+	// Required with rate; each is one of metrics.
+	load []string
 	// metrics are the catalogue entries of the metrics it records. An
 	// entry without needs gets this behaviour being on as its need.
 	metrics []Metric
@@ -69,10 +80,10 @@ var behaviourTable = []behaviour{
 		echo:  func(b Behaviours) (any, bool) { return b.Login, true },
 		on:    func(Behaviours) bool { return true },
 		metrics: []Metric{
-			{Name: HTTPMe, Kind: KindLatency, Unit: "duration",
+			{Name: HTTPMe, Kind: KindLatency, Unit: "duration", family: FamilyHTTP,
 				needs:       []need{{"behaviours.login.me", loginHas(LoginMe)}},
 				Description: "GET /v1/sdk/me: request start -> response body read"},
-			{Name: HTTPSOSGet, Kind: KindLatency, Unit: "duration",
+			{Name: HTTPSOSGet, Kind: KindLatency, Unit: "duration", family: FamilyHTTP,
 				needs:       []need{{"behaviours.login.sos_rehydrate", loginHas(LoginSOSRehydrate)}, {"behaviours.sos", sosOn}},
 				Description: "GET /v1/sdk/sos (login rehydration and SOS flow): request start -> response body read"},
 		},
@@ -95,11 +106,21 @@ var behaviourTable = []behaviour{
 			}
 			return b.Telemetry.Rate, ""
 		},
+		slice: func(b *Behaviours, n float64) {
+			b.Telemetry = divided(b.Telemetry, func(t *Telemetry) *Rate { return &t.Rate }, n)
+		},
+		load: []string{TelemetryPuback},
 		metrics: []Metric{
-			{Name: TelemetryPuback, Kind: KindLatency, Unit: "duration",
+			{Name: TelemetryPuback, Kind: KindLatency, Unit: "duration", family: FamilyTelemetry,
 				Description: "telemetry publish (intended time) on tel/<seg>/data -> PUBACK (at QoS 0: publish written)"},
 			{Name: TelemetryUnsent, Kind: KindCounter, Unit: "messages",
 				Description: "telemetry messages due while the user was not connected, so not published"},
+			{Name: TelemetryRelayPuback, Kind: KindLatency, Unit: "duration",
+				needs:       []need{{"behaviours.telemetry.relay", relayOn}},
+				Description: "relayed peer position (telemetry.relay, intended time) on the user's tel/<seg>/data -> PUBACK (at QoS 0: publish written)"},
+			{Name: TelemetryRelayUnsent, Kind: KindCounter, Unit: "messages",
+				needs:       []need{{"behaviours.telemetry.relay", relayOn}},
+				Description: "relayed peer positions due while the user was not connected, so not published"},
 		},
 	},
 	{
@@ -115,8 +136,10 @@ var behaviourTable = []behaviour{
 			}
 			return b.SOS.Rate, ""
 		},
+		slice: func(b *Behaviours, n float64) { b.SOS = divided(b.SOS, func(s *SOS) *Rate { return &s.Rate }, n) },
+		load:  []string{SOSPuback},
 		metrics: []Metric{
-			{Name: SOSPuback, Kind: KindLatency, Unit: "duration",
+			{Name: SOSPuback, Kind: KindLatency, Unit: "duration", family: FamilySOS,
 				Description: "alert publish (intended time) on sos/alerts -> PUBACK"},
 			{Name: SOSDelivered, Kind: KindLatency, Unit: "duration",
 				Description: "alert publish (intended time) -> first lifecycle event for that user on sos/events/<seg>"},
@@ -129,9 +152,9 @@ var behaviourTable = []behaviour{
 				Description: "POST /v1/sdk/sos/cancel sent -> cancelled state seen (event or response, whichever first)"},
 			{Name: SOSResolved, Kind: KindLatency, Unit: "duration",
 				Description: "POST /v1/sdk/sos/resolve sent -> resolved state seen (event or response, whichever first)"},
-			{Name: HTTPSOSCancel, Kind: KindLatency, Unit: "duration",
+			{Name: HTTPSOSCancel, Kind: KindLatency, Unit: "duration", family: FamilyHTTP,
 				Description: "POST /v1/sdk/sos/cancel: request start -> response body read"},
-			{Name: HTTPSOSResolve, Kind: KindLatency, Unit: "duration",
+			{Name: HTTPSOSResolve, Kind: KindLatency, Unit: "duration", family: FamilyHTTP,
 				Description: "POST /v1/sdk/sos/resolve: request start -> response body read"},
 		},
 	},
@@ -158,9 +181,16 @@ var behaviourTable = []behaviour{
 }
 
 // httpMixRow is the row of an open-model stream of HTTP operations
-// (contacts, devices): field picks its block in Behaviours.
+// (contacts, devices): field picks its block in Behaviours. Every
+// operation is one arrival, so all its metrics carry the load, and all
+// are HTTP requests.
 func httpMixRow(name, doc string, ks keys[HTTPMix], field func(*Behaviours) **HTTPMix, metrics []Metric) behaviour {
 	get := func(b Behaviours) *HTTPMix { return *field(&b) }
+	var names []string
+	for i := range metrics {
+		metrics[i].family = FamilyHTTP
+		names = append(names, metrics[i].Name)
+	}
 	return behaviour{
 		name: name, shape: shapeMapping, block: ks, doc: doc,
 		read:  func(d *decoder, n *yaml.Node, p string, b *Behaviours) { *field(b) = readBlock(d, n, p, ks) },
@@ -173,8 +203,24 @@ func httpMixRow(name, doc string, ks keys[HTTPMix], field func(*Behaviours) **HT
 			}
 			return get(b).Rate, ""
 		},
+		slice: func(b *Behaviours, n float64) {
+			*field(b) = divided(*field(b), func(m *HTTPMix) *Rate { return &m.Rate }, n)
+		},
+		load:    names,
 		metrics: metrics,
 	}
+}
+
+// divided returns a copy of block t with the rate that rate points to
+// divided by n; nil when t is nil (the behaviour is off).
+func divided[T any](t *T, rate func(*T) *Rate, n float64) *T {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	r := rate(&c)
+	*r = Rate{PerSecond: r.PerSecond / n}
+	return &c
 }
 
 // httpPrefix starts the latency metric of each SDK HTTP endpoint; the
@@ -188,28 +234,34 @@ func HTTPMetric(endpoint string) string { return httpPrefix + endpoint }
 // Metric names of the behaviours (the core metrics are in metrics.go). The
 // HTTP ones are built from the contract's endpoint names.
 const (
-	TelemetryPuback    = "telemetry.puback"
-	TelemetryUnsent    = "telemetry.unsent"
-	SOSPuback          = "sos.puback"
-	SOSDelivered       = "sos.delivered"
-	SOSAcknowledged    = "sos.acknowledged"
-	SOSVisible         = "sos.visible"
-	SOSCancelled       = "sos.cancelled"
-	SOSResolved        = "sos.resolved"
-	HTTPMe             = httpPrefix + contract.EndpointMe
-	HTTPSOSGet         = httpPrefix + contract.EndpointSOSGet
-	HTTPSOSCancel      = httpPrefix + contract.EndpointSOSCancel
-	HTTPSOSResolve     = httpPrefix + contract.EndpointSOSResolve
-	HTTPContactsList   = httpPrefix + contract.EndpointContactsList
-	HTTPContactsCreate = httpPrefix + contract.EndpointContactsCreate
-	HTTPContactsUpdate = httpPrefix + contract.EndpointContactsUpdate
-	HTTPContactsDelete = httpPrefix + contract.EndpointContactsDelete
-	HTTPDevicesList    = httpPrefix + contract.EndpointDevicesList
-	HTTPDevicesUpsert  = httpPrefix + contract.EndpointDevicesUpsert
-	HTTPDevicesDelete  = httpPrefix + contract.EndpointDevicesDelete
+	TelemetryPuback = "telemetry.puback"
+	TelemetryUnsent = "telemetry.unsent"
+	// TelemetryRelayPuback and TelemetryRelayUnsent are telemetry.puback
+	// and telemetry.unsent of the positions a tag relays (telemetry.relay).
+	TelemetryRelayPuback = "telemetry.relay_puback"
+	TelemetryRelayUnsent = "telemetry.relay_unsent"
+	SOSPuback            = "sos.puback"
+	SOSDelivered         = "sos.delivered"
+	SOSAcknowledged      = "sos.acknowledged"
+	SOSVisible           = "sos.visible"
+	SOSCancelled         = "sos.cancelled"
+	SOSResolved          = "sos.resolved"
+	HTTPMe               = httpPrefix + contract.EndpointMe
+	HTTPSOSGet           = httpPrefix + contract.EndpointSOSGet
+	HTTPSOSCancel        = httpPrefix + contract.EndpointSOSCancel
+	HTTPSOSResolve       = httpPrefix + contract.EndpointSOSResolve
+	HTTPContactsList     = httpPrefix + contract.EndpointContactsList
+	HTTPContactsCreate   = httpPrefix + contract.EndpointContactsCreate
+	HTTPContactsUpdate   = httpPrefix + contract.EndpointContactsUpdate
+	HTTPContactsDelete   = httpPrefix + contract.EndpointContactsDelete
+	HTTPDevicesList      = httpPrefix + contract.EndpointDevicesList
+	HTTPDevicesUpsert    = httpPrefix + contract.EndpointDevicesUpsert
+	HTTPDevicesDelete    = httpPrefix + contract.EndpointDevicesDelete
 )
 
 func sosOn(b Behaviours) bool { return b.SOS != nil }
+
+func relayOn(b Behaviours) bool { return b.Telemetry != nil && b.Telemetry.Relay != nil }
 
 // readBlock reads a behaviour block with its key table: nil when the key
 // is not written.
@@ -239,6 +291,10 @@ func lookupBehaviour(name string) (behaviour, bool) {
 	return behaviour{}, false
 }
 
+// BehaviourNames lists the behaviours (their keys under behaviours:), in
+// table order; the fleet's behaviour table has a row for each.
+func BehaviourNames() []string { return behaviourNames() }
+
 // behaviourNames lists the behaviours, for the behaviours block's keys.
 func behaviourNames() []string {
 	out := make([]string, len(behaviourTable))
@@ -259,6 +315,27 @@ func rateBehaviours() []string {
 		}
 	}
 	return out
+}
+
+// LoadMetrics names the metrics whose successful operations are the
+// arrivals of the open-model behaviour name (nil for one without a rate):
+// what capacity counts achieved throughput on.
+func LoadMetrics(name string) []string {
+	row, ok := lookupBehaviour(name)
+	if !ok || row.rate == nil {
+		return nil
+	}
+	return slices.Clone(row.load)
+}
+
+// sliceBehaviours divides every open-model rate of b by n, by the rows.
+func sliceBehaviours(b Behaviours, n float64) Behaviours {
+	for _, row := range behaviourTable {
+		if row.slice != nil {
+			row.slice(&b, n)
+		}
+	}
+	return b
 }
 
 // RateOf returns the base (behaviour-level) rate of an open-model
@@ -433,7 +510,88 @@ type Telemetry struct {
 	// RadiusKm is how far positions random-walk from Around, 0..20000 km;
 	// default DefaultTelemetryRadius. 0 keeps every user exactly at Around.
 	RadiusKm float64
+	// Relay, when set, makes each user's paired tag forward its peer
+	// nodes' positions (contract §6.3); nil: no relayed telemetry.
+	Relay *Relay
 }
+
+// Relay is behaviours.telemetry.relay: the BLE tag of each user forwards
+// the TEL of Peers other nodes, each at most once per Every, published on
+// the phone user's own tel/<seg>/data with the tag's deviceId (contract
+// §6.3, §5). A loaded scenario has every field resolved.
+type Relay struct {
+	// PeersMin..PeersMax is the number of peer nodes each user's tag
+	// relays, drawn uniformly per user; both 0..MaxRelayPeers, equal for a
+	// fixed count.
+	PeersMin, PeersMax int
+	// Every is how often each peer's position is relayed, at least
+	// MinRelayEvery (the tag's own limit); default MinRelayEvery.
+	Every time.Duration
+}
+
+// MaxRelayPeers is the most peer nodes a tag relays, and MinRelayEvery
+// the tag's limit of one relayed TEL per peer per period (contract §5).
+const (
+	MaxRelayPeers = 8
+	MinRelayEvery = 60 * time.Second
+)
+
+var relayKeys = keys[Relay]{
+	{name: "peers", shape: "integer | integer..integer", doc: "peer nodes each tag relays, 0..8: a count, or a range lo..hi drawn per user (required)",
+		decode: func(d *decoder, n *yaml.Node, p string, r *Relay) bool {
+			if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "..") {
+				lo, hi, _ := strings.Cut(n.Value, "..")
+				lv, hv := *n, *n
+				lv.Value, hv.Value = strings.TrimSpace(lo), strings.TrimSpace(hi)
+				l, h := d.integer(&lv, p), d.integer(&hv, p)
+				if l == nil || h == nil {
+					return false
+				}
+				r.PeersMin, r.PeersMax = *l, *h
+				return true
+			}
+			if c := d.integer(n, p); c != nil {
+				r.PeersMin, r.PeersMax = *c, *c
+				return true
+			}
+			return false
+		},
+		def: func(r *Relay) { r.PeersMin, r.PeersMax = -1, -1 }, // not written: reported by check
+		check: func(v *validator, p string, r *Relay) {
+			if !v.ok(p) {
+				return
+			}
+			switch {
+			case r.PeersMin == -1 && r.PeersMax == -1 && !v.written(p):
+				v.errorf(p, "is required: the number of peer nodes each tag relays, 0..%d (e.g. 3, or 0..3)", MaxRelayPeers)
+			case r.PeersMin < 0 || r.PeersMax > MaxRelayPeers || r.PeersMax < 0 || r.PeersMin > MaxRelayPeers:
+				v.errorf(p, "must be 0..%d (a tag relays at most %d peer nodes), got %s", MaxRelayPeers, MaxRelayPeers, r.peers())
+			case r.PeersMin > r.PeersMax:
+				v.errorf(p, "a range lo..hi needs lo <= hi, got %s", r.peers())
+			}
+		},
+		echo: always(func(r *Relay) any { return r.peers() })},
+	{name: "every", shape: shapeDuration, doc: "each peer's position is relayed once per this long; at least 60s, the tag's limit (default 60s)",
+		decode: readDuration(func(r *Relay, d time.Duration) { r.Every = d }),
+		def:    func(r *Relay) { r.Every = MinRelayEvery },
+		check: func(v *validator, p string, r *Relay) {
+			if r.Every < MinRelayEvery {
+				v.errorf(p, "must be at least 60s: the SDK's tag relays each peer at most once per 60 s (contract §5), got %s", dur(r.Every))
+			}
+		},
+		echo: always(func(r *Relay) any { return dur(r.Every) })},
+}
+
+// peers is the peers key as written: a count, or lo..hi.
+func (r Relay) peers() string {
+	if r.PeersMin == r.PeersMax {
+		return strconv.Itoa(r.PeersMin)
+	}
+	return strconv.Itoa(r.PeersMin) + ".." + strconv.Itoa(r.PeersMax)
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r Relay) MarshalJSON() ([]byte, error) { return relayKeys.marshal(&r) }
 
 var telemetryKeys = keys[Telemetry]{
 	{name: "every", shape: shapeDuration, doc: "closed model: each online user publishes every this long",
@@ -501,6 +659,13 @@ var telemetryKeys = keys[Telemetry]{
 				RadiusKm float64    `json:"radius_km"`
 			}{t.Around, t.RadiusKm}
 		})},
+	{name: "relay", shape: shapeMapping, block: relayKeys, doc: "the paired tag relays peer nodes' positions on the user's topic (contract §6.3): peers and every (default off)",
+		decode: func(d *decoder, n *yaml.Node, p string, t *Telemetry) bool {
+			t.Relay = readBlock(d, n, p, relayKeys)
+			return t.Relay != nil
+		},
+		check: func(v *validator, p string, t *Telemetry) { checkBlock(v, p, t.Relay, relayKeys) },
+		echo:  func(t *Telemetry) (any, bool) { return t.Relay, t.Relay != nil }},
 }
 
 // positionKeys are the keys of behaviours.telemetry.position; they fill

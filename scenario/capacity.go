@@ -54,8 +54,23 @@ func (c Capacity) RateBehaviour() (string, bool) {
 	return b, ok && b != ""
 }
 
+// RateDimensions are the "<behaviour>.rate" dimensions, one per
+// behaviour with an open-model rate, in table order.
+func RateDimensions() []string {
+	out := make([]string, len(RateBehaviours))
+	for i, b := range RateBehaviours {
+		out[i] = b + ".rate"
+	}
+	return out
+}
+
+// dimensionShape is the dimension key's shape: "users" | "telemetry.rate" | ….
+func dimensionShape() string {
+	return `"` + strings.Join(append([]string{DimensionUsers}, RateDimensions()...), `" | "`) + `"`
+}
+
 var capacityKeys = keys[Capacity]{
-	{name: "dimension", shape: `"users" | "telemetry.rate" | "sos.rate" | "contacts.rate" | "devices.rate"`, doc: "what grows: online users, or one open-model behaviour's arrival rate, e.g. telemetry.rate (default users)",
+	{name: "dimension", shape: dimensionShape(), doc: "what grows: online users, or one open-model behaviour's arrival rate, e.g. telemetry.rate (default users)",
 		decode: readStr(func(c *Capacity, s string) { c.Dimension = s }),
 		def:    func(c *Capacity) { c.Dimension = DimensionUsers },
 		echo:   always(func(c *Capacity) any { return c.Dimension })},

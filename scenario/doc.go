@@ -35,7 +35,8 @@
 // stages.go, fleet.go, target.go, embedded.go, identity_keys.go,
 // thresholds_keys.go). Schema generates a JSON Schema of the format from
 // the same tables. Everything the scenario knows about a
-// behaviour — its config type, keys, metrics and open-model rate — is one
+// behaviour — its config type, keys, metrics, open-model rate, how that
+// rate is sliced across shards and which metrics carry its load — is one
 // row of behaviourTable in behaviours.go.
 //
 // The file format is documented in docs/scenario.md; the metric names that

@@ -82,7 +82,33 @@ type Metric struct {
 	Unit        string     `json:"unit"` // "duration" for latencies, else what is counted
 	Description string     `json:"description"`
 
-	needs []need // conditions of which at least one must hold for samples to exist; nil = always
+	needs  []need // conditions of which at least one must hold for samples to exist; nil = always
+	family string // the throughput family its successes count in (ThroughputFamilies), or ""
+}
+
+// Throughput families: the kinds of operation whose successes per second
+// the report's throughput chart draws, one line each. A metric names its
+// family in the catalogue (behaviours.go for the behaviours' metrics).
+const (
+	FamilyTelemetry = "telemetry published"
+	FamilyHTTP      = "HTTP requests"
+	FamilyConnects  = "MQTT connects"
+	FamilySOS       = "SOS alerts"
+)
+
+// ThroughputFamilies are the throughput families in the chart's order.
+var ThroughputFamilies = []string{FamilyTelemetry, FamilyHTTP, FamilyConnects, FamilySOS}
+
+// ThroughputFamily returns the throughput family of the catalogue metric
+// name, "" when its successes count in none (or name is a per-address or
+// per-profile twin, which its base metric already counts).
+func ThroughputFamily(name string) string {
+	for _, m := range Metrics {
+		if m.Name == name {
+			return m.family
+		}
+	}
+	return ""
 }
 
 // need is a condition for a metric to get samples: a behaviour (or login
@@ -96,11 +122,11 @@ type need struct {
 // around the behaviours' metrics.
 var (
 	coreMetricsHead = []Metric{
-		{Name: MQTTConnect, Kind: KindLatency, Unit: "duration",
+		{Name: MQTTConnect, Kind: KindLatency, Unit: "duration", family: FamilyConnects,
 			Description: "MQTT connect: dial start (TCP, TLS, WebSocket) -> CONNACK with success"},
 		{Name: MQTTSubscribe, Kind: KindLatency, Unit: "duration",
 			Description: "SUBSCRIBE sos/events/<seg> sent -> SUBACK"},
-		{Name: MQTTReconnect, Kind: KindLatency, Unit: "duration",
+		{Name: MQTTReconnect, Kind: KindLatency, Unit: "duration", family: FamilyConnects,
 			Description: "connection lost -> connected and subscribed again, including the reconnect policy's waits"},
 		{Name: UserLogin, Kind: KindLatency, Unit: "duration",
 			Description: "whole login: first login HTTP request sent -> SUBACK of sos/events/<seg>"},

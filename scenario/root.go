@@ -91,7 +91,7 @@ var scenarioKeys = keys[Scenario]{
 		},
 		check: checkStages,
 		echo:  always(func(s *Scenario) any { return s.Stages })},
-	{name: "behaviours", shape: shapeMapping, block: behavioursBlock{}, doc: "what online users do: login, telemetry, sos, contacts, devices",
+	{name: "behaviours", shape: shapeMapping, block: behavioursBlock{}, doc: "what online users do: " + strings.Join(behaviourNames(), ", "),
 		decode: func(d *decoder, n *yaml.Node, p string, s *Scenario) bool {
 			s.Behaviours = d.readBehaviours(n, p)
 			return true

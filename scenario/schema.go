@@ -167,6 +167,8 @@ func shapeSchema(shape string, block schemaBlock) map[string]any {
 		return map[string]any{"type": "array", "items": typed("number"), "minItems": 2, "maxItems": 2}
 	case "duration | duration..duration":
 		return map[string]any{"anyOf": []any{shapeSchema(shapeDuration, nil), map[string]any{"type": "string", "pattern": `\.\.`}}}
+	case "integer | integer..integer":
+		return map[string]any{"anyOf": []any{shapeSchema(shapeInteger, nil), map[string]any{"type": "string", "pattern": `^\s*[0-9]+\s*\.\.\s*[0-9]+\s*$`}}}
 	case shapeMapping:
 		return blockSchema(shape, block)
 	case shapeBlocks:

@@ -20,8 +20,9 @@ import (
 //     the contiguous range of the whole run's users that starts at
 //     Identity.Offset, so they have the ids (and sessions CSV rows) they
 //     have in the unsharded run and no two shards share one;
-//   - rates: every open-model rate (behaviours' rates, stages' rates) and
-//     fleet.connect_rate are divided by N. Poisson arrivals of the shards
+//   - rates: every open-model rate (behaviours' rates, each by its row's
+//     slicing rule in behaviours.go; stages' rates) and fleet.connect_rate
+//     are divided by N. Poisson arrivals of the shards
 //     are independent streams of rate λ/N (their seeds differ), whose
 //     union is a Poisson stream of rate λ; constant arrivals of shard i are
 //     shifted by i/N of their interval, so the union is evenly spaced as
@@ -144,7 +145,7 @@ func (s *Scenario) Slice(sh Shard) (*Scenario, error) {
 	if c.MaxUsers() == 0 {
 		return nil, fmt.Errorf("shard %s would have no user online in any stage: the stages have at most %d users online, fewer than the %d shards", sh, s.MaxUsers(), sh.Count)
 	}
-	c.Behaviours = divideBehaviours(s.Behaviours, n)
+	c.Behaviours = sliceBehaviours(s.Behaviours, n)
 	c.Thresholds = scaleThresholds(s.Thresholds, 1/n, float64(users)/float64(s.Fleet.Users))
 	return &c, nil
 }
@@ -171,32 +172,6 @@ func divideRates(rates map[string]Rate, n float64) map[string]Rate {
 		out[k] = Rate{PerSecond: r.PerSecond / n}
 	}
 	return out
-}
-
-// divideBehaviours divides every open-model rate of b by n.
-func divideBehaviours(b Behaviours, n float64) Behaviours {
-	div := func(r Rate) Rate { return Rate{PerSecond: r.PerSecond / n} }
-	if b.Telemetry != nil {
-		t := *b.Telemetry
-		t.Rate = div(t.Rate)
-		b.Telemetry = &t
-	}
-	if b.SOS != nil {
-		s := *b.SOS
-		s.Rate = div(s.Rate)
-		b.SOS = &s
-	}
-	if b.Contacts != nil {
-		m := *b.Contacts
-		m.Rate = div(m.Rate)
-		b.Contacts = &m
-	}
-	if b.Devices != nil {
-		m := *b.Devices
-		m.Rate = div(m.Rate)
-		b.Devices = &m
-	}
-	return b
 }
 
 // lenient rounds a scaled rule value to a multiple of step in the rule's

@@ -63,7 +63,7 @@ var stageKeys = keys[Stage]{
 			}
 		},
 		echo: always(func(st *Stage) any { return st.Users })},
-	{name: "rates", shape: "mapping of behaviour to rate", block: mapOf{rateBehaviourNames, shapeRate}, doc: "open-model rates during this stage by behaviour (sos, contacts, devices, telemetry); 0/s pauses one",
+	{name: "rates", shape: "mapping of behaviour to rate", block: mapOf{rateBehaviourNames, shapeRate}, doc: "open-model rates during this stage by behaviour (" + strings.Join(RateBehaviours, ", ") + "); 0/s pauses one",
 		decode: func(d *decoder, n *yaml.Node, p string, st *Stage) bool {
 			st.Rates = map[string]Rate{}
 			d.pairs(n, p, "a mapping of behaviour name to rate, like { sos: 60/min }", func(key string, _, v *yaml.Node, p string) {
