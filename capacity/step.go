@@ -169,9 +169,9 @@ func (s *Stepper) judge(c *stepState) StepResult {
 		return r
 	}
 	for _, v := range metrics.Evaluate(s.sc.Thresholds, m) {
-		r.Thresholds = append(r.Thresholds, Rule{Metric: v.Metric, Rule: v.Rule.Source, Observed: v.ObservedString(), Passed: v.Passed})
+		r.Thresholds = append(r.Thresholds, Rule{Metric: v.Metric, Rule: v.Rule.Written(), Observed: v.ObservedString(), Passed: v.Passed})
 		if !v.Passed {
-			r.Failed = append(r.Failed, fmt.Sprintf("%s %s: observed %s", v.Metric, v.Rule.Source, v.ObservedString()))
+			r.Failed = append(r.Failed, fmt.Sprintf("%s %s: observed %s", v.Metric, v.Rule.Written(), v.ObservedString()))
 		}
 	}
 	if r.ErrorShare > s.cfg.MaxErrors {

@@ -1,8 +1,6 @@
 package report
 
 import (
-	"strings"
-
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -51,19 +49,14 @@ const (
 	UnitPerS     Unit = "per_s"    // per second (rate)
 )
 
-// VerdictFrom converts a judged rule into its summary.json form. The rule
-// reads as written in the scenario (spaces trimmed), so it can be found
-// there; a hand-built rule without source reads in canonical form.
+// VerdictFrom converts a judged rule into its summary.json form; the rule
+// reads as written in the scenario (scenario.Rule.Written).
 func VerdictFrom(v metrics.Verdict) Verdict {
-	rule := strings.TrimSpace(v.Rule.Source)
-	if rule == "" {
-		rule = v.Rule.String()
-	}
 	value, unit := observedValue(v.Rule.Unit, v.Observed)
 	out := Verdict{
 		Metric:   v.Metric,
 		Stage:    v.Stage,
-		Rule:     rule,
+		Rule:     v.Rule.Written(),
 		Observed: v.ObservedString(),
 		Value:    value,
 		Unit:     unit,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eixamsim/eixamsim/contract"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -221,7 +223,16 @@ func divided[T any](t *T, rate func(*T) *Rate, n float64) *T {
 	return &c
 }
 
-// Metric names of the behaviours (the core metrics are in metrics.go).
+// httpPrefix starts the latency metric of each SDK HTTP endpoint; the
+// rest of the name is the endpoint's contract name (HTTPMetric).
+const httpPrefix = "http."
+
+// HTTPMetric is the latency metric of the contract endpoint named
+// endpoint (one of contract.EndpointNames).
+func HTTPMetric(endpoint string) string { return httpPrefix + endpoint }
+
+// Metric names of the behaviours (the core metrics are in metrics.go). The
+// HTTP ones are built from the contract's endpoint names.
 const (
 	TelemetryPuback = "telemetry.puback"
 	TelemetryUnsent = "telemetry.unsent"
@@ -235,17 +246,17 @@ const (
 	SOSVisible           = "sos.visible"
 	SOSCancelled         = "sos.cancelled"
 	SOSResolved          = "sos.resolved"
-	HTTPMe               = "http.me"
-	HTTPSOSGet           = "http.sos_get"
-	HTTPSOSCancel        = "http.sos_cancel"
-	HTTPSOSResolve       = "http.sos_resolve"
-	HTTPContactsList     = "http.contacts_list"
-	HTTPContactsCreate   = "http.contacts_create"
-	HTTPContactsUpdate   = "http.contacts_update"
-	HTTPContactsDelete   = "http.contacts_delete"
-	HTTPDevicesList      = "http.devices_list"
-	HTTPDevicesUpsert    = "http.devices_upsert"
-	HTTPDevicesDelete    = "http.devices_delete"
+	HTTPMe               = httpPrefix + contract.EndpointMe
+	HTTPSOSGet           = httpPrefix + contract.EndpointSOSGet
+	HTTPSOSCancel        = httpPrefix + contract.EndpointSOSCancel
+	HTTPSOSResolve       = httpPrefix + contract.EndpointSOSResolve
+	HTTPContactsList     = httpPrefix + contract.EndpointContactsList
+	HTTPContactsCreate   = httpPrefix + contract.EndpointContactsCreate
+	HTTPContactsUpdate   = httpPrefix + contract.EndpointContactsUpdate
+	HTTPContactsDelete   = httpPrefix + contract.EndpointContactsDelete
+	HTTPDevicesList      = httpPrefix + contract.EndpointDevicesList
+	HTTPDevicesUpsert    = httpPrefix + contract.EndpointDevicesUpsert
+	HTTPDevicesDelete    = httpPrefix + contract.EndpointDevicesDelete
 )
 
 func sosOn(b Behaviours) bool { return b.SOS != nil }

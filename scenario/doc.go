@@ -11,7 +11,8 @@
 //     errors, with a "did you mean" for near misses; values go through the
 //     one parser each for durations (ParseDuration), rates (ParseRate),
 //     percentages (ParsePercent), latency distributions (ParseLatency) and
-//     threshold rules (ParseRule);
+//     threshold rules (ParseRule; a thresholds block on its own, such as
+//     summary.json's echo that merge reads back, ParseThresholds);
 //  4. apply the other command-line overrides (Options: users, which also
 //     scales the stages, duration, seed, output dir), then defaults for
 //     every key left out, and load the files the scenario names (sessions

@@ -358,6 +358,16 @@ func (r Rule) FormatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
+// Written is the rule as the scenario writes it (Source, spaces trimmed),
+// so it can be found there; a hand-built rule without source reads in
+// canonical form (String). Reports, merge and capacity print this.
+func (r Rule) Written() string {
+	if w := strings.TrimSpace(r.Source); w != "" {
+		return w
+	}
+	return r.String()
+}
+
 // String is the rule in canonical form, e.g. "p(95) < 2s",
 // "p(99) < baseline * 1.1 + 5ms".
 func (r Rule) String() string {
