@@ -26,8 +26,11 @@ type Behaviours struct {
 	Login     []string
 	Telemetry *Telemetry
 	SOS       *SOS
-	Contacts  *HTTPMix // operations list, create, update, delete
-	Devices   *HTTPMix // operations list, upsert, delete
+	// Protection is the Android Protection Mode share (contract §2.6,
+	// §6.6); nil is off. It acts on device SOS of behaviours.sos.
+	Protection *Protection
+	Contacts   *HTTPMix // operations list, create, update, delete
+	Devices    *HTTPMix // operations list, upsert, delete
 }
 
 // behaviour is one row of behaviourTable: everything the scenario knows
@@ -133,6 +136,24 @@ var behaviourTable = []behaviour{
 				Description: "POST /v1/sdk/sos/resolve: request start -> response body read"},
 		},
 	},
+	{
+		name: "protection", shape: shapeMapping, block: protectionKeys,
+		doc: "Android Protection Mode (contract §6.6): the share of users whose native service also creates device SOS over POST /v1/sdk/sos",
+		read: func(d *decoder, n *yaml.Node, p string, b *Behaviours) {
+			b.Protection = readBlock(d, n, p, protectionKeys)
+		},
+		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.Protection, protectionKeys) },
+		echo:  func(b Behaviours) (any, bool) { return b.Protection, b.Protection != nil },
+		on:    func(b Behaviours) bool { return b.Protection != nil && b.SOS != nil },
+		metrics: []Metric{
+			{Name: HTTPSOSCreate, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/sos (Protection Mode): request start -> response body read"},
+			{Name: SOSHTTPCreated, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/sos sent -> the incident it answered seen active (its event or the answer, whichever first)"},
+			{Name: SOSDuplicateIncidents, Kind: KindCounter, Unit: "SOS",
+				Description: "device SOS for which the backend showed more than one incident id (events and HTTP answers)"},
+		},
+	},
 	httpMixRow("contacts", "an open-model stream of contacts operations (list, create, update, delete)",
 		contactsKeys, func(b *Behaviours) **HTTPMix { return &b.Contacts }, []Metric{
 			{Name: HTTPContactsList, Kind: KindLatency, Unit: "duration",
@@ -177,25 +198,28 @@ func httpMixRow(name, doc string, ks keys[HTTPMix], field func(*Behaviours) **HT
 
 // Metric names of the behaviours (the core metrics are in metrics.go).
 const (
-	TelemetryPuback    = "telemetry.puback"
-	TelemetryUnsent    = "telemetry.unsent"
-	SOSPuback          = "sos.puback"
-	SOSDelivered       = "sos.delivered"
-	SOSAcknowledged    = "sos.acknowledged"
-	SOSVisible         = "sos.visible"
-	SOSCancelled       = "sos.cancelled"
-	SOSResolved        = "sos.resolved"
-	HTTPMe             = "http.me"
-	HTTPSOSGet         = "http.sos_get"
-	HTTPSOSCancel      = "http.sos_cancel"
-	HTTPSOSResolve     = "http.sos_resolve"
-	HTTPContactsList   = "http.contacts_list"
-	HTTPContactsCreate = "http.contacts_create"
-	HTTPContactsUpdate = "http.contacts_update"
-	HTTPContactsDelete = "http.contacts_delete"
-	HTTPDevicesList    = "http.devices_list"
-	HTTPDevicesUpsert  = "http.devices_upsert"
-	HTTPDevicesDelete  = "http.devices_delete"
+	TelemetryPuback       = "telemetry.puback"
+	TelemetryUnsent       = "telemetry.unsent"
+	SOSPuback             = "sos.puback"
+	SOSDelivered          = "sos.delivered"
+	SOSAcknowledged       = "sos.acknowledged"
+	SOSVisible            = "sos.visible"
+	SOSCancelled          = "sos.cancelled"
+	SOSResolved           = "sos.resolved"
+	HTTPMe                = "http.me"
+	HTTPSOSCreate         = "http.sos_create"
+	SOSHTTPCreated        = "sos.http_created"
+	SOSDuplicateIncidents = "sos.duplicate_incidents"
+	HTTPSOSGet            = "http.sos_get"
+	HTTPSOSCancel         = "http.sos_cancel"
+	HTTPSOSResolve        = "http.sos_resolve"
+	HTTPContactsList      = "http.contacts_list"
+	HTTPContactsCreate    = "http.contacts_create"
+	HTTPContactsUpdate    = "http.contacts_update"
+	HTTPContactsDelete    = "http.contacts_delete"
+	HTTPDevicesList       = "http.devices_list"
+	HTTPDevicesUpsert     = "http.devices_upsert"
+	HTTPDevicesDelete     = "http.devices_delete"
 )
 
 func sosOn(b Behaviours) bool { return b.SOS != nil }
@@ -814,3 +838,36 @@ func mixKeys(ops []string, defaultMix func() map[string]int) keys[HTTPMix] {
 // MarshalJSON implements json.Marshaler. The echo of the mix keys does not
 // depend on the operations, so any mix table writes it.
 func (m HTTPMix) MarshalJSON() ([]byte, error) { return contactsKeys.marshal(&m) }
+
+// Protection is behaviours.protection: Android Protection Mode.
+type Protection struct {
+	// Share is the fraction of users (0 < Share <= 1) running the native
+	// Protection Mode service.
+	Share float64
+}
+
+// ProtectionCountdown is the native service's device-SOS countdown
+// (sosActivationDelayMs, contract §2.6): a device SOS not cancelled by
+// then is created over HTTP. ProtectionBackoff is its retry delay.
+const (
+	ProtectionCountdown = 20 * time.Second
+	ProtectionBackoff   = 10 * time.Second
+)
+
+var protectionKeys = keys[Protection]{
+	{name: "share", shape: shapePercent, doc: "share of users running Protection Mode, 0% < x <= 100% (required)",
+		decode: readPercent(func(p *Protection, f float64) { p.Share = f }),
+		check: func(v *validator, path string, p *Protection) {
+			if !(p.Share > 0 && p.Share <= 1) {
+				v.errorf(path, "must be above 0%% and at most 100%%, got %s", formatPercent(p.Share))
+			}
+		},
+		echo: always(func(p *Protection) any { return formatPercent(p.Share) })},
+}
+
+// MarshalJSON echoes the resolved block.
+func (p Protection) MarshalJSON() ([]byte, error) { return protectionKeys.marshal(&p) }
+
+// Protected reports whether the user drawn with u in [0, 1) runs
+// Protection Mode.
+func (p *Protection) Protected(u float64) bool { return p != nil && u < p.Share }
