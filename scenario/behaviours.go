@@ -142,9 +142,14 @@ var behaviourTable = []behaviour{
 		read: func(d *decoder, n *yaml.Node, p string, b *Behaviours) {
 			b.Protection = readBlock(d, n, p, protectionKeys)
 		},
-		check: func(v *validator, p string, b Behaviours) { checkBlock(v, p, b.Protection, protectionKeys) },
-		echo:  func(b Behaviours) (any, bool) { return b.Protection, b.Protection != nil },
-		on:    func(b Behaviours) bool { return b.Protection != nil && b.SOS != nil },
+		check: func(v *validator, p string, b Behaviours) {
+			checkBlock(v, p, b.Protection, protectionKeys)
+			if b.Protection != nil && (b.SOS == nil || b.SOS.Origin == OriginApp) {
+				v.errorf(p, "acts on device SOS only: needs behaviours.sos with origin: device or mixed")
+			}
+		},
+		echo: func(b Behaviours) (any, bool) { return b.Protection, b.Protection != nil },
+		on:   func(b Behaviours) bool { return b.Protection != nil && b.SOS != nil },
 		metrics: []Metric{
 			{Name: HTTPSOSCreate, Kind: KindLatency, Unit: "duration",
 				Description: "POST /v1/sdk/sos (Protection Mode): request start -> response body read"},

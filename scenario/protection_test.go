@@ -21,7 +21,7 @@ func TestProtection(t *testing.T) {
 	if err != nil || !strings.Contains(string(echo), `"protection":{"share":"30%"}`) {
 		t.Errorf("echo %s, %v", echo, err)
 	}
-	off, err := loadSOS(t, "    rate: 1/s\n")
+	off, err := loadSOS(t, "    rate: 1/s\n    origin: mixed\n")
 	if err != nil || off.Behaviours.Protection != nil || off.Behaviours.Protection.Protected(0) {
 		t.Errorf("no protection key: %+v, %v", off.Behaviours.Protection, err)
 	}
@@ -29,12 +29,13 @@ func TestProtection(t *testing.T) {
 
 func TestProtectionErrors(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
-		{"    rate: 1/s\n  protection: { share: 150% }\n", "sos.yaml:10:24"},
-		{"    rate: 1/s\n  protection: { share: 150% }\n", "between 0% and 100%"},
-		{"    rate: 1/s\n  protection: { share: 0% }\n", "above 0%"},
-		{"    rate: 1/s\n  protection: {}\n", "share"},
-		{"    rate: 1/s\n  protection: { shares: 30% }\n", "shares"},
-		{"    rate: 1/s\n  protection: { share: lots }\n", "sos.yaml:10:24"},
+		{"    rate: 1/s\n  protection: { share: 30% }\n", "sos.yaml:10:15"},
+		{"    rate: 1/s\n  protection: { share: 30% }\n", "needs behaviours.sos with origin: device or mixed"},
+		{"    rate: 1/s\n    origin: device\n  protection: { share: 150% }\n", "between 0% and 100%"},
+		{"    rate: 1/s\n    origin: device\n  protection: { share: 0% }\n", "above 0%"},
+		{"    rate: 1/s\n    origin: device\n  protection: {}\n", "share"},
+		{"    rate: 1/s\n    origin: device\n  protection: { shares: 30% }\n", "shares"},
+		{"    rate: 1/s\n    origin: device\n  protection: { share: lots }\n", "sos.yaml:11:24"},
 	} {
 		_, err := loadSOS(t, c.body)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
