@@ -65,28 +65,31 @@ func newSOS(e env) behaviour {
 		return nil
 	}
 	t := e.sc.Behaviours.Telemetry
-	return &sos{
-		cfg:         *s,
-		withDevice:  t != nil && t.DeviceID,
-		http:        e.http,
-		log:         e.log,
-		puback:      e.reg.Latency(scenario.SOSPuback),
-		delivered:   e.reg.Latency(scenario.SOSDelivered),
-		acked:       e.reg.Latency(scenario.SOSAcknowledged),
-		visible:     e.reg.Latency(scenario.SOSVisible),
-		cancelled:   e.reg.Latency(scenario.SOSCancelled),
-		resolved:    e.reg.Latency(scenario.SOSResolved),
-		sosGet:      e.reg.Latency(scenario.HTTPSOSGet),
-		sosCancel:   e.reg.Latency(scenario.HTTPSOSCancel),
-		sosResolve:  e.reg.Latency(scenario.HTTPSOSResolve),
-		incidents:   make([][]string, e.users),
-		protection:  e.sc.Behaviours.Protection,
-		countdown:   protectionCountdown,
-		backoff:     protectionBackoff,
-		sosCreate:   e.reg.Latency(scenario.HTTPSOSCreate),
-		httpCreated: e.reg.Latency(scenario.SOSHTTPCreated),
-		duplicates:  e.reg.Counter(scenario.SOSDuplicateIncidents),
+	b := &sos{
+		cfg:        *s,
+		withDevice: t != nil && t.DeviceID,
+		http:       e.http,
+		log:        e.log,
+		puback:     e.reg.Latency(scenario.SOSPuback),
+		delivered:  e.reg.Latency(scenario.SOSDelivered),
+		acked:      e.reg.Latency(scenario.SOSAcknowledged),
+		visible:    e.reg.Latency(scenario.SOSVisible),
+		cancelled:  e.reg.Latency(scenario.SOSCancelled),
+		resolved:   e.reg.Latency(scenario.SOSResolved),
+		sosGet:     e.reg.Latency(scenario.HTTPSOSGet),
+		sosCancel:  e.reg.Latency(scenario.HTTPSOSCancel),
+		sosResolve: e.reg.Latency(scenario.HTTPSOSResolve),
+		incidents:  make([][]string, e.users),
+		protection: e.sc.Behaviours.Protection,
+		countdown:  protectionCountdown,
+		backoff:    protectionBackoff,
 	}
+	if b.protection != nil { // its metrics exist only when it is on
+		b.sosCreate = e.reg.Latency(scenario.HTTPSOSCreate)
+		b.httpCreated = e.reg.Latency(scenario.SOSHTTPCreated)
+		b.duplicates = e.reg.Counter(scenario.SOSDuplicateIncidents)
+	}
+	return b
 }
 
 // The Protection Mode service's countdown and retry backoff; variables
@@ -387,7 +390,7 @@ func (s *sosRun) countDuplicates() {
 	s.mu.Lock()
 	n := len(s.ids)
 	s.mu.Unlock()
-	if s.device && n > 1 {
+	if s.device && n > 1 && s.b.duplicates != nil { // the counter exists with Protection Mode on
 		s.b.duplicates.Add(1)
 	}
 }

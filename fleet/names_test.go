@@ -21,7 +21,8 @@ identity: { app_id: a, app_secret: s }
 fleet: { users: 1 }
 behaviours:
   telemetry: { every: 1s }
-  sos: { rate: 1/s }
+  sos: { rate: 1/s, origin: device }
+  protection: { share: 100% }
   contacts: { rate: 1/s, mix: { list: 1, create: 1, update: 1, delete: 1 } }
   devices: { rate: 1/s, mix: { list: 1, upsert: 1, delete: 1 } }
 `), scenario.Options{})
