@@ -37,6 +37,17 @@ type SOSAlert struct {
 	DeviceID  string `json:"deviceId,omitempty"`
 }
 
+// SOSCreate is the body of POST /v1/sdk/sos (contract §2.6), sent only by
+// the Android Protection Mode service: altitude is omitted when unknown,
+// deviceId when no tag is paired.
+type SOSCreate struct {
+	Timestamp string  `json:"timestamp"`
+	Latitude  Double  `json:"latitude"`
+	Longitude Double  `json:"longitude"`
+	Altitude  *Double `json:"altitude,omitempty"`
+	DeviceID  string  `json:"deviceId,omitempty"`
+}
+
 // Telemetry is the payload published on tel/<seg>/data (contract §3.6).
 // Optional fields are pointers so that an absent field is omitted rather
 // than sent as zero, as the SDK does.

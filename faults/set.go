@@ -32,6 +32,11 @@ type Set struct {
 	// EventDropRate is the fraction (0..1) of lifecycle events that are
 	// never published (the state change still happens).
 	EventDropRate float64
+	// DuplicateIncidents makes the backend not idempotent: an SOS (an
+	// sos/alerts publish or POST /v1/sdk/sos) of a user with an incident
+	// open opens a second one, which replaces the first, instead of
+	// returning it. For tests of clients that count duplicate incidents.
+	DuplicateIncidents bool
 }
 
 // Validate reports every invalid field of f: unknown latency kinds or
@@ -76,7 +81,7 @@ func (f Set) Clone() Set {
 // IsZero reports whether f injects nothing and sets nothing.
 func (f Set) IsZero() bool {
 	return f.HTTPLatency == (Latency{}) && len(f.EndpointLatency) == 0 && len(f.ErrorRate) == 0 &&
-		f.EventDelay == 0 && f.EventDropRate == 0
+		f.EventDelay == 0 && f.EventDropRate == 0 && !f.DuplicateIncidents
 }
 
 // LatencyFor draws the added latency of one request to endpoint.
@@ -111,6 +116,7 @@ const (
 	keyErrorRate       = "error-rate"
 	keyEventDelay      = "event-delay"
 	keyEventDrop       = "event-drop"
+	keyDuplicates      = "duplicate-incidents"
 )
 
 // setNone is the text form of the zero Set.
@@ -125,6 +131,7 @@ const setNone = "none"
 //	error-rate=NAME=FRACTION      Set.ErrorRate[NAME], NAME an endpoint or * (repeatable)
 //	event-delay=DURATION          Set.EventDelay
 //	event-drop=FRACTION           Set.EventDropRate
+//	duplicate-incidents=BOOL      Set.DuplicateIncidents (true or false)
 //
 // e.g. "error-rate=*=0.2;http-latency=lognormal:40ms,0.5". "" and "none"
 // are the zero Set (no fault). Settings not given are zero: the result
@@ -188,9 +195,11 @@ func (f *Set) set(key, value string) error {
 		f.EventDelay, err = time.ParseDuration(value)
 	case keyEventDrop:
 		f.EventDropRate, err = strconv.ParseFloat(value, 64)
+	case keyDuplicates:
+		f.DuplicateIncidents, err = strconv.ParseBool(value)
 	default:
-		return fmt.Errorf("unknown setting (want %s, %s, %s, %s or %s)",
-			keyHTTPLatency, keyEndpointLatency, keyErrorRate, keyEventDelay, keyEventDrop)
+		return fmt.Errorf("unknown setting (want %s, %s, %s, %s, %s or %s)",
+			keyHTTPLatency, keyEndpointLatency, keyErrorRate, keyEventDelay, keyEventDrop, keyDuplicates)
 	}
 	return err
 }
@@ -213,6 +222,9 @@ func (f Set) String() string {
 	}
 	if f.EventDropRate != 0 {
 		parts = append(parts, keyEventDrop+"="+strconv.FormatFloat(f.EventDropRate, 'g', -1, 64))
+	}
+	if f.DuplicateIncidents {
+		parts = append(parts, keyDuplicates+"=true")
 	}
 	if len(parts) == 0 {
 		return setNone

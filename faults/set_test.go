@@ -52,3 +52,13 @@ func TestParseSet(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSetDuplicateIncidents(t *testing.T) {
+	f, err := ParseSet("duplicate-incidents=true")
+	if err != nil || !f.DuplicateIncidents || f.IsZero() || f.String() != "duplicate-incidents=true" {
+		t.Fatalf("ParseSet = %+v, %v (String %q)", f, err, f.String())
+	}
+	if _, err := ParseSet("duplicate-incidents=maybe"); err == nil {
+		t.Error("duplicate-incidents=maybe accepted")
+	}
+}

@@ -48,6 +48,12 @@ type sos struct {
 	puback, delivered, acked, visible, cancelled, resolved *metrics.Latency
 	sosGet, sosCancel, sosResolve                          *metrics.Latency
 
+	// Android Protection Mode (behaviours.protection): nil when off.
+	protection             *scenario.Protection
+	countdown, backoff     time.Duration // the native service's timing
+	sosCreate, httpCreated *metrics.Latency
+	duplicates             *metrics.Counter
+
 	// incidents holds each user's recent incident ids, oldest first;
 	// guarded by the user's lock.
 	incidents [][]string
@@ -59,7 +65,7 @@ func newSOS(e env) behaviour {
 		return nil
 	}
 	t := e.sc.Behaviours.Telemetry
-	return &sos{
+	b := &sos{
 		cfg:        *s,
 		withDevice: t != nil && t.DeviceID,
 		http:       e.http,
@@ -74,14 +80,45 @@ func newSOS(e env) behaviour {
 		sosCancel:  e.reg.Latency(scenario.HTTPSOSCancel),
 		sosResolve: e.reg.Latency(scenario.HTTPSOSResolve),
 		incidents:  make([][]string, e.users),
+		protection: e.sc.Behaviours.Protection,
+		countdown:  protectionCountdown,
+		backoff:    protectionBackoff,
 	}
+	if b.protection != nil { // its metrics exist only when it is on
+		b.sosCreate = e.reg.Latency(scenario.HTTPSOSCreate)
+		b.httpCreated = e.reg.Latency(scenario.SOSHTTPCreated)
+		b.duplicates = e.reg.Counter(scenario.SOSDuplicateIncidents)
+	}
+	return b
+}
+
+// The Protection Mode service's countdown and retry backoff; variables
+// only so that tests need not wait 20 s.
+var (
+	protectionCountdown = scenario.ProtectionCountdown
+	protectionBackoff   = scenario.ProtectionBackoff
+)
+
+// protected reports whether user index runs Protection Mode: a fixed
+// draw per user (a multiplicative hash of the index into [0, 1)), so a
+// user keeps its answer across lives and runs.
+func (b *sos) protected(index int) bool {
+	if b.protection == nil {
+		return false
+	}
+	h := uint32(uint64(index+1) * 2654435761)
+	return b.protection.Protected(float64(h) / (1 << 32))
 }
 
 func (b *sos) metrics() []string {
-	return []string{
+	names := []string{
 		scenario.SOSPuback, scenario.SOSDelivered, scenario.SOSAcknowledged, scenario.SOSVisible,
 		scenario.SOSCancelled, scenario.SOSResolved, scenario.HTTPSOSGet, scenario.HTTPSOSCancel, scenario.HTTPSOSResolve,
 	}
+	if b.protection != nil {
+		names = append(names, scenario.HTTPSOSCreate, scenario.SOSHTTPCreated, scenario.SOSDuplicateIncidents)
+	}
+	return names
 }
 
 func (b *sos) when() trigger { return trigger{kind: onArrival, process: b.cfg.Arrivals} }
@@ -103,10 +140,12 @@ func (b *sos) claim(o *occurrence, u *user, l *life) work {
 		hold:    hold,
 		coin:    b.cfg.End == scenario.EndMixed && o.rng.IntN(2) == 0,
 		device:  b.drawDevice(o),
+		ids:     map[string]bool{},
 		stale:   slices.Clone(b.incidents[u.index]),
 		firstEv: make(chan struct{}),
 		ended:   l.done,
 	}
+	s.protect = s.device && b.protected(u.index)
 	l.events = s.onPublish
 	// A device SOS carries the tag's hardware id whatever telemetry.device_id says (contract §6.4).
 	alert := u.dev.alert(time.Now(), u.canonical, b.withDevice || s.device)
@@ -170,10 +209,18 @@ type sosRun struct {
 	// ended is closed when the user's life stops: the hold ends early.
 	ended <-chan struct{}
 
+	// protect: the user runs Protection Mode, whose native service also
+	// acts on this device SOS (contract §2.6, §6.6).
+	protect bool
+
 	mu        sync.Mutex
-	delivered bool          // first lifecycle event seen
-	acked     bool          // acknowledged event seen
-	firstEv   chan struct{} // closed by the first lifecycle event
+	ids       map[string]bool // distinct incident ids seen for this SOS
+	createAt  time.Time       // POST /v1/sdk/sos sent; zero before
+	createdID string          // the incident the POST answered
+	created   bool            // sos.http_created recorded
+	delivered bool            // first lifecycle event seen
+	acked     bool            // acknowledged event seen
+	firstEv   chan struct{}   // closed by the first lifecycle event
 }
 
 // record records d on m and on its per-profile twin for the user.
@@ -193,8 +240,20 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	if s.device {
 		limit += 2 * sosHTTPLimit // the GETs before and after the alert
 	}
+	if s.protect {
+		limit += 2 * sosHTTPLimit // the service's GET, POSTs and cancel
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	defer s.countDuplicates()
+	if s.protect {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		active := s.serviceCheck(ctx, u)
+		holdEnd := make(chan struct{})
+		defer close(holdEnd) // run returns after the device cycle closed
+		wg.Go(func() { s.protectionService(ctx, u, alert, active, holdEnd) })
+	}
 	if s.device && !s.deviceCheck(ctx, u) {
 		return // an incident is already active: the SDK publishes nothing
 	}
@@ -320,8 +379,115 @@ func (s *sosRun) getSOS(ctx context.Context, u *user) (*contract.Incident, bool)
 	}
 	if body.Incident != nil {
 		s.b.rememberIncident(u, body.Incident.ID)
+		s.sawIncident(body.Incident.ID)
 	}
 	return body.Incident, true
+}
+
+// sawIncident notes an incident id shown for this SOS (an HTTP answer).
+func (s *sosRun) sawIncident(id string) {
+	if id == "" || slices.Contains(s.stale, id) {
+		return
+	}
+	s.mu.Lock()
+	s.ids[id] = true
+	s.mu.Unlock()
+}
+
+// countDuplicates counts a device SOS that showed more than one incident
+// id: the backend opened a second incident for it.
+func (s *sosRun) countDuplicates() {
+	s.mu.Lock()
+	n := len(s.ids)
+	s.mu.Unlock()
+	if s.device && n > 1 && s.b.duplicates != nil { // the counter exists with Protection Mode on
+		s.b.duplicates.Add(1)
+	}
+}
+
+// serviceCheck is the Protection Mode service's GET /v1/sdk/sos when it
+// starts on a device SOS; it reports whether an incident is active. The
+// service knows only this answer and its own creates: it does not see the
+// SDK's MQTT alert.
+func (s *sosRun) serviceCheck(ctx context.Context, u *user) bool {
+	inc, _ := s.getSOS(ctx, u)
+	return inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged)
+}
+
+// protectionService is the native service on one device SOS (contract
+// §2.6, §6.6): a device SOS still held after the countdown is created
+// with POST /v1/sdk/sos (only when its check saw nothing active), retried
+// after the backoff while the cycle lasts; once created, the close of the
+// cycle (holdEnd) sends POST /v1/sdk/sos/cancel. A hold shorter than the
+// countdown is cancelled on the device: nothing is sent.
+func (s *sosRun) protectionService(ctx context.Context, u *user, alert contract.SOSAlert, active bool, holdEnd <-chan struct{}) {
+	b := s.b
+	if active || s.hold < b.countdown {
+		return
+	}
+	body := contract.SOSCreate{Timestamp: alert.Timestamp, Latitude: alert.Latitude, Longitude: alert.Longitude, DeviceID: alert.DeviceID}
+	alt := alert.Altitude
+	body.Altitude = &alt
+	wait := time.NewTimer(time.Until(s.start.Add(b.countdown)))
+	defer wait.Stop()
+	for {
+		select {
+		case <-wait.C:
+		case <-s.ended:
+			return
+		case <-holdEnd:
+			return
+		case <-ctx.Done():
+			return
+		}
+		if s.create(ctx, u, body) {
+			break
+		}
+		if time.Now().Add(b.backoff).After(s.start.Add(s.hold)) {
+			b.httpCreated.Error("not_created")
+			return
+		}
+		wait.Reset(b.backoff)
+	}
+	select {
+	case <-holdEnd:
+	case <-ctx.Done():
+		return
+	}
+	t0 := time.Now()
+	var answer contract.IncidentBody
+	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &answer)
+	observe(b.sosCancel, t0, class, err)
+}
+
+// create is one POST /v1/sdk/sos; it reports success (2xx with an
+// incident, as the service requires). sos.http_created is recorded from
+// the send to the incident seen active: its event or this answer.
+func (s *sosRun) create(ctx context.Context, u *user, body contract.SOSCreate) bool {
+	b := s.b
+	t0 := time.Now()
+	s.mu.Lock()
+	s.createAt = t0
+	s.mu.Unlock()
+	var answer contract.IncidentBody
+	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOS, body, is2xx, &answer)
+	if !observe(b.sosCreate, t0, class, err) {
+		return false
+	}
+	inc := answer.Incident
+	if inc == nil {
+		return false
+	}
+	b.rememberIncident(u, inc.ID)
+	s.sawIncident(inc.ID)
+	s.mu.Lock()
+	s.createdID = inc.ID
+	if !s.created && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged) {
+		s.created = true
+		b.httpCreated.Record(time.Since(t0))
+	}
+	s.mu.Unlock()
+	return true
 }
 
 // deviceCheck is the SDK's GET /v1/sdk/sos before it relays a device SOS
@@ -396,6 +562,13 @@ func (s *sosRun) onEvent(at time.Time, incidentID, state string) {
 		return
 	}
 	s.mu.Lock()
+	if incidentID != "" {
+		s.ids[incidentID] = true
+	}
+	if !s.createAt.IsZero() && !s.created && state == contract.StateActive && (s.createdID == "" || s.createdID == incidentID) {
+		s.created = true
+		s.b.httpCreated.Record(at.Sub(s.createAt))
+	}
 	first := false
 	if !s.delivered && (state == contract.StateActive || state == contract.StateAcknowledged) {
 		s.delivered, first = true, true

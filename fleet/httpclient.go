@@ -214,6 +214,8 @@ func endpointMetric(method, path string) string {
 		return scenario.HTTPMe
 	case path == contract.PathSOS && method == http.MethodGet:
 		return scenario.HTTPSOSGet
+	case path == contract.PathSOS && method == http.MethodPost:
+		return scenario.HTTPSOSCreate
 	case path == contract.PathSOSCancel:
 		return scenario.HTTPSOSCancel
 	case path == contract.PathSOSResolve:

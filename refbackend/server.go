@@ -94,6 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ackDelay: cfg.AckDelay,
 		sched:    s.sched,
 		stats:    s.stats,
+		faults:   s.faults.Load,
 		events: &eventPublisher{
 			publish: func(topic string, payload []byte) error { return s.broker.Publish(topic, payload, false, 1) },
 			faults:  s.faults.Load,

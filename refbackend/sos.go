@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/faults"
 )
 
 // lifecycle is the SOS state machine of the backend. Each user has at most
@@ -26,7 +27,8 @@ type lifecycle struct {
 	sched    *scheduler
 	events   *eventPublisher
 	stats    *counters
-	seq      atomic.Uint64 // incident ids: inc_1, inc_2, …
+	faults   func() *faults.Set // faults in force (DuplicateIncidents)
+	seq      atomic.Uint64      // incident ids: inc_1, inc_2, …
 }
 
 // incident is an open incident; guarded by its user's mu.
@@ -88,6 +90,16 @@ func (l *lifecycle) raise(u *user, p sosPosition, via string, now time.Time) (in
 	defer u.mu.Unlock()
 	if via == viaMQTT {
 		l.stats.alertsAccepted.Add(1)
+	}
+	if in := u.incident; in != nil && l.faults != nil && l.faults().DuplicateIncidents {
+		// Injected non-idempotence: the open incident is forgotten (no
+		// event) and a second one opens below.
+		if l.sched.cancel(in.ackTask) {
+			l.stats.ackPending.Add(-1)
+		}
+		u.incident = nil
+		l.stats.open.Add(-1)
+		l.stats.duplicatesInjected.Add(1)
 	}
 	if in := u.incident; in != nil {
 		if via == viaMQTT {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/faults"
 )
 
 // sosUser connects user-1 over MQTT, subscribed to its events, with an API
@@ -209,4 +210,59 @@ func TestSOSCreateOverHTTP(t *testing.T) {
 	if st.HTTPCreated != 1 || st.HTTPExisting != 1 || st.AlertsDuplicate != 1 || st.IncidentsOpened != 1 {
 		t.Errorf("sos stats = %+v", st)
 	}
+}
+
+// An alert's incident is the one POST /v1/sdk/sos finds (MQTT then HTTP);
+// TestSOSCreateOverHTTP covers HTTP then MQTT.
+func TestSOSAlertThenHTTPCreateIsOneIncident(t *testing.T) {
+	s := startServer(t, func(c *Config) { c.AckDelay = time.Hour })
+	c, api := sosUser(t, s)
+	c.publish(t, contract.TopicSOSAlerts, alert(10, 20))
+	first := wantEvent(t, c, "", "active")
+	r := api.do(t, "POST", "/v1/sdk/sos", `{"latitude":10.5,"longitude":20.5,"deviceId":"CF:82:12:34:56:78"}`)
+	wantStatus(t, "create", r, 200)
+	if got := r.incident(t); got == nil || got.ID != first.IncidentID || got.DeviceID != "CF:82:12:34:56:78" {
+		t.Fatalf("create after alert answered %+v, want incident %s", got, first.IncidentID)
+	}
+	wantEvent(t, c, first.IncidentID, "active")
+	if st := s.Stats().SOS; st.IncidentsOpened != 1 || st.HTTPExisting != 1 || st.DuplicatesInjected != 0 {
+		t.Errorf("sos stats = %+v", st)
+	}
+}
+
+// With Faults.DuplicateIncidents every SOS opens a new incident, across
+// HTTP and MQTT, and GET shows the newest.
+func TestFaultDuplicateIncidents(t *testing.T) {
+	s := startServer(t, func(c *Config) {
+		c.AckDelay = time.Hour
+		c.Faults.DuplicateIncidents = true
+	})
+	c, api := sosUser(t, s)
+	c.publish(t, contract.TopicSOSAlerts, alert(10, 20))
+	first := wantEvent(t, c, "", "active")
+	r := api.do(t, "POST", "/v1/sdk/sos", `{"latitude":10.5,"longitude":20.5}`)
+	wantStatus(t, "create", r, 201)
+	second := r.incident(t)
+	if second == nil || second.ID == first.IncidentID {
+		t.Fatalf("create with the fault answered %+v, want a new incident (first %s)", second, first.IncidentID)
+	}
+	wantEvent(t, c, second.ID, "active")
+	if got := api.do(t, "GET", "/v1/sdk/sos", nil).incident(t); got == nil || got.ID != second.ID {
+		t.Fatalf("GET = %+v, want %s", got, second.ID)
+	}
+	c.publish(t, contract.TopicSOSAlerts, alert(11, 21))
+	third := wantEvent(t, c, "", "active")
+	if third.IncidentID == second.ID {
+		t.Fatalf("alert with the fault reused %s", second.ID)
+	}
+	st := s.Stats().SOS
+	if st.IncidentsOpened != 3 || st.DuplicatesInjected != 2 || st.IncidentsOpen != 1 || st.AckPending != 1 {
+		t.Errorf("sos stats = %+v", st)
+	}
+
+	// Switched off at run time, the backend is idempotent again.
+	if err := s.SetFaults(faults.Set{}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "create after fault", api.do(t, "POST", "/v1/sdk/sos", `{"latitude":1,"longitude":2}`), 200)
 }

@@ -139,6 +139,9 @@ type SOSStats struct {
 	// an incident and that found one open.
 	HTTPCreated  int64 `json:"http_created"`
 	HTTPExisting int64 `json:"http_existing"`
+	// DuplicatesInjected counts incidents opened while one was already
+	// open, by Faults.DuplicateIncidents (0 when the backend is idempotent).
+	DuplicatesInjected int64 `json:"duplicates_injected"`
 	// Incidents* count transitions, by MQTT or HTTP.
 	IncidentsOpened       int64 `json:"incidents_opened"`
 	IncidentsAcknowledged int64 `json:"incidents_acknowledged"`
@@ -241,7 +244,7 @@ type counters struct {
 	telRejectedBy            keyed[string]
 
 	alertsAccepted, alertsDuplicate, alertsRejected atomic.Int64
-	httpCreated, httpExisting                       atomic.Int64
+	httpCreated, httpExisting, duplicatesInjected   atomic.Int64
 	opened, acknowledged, cancelled, resolved       atomic.Int64
 	open, ackPending                                atomic.Int64
 
@@ -345,6 +348,7 @@ func (c *counters) snapshot(users []*user) Stats {
 			AlertsRejected:        c.alertsRejected.Load(),
 			HTTPCreated:           c.httpCreated.Load(),
 			HTTPExisting:          c.httpExisting.Load(),
+			DuplicatesInjected:    c.duplicatesInjected.Load(),
 			IncidentsOpened:       c.opened.Load(),
 			IncidentsAcknowledged: c.acknowledged.Load(),
 			IncidentsCancelled:    c.cancelled.Load(),

@@ -31,8 +31,11 @@ type Behaviours struct {
 	Login     []string
 	Telemetry *Telemetry
 	SOS       *SOS
-	Contacts  *HTTPMix // operations list, create, update, delete
-	Devices   *HTTPMix // operations list, upsert, delete
+	// Protection is the Android Protection Mode share (contract §2.6,
+	// §6.6); nil is off. It acts on device SOS of behaviours.sos.
+	Protection *Protection
+	Contacts   *HTTPMix // operations list, create, update, delete
+	Devices    *HTTPMix // operations list, upsert, delete
 }
 
 // behaviour is one row of behaviourTable: everything the scenario knows
@@ -158,6 +161,29 @@ var behaviourTable = []behaviour{
 				Description: "POST /v1/sdk/sos/resolve: request start -> response body read"},
 		},
 	},
+	{
+		name: "protection", shape: shapeMapping, block: protectionKeys,
+		doc: "Android Protection Mode (contract §6.6): the share of users whose native service also creates device SOS over POST /v1/sdk/sos",
+		read: func(d *decoder, n *yaml.Node, p string, b *Behaviours) {
+			b.Protection = readBlock(d, n, p, protectionKeys)
+		},
+		check: func(v *validator, p string, b Behaviours) {
+			checkBlock(v, p, b.Protection, protectionKeys)
+			if b.Protection != nil && (b.SOS == nil || b.SOS.Origin == OriginApp) {
+				v.errorf(p, "acts on device SOS only: needs behaviours.sos with origin: device or mixed")
+			}
+		},
+		echo: func(b Behaviours) (any, bool) { return b.Protection, b.Protection != nil },
+		on:   func(b Behaviours) bool { return b.Protection != nil && b.SOS != nil },
+		metrics: []Metric{
+			{Name: HTTPSOSCreate, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/sos (Protection Mode): request start -> response body read"},
+			{Name: SOSHTTPCreated, Kind: KindLatency, Unit: "duration",
+				Description: "POST /v1/sdk/sos sent -> the incident it answered seen active (its event or the answer, whichever first)"},
+			{Name: SOSDuplicateIncidents, Kind: KindCounter, Unit: "SOS",
+				Description: "device SOS for which the backend showed more than one incident id (events and HTTP answers)"},
+		},
+	},
 	httpMixRow("contacts", "an open-model stream of contacts operations (list, create, update, delete)",
 		contactsKeys, func(b *Behaviours) **HTTPMix { return &b.Contacts }, []Metric{
 			{Name: HTTPContactsList, Kind: KindLatency, Unit: "duration",
@@ -246,17 +272,22 @@ const (
 	SOSVisible           = "sos.visible"
 	SOSCancelled         = "sos.cancelled"
 	SOSResolved          = "sos.resolved"
-	HTTPMe               = httpPrefix + contract.EndpointMe
-	HTTPSOSGet           = httpPrefix + contract.EndpointSOSGet
-	HTTPSOSCancel        = httpPrefix + contract.EndpointSOSCancel
-	HTTPSOSResolve       = httpPrefix + contract.EndpointSOSResolve
-	HTTPContactsList     = httpPrefix + contract.EndpointContactsList
-	HTTPContactsCreate   = httpPrefix + contract.EndpointContactsCreate
-	HTTPContactsUpdate   = httpPrefix + contract.EndpointContactsUpdate
-	HTTPContactsDelete   = httpPrefix + contract.EndpointContactsDelete
-	HTTPDevicesList      = httpPrefix + contract.EndpointDevicesList
-	HTTPDevicesUpsert    = httpPrefix + contract.EndpointDevicesUpsert
-	HTTPDevicesDelete    = httpPrefix + contract.EndpointDevicesDelete
+	// SOSHTTPCreated and SOSDuplicateIncidents are Protection Mode's
+	// (behaviours.protection).
+	SOSHTTPCreated        = "sos.http_created"
+	SOSDuplicateIncidents = "sos.duplicate_incidents"
+	HTTPSOSCreate         = httpPrefix + contract.EndpointSOSCreate
+	HTTPMe                = httpPrefix + contract.EndpointMe
+	HTTPSOSGet            = httpPrefix + contract.EndpointSOSGet
+	HTTPSOSCancel         = httpPrefix + contract.EndpointSOSCancel
+	HTTPSOSResolve        = httpPrefix + contract.EndpointSOSResolve
+	HTTPContactsList      = httpPrefix + contract.EndpointContactsList
+	HTTPContactsCreate    = httpPrefix + contract.EndpointContactsCreate
+	HTTPContactsUpdate    = httpPrefix + contract.EndpointContactsUpdate
+	HTTPContactsDelete    = httpPrefix + contract.EndpointContactsDelete
+	HTTPDevicesList       = httpPrefix + contract.EndpointDevicesList
+	HTTPDevicesUpsert     = httpPrefix + contract.EndpointDevicesUpsert
+	HTTPDevicesDelete     = httpPrefix + contract.EndpointDevicesDelete
 )
 
 func sosOn(b Behaviours) bool { return b.SOS != nil }
@@ -990,3 +1021,36 @@ func mixKeys(ops []string, defaultMix func() map[string]int) keys[HTTPMix] {
 // MarshalJSON implements json.Marshaler. The echo of the mix keys does not
 // depend on the operations, so any mix table writes it.
 func (m HTTPMix) MarshalJSON() ([]byte, error) { return contactsKeys.marshal(&m) }
+
+// Protection is behaviours.protection: Android Protection Mode.
+type Protection struct {
+	// Share is the fraction of users (0 < Share <= 1) running the native
+	// Protection Mode service.
+	Share float64
+}
+
+// ProtectionCountdown is the native service's device-SOS countdown
+// (sosActivationDelayMs, contract §2.6): a device SOS not cancelled by
+// then is created over HTTP. ProtectionBackoff is its retry delay.
+const (
+	ProtectionCountdown = 20 * time.Second
+	ProtectionBackoff   = 10 * time.Second
+)
+
+var protectionKeys = keys[Protection]{
+	{name: "share", shape: shapePercent, doc: "share of users running Protection Mode, 0% < x <= 100% (required)",
+		decode: readPercent(func(p *Protection, f float64) { p.Share = f }),
+		check: func(v *validator, path string, p *Protection) {
+			if !(p.Share > 0 && p.Share <= 1) {
+				v.errorf(path, "must be above 0%% and at most 100%%, got %s", formatPercent(p.Share))
+			}
+		},
+		echo: always(func(p *Protection) any { return formatPercent(p.Share) })},
+}
+
+// MarshalJSON echoes the resolved block.
+func (p Protection) MarshalJSON() ([]byte, error) { return protectionKeys.marshal(&p) }
+
+// Protected reports whether the user drawn with u in [0, 1) runs
+// Protection Mode.
+func (p *Protection) Protected(u float64) bool { return p != nil && u < p.Share }

@@ -66,7 +66,7 @@ func TestBehaviourMetrics(t *testing.T) {
 		}
 		seen[m.Name] = true
 	}
-	all := &validator{s: &Scenario{Behaviours: Behaviours{Login: DefaultLogin(), Telemetry: &Telemetry{Relay: &Relay{}}, SOS: &SOS{VisiblePoll: time.Second}, Contacts: &HTTPMix{}, Devices: &HTTPMix{}}}}
+	all := &validator{s: &Scenario{Behaviours: Behaviours{Login: DefaultLogin(), Telemetry: &Telemetry{Relay: &Relay{}}, SOS: &SOS{VisiblePoll: time.Second}, Protection: &Protection{Share: 1}, Contacts: &HTTPMix{}, Devices: &HTTPMix{}}}}
 	none := &validator{s: &Scenario{}}
 	for _, m := range Metrics {
 		if on, _ := all.metricHasSamples(m); !on {

@@ -50,6 +50,7 @@ type serveOptions struct {
 	errorRate               []string
 	eventDelay              time.Duration
 	eventDrop               float64
+	duplicateIncidents      bool
 	tlsCert, tlsKey         string
 	maxContacts, maxDevices int
 	schedule                []string
@@ -92,6 +93,7 @@ func newServeCmd(e *env) *cobra.Command {
 	fs.StringArrayVar(&o.errorRate, "error-rate", nil, "fraction of requests answered 503, `NAME=FRACTION` (repeatable; NAME * = every endpoint)")
 	fs.DurationVar(&o.eventDelay, "event-delay", 0, "extra delay of `DURATION` before every sos/events publish")
 	fs.Float64Var(&o.eventDrop, "event-drop", 0, "`FRACTION` (0..1) of lifecycle events never published")
+	fs.BoolVar(&o.duplicateIncidents, "duplicate-incidents", false, "not idempotent: every SOS (alert or POST /v1/sdk/sos) opens a new incident")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate `FILE`: all listeners use TLS (with --tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `FILE` (with --tls-cert)")
 	fs.IntVar(&o.maxContacts, "max-contacts", refbackend.DefaultMaxContactsPerUser, "`N` contacts per user before 409")
@@ -255,6 +257,7 @@ func (o *serveOptions) faults() (faults.Set, error) {
 		f.ErrorRate[name] = rate
 	}
 	f.EventDelay, f.EventDropRate = o.eventDelay, o.eventDrop
+	f.DuplicateIncidents = o.duplicateIncidents
 	if err := f.Validate(); err != nil {
 		return f, usageError("serve: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
