@@ -385,7 +385,17 @@ func TestCapacityWorkersPushTheirShards(t *testing.T) {
 			logins += v
 		}
 	}
-	if logins < 8 {
-		t.Errorf("the workers' logins sum to %v, want the ceiling's 8 users at least", logins)
+	// A loaded machine may stop the search early (exit 4, inconclusive):
+	// the logins cover the highest step the search ran, not the ceiling.
+	var search struct{ Steps []capacity.StepResult }
+	if b, err := os.ReadFile(filepath.Join(out, capacity.JSONFile)); err != nil || json.Unmarshal(b, &search) != nil || len(search.Steps) == 0 {
+		t.Fatalf("capacity.json: %v, %d steps", err, len(search.Steps))
+	}
+	var highest float64
+	for _, st := range search.Steps {
+		highest = max(highest, st.Load)
+	}
+	if logins < highest {
+		t.Errorf("the workers' logins sum to %v, want the highest step's %v users at least", logins, highest)
 	}
 }
