@@ -24,6 +24,8 @@ const (
 	NoEvent           Class = "no_event"           // an SOS event never arrived
 	NotVisible        Class = "not_visible"        // an SOS was not visible in time
 	Internal          Class = "internal"           // the simulator failed to build a message
+	AlreadyActive     Class = "already_active"     // a device SOS not relayed: an incident was already active
+	GetFailed         Class = "get_failed"         // a device SOS's closing GET /v1/sdk/sos failed
 )
 
 // StillIn is the class of an SOS left in a state it should have left.
@@ -49,5 +51,5 @@ func Puback(code byte) Class { return fmt.Sprintf("puback_0x%02x", code) }
 var Fixed = []Class{
 	Backpressure, AuthRefused, ConnectionLost, Timeout, Cancelled,
 	ConnectionRefused, ConnectionReset, NoLocalPort, TLSVerify, Network,
-	Unfinished, NoEvent, NotVisible, Internal,
+	Unfinished, NoEvent, NotVisible, Internal, AlreadyActive, GetFailed,
 }

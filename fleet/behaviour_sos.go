@@ -229,7 +229,7 @@ func (s *sosRun) record(m *metrics.Latency, d time.Duration) {
 }
 
 // count counts an error of class on m and on its per-profile twin.
-func (s *sosRun) count(m *metrics.Latency, class string) {
+func (s *sosRun) count(m *metrics.Latency, class errclass.Class) {
 	s.u.r.net.count(s.u.sess.Index, m, class)
 }
 
@@ -496,7 +496,7 @@ func (s *sosRun) create(ctx context.Context, u *user, body contract.SOSCreate) b
 func (s *sosRun) deviceCheck(ctx context.Context, u *user) bool {
 	inc, _ := s.getSOS(ctx, u)
 	if inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged) {
-		s.count(s.b.puback, "already_active")
+		s.count(s.b.puback, errclass.AlreadyActive)
 		return false
 	}
 	return true
@@ -509,7 +509,7 @@ func (s *sosRun) deviceEnd(ctx context.Context, u *user) {
 	b := s.b
 	inc, ok := s.getSOS(ctx, u)
 	if !ok {
-		s.count(b.cancelled, "get_failed")
+		s.count(b.cancelled, errclass.GetFailed)
 		return
 	}
 	if inc == nil {
