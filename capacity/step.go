@@ -88,7 +88,7 @@ func (s *Stepper) offered(load float64) (float64, string) {
 		return load, s.cfg.Behaviour
 	}
 	if t := s.sc.Behaviours.Telemetry; t != nil && t.Every > 0 {
-		return load / t.Every.Seconds(), "telemetry"
+		return load / t.Every.Seconds(), scenario.BehaviourTelemetry
 	}
 	return 0, ""
 }

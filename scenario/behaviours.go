@@ -22,6 +22,10 @@ import (
 // report's throughput families (ThroughputFamily) read the row;
 // TestBehaviourRowsComplete fails on a row that lacks what they need.
 
+// BehaviourTelemetry is the telemetry behaviour's name: the per-user
+// (every) behaviour a users search offers its throughput on.
+const BehaviourTelemetry = "telemetry"
+
 // Behaviours is what online users do. A nil block is off.
 type Behaviours struct {
 	// Login is the HTTP sequence each user runs before MQTT CONNECT, in
@@ -92,7 +96,7 @@ var behaviourTable = []behaviour{
 		},
 	},
 	{
-		name: "telemetry", shape: shapeMapping, block: telemetryKeys,
+		name: BehaviourTelemetry, shape: shapeMapping, block: telemetryKeys,
 		doc: "positions published on tel/<seg>/data, per user (every) or fleet-wide (rate)",
 		read: func(d *decoder, n *yaml.Node, p string, b *Behaviours) {
 			b.Telemetry = readBlock(d, n, p, telemetryKeys)
