@@ -46,10 +46,6 @@ func newContacts(e env) behaviour {
 	}
 }
 
-func (b *contacts) metrics() []string {
-	return []string{scenario.HTTPContactsList, scenario.HTTPContactsCreate, scenario.HTTPContactsUpdate, scenario.HTTPContactsDelete}
-}
-
 func (b *contacts) when() trigger {
 	return trigger{kind: onArrival, process: b.process, fallback: true}
 }

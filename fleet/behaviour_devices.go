@@ -43,10 +43,6 @@ func newDevices(e env) behaviour {
 	}
 }
 
-func (b *devices) metrics() []string {
-	return []string{scenario.HTTPDevicesList, scenario.HTTPDevicesUpsert, scenario.HTTPDevicesDelete}
-}
-
 func (b *devices) when() trigger { return trigger{kind: onArrival, process: b.process, fallback: true} }
 
 // claim picks the arrival's action (once) and, for delete, takes a device

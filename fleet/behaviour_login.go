@@ -35,19 +35,6 @@ func newLogin(e env) behaviour {
 	}
 }
 
-func (b *login) metrics() []string {
-	var names []string
-	for _, step := range b.steps {
-		switch step {
-		case scenario.LoginMe:
-			names = append(names, scenario.HTTPMe)
-		case scenario.LoginSOSRehydrate:
-			names = append(names, scenario.HTTPSOSGet)
-		}
-	}
-	return names
-}
-
 func (b *login) when() trigger { return trigger{kind: atLogin} }
 
 func (b *login) claim(_ *occurrence, u *user, _ *life) work {

@@ -87,10 +87,6 @@ func newRelay(e env) behaviour {
 	return b
 }
 
-func (b *relay) metrics() []string {
-	return []string{scenario.TelemetryRelayPuback, scenario.TelemetryRelayUnsent}
-}
-
 func (b *relay) when() trigger { return trigger{kind: perUser, every: b.slot} }
 
 // missed is never called: relay is perUser.

@@ -110,17 +110,6 @@ func (b *sos) protected(index int) bool {
 	return b.protection.Protected(float64(h) / (1 << 32))
 }
 
-func (b *sos) metrics() []string {
-	names := []string{
-		scenario.SOSPuback, scenario.SOSDelivered, scenario.SOSAcknowledged, scenario.SOSVisible,
-		scenario.SOSCancelled, scenario.SOSResolved, scenario.HTTPSOSGet, scenario.HTTPSOSCancel, scenario.HTTPSOSResolve,
-	}
-	if b.protection != nil {
-		names = append(names, scenario.HTTPSOSCreate, scenario.SOSHTTPCreated, scenario.SOSDuplicateIncidents)
-	}
-	return names
-}
-
 func (b *sos) when() trigger { return trigger{kind: onArrival, process: b.cfg.Arrivals} }
 
 // claim reserves u for one SOS by listening on its event topic; a user

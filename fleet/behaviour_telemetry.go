@@ -61,10 +61,6 @@ func newTelemetry(e env) behaviour {
 	return b
 }
 
-func (b *telemetry) metrics() []string {
-	return []string{scenario.TelemetryPuback, scenario.TelemetryUnsent}
-}
-
 func (b *telemetry) when() trigger {
 	if b.cfg.Every > 0 {
 		return trigger{kind: perUser, every: b.cfg.Every, jitter: b.cfg.Jitter}

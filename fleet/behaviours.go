@@ -17,11 +17,12 @@ import (
 //
 // Adding a behaviour: its scenario block (scenario/behaviours.go), a new
 // behaviour_<name>.go implementing this interface, one row below.
+//
+// A behaviour resolves its metric handles once, when it is built, so they
+// exist and show as zero even when nothing is recorded; which metrics it
+// emits is its scenario row's (scenario.Metrics), and
+// TestMetricNamesAreInTheCatalogue checks that what New creates is that.
 type behaviour interface {
-	// metrics names the metrics the behaviour records (scenario.*
-	// constants). Its handles are resolved once, when it is built, so they
-	// exist and show as zero even when nothing is recorded.
-	metrics() []string
 	// when says when the behaviour fires.
 	when() trigger
 	// claim offers one occurrence to user u in life l, with u's lock held:

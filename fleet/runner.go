@@ -137,15 +137,6 @@ type runMetrics struct {
 	arrivals                                        arrivalCounters
 }
 
-// names lists the metrics of runMetrics.
-func (runMetrics) names() []string {
-	return []string{
-		scenario.MQTTConnect, scenario.MQTTSubscribe, scenario.MQTTReconnect, scenario.UserLogin,
-		scenario.MQTTPing, scenario.ScheduleLag, scenario.UsersOnline, scenario.MQTTDisconnects, scenario.ArrivalsDropped,
-		scenario.ArrivalsScheduled, scenario.ArrivalsStarted, scenario.UsersNeverOnline,
-	}
-}
-
 func newRunMetrics(reg *metrics.Registry) runMetrics {
 	return runMetrics{
 		connect:     reg.Latency(scenario.MQTTConnect),
