@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,9 +17,6 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/eixamsim/eixamsim/contract"
-	"github.com/eixamsim/eixamsim/fleet"
-	"github.com/eixamsim/eixamsim/metrics"
-	"github.com/eixamsim/eixamsim/scenario"
 )
 
 // nginxSOSLogFormat logs one request as nginx logged it, tab-separated:
@@ -79,21 +75,7 @@ http {
 	cmd := exec.Command(bin, "-p", dir, "-c", confPath)
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
+	nginx := startPeer(t, cmd, syscall.SIGQUIT, 5*time.Second)
 	// Up when the pid file is written (after the listen socket is bound); bounded to 10 s.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -101,13 +83,13 @@ http {
 			break
 		}
 		select {
-		case <-exited:
-			t.Fatalf("nginx exited (%v): %s", waitErr, out)
+		case <-nginx.Exited():
+			t.Fatalf("nginx exited (%v): %s", nginx.Err(), out)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
-			<-exited
+			<-nginx.Exited()
 			t.Fatalf("nginx not up after 10 s: %s", out)
 		}
 	}
@@ -179,14 +161,14 @@ func runDeviceSOS(t *testing.T, m *mosquitto, httpURL, access string, cycle []st
 	defer cancel()
 	var mu sync.Mutex
 	var alerts []string
-	sub := observeAlerts(ctx, t, m.TCPAddr, func(p []byte) {
+	sub := observe(ctx, t, m.TCPAddr, contract.TopicSOSAlerts, func(p *paho.Publish) {
 		mu.Lock()
-		alerts = append(alerts, string(p))
+		alerts = append(alerts, string(p.Payload))
 		mu.Unlock()
 	})
 	defer sub.Disconnect(&paho.Disconnect{})
 
-	sc, err := scenario.Parse("device-sos.yaml", []byte(fmt.Sprintf(`
+	_, stop := startFleet(ctx, t, "device-sos.yaml", fmt.Sprintf(`
 version: 1
 name: device-sos
 duration: 1m
@@ -195,23 +177,7 @@ identity: { app_id: demo-app, app_secret: demo-secret, user_id: "dev-sos-{{.N}}"
 fleet: { users: %d, connect_rate: 1000/s }
 behaviours:
   sos: { rate: 20/s, hold: 200ms, origin: device }
-`, users)), scenario.Options{Getenv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := metrics.NewRegistry()
-	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: httpURL, MQTTURL: "tcp://" + m.TCPAddr, Metrics: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if _, err := r.Run(runCtx); err != nil {
-			t.Error(err)
-		}
-	}()
+`, users), httpURL, m.TCPAddr)
 	// Run until every user has finished one cycle as nginx saw it, at most 30 s.
 	last := cycle[len(cycle)-1]
 	deadline := time.Now().Add(30 * time.Second)
@@ -228,7 +194,6 @@ behaviours:
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	<-done
 
 	secret := []byte("demo-secret")
 	byUser := map[string][]string{}
@@ -313,34 +278,4 @@ behaviours:
 	if len(alerts) < cyclesSeen {
 		t.Errorf("%d alerts for %d complete device cycles", len(alerts), cyclesSeen)
 	}
-}
-
-// observeAlerts connects a client over TCP that subscribes to sos/alerts
-// at QoS 1 and hands each payload to got.
-func observeAlerts(ctx context.Context, t *testing.T, addr string, got func([]byte)) *paho.Client {
-	t.Helper()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := paho.NewClient(paho.ClientConfig{
-		ClientID: "alerts-observer",
-		Conn:     conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-			func(pr paho.PublishReceived) (bool, error) {
-				if pr.Packet.Topic != contract.TopicSOSAlerts {
-					t.Errorf("observer got topic %q", pr.Packet.Topic)
-				}
-				got(pr.Packet.Payload)
-				return true, nil
-			},
-		},
-	})
-	if _, err := client.Connect(ctx, &paho.Connect{ClientID: "alerts-observer", KeepAlive: 30, CleanStart: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: contract.TopicSOSAlerts, QoS: 1}}}); err != nil {
-		t.Fatal(err)
-	}
-	return client
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/scenario"
@@ -90,7 +89,7 @@ func TestNetworkProfileRTTAgainstMosquitto(t *testing.T) {
 // registry.
 func runIdle(t *testing.T, m *mosquitto, httpURL string, users int, network string) *metrics.Registry {
 	t.Helper()
-	sc, err := scenario.Parse("rtt.yaml", []byte(fmt.Sprintf(`
+	reg, stop := startFleet(context.Background(), t, "rtt.yaml", fmt.Sprintf(`
 version: 1
 name: rtt
 duration: 1m
@@ -101,23 +100,7 @@ fleet:
   connect_rate: 1000/s
   keep_alive: 1s
 %sbehaviours: { telemetry: { every: 1h } }
-`, users, network)), scenario.Options{Getenv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := metrics.NewRegistry()
-	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: httpURL, MQTTURL: "tcp://" + m.TCPAddr, Metrics: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if _, err := r.Run(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
+`, users, network), httpURL, m.TCPAddr)
 	ping := reg.Latency(scenario.MQTTPing)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -126,7 +109,6 @@ fleet:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	stop()
 	return reg
 }

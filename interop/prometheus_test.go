@@ -51,20 +51,7 @@ func startPrometheus(t *testing.T) string {
 		"--web.enable-remote-write-receiver",
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	prom := startPeer(t, cmd, syscall.SIGTERM, 10*time.Second)
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -76,9 +63,9 @@ func startPrometheus(t *testing.T) string {
 			}
 		}
 		select {
-		case err := <-done:
+		case <-prom.Exited():
 			log, _ := os.ReadFile(logPath)
-			t.Fatalf("prometheus exited (%v):\n%s", err, log)
+			t.Fatalf("prometheus exited (%v):\n%s", prom.Err(), log)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

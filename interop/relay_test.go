@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"regexp"
 	"strconv"
 	"sync"
@@ -14,8 +13,6 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/eixamsim/eixamsim/contract"
-	"github.com/eixamsim/eixamsim/fleet"
-	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -60,33 +57,20 @@ func TestRelayedTelemetryAgainstMosquitto(t *testing.T) {
 	relayed := make(chan struct{}, 64)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", m.TCPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := paho.NewClient(paho.ClientConfig{ClientID: "relay-observer", Conn: conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			p := pr.Packet
-			mu.Lock()
-			msgs = append(msgs, seen{p.Topic, append([]byte(nil), p.Payload...), p.QoS, p.Retain})
-			mu.Unlock()
-			if regexp.MustCompile(`"deviceId"`).Match(p.Payload) {
-				select {
-				case relayed <- struct{}{}:
-				default:
-				}
+	obs := observe(ctx, t, m.TCPAddr, "tel/+/data", func(p *paho.Publish) {
+		mu.Lock()
+		msgs = append(msgs, seen{p.Topic, append([]byte(nil), p.Payload...), p.QoS, p.Retain})
+		mu.Unlock()
+		if regexp.MustCompile(`"deviceId"`).Match(p.Payload) {
+			select {
+			case relayed <- struct{}{}:
+			default:
 			}
-			return true, nil
-		}}})
-	if _, err := obs.Connect(ctx, &paho.Connect{ClientID: "relay-observer", KeepAlive: 30, CleanStart: true}); err != nil {
-		t.Fatal(err)
-	}
+		}
+	})
 	defer obs.Disconnect(&paho.Disconnect{})
-	if _, err := obs.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "tel/+/data", QoS: 1}}}); err != nil {
-		t.Fatal(err)
-	}
 
-	sc, err := scenario.Parse("relay.yaml", []byte(fmt.Sprintf(`
+	reg, stop := startFleet(ctx, t, "relay.yaml", fmt.Sprintf(`
 version: 1
 name: relay
 duration: 1m
@@ -94,23 +78,7 @@ seed: 11
 identity: { app_id: demo-app, app_secret: demo-secret, user_id: "relay/{{.N}}" }
 fleet: { users: %d, connect_rate: 1000/s }
 behaviours: { telemetry: { every: 1h, relay: { peers: 1, every: 60s } } }
-`, users)), scenario.Options{Getenv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := metrics.NewRegistry()
-	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: "tcp://" + m.TCPAddr, Metrics: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if _, err := r.Run(runCtx); err != nil {
-			t.Error(err)
-		}
-	}()
+`, users), srv.HTTPURL(), m.TCPAddr)
 	// A tag's first peer is relayed at its first tick, within 60s/8 of
 	// coming online; wait for one per user (bounded by ctx).
 	for got := 0; got < users; got++ {
@@ -121,7 +89,6 @@ behaviours: { telemetry: { every: 1h, relay: { peers: 1, every: 60s } } }
 		}
 	}
 	stop()
-	<-done
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,7 +57,12 @@ func churn(t *testing.T, m *mosquitto, wsURL string, d websocket.Dialer, cycles 
 	defer cancel()
 
 	observed := make(chan struct{}, cycles*churnPublishes)
-	observer := observe(ctx, t, m.TCPAddr, "churn/#", observed)
+	observer := observe(ctx, t, m.TCPAddr, "churn/#", func(*paho.Publish) {
+		select {
+		case observed <- struct{}{}:
+		default:
+		}
+	})
 
 	start := time.Now()
 	var (
@@ -233,34 +237,4 @@ func churnCycle(ctx context.Context, wsURL string, d websocket.Dialer, i int) er
 		err = fmt.Errorf("disconnect: %w", derr)
 	}
 	return err
-}
-
-// observe connects a client over TCP that subscribes to filter at QoS 1
-// and sends one value to seen per message.
-func observe(ctx context.Context, t *testing.T, addr, filter string, seen chan<- struct{}) *paho.Client {
-	t.Helper()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := paho.NewClient(paho.ClientConfig{
-		ClientID: "observer",
-		Conn:     conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-			func(paho.PublishReceived) (bool, error) {
-				select {
-				case seen <- struct{}{}:
-				default:
-				}
-				return true, nil
-			},
-		},
-	})
-	if _, err := client.Connect(ctx, &paho.Connect{ClientID: "observer", KeepAlive: 30, CleanStart: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}}); err != nil {
-		t.Fatal(err)
-	}
-	return client
 }
