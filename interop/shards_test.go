@@ -153,21 +153,16 @@ func TestShardsAndDashboardAgainstPrometheus(t *testing.T) {
 	}
 	// The capacity search's step families: its last values are
 	// capacity.json's steps.
-	var search struct{ Steps []capacity.StepResult }
-	if b, err := os.ReadFile(filepath.Join(capOut, capacity.JSONFile)); err != nil || json.Unmarshal(b, &search) != nil || len(search.Steps) == 0 {
-		t.Fatalf("capacity.json: %v, %d steps", err, len(search.Steps))
-	}
+	steps, maxLoad := readCapacitySteps(t, capOut)
 	verdicts := map[string]float64{"pass": 0, "fail": 0, "inconclusive": 0}
-	var maxLoad float64
-	for _, st := range search.Steps {
+	for _, st := range steps {
 		verdicts[st.Verdict]++
-		maxLoad = max(maxLoad, st.Load)
 	}
 	capSel := `{job="eixamsim",run_id="` + filepath.Base(capOut) + `"}`
-	steps := query(t, base, `sum by (verdict) (last_over_time(eixamsim_capacity_steps_total`+capSel+`[15m]))`)
+	pushed := query(t, base, `sum by (verdict) (last_over_time(eixamsim_capacity_steps_total`+capSel+`[15m]))`)
 	for v, n := range verdicts {
-		if steps[`{"verdict":"`+v+`"}`] != n {
-			t.Errorf("capacity steps by verdict %v, want capacity.json's %v", steps, verdicts)
+		if pushed[`{"verdict":"`+v+`"}`] != n {
+			t.Errorf("capacity steps by verdict %v, want capacity.json's %v", pushed, verdicts)
 			break
 		}
 	}
@@ -299,6 +294,21 @@ func eixamsimRun(t *testing.T, bin string, args []string, codes ...int) string {
 	return ""
 }
 
+// readCapacitySteps returns the steps of dir's capacity.json and the
+// highest load among them.
+func readCapacitySteps(t *testing.T, dir string) ([]capacity.StepResult, float64) {
+	t.Helper()
+	var search struct{ Steps []capacity.StepResult }
+	if b, err := os.ReadFile(filepath.Join(dir, capacity.JSONFile)); err != nil || json.Unmarshal(b, &search) != nil || len(search.Steps) == 0 {
+		t.Fatalf("capacity.json: %v, %d steps", err, len(search.Steps))
+	}
+	var highest float64
+	for _, st := range search.Steps {
+		highest = max(highest, st.Load)
+	}
+	return search.Steps, highest
+}
+
 func readSummaryFile(t *testing.T, dir string) *report.Summary {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
@@ -387,15 +397,7 @@ func TestCapacityWorkersPushTheirShards(t *testing.T) {
 	}
 	// A loaded machine may stop the search early (exit 4, inconclusive):
 	// the logins cover the highest step the search ran, not the ceiling.
-	var search struct{ Steps []capacity.StepResult }
-	if b, err := os.ReadFile(filepath.Join(out, capacity.JSONFile)); err != nil || json.Unmarshal(b, &search) != nil || len(search.Steps) == 0 {
-		t.Fatalf("capacity.json: %v, %d steps", err, len(search.Steps))
-	}
-	var highest float64
-	for _, st := range search.Steps {
-		highest = max(highest, st.Load)
-	}
-	if logins < highest {
+	if _, highest := readCapacitySteps(t, out); logins < highest {
 		t.Errorf("the workers' logins sum to %v, want the highest step's %v users at least", logins, highest)
 	}
 }
