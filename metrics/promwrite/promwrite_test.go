@@ -221,7 +221,8 @@ func TestPushSendsEverySeries(t *testing.T) {
 
 func TestRunPushesEveryIntervalAndAtTheEnd(t *testing.T) {
 	r := newReceiver(t)
-	p, err := New(testGatherer(t), Config{URL: r.srv.URL + "/api/v1/write", Interval: 20 * time.Millisecond})
+	p, err := New(testGatherer(t), Config{URL: r.srv.URL + "/api/v1/write", Interval: 20 * time.Millisecond,
+		Timeout: 10 * time.Second}) // a push under a loaded -race suite may take longer than the interval
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +389,7 @@ func TestFailuresAreReportedOnceAndRecovery(t *testing.T) {
 	r.status = http.StatusUnauthorized
 	warns := make(chan string, 100)
 	p, err := New(testGatherer(t), Config{URL: "http://user:hunter2@" + r.srv.Listener.Addr().String() + "/api/v1/write",
-		Interval: 5 * time.Millisecond, BearerToken: "s3cret-token", Warn: func(m string) { warns <- m }})
+		Interval: 5 * time.Millisecond, Timeout: 10 * time.Second, BearerToken: "s3cret-token", Warn: func(m string) { warns <- m }})
 	if err != nil {
 		t.Fatal(err)
 	}
