@@ -58,6 +58,10 @@ type listener struct {
 	conns     map[net.Conn]struct{}
 	establish listeners.EstablishFn
 	wg        sync.WaitGroup // accept loops and connections
+
+	// shutDown, when set, ends the established sessions at Close in place
+	// of the CloseFn mochi passes, which can deadlock (clientsOn).
+	shutDown listeners.CloseFn
 }
 
 var _ listeners.Listener = (*listener)(nil)
@@ -315,11 +319,14 @@ func (l *listener) stop(closeClients listeners.CloseFn) {
 }
 
 // Close implements listeners.Listener. It stops the listener for good:
-// mochi's closeClients sends DISCONNECT (0x8B server shutting down) to the
-// established clients.
+// shutDown (or mochi's closeClients) sends DISCONNECT (0x8B server
+// shutting down) to the established clients.
 func (l *listener) Close(closeClients listeners.CloseFn) {
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
+	if l.shutDown != nil {
+		closeClients = l.shutDown
+	}
 	l.stop(closeClients)
 }

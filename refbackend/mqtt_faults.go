@@ -133,8 +133,8 @@ func (s *Server) mqttListeners() []*listener {
 // dropClients is the listeners.CloseFn of StopMQTT: it disconnects every
 // open client of the listener with 0x8B and counts them.
 func (s *Server) dropClients(listenerID string) {
-	for _, cl := range s.broker.Clients.GetByListener(listenerID) {
-		if cl.Net.Inline || cl.Closed() {
+	for _, cl := range clientsOn(s.broker.Clients, listenerID) {
+		if cl.Net.Inline {
 			continue
 		}
 		s.disconnect(cl, packets.ErrServerShuttingDown)
@@ -151,4 +151,28 @@ func (s *Server) disconnect(cl *mqtt.Client, code packets.Code) {
 		return
 	}
 	_ = s.broker.DisconnectClient(cl, code) // returns code itself for codes >= 0x80
+}
+
+// shutDownClients is the listeners.CloseFn of the broker's Close: what
+// mochi's own closeListenerClients does (DISCONNECT 0x8B to each open
+// client of the listener), without Clients.GetByListener.
+func (s *Server) shutDownClients(listenerID string) {
+	for _, cl := range clientsOn(s.broker.Clients, listenerID) {
+		_ = s.broker.DisconnectClient(cl, packets.ErrServerShuttingDown)
+	}
+}
+
+// clientsOn lists the open clients of a listener. mochi's
+// Clients.GetByListener takes the clients' read lock twice (it calls Len
+// under RLock), which deadlocks for good when a connection attaches or
+// detaches between the two (mochi-mqtt/server#488, open in v2.7.9); GetAll
+// takes it once.
+func clientsOn(clients *mqtt.Clients, listenerID string) []*mqtt.Client {
+	var out []*mqtt.Client
+	for _, cl := range clients.GetAll() {
+		if cl.Net.Listener == listenerID && !cl.Closed() {
+			out = append(out, cl)
+		}
+	}
+	return out
 }

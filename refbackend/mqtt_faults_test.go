@@ -9,6 +9,8 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -314,5 +316,34 @@ func TestCloseWithFaultsInProgress(t *testing.T) {
 	<-held
 	if st := s.Stats().Schedule; st.Pending != 0 {
 		t.Errorf("pending %d after Close", st.Pending)
+	}
+}
+
+// clientsOn is what StopMQTT and Close disconnect: the open clients of one
+// listener, read without mochi's Clients.GetByListener (see clientsOn).
+func TestClientsOnListsOpenClientsOfOneListener(t *testing.T) {
+	s := startServer(t, nil)
+	a := mustConnect(t, s, signed(app1, secret1, "on-a"))
+	mustConnect(t, s, signed(app1, secret1, "on-b"))
+	eventually(t, "two clients on mqtt", func() bool { return len(clientsOn(s.broker.Clients, "mqtt")) == 2 })
+	if got := clientsOn(s.broker.Clients, "ws"); len(got) != 0 {
+		t.Errorf("ws listener has %d clients, want 0", len(got))
+	}
+	if err := a.Disconnect(&paho.Disconnect{ReasonCode: 0}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "one client left on mqtt", func() bool { return len(clientsOn(s.broker.Clients, "mqtt")) == 1 })
+	sources, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range sources {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), ".GetByListener(") && name != "mqtt_faults_test.go" {
+			t.Errorf("%s calls mochi's Clients.GetByListener, which can deadlock; use clientsOn", name)
+		}
 	}
 }

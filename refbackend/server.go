@@ -162,6 +162,7 @@ func (s *Server) listen(tlsConfig *tls.Config) error {
 	writes := writeQueue{limit: s.cfg.MaxPendingWrite, backlog: &s.stats.writeBacklog}
 	if s.cfg.MQTTAddr != "" {
 		s.mqttLn = newListener("mqtt", s.cfg.MQTTAddr, false, cloneTLS(tlsConfig), writes, s.connectionEnded)
+		s.mqttLn.shutDown = s.shutDownClients
 		if err := s.broker.AddListener(s.mqttLn); err != nil {
 			s.mqttLn = nil
 			return err
@@ -169,6 +170,7 @@ func (s *Server) listen(tlsConfig *tls.Config) error {
 	}
 	if s.cfg.WSAddr != "" {
 		s.wsLn = newListener("ws", s.cfg.WSAddr, true, cloneTLS(tlsConfig), writes, s.connectionEnded)
+		s.wsLn.shutDown = s.shutDownClients
 		if err := s.broker.AddListener(s.wsLn); err != nil {
 			s.wsLn = nil
 			return err
