@@ -235,34 +235,40 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	defer s.countDuplicates()
+	// endCycle closes the device cycle for the Protection Mode service:
+	// at the end of the hold, when the tag's SOS ends, whatever the SDK did.
+	endCycle := func() {}
 	if s.protect {
 		var wg sync.WaitGroup
 		defer wg.Wait()
 		active := s.serviceCheck(ctx, u)
 		holdEnd := make(chan struct{})
-		defer close(holdEnd) // run returns after the device cycle closed
+		endCycle = sync.OnceFunc(func() { close(holdEnd) })
+		defer endCycle()
 		wg.Go(func() { s.protectionService(ctx, u, alert, active, holdEnd) })
 	}
 	if s.device && !s.deviceCheck(ctx, u) {
+		if s.protect {
+			s.waitHold()
+		}
 		return // an incident is already active: the SDK publishes nothing
 	}
 	payload, _ := json.Marshal(alert)
 	if !c.publish(b.puback, b.log, s.start, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}) {
+		if s.protect {
+			s.waitHold() // the service still creates over HTTP after its countdown
+		}
 		return // the SDK's state is failed; nothing reached the backend
 	}
 	if s.device {
-		s.getSOS(ctx, u) // the SDK's second GET after the device alert (§6.4)
+		s.getSOS(ctx, u, false) // the SDK's second GET after the device alert (§6.4)
 	}
 	if b.cfg.VisiblePoll > 0 {
 		s.waitVisible(ctx, u)
 	}
 
-	hold := time.NewTimer(time.Until(s.start.Add(s.hold)))
-	select {
-	case <-hold.C:
-	case <-s.ended:
-		hold.Stop()
-	}
+	s.waitHold()
+	endCycle()
 
 	s.mu.Lock()
 	acked := s.acked
@@ -279,6 +285,16 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	case <-s.firstEv:
 	case <-grace.C:
 		s.count(b.delivered, errclass.NoEvent)
+	}
+}
+
+// waitHold waits for the end of the hold, or of the user's life.
+func (s *sosRun) waitHold() {
+	hold := time.NewTimer(time.Until(s.start.Add(s.hold)))
+	defer hold.Stop()
+	select {
+	case <-hold.C:
+	case <-s.ended:
 	}
 }
 
@@ -357,12 +373,17 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 	s.record(doneM, time.Since(t0))
 }
 
-// getSOS is one GET /v1/sdk/sos, recorded as http.sos_get; it returns the
-// incident shown, nil when none or on failure.
-func (s *sosRun) getSOS(ctx context.Context, u *user) (*contract.Incident, bool) {
+// getSOS is one GET /v1/sdk/sos, recorded as http.sos_get, by the SDK or
+// by the Protection Mode service (native); it returns the incident shown,
+// nil when none or on failure.
+func (s *sosRun) getSOS(ctx context.Context, u *user, native bool) (*contract.Incident, bool) {
+	call := s.b.http.call
+	if native {
+		call = s.b.http.nativeCall
+	}
 	var body contract.IncidentBody
 	t0 := time.Now()
-	class, err := s.b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
+	class, err := call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
 	if !observe(s.b.sosGet, t0, class, err) {
 		return nil, false
 	}
@@ -399,7 +420,7 @@ func (s *sosRun) countDuplicates() {
 // service knows only this answer and its own creates: it does not see the
 // SDK's MQTT alert.
 func (s *sosRun) serviceCheck(ctx context.Context, u *user) bool {
-	inc, _ := s.getSOS(ctx, u)
+	inc, _ := s.getSOS(ctx, u, true)
 	return inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged)
 }
 
@@ -445,7 +466,7 @@ func (s *sosRun) protectionService(ctx context.Context, u *user, alert contract.
 	}
 	t0 := time.Now()
 	var answer contract.IncidentBody
-	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &answer)
+	class, err := b.http.nativeCall(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &answer)
 	observe(b.sosCancel, t0, class, err)
 }
 
@@ -459,7 +480,7 @@ func (s *sosRun) create(ctx context.Context, u *user, body contract.SOSCreate) b
 	s.createAt = t0
 	s.mu.Unlock()
 	var answer contract.IncidentBody
-	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOS, body, is2xx, &answer)
+	class, err := b.http.nativeCall(ctx, u.sess, "POST", contract.PathSOS, body, is2xx, &answer)
 	if !observe(b.sosCreate, t0, class, err) {
 		return false
 	}
@@ -483,7 +504,7 @@ func (s *sosRun) create(ctx context.Context, u *user, body contract.SOSCreate) b
 // (contract §6.4): it relays only when nothing is active. A failed GET
 // counts as nothing active, so the alert still goes out.
 func (s *sosRun) deviceCheck(ctx context.Context, u *user) bool {
-	inc, _ := s.getSOS(ctx, u)
+	inc, _ := s.getSOS(ctx, u, false)
 	if inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged) {
 		s.count(s.b.puback, errclass.AlreadyActive)
 		return false
@@ -496,7 +517,7 @@ func (s *sosRun) deviceCheck(ctx context.Context, u *user) bool {
 // sos.cancelled runs from the POST to its answer's cancelled state.
 func (s *sosRun) deviceEnd(ctx context.Context, u *user) {
 	b := s.b
-	inc, ok := s.getSOS(ctx, u)
+	inc, ok := s.getSOS(ctx, u, false)
 	if !ok {
 		s.count(b.cancelled, errclass.GetFailed)
 		return
