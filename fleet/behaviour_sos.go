@@ -46,7 +46,11 @@ type sos struct {
 	log        *slog.Logger
 
 	puback, delivered, acked, visible, cancelled, resolved *metrics.Latency
-	sosGet, sosCancel, sosResolve                          *metrics.Latency
+	// origins: the SOS clocks also get a twin per origin (sos.origin:
+	// mixed), created in reg at their first sample.
+	origins                       bool
+	reg                           *metrics.Registry
+	sosGet, sosCancel, sosResolve *metrics.Latency
 
 	// Android Protection Mode (behaviours.protection): nil when off.
 	protection             *scenario.Protection
@@ -80,6 +84,8 @@ func newSOS(e env) behaviour {
 		sosCancel:  e.reg.Latency(scenario.HTTPSOSCancel),
 		sosResolve: e.reg.Latency(scenario.HTTPSOSResolve),
 		incidents:  make([][]string, e.users),
+		origins:    e.sc.Behaviours.OriginTwins(),
+		reg:        e.reg,
 		protection: e.sc.Behaviours.Protection,
 		countdown:  protectionCountdown,
 		backoff:    protectionBackoff,
@@ -212,14 +218,42 @@ type sosRun struct {
 	firstEv   chan struct{}   // closed by the first lifecycle event
 }
 
-// record records d on m and on its per-profile twin for the user.
+// record records d on m, on its per-profile twin for the user and on
+// its per-origin twin.
 func (s *sosRun) record(m *metrics.Latency, d time.Duration) {
 	s.u.r.net.record(s.u.sess.Index, m, d)
+	if t := s.originTwin(m); t != nil {
+		t.Record(d)
+	}
 }
 
-// count counts an error of class on m and on its per-profile twin.
+// count counts an error of class on m and on its twins.
 func (s *sosRun) count(m *metrics.Latency, class errclass.Class) {
 	s.u.r.net.count(s.u.sess.Index, m, class)
+	if t := s.originTwin(m); t != nil {
+		t.Error(class)
+	}
+}
+
+// fail counts a failure of class with err's message on m and its twins.
+func (s *sosRun) fail(m *metrics.Latency, class string, err error) {
+	s.u.r.net.fail(s.u.sess.Index, m, class, err)
+	if t := s.originTwin(m); t != nil {
+		t.Fail(class, err)
+	}
+}
+
+// originTwin returns m's twin for this SOS's origin (sos.delivered@device);
+// nil when the run has no per-origin twins or m has none.
+func (s *sosRun) originTwin(m *metrics.Latency) *metrics.Latency {
+	if !s.b.origins || !scenario.HasOriginTwin(m.Name()) {
+		return nil
+	}
+	origin := scenario.OriginApp
+	if s.device {
+		origin = scenario.OriginDevice
+	}
+	return s.b.reg.Latency(scenario.MetricAtOrigin(m.Name(), origin))
 }
 
 // run publishes the alert on c, then follows the incident to its end.
@@ -254,7 +288,7 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 		return // an incident is already active: the SDK publishes nothing
 	}
 	payload, _ := json.Marshal(alert)
-	if !c.publish(b.puback, b.log, s.start, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}) {
+	if !c.publish(b.puback, b.log, s.start, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}, s.originTwin(b.puback)) {
 		if s.protect {
 			s.waitHold() // the service still creates over HTTP after its countdown
 		}
@@ -348,7 +382,7 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 	var body contract.IncidentBody
 	class, err := b.http.call(ctx, u.sess, "POST", path, nil, is2xx, &body)
 	if !observe(httpM, t0, class, err) {
-		doneM.Fail(class, err)
+		s.fail(doneM, class, err)
 		return
 	}
 	if body.Incident != nil {
@@ -359,7 +393,7 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 		t1 := time.Now()
 		class, err := b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &after)
 		if !observe(b.sosGet, t1, class, err) {
-			doneM.Fail(class, err)
+			s.fail(doneM, class, err)
 			return
 		}
 		if after.Incident != nil && after.Incident.State != want {
@@ -529,7 +563,7 @@ func (s *sosRun) deviceEnd(ctx context.Context, u *user) {
 	var body contract.IncidentBody
 	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &body)
 	if !observe(b.sosCancel, t0, class, err) {
-		b.cancelled.Fail(class, err)
+		s.fail(b.cancelled, class, err)
 		return
 	}
 	if body.Incident != nil && body.Incident.State != contract.StateCancelled {
