@@ -46,7 +46,11 @@ type sos struct {
 	log        *slog.Logger
 
 	puback, delivered, acked, visible, cancelled, resolved *metrics.Latency
-	sosGet, sosCancel, sosResolve                          *metrics.Latency
+	// origins: the SOS clocks also get a twin per origin (sos.origin:
+	// mixed), created in reg at their first sample.
+	origins                       bool
+	reg                           *metrics.Registry
+	sosGet, sosCancel, sosResolve *metrics.Latency
 
 	// Android Protection Mode (behaviours.protection): nil when off.
 	protection             *scenario.Protection
@@ -80,6 +84,8 @@ func newSOS(e env) behaviour {
 		sosCancel:  e.reg.Latency(scenario.HTTPSOSCancel),
 		sosResolve: e.reg.Latency(scenario.HTTPSOSResolve),
 		incidents:  make([][]string, e.users),
+		origins:    e.sc.Behaviours.OriginTwins(),
+		reg:        e.reg,
 		protection: e.sc.Behaviours.Protection,
 		countdown:  protectionCountdown,
 		backoff:    protectionBackoff,
@@ -212,14 +218,42 @@ type sosRun struct {
 	firstEv   chan struct{}   // closed by the first lifecycle event
 }
 
-// record records d on m and on its per-profile twin for the user.
+// record records d on m, on its per-profile twin for the user and on
+// its per-origin twin.
 func (s *sosRun) record(m *metrics.Latency, d time.Duration) {
 	s.u.r.net.record(s.u.sess.Index, m, d)
+	if t := s.originTwin(m); t != nil {
+		t.Record(d)
+	}
 }
 
-// count counts an error of class on m and on its per-profile twin.
+// count counts an error of class on m and on its twins.
 func (s *sosRun) count(m *metrics.Latency, class errclass.Class) {
 	s.u.r.net.count(s.u.sess.Index, m, class)
+	if t := s.originTwin(m); t != nil {
+		t.Error(class)
+	}
+}
+
+// fail counts a failure of class with err's message on m and its twins.
+func (s *sosRun) fail(m *metrics.Latency, class string, err error) {
+	s.u.r.net.fail(s.u.sess.Index, m, class, err)
+	if t := s.originTwin(m); t != nil {
+		t.Fail(class, err)
+	}
+}
+
+// originTwin returns m's twin for this SOS's origin (sos.delivered@device);
+// nil when the run has no per-origin twins or m has none.
+func (s *sosRun) originTwin(m *metrics.Latency) *metrics.Latency {
+	if !s.b.origins || !scenario.HasOriginTwin(m.Name()) {
+		return nil
+	}
+	origin := scenario.OriginApp
+	if s.device {
+		origin = scenario.OriginDevice
+	}
+	return s.b.reg.Latency(scenario.MetricAtOrigin(m.Name(), origin))
 }
 
 // run publishes the alert on c, then follows the incident to its end.
@@ -235,34 +269,40 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	defer s.countDuplicates()
+	// endCycle closes the device cycle for the Protection Mode service:
+	// at the end of the hold, when the tag's SOS ends, whatever the SDK did.
+	endCycle := func() {}
 	if s.protect {
 		var wg sync.WaitGroup
 		defer wg.Wait()
 		active := s.serviceCheck(ctx, u)
 		holdEnd := make(chan struct{})
-		defer close(holdEnd) // run returns after the device cycle closed
+		endCycle = sync.OnceFunc(func() { close(holdEnd) })
+		defer endCycle()
 		wg.Go(func() { s.protectionService(ctx, u, alert, active, holdEnd) })
 	}
 	if s.device && !s.deviceCheck(ctx, u) {
+		if s.protect {
+			s.waitHold()
+		}
 		return // an incident is already active: the SDK publishes nothing
 	}
 	payload, _ := json.Marshal(alert)
-	if !c.publish(b.puback, b.log, s.start, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}) {
+	if !c.publish(b.puback, b.log, s.start, &paho.Publish{Topic: contract.TopicSOSAlerts, QoS: 1, Payload: payload}, s.originTwin(b.puback)) {
+		if s.protect {
+			s.waitHold() // the service still creates over HTTP after its countdown
+		}
 		return // the SDK's state is failed; nothing reached the backend
 	}
 	if s.device {
-		s.getSOS(ctx, u) // the SDK's second GET after the device alert (§6.4)
+		s.getSOS(ctx, u, false) // the SDK's second GET after the device alert (§6.4)
 	}
 	if b.cfg.VisiblePoll > 0 {
 		s.waitVisible(ctx, u)
 	}
 
-	hold := time.NewTimer(time.Until(s.start.Add(s.hold)))
-	select {
-	case <-hold.C:
-	case <-s.ended:
-		hold.Stop()
-	}
+	s.waitHold()
+	endCycle()
 
 	s.mu.Lock()
 	acked := s.acked
@@ -279,6 +319,16 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	case <-s.firstEv:
 	case <-grace.C:
 		s.count(b.delivered, errclass.NoEvent)
+	}
+}
+
+// waitHold waits for the end of the hold, or of the user's life.
+func (s *sosRun) waitHold() {
+	hold := time.NewTimer(time.Until(s.start.Add(s.hold)))
+	defer hold.Stop()
+	select {
+	case <-hold.C:
+	case <-s.ended:
 	}
 }
 
@@ -332,7 +382,7 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 	var body contract.IncidentBody
 	class, err := b.http.call(ctx, u.sess, "POST", path, nil, is2xx, &body)
 	if !observe(httpM, t0, class, err) {
-		doneM.Fail(class, err)
+		s.fail(doneM, class, err)
 		return
 	}
 	if body.Incident != nil {
@@ -343,7 +393,7 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 		t1 := time.Now()
 		class, err := b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &after)
 		if !observe(b.sosGet, t1, class, err) {
-			doneM.Fail(class, err)
+			s.fail(doneM, class, err)
 			return
 		}
 		if after.Incident != nil && after.Incident.State != want {
@@ -357,12 +407,17 @@ func (s *sosRun) end(ctx context.Context, u *user, acked bool) {
 	s.record(doneM, time.Since(t0))
 }
 
-// getSOS is one GET /v1/sdk/sos, recorded as http.sos_get; it returns the
-// incident shown, nil when none or on failure.
-func (s *sosRun) getSOS(ctx context.Context, u *user) (*contract.Incident, bool) {
+// getSOS is one GET /v1/sdk/sos, recorded as http.sos_get, by the SDK or
+// by the Protection Mode service (native); it returns the incident shown,
+// nil when none or on failure.
+func (s *sosRun) getSOS(ctx context.Context, u *user, native bool) (*contract.Incident, bool) {
+	call := s.b.http.call
+	if native {
+		call = s.b.http.nativeCall
+	}
 	var body contract.IncidentBody
 	t0 := time.Now()
-	class, err := s.b.http.call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
+	class, err := call(ctx, u.sess, "GET", contract.PathSOS, nil, is2xx, &body)
 	if !observe(s.b.sosGet, t0, class, err) {
 		return nil, false
 	}
@@ -399,7 +454,7 @@ func (s *sosRun) countDuplicates() {
 // service knows only this answer and its own creates: it does not see the
 // SDK's MQTT alert.
 func (s *sosRun) serviceCheck(ctx context.Context, u *user) bool {
-	inc, _ := s.getSOS(ctx, u)
+	inc, _ := s.getSOS(ctx, u, true)
 	return inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged)
 }
 
@@ -445,7 +500,7 @@ func (s *sosRun) protectionService(ctx context.Context, u *user, alert contract.
 	}
 	t0 := time.Now()
 	var answer contract.IncidentBody
-	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &answer)
+	class, err := b.http.nativeCall(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &answer)
 	observe(b.sosCancel, t0, class, err)
 }
 
@@ -459,7 +514,7 @@ func (s *sosRun) create(ctx context.Context, u *user, body contract.SOSCreate) b
 	s.createAt = t0
 	s.mu.Unlock()
 	var answer contract.IncidentBody
-	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOS, body, is2xx, &answer)
+	class, err := b.http.nativeCall(ctx, u.sess, "POST", contract.PathSOS, body, is2xx, &answer)
 	if !observe(b.sosCreate, t0, class, err) {
 		return false
 	}
@@ -483,7 +538,7 @@ func (s *sosRun) create(ctx context.Context, u *user, body contract.SOSCreate) b
 // (contract §6.4): it relays only when nothing is active. A failed GET
 // counts as nothing active, so the alert still goes out.
 func (s *sosRun) deviceCheck(ctx context.Context, u *user) bool {
-	inc, _ := s.getSOS(ctx, u)
+	inc, _ := s.getSOS(ctx, u, false)
 	if inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged) {
 		s.count(s.b.puback, errclass.AlreadyActive)
 		return false
@@ -496,7 +551,7 @@ func (s *sosRun) deviceCheck(ctx context.Context, u *user) bool {
 // sos.cancelled runs from the POST to its answer's cancelled state.
 func (s *sosRun) deviceEnd(ctx context.Context, u *user) {
 	b := s.b
-	inc, ok := s.getSOS(ctx, u)
+	inc, ok := s.getSOS(ctx, u, false)
 	if !ok {
 		s.count(b.cancelled, errclass.GetFailed)
 		return
@@ -508,7 +563,7 @@ func (s *sosRun) deviceEnd(ctx context.Context, u *user) {
 	var body contract.IncidentBody
 	class, err := b.http.call(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &body)
 	if !observe(b.sosCancel, t0, class, err) {
-		b.cancelled.Fail(class, err)
+		s.fail(b.cancelled, class, err)
 		return
 	}
 	if body.Incident != nil && body.Incident.State != contract.StateCancelled {

@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/eixamsim/eixamsim/fleet"
 	"github.com/eixamsim/eixamsim/metrics"
@@ -36,6 +37,9 @@ func TestDeviceOriginatedSOS(t *testing.T) {
 		if s.Errors != 0 {
 			t.Errorf("%s: %d errors %v", s.Name, s.Errors, s.ErrorsBy)
 		}
+		if _, _, twin := scenario.MetricProfile(s.Name); twin {
+			t.Errorf("%s recorded: with one origin and no network profiles there are no twins", s.Name)
+		}
 	}
 	st := srv.Stats()
 	sos := got[scenario.SOSPuback].Count
@@ -51,5 +55,57 @@ func TestDeviceOriginatedSOS(t *testing.T) {
 	}
 	if n := got[scenario.HTTPSOSResolve].Count; n != 0 {
 		t.Errorf("http.sos_resolve = %d: a device cycle only cancels", n)
+	}
+}
+
+// TestSOSOriginTwins runs app and device SOS side by side (origin: mixed,
+// half the users in Protection Mode, whose POST /v1/sdk/sos finds the
+// device SOS's incident) against the reference backend: each SOS clock
+// has a twin per origin, and the twins' samples and errors add up to the
+// total's. Without origin: mixed there are none (TestDeviceOriginatedSOS).
+func TestSOSOriginTwins(t *testing.T) {
+	defer fleet.SetProtectionTiming(100*time.Millisecond, 100*time.Millisecond)()
+	srv := startBackend(t, "demo-secret", 0)
+	defer srv.Close()
+	sc := parse(t, `
+version: 1
+name: sos-origins
+duration: 1m
+identity: { app_id: demo-app, app_secret: demo-secret, user_id: "sos-origin-{{.N}}" }
+fleet: { users: 10, connect_rate: 500/s }
+behaviours:
+  sos: { rate: 10/s, hold: 300ms, origin: mixed, end: cancel }
+  protection: { share: 50% }
+`)
+	reg := metrics.NewRegistry()
+	count := func(name string) int64 { return reg.Latency(name).Summary().Count }
+	app, device := func(m string) string { return scenario.MetricAtOrigin(m, scenario.OriginApp) },
+		func(m string) string { return scenario.MetricAtOrigin(m, scenario.OriginDevice) }
+	runSteps(t, sc, srv.HTTPURL(), srv.MQTTURL(), reg,
+		eventStep{Step: fleet.Step{Name: "login", Users: 10, Rates: map[string]scenario.Rate{"sos": {}}}},
+		eventStep{Step: fleet.Step{Name: "load", Users: 10}, until: func() bool {
+			return count(app(scenario.SOSResolved)) >= 3 && count(device(scenario.SOSCancelled)) >= 3 && count(scenario.HTTPSOSCreate) >= 1
+		}})
+	got := map[string]metrics.Summary{}
+	for _, s := range reg.Summaries() {
+		got[s.Name] = s
+	}
+	// The backend acknowledges at once: the app resolves, a device cycle
+	// cancels (contract §6.4).
+	for _, m := range []string{scenario.SOSPuback, scenario.SOSDelivered, scenario.SOSAcknowledged, scenario.SOSResolved, scenario.SOSCancelled} {
+		total, a, d := got[m], got[app(m)], got[device(m)]
+		both := m != scenario.SOSResolved && m != scenario.SOSCancelled
+		if total.Count == 0 || both && (a.Count == 0 || d.Count == 0) || a.Count+d.Count != total.Count {
+			t.Errorf("%s: %d samples; @app %d, @device %d", m, total.Count, a.Count, d.Count)
+		}
+		// A dropped arrival (an error of sos.puback) had no SOS, so no origin.
+		if e := a.Errors + d.Errors; e > total.Errors || m != scenario.SOSPuback && e != total.Errors {
+			t.Errorf("%s: %d errors; @app %d, @device %d", m, total.Errors, a.Errors, d.Errors)
+		}
+	}
+	for name := range got {
+		if base, origin, ok := scenario.MetricProfile(name); ok && (!scenario.IsOrigin(origin) || !scenario.HasOriginTwin(base)) {
+			t.Errorf("%s recorded: only the SOS clocks have twins here, one per origin", name)
+		}
 	}
 }

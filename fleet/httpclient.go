@@ -144,12 +144,33 @@ func (h *sdkHTTP) url(s scenario.Session, path string) string {
 	return h.bases[s.Index%len(h.bases)] + path
 }
 
+// nativeURL joins the base URL and path the Android service's way: the
+// base's trailing slashes stripped (contract §2.6).
+func (h *sdkHTTP) nativeURL(s scenario.Session, path string) string {
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return strings.TrimRight(h.bases[s.Index%len(h.bases)], "/") + path
+}
+
 // call sends one request with the SDK's headers and decodes a JSON answer
 // into out (if out is non-nil and the status is the wanted one). It returns
 // an error class for metrics ("" on success). With the network on it also
 // records the request, from its start to its body read, on the endpoint
 // metric's per-profile twin (http.me@3g).
 func (h *sdkHTTP) call(ctx context.Context, s scenario.Session, method, path string, body any, wantStatus func(int) bool, out any) (class string, err error) {
+	return h.send(ctx, s, false, method, path, body, wantStatus, out)
+}
+
+// nativeCall is call made by the Android Protection Mode service's own
+// HTTP client rather than the Dart SDK's (contract §2.6): Accept:
+// application/json on every request, Content-Type: application/json only
+// with a body, and the base URL's trailing slash stripped.
+func (h *sdkHTTP) nativeCall(ctx context.Context, s scenario.Session, method, path string, body any, wantStatus func(int) bool, out any) (class string, err error) {
+	return h.send(ctx, s, true, method, path, body, wantStatus, out)
+}
+
+func (h *sdkHTTP) send(ctx context.Context, s scenario.Session, native bool, method, path string, body any, wantStatus func(int) bool, out any) (class string, err error) {
 	if h.net != nil {
 		if metric := endpointMetric(method, path); metric != "" {
 			t0 := time.Now()
@@ -170,16 +191,26 @@ func (h *sdkHTTP) call(ctx context.Context, s scenario.Session, method, path str
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, h.url(s, path), rd)
+	url := h.url(s, path)
+	if native {
+		url = h.nativeURL(s, path)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return errclass.Internal, err
 	}
-	if body != nil {
+	switch {
+	case native:
+		req.Header.Set("Accept", "application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json; charset=utf-8") // what Dart's http sets with a body
-	} else {
+	default:
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if path == contract.PathMe {
+	if !native && path == contract.PathMe {
 		req.Header.Set("Accept", "application/json") // only /me sends it (contract §2.1)
 	}
 	req.Header.Set(contract.HeaderAppID, s.AppID)

@@ -73,8 +73,9 @@ func (l *life) conn() conn {
 }
 
 // publish sends p and records in m its PUBACK latency from intended (at
-// QoS 0: until written), or its error class. It reports success.
-func (c conn) publish(m *metrics.Latency, log *slog.Logger, intended time.Time, p *paho.Publish) bool {
+// QoS 0: until written), or its error class, and the same in each non-nil
+// twin of also (sos.puback@device). It reports success.
+func (c conn) publish(m *metrics.Latency, log *slog.Logger, intended time.Time, p *paho.Publish, also ...*metrics.Latency) bool {
 	ctx, cancel := context.WithTimeout(c.ctx, publishTimeout)
 	defer cancel()
 	resp, err := c.client.Publish(ctx, p)
@@ -87,9 +88,21 @@ func (c conn) publish(m *metrics.Latency, log *slog.Logger, intended time.Time, 
 			class = errclass.ConnectionLost
 		}
 		log.Debug("publish failed", "metric", m.Name(), "class", class, "err", err)
-		c.net.fail(c.index, m, class, fmt.Errorf("publish %s: %w", p.Topic, err))
+		err = fmt.Errorf("publish %s: %w", p.Topic, err)
+		c.net.fail(c.index, m, class, err)
+		for _, t := range also {
+			if t != nil {
+				t.Fail(class, err)
+			}
+		}
 		return false
 	}
-	c.net.record(c.index, m, time.Since(intended))
+	d := time.Since(intended)
+	c.net.record(c.index, m, d)
+	for _, t := range also {
+		if t != nil {
+			t.Record(d)
+		}
+	}
 	return true
 }

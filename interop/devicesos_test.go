@@ -29,6 +29,32 @@ const nginxSOSLogFormat = "$request_method\\t$uri\\t$http_x_app_id\\t$http_x_use
 // the access log path, or skips when nginx is not installed.
 func startSOSNginx(t *testing.T, sosBody string) (string, string) {
 	t.Helper()
+	return startNginx(t, `log_format sdk "`+nginxSOSLogFormat+`";`, func(port int) string {
+		return fmt.Sprintf(`
+  server {
+    listen 127.0.0.1:%d;
+    location = /v1/sdk/me { %s }
+    location = /v1/sdk/sos { return 200 '%s'; }
+    location = /v1/sdk/sos/cancel { return 200 '%s'; }
+    location / { return 404 '{"error":"not_found"}'; }
+  }`, port, nginxMe, sosBody, nginxCancelled)
+	})
+}
+
+// The canned answers of the nginx SDK peers: /me with the caller's
+// X-User-ID as canonical id, and a cancelled incident.
+const (
+	nginxMe        = `return 200 '{"user":{"id":"u-$http_x_user_id","external_user_id":"$http_x_user_id"}}';`
+	nginxCancelled = `{"incident":{"id":"inc-1","state":"cancelled","createdAt":"2026-01-01T00:00:00.000Z","latitude":0,"longitude":0}}`
+)
+
+// startNginx starts nginx with the http-level directives logFormat (which
+// must define the log format "sdk") and the server blocks servers returns
+// for the listen port; the access log is written in format sdk. It returns
+// the base URL and the access log path, or skips when nginx is not
+// installed.
+func startNginx(t *testing.T, logFormat string, servers func(port int) string) (string, string) {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/nginx"); serr != nil {
@@ -56,18 +82,12 @@ http {
   fastcgi_temp_path %[2]s/fastcgi;
   uwsgi_temp_path %[2]s/uwsgi;
   scgi_temp_path %[2]s/scgi;
-  log_format sdk "%[3]s";
+  %[3]s
   access_log %[4]s sdk;
   default_type application/json;
-  server {
-    listen 127.0.0.1:%[5]d;
-    location = /v1/sdk/me { return 200 '{"user":{"id":"u-$http_x_user_id","external_user_id":"$http_x_user_id"}}'; }
-    location = /v1/sdk/sos { return 200 '%[6]s'; }
-    location = /v1/sdk/sos/cancel { return 200 '{"incident":{"id":"inc-1","state":"cancelled","createdAt":"2026-01-01T00:00:00.000Z","latitude":0,"longitude":0}}'; }
-    location / { return 404 '{"error":"not_found"}'; }
-  }
+%[5]s
 }
-`, user, dir, nginxSOSLogFormat, access, port, sosBody)
+`, user, dir, logFormat, access, servers(port))
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,10 @@ import (
 // names; summary.json groups them under "profiles" ({profile: {metric:
 // stats}}), and ReadJSON puts them back, so a summary reads as it was
 // written. The tables of totals (MetricNames, error counts) leave them
-// out: each of their samples is also a sample of its total.
+// out: each of their samples is also a sample of its total. With
+// sos.origin: mixed the SOS clocks have twins per origin of the same form
+// (scenario.MetricAtOrigin, "sos.delivered@device"), grouped the same way
+// under the reserved names app and device.
 
 // isTwin reports whether name is a per-profile twin.
 func isTwin(name string) bool {

@@ -57,14 +57,14 @@ func TestProfilesInEveryReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := buf.String()
-	if !strings.Contains(text, "per network profile:") || !regexp.MustCompile(`(?m)^\s*3g\s+sos\.delivered\s+2\s.*900ms`).MatchString(text) {
+	if !strings.Contains(text, "per network profile and SOS origin:") || !regexp.MustCompile(`(?m)^\s*3g\s+sos\.delivered\s+2\s.*900ms`).MatchString(text) {
 		t.Errorf("summary.txt lacks the 3g line:\n%s", text)
 	}
 	buf.Reset()
 	if err := WriteHTML(&buf, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	if html := buf.String(); !strings.Contains(html, "Per network profile") || !strings.Contains(html, "<b>3g</b>") {
+	if html := buf.String(); !strings.Contains(html, "Per network profile and SOS origin") || !strings.Contains(html, "<b>3g</b>") {
 		t.Error("report.html has no per-profile table")
 	}
 }

@@ -88,15 +88,16 @@ func WriteText(w io.Writer, s *Summary) error {
 	return err
 }
 
-// writeProfileTable writes, with network profiles, each profile's latency
-// metrics that measured something: "sos.delivered on 3g" is one line.
+// writeProfileTable writes, with network profiles or per-origin SOS
+// twins, each profile's (or origin's) latency metrics that measured
+// something: "sos.delivered on 3g" is one line.
 func writeProfileTable(b *strings.Builder, s *Summary) {
 	profiles := s.ProfileMetrics()
 	if profiles == nil {
 		return
 	}
 	fmt.Fprintln(b)
-	fmt.Fprintln(b, "per network profile:")
+	fmt.Fprintln(b, "per network profile and SOS origin:")
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "profile\tmetric\tcount\trate/s\tp50\tp95\tp99\tmax\terrors\t")
 	for _, p := range s.ProfileNames() {

@@ -176,14 +176,22 @@ func catalogue() []Metric {
 
 // LookupMetric returns the catalogue entry of name. A per-address
 // metric (MQTTConnectAt) is found for any address, and a per-profile one
-// (MetricAtProfile) of a latency metric for any profile name: it is the
-// entry of its base metric under its own name; whether the address or
-// profile is one of the scenario's is for Validate to say.
+// (MetricAtProfile) of a latency metric for any profile name, and a
+// per-origin one (MetricAtOrigin) of an SOS clock: it is the entry of its
+// base metric under its own name; whether the address or profile is one
+// of the scenario's is for Validate to say.
 func LookupMetric(name string) (Metric, bool) {
 	if base, profile, ok := MetricProfile(name); ok {
 		m, found := LookupMetric(base)
 		if !found || m.Kind != KindLatency || strings.Contains(base, addressSep) {
 			return Metric{}, false
+		}
+		if IsOrigin(profile) {
+			if !HasOriginTwin(base) {
+				return Metric{}, false
+			}
+			m.Name, m.Description = name, m.Description+", of the SOS raised from the "+profile+" only"
+			return m, true
 		}
 		m.Name, m.Description = name, m.Description+", of the users on network profile "+profile+" only"
 		return m, true

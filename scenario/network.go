@@ -118,6 +118,9 @@ var networkKeys = keys[Network]{
 			for _, name := range slices.Sorted(maps.Keys(nw.Profiles)) {
 				pp := p + "." + name
 				v.checkName(pp, name)
+				if IsOrigin(name) {
+					v.keyErrorf(pp, "%s is reserved: %s names the twin of an SOS clock for SOS from the %[1]s; name the profile otherwise", name, MetricAtOrigin(SOSDelivered, name))
+				}
 				v.checkProfile(pp, nw.Profiles[name])
 			}
 		},

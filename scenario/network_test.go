@@ -108,6 +108,8 @@ func TestNetworkBadInput(t *testing.T) {
 			[]string{`net.yaml:10:`, `fleet.network.profiles.slow.rtt`, `lower bound 300ms is above the upper bound 80ms`}},
 		{"unknown key", "  network:\n    profiles:\n      slow: { latency: 80ms }\n",
 			[]string{`net.yaml:9:`, `fleet.network.profiles.slow.latency`, `unknown key`}},
+		{"reserved profile name", "  network:\n    mix: { wifi: 1, device: 1 }\n    profiles:\n      device: { rtt: 100ms }\n",
+			[]string{`net.yaml:10:`, `fleet.network.profiles.device`, `device is reserved`, `sos.delivered@device`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseNetwork(t, tt.block)
@@ -151,6 +153,13 @@ func TestMetricAtProfile(t *testing.T) {
 	if _, ok := LookupMetric(MetricAtProfile(UsersOnline, "3g")); ok {
 		t.Error("a gauge has a per-profile twin")
 	}
+	origin := MetricAtOrigin(SOSDelivered, OriginDevice)
+	if m, ok := LookupMetric(origin); !ok || m.Name != origin || !strings.Contains(m.Description, "raised from the device only") {
+		t.Errorf("LookupMetric(%s) = %+v, %v", origin, m, ok)
+	}
+	if _, ok := LookupMetric(MetricAtOrigin(HTTPSOSGet, OriginApp)); ok {
+		t.Error("an HTTP metric has a per-origin twin")
+	}
 	if _, ok := MetricAddress(name); ok {
 		t.Error("a per-profile name read as a per-address one")
 	}
@@ -174,5 +183,23 @@ func TestThresholdOnAProfile(t *testing.T) {
 	_, err = parseNetwork(t, fmt.Sprintf(th, "3g"))
 	if err == nil || !strings.Contains(err.Error(), "only with fleet.network") {
 		t.Errorf("a rule on a profile without network: %v", err)
+	}
+}
+
+// TestThresholdOnAnOrigin: a rule may name an SOS clock's per-origin twin
+// in a run that records it (origin: mixed), and nothing else.
+func TestThresholdOnAnOrigin(t *testing.T) {
+	const th = "behaviours: { sos: { rate: 1/s, origin: %s } }\nthresholds:\n  %s: [\"p(99) < 2s\"]\n"
+	if _, err := parseNetwork(t, fmt.Sprintf(th, "mixed", "sos.delivered@device")); err != nil {
+		t.Errorf("a rule on sos.delivered@device: %v", err)
+	}
+	for _, tt := range []struct{ origin, metric, want string }{
+		{"device", "sos.delivered@app", "thresholds.sos.delivered@app: is recorded only with behaviours.sos.origin: mixed"},
+		{"mixed", "http.sos_get@device", "thresholds.http.sos_get@device: unknown metric"},
+	} {
+		_, err := parseNetwork(t, fmt.Sprintf(th, tt.origin, tt.metric))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "net.yaml:") {
+			t.Errorf("a rule on %s with origin %s: %v", tt.metric, tt.origin, err)
+		}
 	}
 }

@@ -209,8 +209,12 @@ func (v *validator) checkThresholds(p string, th *Thresholds) {
 		if addr, ok := MetricAddress(mr.Metric); ok {
 			v.checkMetricAddress(mp, addr)
 		}
-		if _, profile, ok := MetricProfile(mr.Metric); ok {
-			v.checkMetricProfile(mp, profile)
+		if _, suffix, ok := MetricProfile(mr.Metric); ok {
+			if IsOrigin(suffix) {
+				v.checkMetricOrigin(mp)
+			} else {
+				v.checkMetricProfile(mp, suffix)
+			}
 		}
 		if on, want := v.metricHasSamples(m); !on {
 			v.keyErrorf(mp, "has no samples in this scenario: it needs %s (a rule on it could never be checked)", want)

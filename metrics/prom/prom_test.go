@@ -190,6 +190,26 @@ func TestValuesByFamily(t *testing.T) {
 	}
 }
 
+// TestTwinsAreNotExported: a twin's samples are also its total's, so as
+// series of the total's family a sum over the family would count them
+// twice; they stay out (summary.json and the hlogs have them).
+func TestTwinsAreNotExported(t *testing.T) {
+	reg := metrics.NewRegistry()
+	reg.Latency(scenario.SOSDelivered).Record(time.Second)
+	reg.Latency(scenario.SOSDelivered).Record(time.Second)
+	reg.Latency(scenario.MetricAtProfile(scenario.SOSDelivered, "3g")).Record(time.Second)
+	reg.Latency(scenario.MetricAtOrigin(scenario.SOSDelivered, scenario.OriginDevice)).Record(time.Second)
+	got := gather(t, newCollector(t, reg, Config{}))
+	if s := series(got["eixamsim_sos_delivered_seconds"]); len(s) != 1 || s[""] != 2 {
+		t.Errorf("eixamsim_sos_delivered_seconds = %v, want the total's 2 samples alone", s)
+	}
+	for _, twin := range []string{scenario.MetricAtProfile(scenario.SOSDelivered, "3g"), scenario.MetricAtOrigin(scenario.SOSDelivered, scenario.OriginDevice)} {
+		if name := LatencyFamily(twin); got[name] != nil {
+			t.Errorf("%s exported", name)
+		}
+	}
+}
+
 // TestDroppedReasonsAreLabelsOfOneFamily checks that arrivals.dropped and
 // its per-reason children export as one family whose sum is the total:
 // summing every eixamsim counter counts each drop once.
