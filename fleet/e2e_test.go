@@ -224,8 +224,11 @@ func TestWrongSecretIsCountedAsAuthFailure(t *testing.T) {
 	t.Parallel() // leaks: TestMain
 	srv := startBackend(t, "the-real-secret", 0)
 	defer srv.Close()
-	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 1500ms", "duration: 500ms", 1))
-	reg, _ := run(t, sc, srv.HTTPURL(), srv.MQTTURL())
+	sc := parse(t, strings.Replace(bookkeepingScenario, "duration: 1500ms", "duration: 60s", 1))
+	reg := metrics.NewRegistry()
+	runUntil(t, fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: srv.MQTTURL(), Metrics: reg}, func() bool {
+		return reg.Latency(scenario.HTTPMe).Summary().ErrorsBy["http_401"] >= 50 && sum(srv.Stats().HTTP.AuthFailures) >= 50
+	})
 	me := reg.Latency(scenario.HTTPMe).Summary()
 	if me.Count != 0 || me.ErrorsBy["http_401"] < 50 {
 		t.Fatalf("http.me = %d ok, errors %v; want only http_401, at least one per user", me.Count, me.ErrorsBy)

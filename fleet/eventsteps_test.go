@@ -64,3 +64,22 @@ func runSteps(t *testing.T, sc *scenario.Scenario, httpURL, mqttURL string, reg 
 	}
 	return res
 }
+
+// runUntil runs cfg until done holds (polled; bounded by the scenario's
+// duration), then stops it: for runs whose users never come online, or that
+// need no step, so that a loaded machine gets the time it needs.
+func runUntil(t *testing.T, cfg fleet.Config, done func() bool) {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	r, err := fleet.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRun(t, r)
+	defer stop()
+	for deadline := time.Now().Add(cfg.Scenario.Duration()); !done() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -38,7 +38,7 @@ func TestTLSSchemes(t *testing.T) {
 		return parse(t, `
 version: 1
 name: tls
-duration: 2s
+duration: 60s
 identity: { app_id: demo-app, app_secret: demo-secret, user_id: "`+users+`-{{.N}}" }
 fleet: { users: 10, connect_rate: 1000/s }
 behaviours: { telemetry: { every: 200ms } }
@@ -48,18 +48,14 @@ behaviours: { telemetry: { every: 200ms } }
 	type tlsCase struct{ name, broker string }
 	cases := []tlsCase{{"ssl", srv.MQTTURL()}, {"tls", strings.Replace(srv.MQTTURL(), "ssl://", "tls://", 1)}, {"wss", srv.WSURL()}}
 	// The schemes and the untrusted case run side by side against the one
-	// backend (they only wait on the clock); the leak check above covers
+	// backend (each ends when its users logged in and published); the leak check above covers
 	// them all, after they ended.
 	inParallel(t, append(cases, tlsCase{"untrusted", srv.WSURL()}), func(t *testing.T, c tlsCase) {
 		if c.name == "untrusted" {
 			reg := metrics.NewRegistry()
-			r, err := fleet.New(fleet.Config{Scenario: scenarioFor(t, c.name), HTTPURL: srv.HTTPURL(), MQTTURL: c.broker, TLS: &tls.Config{MinVersion: tls.VersionTLS12}, Metrics: reg})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := r.Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			runUntil(t, fleet.Config{Scenario: scenarioFor(t, c.name), HTTPURL: srv.HTTPURL(), MQTTURL: c.broker, TLS: &tls.Config{MinVersion: tls.VersionTLS12}, Metrics: reg}, func() bool {
+				return reg.Latency(scenario.HTTPMe).Summary().ErrorsBy["tls_verify"] >= 10
+			})
 			me := reg.Latency(scenario.HTTPMe).Summary()
 			if me.Count != 0 || me.ErrorsBy["tls_verify"] < 10 {
 				t.Errorf("http.me = %d ok, errors %v; want only tls_verify, one per user at least", me.Count, me.ErrorsBy)
@@ -68,13 +64,9 @@ behaviours: { telemetry: { every: 200ms } }
 		}
 		broker := c.broker
 		reg := metrics.NewRegistry()
-		r, err := fleet.New(fleet.Config{Scenario: scenarioFor(t, c.name), HTTPURL: srv.HTTPURL(), MQTTURL: broker, TLS: trusted, Metrics: reg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		runUntil(t, fleet.Config{Scenario: scenarioFor(t, c.name), HTTPURL: srv.HTTPURL(), MQTTURL: broker, TLS: trusted, Metrics: reg}, func() bool {
+			return reg.Latency(scenario.UserLogin).Summary().Count == 10 && reg.Latency(scenario.TelemetryPuback).Summary().Count >= 10
+		})
 		for _, s := range reg.Summaries() {
 			if s.Errors != 0 {
 				t.Errorf("%s over %s: errors %v", s.Name, broker, s.ErrorsBy)
