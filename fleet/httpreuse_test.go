@@ -1,0 +1,83 @@
+package fleet_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
+	"github.com/eixamsim/eixamsim/scenario"
+)
+
+// TestLoginsReuseIdleHTTPConnections logs 30 users in one at a time
+// (MaxLoginsInFlight 1: 60 GETs, never two at once) through the shared
+// transport and counts the TCP connections the HTTP server accepted. A
+// request dials only when no connection is idle; the one the previous
+// request used goes back to the pool a moment after its body is read, so a
+// request may dial once while it is on its way back, and from then on one
+// of the two is always idle: at most 2 connections.
+func TestLoginsReuseIdleHTTPConnections(t *testing.T) {
+	t.Parallel() // leaks: TestMain
+	srv := startBackend(t, "demo-secret", 0)
+	defer srv.Close()
+	target, err := url.Parse(srv.HTTPURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var conns, requests atomic.Int64
+	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		rp.ServeHTTP(w, r)
+	}))
+	proxy.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	proxy.Start()
+	defer proxy.Close()
+	if tr, ok := rp.Transport.(*http.Transport); ok {
+		defer tr.CloseIdleConnections()
+	} else {
+		defer http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	}
+
+	sc := parse(t, `
+version: 1
+name: reuse
+duration: 2s
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 30, connect_rate: 1000/s }
+behaviours:
+  login: [me, sos_rehydrate]
+`)
+	reg := metrics.NewRegistry()
+	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: proxy.URL, MQTTURL: srv.MQTTURL(), Metrics: reg,
+		Logger: testLogger(t), MaxLoginsInFlight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := reg.Latency(scenario.UserLogin).Summary(); s.Count != 30 || s.Errors != 0 {
+		t.Fatalf("user.login: %d samples, %d errors %v; want 30, 0", s.Count, s.Errors, s.ErrorsBy)
+	}
+	if n := requests.Load(); n != 60 {
+		t.Fatalf("%d requests reached the server, want 60", n)
+	}
+	if n := conns.Load(); n > 2 {
+		t.Errorf("60 sequential GETs opened %d TCP connections, want at most 2: a request dialed while an idle connection existed", n)
+	}
+	t.Logf("60 GETs over %d TCP connections", conns.Load())
+}
