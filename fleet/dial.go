@@ -137,7 +137,11 @@ func (d *dialer) dial(ctx context.Context, n int) (net.Conn, error) {
 	broker := d.brokers[n%len(d.brokers)]
 	switch broker.Transport {
 	case "tcp":
-		return tcp(ctx, "tcp", broker.HostPort)
+		conn, err := tcp(ctx, "tcp", broker.HostPort)
+		if err != nil {
+			return nil, err
+		}
+		return bufferReads(conn), nil
 	case "tls":
 		conn, err := tcp(ctx, "tcp", broker.HostPort)
 		if err != nil {
