@@ -81,3 +81,44 @@ behaviours:
 	}
 	t.Logf("60 GETs over %d TCP connections", conns.Load())
 }
+
+// TestStalledBodyIsATimeout answers GET /v1/sdk/me with its status and
+// headers at once and then no body until the client gives up: fleet's
+// http_timeout bounds the whole request, body included, so every attempt
+// is an http.me error of class timeout and no user logs in.
+func TestStalledBodyIsATimeout(t *testing.T) {
+	t.Parallel() // leaks: TestMain
+	srv := startBackend(t, "demo-secret", 0)
+	defer srv.Close()
+	var stalled atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		stalled.Add(1)
+		<-r.Context().Done() // the client hung up
+	}))
+	defer api.Close()
+	sc := parse(t, `
+version: 1
+name: stalled-body
+duration: 1500ms
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 3, connect_rate: 1000/s, http_timeout: 300ms }
+behaviours:
+  login: [me]
+`)
+	reg, _ := run(t, sc, api.URL, srv.MQTTURL())
+	me := reg.Latency(scenario.HTTPMe).Summary()
+	if me.Count != 0 || me.ErrorsBy["timeout"] == 0 || len(me.ErrorsBy) != 1 {
+		t.Errorf("http.me: %d ok, errors %v; want only timeouts", me.Count, me.ErrorsBy)
+	}
+	if n := reg.Latency(scenario.UserLogin).Summary().Count; n != 0 {
+		t.Errorf("%d users logged in on a body that never came", n)
+	}
+	if stalled.Load() == 0 {
+		t.Error("no request reached the stalling handler")
+	}
+	t.Logf("http.me errors %v", me.ErrorsBy)
+}
