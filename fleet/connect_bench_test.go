@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +61,7 @@ behaviours:
 			b.Fatal(err)
 		}
 		var dialed atomic.Int64
-		tr := rn.r.http.client.Transport.(*http.Transport)
+		tr := rn.r.http.transport
 		dial := tr.DialContext
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dialed.Add(1)
