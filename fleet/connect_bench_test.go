@@ -8,13 +8,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/eixamsim/eixamsim/metrics"
+	emetrics "github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -34,7 +35,8 @@ const benchUsers = 2000
 // One op is one fleet.Run: the burst, the users online until the 5 s stage
 // ends, and the teardown (DISCONNECT each). It reports per user the
 // process's CPU (user+system, getrusage) and the heap allocations during
-// Run, and per run the TCP connections the HTTP transport opened.
+// Run, the share of that CPU the garbage collector used (the runtime's
+// estimate), and per run the TCP connections the HTTP transport opened.
 func BenchmarkConnectBurst(b *testing.B) {
 	broker := startBenchMosquitto(b)
 	api := startBenchNginx(b)
@@ -51,11 +53,11 @@ behaviours:
 	if err != nil {
 		b.Fatal(err)
 	}
-	var cpu, allocs, bytes, dials float64
+	var cpu, gc, allocs, bytes, dials float64
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		reg := metrics.NewRegistry()
+		reg := emetrics.NewRegistry()
 		rn, err := New(Config{Scenario: sc, HTTPURL: api, MQTTURL: "tcp://" + broker, Metrics: reg})
 		if err != nil {
 			b.Fatal(err)
@@ -70,13 +72,14 @@ behaviours:
 		runtime.GC()
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		c0 := cpuTime(b)
+		c0, g0 := cpuTime(b), gcCPU()
 		b.StartTimer()
 		if _, err := rn.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
 		cpu += (cpuTime(b) - c0).Seconds()
+		gc += gcCPU() - g0
 		runtime.ReadMemStats(&m1)
 		allocs += float64(m1.Mallocs - m0.Mallocs)
 		bytes += float64(m1.TotalAlloc - m0.TotalAlloc)
@@ -88,6 +91,7 @@ behaviours:
 	}
 	users := float64(b.N * benchUsers)
 	b.ReportMetric(cpu/users*1e6, "cpu-µs/user")
+	b.ReportMetric(gc/users*1e6, "gc-cpu-µs/user")
 	b.ReportMetric(allocs/users, "allocs/user")
 	b.ReportMetric(bytes/users, "B/user")
 	b.ReportMetric(dials/float64(b.N), "http-dials/op")
@@ -100,6 +104,14 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcCPU is the runtime's estimate of the CPU seconds its garbage
+// collector has used so far (assists, workers, pauses).
+func gcCPU() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Float64()
 }
 
 // startBenchMosquitto starts mosquitto on a free loopback port and
