@@ -122,3 +122,37 @@ behaviours:
 	}
 	t.Logf("http.me errors %v", me.ErrorsBy)
 }
+
+// TestRedirectIsReportedAsItsStatus answers GET /v1/sdk/me with a 302 to
+// another path: the simulator never follows a redirect, so every attempt
+// is an http.me error of class http_302 and the other path is never asked.
+func TestRedirectIsReportedAsItsStatus(t *testing.T) {
+	t.Parallel() // leaks: TestMain
+	srv := startBackend(t, "demo-secret", 0)
+	defer srv.Close()
+	var followed atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/sdk/me" {
+			followed.Add(1)
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer api.Close()
+	sc := parse(t, `
+version: 1
+name: redirect
+duration: 500ms
+identity: { app_id: demo-app, app_secret: demo-secret }
+fleet: { users: 3, connect_rate: 1000/s }
+behaviours:
+  login: [me]
+`)
+	reg, _ := run(t, sc, api.URL, srv.MQTTURL())
+	me := reg.Latency(scenario.HTTPMe).Summary()
+	if me.Count != 0 || me.ErrorsBy["http_302"] == 0 || len(me.ErrorsBy) != 1 {
+		t.Errorf("http.me: %d ok, errors %v; want only http_302", me.Count, me.ErrorsBy)
+	}
+	if n := followed.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
+}
