@@ -16,8 +16,8 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// TestLoginsReuseIdleHTTPConnections logs 30 users in one at a time
-// (MaxLoginsInFlight 1: 60 GETs, never two at once) through the shared
+// TestLoginsReuseIdleHTTPConnections logs 20 users in one at a time
+// (MaxLoginsInFlight 1: 40 GETs, never two at once) through the shared
 // transport and counts the TCP connections the HTTP server accepted. A
 // request dials only when no connection is idle; the one the previous
 // request used goes back to the pool a moment after its body is read, so a
@@ -53,9 +53,9 @@ func TestLoginsReuseIdleHTTPConnections(t *testing.T) {
 	sc := parse(t, `
 version: 1
 name: reuse
-duration: 2s
+duration: 5s
 identity: { app_id: demo-app, app_secret: demo-secret }
-fleet: { users: 30, connect_rate: 1000/s }
+fleet: { users: 20, connect_rate: 1000/s }
 behaviours:
   login: [me, sos_rehydrate]
 `)
@@ -70,16 +70,16 @@ behaviours:
 	if _, err := r.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s := reg.Latency(scenario.UserLogin).Summary(); s.Count != 30 || s.Errors != 0 {
-		t.Fatalf("user.login: %d samples, %d errors %v; want 30, 0", s.Count, s.Errors, s.ErrorsBy)
+	if s := reg.Latency(scenario.UserLogin).Summary(); s.Count != 20 || s.Errors != 0 {
+		t.Fatalf("user.login: %d samples, %d errors %v; want 20, 0", s.Count, s.Errors, s.ErrorsBy)
 	}
-	if n := requests.Load(); n != 60 {
-		t.Fatalf("%d requests reached the server, want 60", n)
+	if n := requests.Load(); n != 40 {
+		t.Fatalf("%d requests reached the server, want 40", n)
 	}
 	if n := conns.Load(); n > 2 {
-		t.Errorf("60 sequential GETs opened %d TCP connections, want at most 2: a request dialed while an idle connection existed", n)
+		t.Errorf("40 sequential GETs opened %d TCP connections, want at most 2: a request dialed while an idle connection existed", n)
 	}
-	t.Logf("60 GETs over %d TCP connections", conns.Load())
+	t.Logf("40 GETs over %d TCP connections", conns.Load())
 }
 
 // TestStalledBodyIsATimeout answers GET /v1/sdk/me with its status and
