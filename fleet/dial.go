@@ -102,8 +102,12 @@ func (c connectMetrics) Fail(class string, err error) {
 	}
 }
 
+// netDialer dials user n's broker connection. It turns TCP keep-alive
+// off (net.Dialer's default sends a probe after 15 s idle, and costs four
+// setsockopt calls a connection): a phone's MQTT socket has none, and
+// MQTT's own keep-alive (pinger) is what finds a dead connection.
 func (d *dialer) netDialer(n int) *net.Dialer {
-	nd := &net.Dialer{}
+	nd := &net.Dialer{KeepAlive: -1}
 	if len(d.sources) > 0 {
 		nd.LocalAddr = &net.TCPAddr{IP: d.sources[n%len(d.sources)]}
 	}
@@ -137,7 +141,11 @@ func (d *dialer) dial(ctx context.Context, n int) (net.Conn, error) {
 	broker := d.brokers[n%len(d.brokers)]
 	switch broker.Transport {
 	case "tcp":
-		return tcp(ctx, "tcp", broker.HostPort)
+		conn, err := tcp(ctx, "tcp", broker.HostPort)
+		if err != nil {
+			return nil, err
+		}
+		return bufferReads(conn), nil
 	case "tls":
 		conn, err := tcp(ctx, "tcp", broker.HostPort)
 		if err != nil {

@@ -12,7 +12,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -29,13 +31,21 @@ const maxResponseBytes = 1 << 20
 // one transport per user whose connections go over the user's link: a
 // shared pool would hand one user's connection, on its link, to another,
 // and a phone's connections are its own.
+//
+// Requests go to the transports' RoundTrip, not through an http.Client:
+// the client adds nothing the SDK's calls need (no redirect is ever
+// followed, there is no cookie jar) and costs ~10 allocations a request
+// (a header copy kept for redirects, a forked request, the timeout's
+// wrapping of the body). call sets the timeout itself, on the request's
+// context, over the same span: until the body is read.
 type sdkHTTP struct {
-	bases  []string // user n's requests go to bases[n % len]
-	client *http.Client
-	// With the network on: users[n - net.offset] is user n's client, on
-	// its link; nil otherwise.
+	bases     []string // user n's requests go to bases[n % len]
+	timeout   time.Duration
+	transport *http.Transport
+	// With the network on: users[n - net.offset] is user n's transport,
+	// on its link; nil otherwise.
 	net   *fleetNet
-	users []*http.Client
+	users []*http.Transport
 }
 
 // Per-user transports (network on): a phone's HTTP client keeps a
@@ -54,15 +64,15 @@ const (
 // everyone at no added cost.
 func newSDKHTTP(bases []string, tlsConf *tls.Config, timeout time.Duration, users int, sources []net.IP, nw *fleetNet) *sdkHTTP {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	h := &sdkHTTP{bases: bases, net: nw}
+	h := &sdkHTTP{bases: bases, timeout: timeout, net: nw}
 	if nw != nil {
-		h.users = make([]*http.Client, len(nw.users))
+		h.users = make([]*http.Transport, len(nw.users))
 		for i := range h.users {
 			d := *dialer
 			if len(sources) > 0 {
 				d.LocalAddr = &net.TCPAddr{IP: sources[(nw.offset+i)%len(sources)]}
 			}
-			h.users[i] = newHTTPClient(&http.Transport{
+			h.users[i] = &http.Transport{
 				Proxy:               nil,
 				DialContext:         nw.users[i].link.Dial(d.DialContext),
 				TLSClientConfig:     tlsConf,
@@ -72,7 +82,7 @@ func newSDKHTTP(bases []string, tlsConf *tls.Config, timeout time.Duration, user
 				MaxConnsPerHost:     userMaxConns,
 				IdleConnTimeout:     userIdleTimeout,
 				TLSHandshakeTimeout: timeout,
-			}, timeout)
+			}
 		}
 	}
 	dial := dialer.DialContext
@@ -87,7 +97,7 @@ func newSDKHTTP(bases []string, tlsConf *tls.Config, timeout time.Duration, user
 		}
 	}
 	perHost := httpPoolSize(users)
-	transport := &http.Transport{
+	h.transport = &http.Transport{
 		Proxy:               nil, // a load test never goes through an environment proxy
 		DialContext:         dial,
 		TLSClientConfig:     tlsConf,
@@ -98,30 +108,20 @@ func newSDKHTTP(bases []string, tlsConf *tls.Config, timeout time.Duration, user
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: timeout,
 	}
-	h.client = newHTTPClient(transport, timeout)
 	return h
 }
 
-func newHTTPClient(t *http.Transport, timeout time.Duration) *http.Client {
-	return &http.Client{Transport: t, Timeout: timeout,
-		// The SDK's client follows redirects only for GET; POST/PUT/DELETE
-		// answered with a redirect are failures (contract §2.1). Never
-		// follow: a redirect is always reported as the status it is.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
 func (h *sdkHTTP) close() {
-	h.client.CloseIdleConnections()
-	for _, c := range h.users {
-		c.CloseIdleConnections()
+	h.transport.CloseIdleConnections()
+	for _, t := range h.users {
+		t.CloseIdleConnections()
 	}
 }
 
-// clientFor returns the client user n's requests go through.
-func (h *sdkHTTP) clientFor(n int) *http.Client {
+// transportFor returns the transport user n's requests go through.
+func (h *sdkHTTP) transportFor(n int) *http.Transport {
 	if h.users == nil {
-		return h.client
+		return h.transport
 	}
 	return h.users[n-h.net.offset]
 }
@@ -191,40 +191,33 @@ func (h *sdkHTTP) send(ctx context.Context, s scenario.Session, native bool, met
 		}
 		rd = bytes.NewReader(b)
 	}
-	url := h.url(s, path)
+	ctx, cancel := context.WithTimeout(ctx, h.timeout) // until the body is read
+	defer cancel()
+	target, header := h.url(s, path), sdkHeader
 	if native {
-		url = h.nativeURL(s, path)
+		target, header = h.nativeURL(s, path), nativeHeader
 	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return errclass.Internal, err
 	}
-	switch {
-	case native:
-		req.Header.Set("Accept", "application/json")
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-	case body != nil:
-		req.Header.Set("Content-Type", "application/json; charset=utf-8") // what Dart's http sets with a body
-	default:
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if !native && path == contract.PathMe {
-		req.Header.Set("Accept", "application/json") // only /me sends it (contract §2.1)
-	}
-	req.Header.Set(contract.HeaderAppID, s.AppID)
-	req.Header.Set(contract.HeaderUserID, s.ExternalUserID)
-	req.Header.Set("Authorization", "Bearer "+s.UserHash.Reveal())
-	resp, err := h.clientFor(s.Index).Do(req)
+	req.Header = header(s, path, body != nil)
+	// A transport never follows a redirect: the SDK's client follows them
+	// only for GET, and POST/PUT/DELETE answered with one are failures
+	// (contract §2.1), so a redirect is always reported as the status it
+	// is.
+	resp, err := h.transportFor(s.Index).RoundTrip(req)
 	if err != nil {
+		err = &url.Error{Op: urlOp(method), URL: req.URL.Redacted(), Err: err} // as http.Client says it
 		return classifyNetError(err), err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes)); err != nil {
 		return classifyNetError(err), err
 	}
+	data := buf.Bytes() // not kept past the return: the buffer is reused
 	if !wantStatus(resp.StatusCode) {
 		return errclass.HTTP(resp.StatusCode), fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, snippet(data))
 	}
@@ -234,6 +227,74 @@ func (h *sdkHTTP) send(ctx context.Context, s scenario.Session, native bool, met
 		}
 	}
 	return "", nil
+}
+
+// Header names as net/http writes them: canonical, so that a request's
+// header is built as a map, without canonicalising each name per Set.
+var (
+	headerAccept      = http.CanonicalHeaderKey("Accept")
+	headerContentType = http.CanonicalHeaderKey("Content-Type")
+	headerAuth        = http.CanonicalHeaderKey("Authorization")
+	headerAppID       = http.CanonicalHeaderKey(contract.HeaderAppID)
+	headerUserID      = http.CanonicalHeaderKey(contract.HeaderUserID)
+)
+
+// sdkHeader is the SDK's request header for session s (contract §2.1):
+// Content-Type (with the charset Dart's http adds to a request with a
+// body), Accept on /me only, the app and user ids and the bearer userHash.
+func sdkHeader(s scenario.Session, path string, withBody bool) http.Header {
+	v := &[5]string{"application/json", s.AppID, s.ExternalUserID, "Bearer " + s.UserHash.Reveal(), "application/json"}
+	if withBody {
+		v[0] = "application/json; charset=utf-8"
+	}
+	h := http.Header{
+		headerContentType: v[0:1:1],
+		headerAppID:       v[1:2:2],
+		headerUserID:      v[2:3:3],
+		headerAuth:        v[3:4:4],
+	}
+	if path == contract.PathMe {
+		h[headerAccept] = v[4:5:5]
+	}
+	return h
+}
+
+// nativeHeader is the Android Protection Mode service's request header
+// (contract §2.6): Accept on every request, Content-Type only with a body
+// and without a charset, the app and user ids and the bearer userHash.
+func nativeHeader(s scenario.Session, _ string, withBody bool) http.Header {
+	v := &[4]string{"application/json", s.AppID, s.ExternalUserID, "Bearer " + s.UserHash.Reveal()}
+	h := http.Header{
+		headerAccept: v[0:1:1],
+		headerAppID:  v[1:2:2],
+		headerUserID: v[2:3:3],
+		headerAuth:   v[3:4:4],
+	}
+	if withBody {
+		h[headerContentType] = v[0:1:1]
+	}
+	return h
+}
+
+// bodyBuffers holds the buffers responses are read into, so that a
+// request does not allocate one (~512 B and up) each time.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBodyBuffer returns buf to the pool, unless a large answer grew it.
+func putBodyBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return
+	}
+	buf.Reset()
+	bodyBuffers.Put(buf)
+}
+
+// urlOp is how http.Client names a method in its errors ("Get").
+func urlOp(method string) string {
+	if method == "" {
+		return "Get"
+	}
+	return method[:1] + strings.ToLower(method[1:])
 }
 
 // endpointMetric names the latency metric of an SDK request, "" for a
