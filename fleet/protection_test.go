@@ -227,6 +227,30 @@ func TestProtectionModeIdempotent(t *testing.T) {
 	}
 }
 
+// A failed create attempt is made again after the backoff, each time
+// with its GET first, while the hold lasts: with half the POSTs answered
+// 503, a cycle is failed attempts then a create (or the late alert's
+// incident found), or only failed attempts until the hold ran out.
+func TestProtectionModeRetriesAfterTheBackoff(t *testing.T) {
+	f := faults.Set{AlertDelay: 400 * time.Millisecond, ErrorRate: map[string]float64{contract.EndpointSOSCreate: 0.5}}
+	retried := regexp.MustCompile(`G\?[GA]`)
+	run := runProtection(t, f, 100*time.Millisecond, time.Second, func(r protectionRun) bool {
+		n := 0
+		for _, calls := range r.calls.users() {
+			n += len(retried.FindAllString(calls, -1))
+		}
+		return n >= 3 && r.calls.count("C") >= 3
+	})
+	checkCalls(t, run.calls, `^G((G\?)+|(G\?)*(GP[GA]C|A))*$`)
+	creates := run.reg.Latency(scenario.HTTPSOSCreate).Summary()
+	if creates.Errors == 0 || creates.Count == 0 {
+		t.Errorf("http.sos_create %d, errors %d %v: want both with half the POSTs failing", creates.Count, creates.Errors, creates.ErrorsBy)
+	}
+	if n := run.reg.Counter(scenario.SOSDuplicateIncidents).Value(); n != 0 {
+		t.Errorf("sos.duplicate_incidents = %d against an idempotent backend", n)
+	}
+}
+
 // With the ingest lag and the DuplicateIncidents fault the late alert
 // opens a second incident beside the HTTP-created one, and the counter
 // catches it.
