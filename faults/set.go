@@ -29,6 +29,12 @@ type Set struct {
 	// EventDelay is added before every publish on sos/events/<seg>, >= 0.
 	// Events of one user keep their order.
 	EventDelay time.Duration
+	// AlertDelay models a lagging ingest pipeline: an sos/alerts publish
+	// is validated and acknowledged (PUBACK) at once, but its incident is
+	// opened (or the open one updated) only this long after, 0..
+	// MaxAlertDelay. Alerts of one user keep their order; POST /v1/sdk/sos
+	// is not delayed, so a client's HTTP create can overtake its alert.
+	AlertDelay time.Duration
 	// EventDropRate is the fraction (0..1) of lifecycle events that are
 	// never published (the state change still happens).
 	EventDropRate float64
@@ -65,11 +71,18 @@ func (f Set) Validate() error {
 	if f.EventDelay < 0 {
 		errs = append(errs, errors.New("EventDelay must not be negative"))
 	}
+	if f.AlertDelay < 0 || f.AlertDelay > MaxAlertDelay {
+		errs = append(errs, fmt.Errorf("AlertDelay %v: want 0..%v", f.AlertDelay, MaxAlertDelay))
+	}
 	if !(f.EventDropRate >= 0 && f.EventDropRate <= 1) {
 		errs = append(errs, fmt.Errorf("EventDropRate = %v: want a fraction in 0..1", f.EventDropRate))
 	}
 	return errors.Join(errs...)
 }
+
+// MaxAlertDelay bounds Set.AlertDelay: alerts waiting for it are held in
+// memory, and an ingest lag longer than a minute is an outage, not a lag.
+const MaxAlertDelay = time.Minute
 
 // Clone returns f with its own copies of the maps.
 func (f Set) Clone() Set {
@@ -81,7 +94,7 @@ func (f Set) Clone() Set {
 // IsZero reports whether f injects nothing and sets nothing.
 func (f Set) IsZero() bool {
 	return f.HTTPLatency == (Latency{}) && len(f.EndpointLatency) == 0 && len(f.ErrorRate) == 0 &&
-		f.EventDelay == 0 && f.EventDropRate == 0 && !f.DuplicateIncidents
+		f.EventDelay == 0 && f.AlertDelay == 0 && f.EventDropRate == 0 && !f.DuplicateIncidents
 }
 
 // LatencyFor draws the added latency of one request to endpoint.
@@ -115,6 +128,7 @@ const (
 	keyEndpointLatency = "endpoint-latency"
 	keyErrorRate       = "error-rate"
 	keyEventDelay      = "event-delay"
+	keyAlertDelay      = "alert-delay"
 	keyEventDrop       = "event-drop"
 	keyDuplicates      = "duplicate-incidents"
 )
@@ -130,6 +144,7 @@ const setNone = "none"
 //	endpoint-latency=NAME=SPEC    Set.EndpointLatency[NAME] (repeatable)
 //	error-rate=NAME=FRACTION      Set.ErrorRate[NAME], NAME an endpoint or * (repeatable)
 //	event-delay=DURATION          Set.EventDelay
+//	alert-delay=DURATION          Set.AlertDelay
 //	event-drop=FRACTION           Set.EventDropRate
 //	duplicate-incidents=BOOL      Set.DuplicateIncidents (true or false)
 //
@@ -193,13 +208,15 @@ func (f *Set) set(key, value string) error {
 		f.ErrorRate[name] = rate
 	case keyEventDelay:
 		f.EventDelay, err = time.ParseDuration(value)
+	case keyAlertDelay:
+		f.AlertDelay, err = time.ParseDuration(value)
 	case keyEventDrop:
 		f.EventDropRate, err = strconv.ParseFloat(value, 64)
 	case keyDuplicates:
 		f.DuplicateIncidents, err = strconv.ParseBool(value)
 	default:
-		return fmt.Errorf("unknown setting (want %s, %s, %s, %s, %s or %s)",
-			keyHTTPLatency, keyEndpointLatency, keyErrorRate, keyEventDelay, keyEventDrop, keyDuplicates)
+		return fmt.Errorf("unknown setting (want %s, %s, %s, %s, %s, %s or %s)",
+			keyHTTPLatency, keyEndpointLatency, keyErrorRate, keyEventDelay, keyAlertDelay, keyEventDrop, keyDuplicates)
 	}
 	return err
 }
@@ -219,6 +236,9 @@ func (f Set) String() string {
 	}
 	if f.EventDelay != 0 {
 		parts = append(parts, keyEventDelay+"="+f.EventDelay.String())
+	}
+	if f.AlertDelay != 0 {
+		parts = append(parts, keyAlertDelay+"="+f.AlertDelay.String())
 	}
 	if f.EventDropRate != 0 {
 		parts = append(parts, keyEventDrop+"="+strconv.FormatFloat(f.EventDropRate, 'g', -1, 64))

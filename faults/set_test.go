@@ -16,6 +16,8 @@ func TestSetValidate(t *testing.T) {
 		{HTTPLatency: Latency{Kind: "pareto"}},
 		{EventDelay: -time.Second},
 		{EventDropRate: -0.1},
+		{AlertDelay: -time.Second},
+		{AlertDelay: MaxAlertDelay + time.Millisecond},
 	}
 	for _, f := range bad {
 		if err := f.Validate(); err == nil {
@@ -47,6 +49,18 @@ func TestParseSet(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"error-rate", "error-rate=0.5", "endpoint-latency=50ms", "event-delay=soon", "http-latency=-1s"} {
+		if _, err := ParseSet(bad); err == nil {
+			t.Errorf("ParseSet(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestParseSetAlertDelay(t *testing.T) {
+	f, err := ParseSet("alert-delay=2s;duplicate-incidents=true")
+	if err != nil || f.AlertDelay != 2*time.Second || f.IsZero() || f.String() != "alert-delay=2s;duplicate-incidents=true" {
+		t.Fatalf("ParseSet = %+v, %v (String %q)", f, err, f.String())
+	}
+	for _, bad := range []string{"alert-delay=soon", "alert-delay=-1s", "alert-delay=2m"} {
 		if _, err := ParseSet(bad); err == nil {
 			t.Errorf("ParseSet(%q) succeeded", bad)
 		}

@@ -98,24 +98,6 @@ func newSOS(e env) behaviour {
 	return b
 }
 
-// The Protection Mode service's countdown and retry backoff; variables
-// only so that tests need not wait 20 s.
-var (
-	protectionCountdown = scenario.ProtectionCountdown
-	protectionBackoff   = scenario.ProtectionBackoff
-)
-
-// protected reports whether user index runs Protection Mode: a fixed
-// draw per user (a multiplicative hash of the index into [0, 1)), so a
-// user keeps its answer across lives and runs.
-func (b *sos) protected(index int) bool {
-	if b.protection == nil {
-		return false
-	}
-	h := uint32(uint64(index+1) * 2654435761)
-	return b.protection.Protected(float64(h) / (1 << 32))
-}
-
 func (b *sos) when() trigger { return trigger{kind: onArrival, process: b.cfg.Arrivals} }
 
 // claim reserves u for one SOS by listening on its event topic; a user
@@ -140,7 +122,7 @@ func (b *sos) claim(o *occurrence, u *user, l *life) work {
 		firstEv: make(chan struct{}),
 		ended:   l.done,
 	}
-	s.protect = s.device && b.protected(u.index)
+	s.protect = s.device && protectedUser(b.protection, u.index)
 	l.events = s.onPublish
 	// A device SOS carries the tag's hardware id whatever telemetry.device_id says (contract §6.4).
 	alert := u.dev.alert(time.Now(), u.canonical, b.withDevice || s.device)
@@ -264,7 +246,7 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 		limit += 2 * sosHTTPLimit // the GETs before and after the alert
 	}
 	if s.protect {
-		limit += 2 * sosHTTPLimit // the service's GET, POSTs and cancel
+		limit += 4 * sosHTTPLimit // the service's last GET and POST at the hold's end, then its GET and cancel
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
@@ -275,11 +257,10 @@ func (s *sosRun) run(u *user, c conn, alert contract.SOSAlert) {
 	if s.protect {
 		var wg sync.WaitGroup
 		defer wg.Wait()
-		active := s.serviceCheck(ctx, u)
 		holdEnd := make(chan struct{})
 		endCycle = sync.OnceFunc(func() { close(holdEnd) })
 		defer endCycle()
-		wg.Go(func() { s.protectionService(ctx, u, alert, active, holdEnd) })
+		wg.Go(func() { s.protectionService(ctx, u, alert, holdEnd) })
 	}
 	if s.device && !s.deviceCheck(ctx, u) {
 		if s.protect {
@@ -447,91 +428,6 @@ func (s *sosRun) countDuplicates() {
 	if s.device && n > 1 && s.b.duplicates != nil { // the counter exists with Protection Mode on
 		s.b.duplicates.Add(1)
 	}
-}
-
-// serviceCheck is the Protection Mode service's GET /v1/sdk/sos when it
-// starts on a device SOS; it reports whether an incident is active. The
-// service knows only this answer and its own creates: it does not see the
-// SDK's MQTT alert.
-func (s *sosRun) serviceCheck(ctx context.Context, u *user) bool {
-	inc, _ := s.getSOS(ctx, u, true)
-	return inc != nil && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged)
-}
-
-// protectionService is the native service on one device SOS (contract
-// §2.6, §6.6): a device SOS still held after the countdown is created
-// with POST /v1/sdk/sos (only when its check saw nothing active), retried
-// after the backoff while the cycle lasts; once created, the close of the
-// cycle (holdEnd) sends POST /v1/sdk/sos/cancel. A hold shorter than the
-// countdown is cancelled on the device: nothing is sent.
-func (s *sosRun) protectionService(ctx context.Context, u *user, alert contract.SOSAlert, active bool, holdEnd <-chan struct{}) {
-	b := s.b
-	if active || s.hold < b.countdown {
-		return
-	}
-	body := contract.SOSCreate{Timestamp: alert.Timestamp, Latitude: alert.Latitude, Longitude: alert.Longitude, DeviceID: alert.DeviceID}
-	alt := alert.Altitude
-	body.Altitude = &alt
-	wait := time.NewTimer(time.Until(s.start.Add(b.countdown)))
-	defer wait.Stop()
-	for {
-		select {
-		case <-wait.C:
-		case <-s.ended:
-			return
-		case <-holdEnd:
-			return
-		case <-ctx.Done():
-			return
-		}
-		if s.create(ctx, u, body) {
-			break
-		}
-		if time.Now().Add(b.backoff).After(s.start.Add(s.hold)) {
-			b.httpCreated.Error("not_created")
-			return
-		}
-		wait.Reset(b.backoff)
-	}
-	select {
-	case <-holdEnd:
-	case <-ctx.Done():
-		return
-	}
-	t0 := time.Now()
-	var answer contract.IncidentBody
-	class, err := b.http.nativeCall(ctx, u.sess, "POST", contract.PathSOSCancel, nil, is2xx, &answer)
-	observe(b.sosCancel, t0, class, err)
-}
-
-// create is one POST /v1/sdk/sos; it reports success (2xx with an
-// incident, as the service requires). sos.http_created is recorded from
-// the send to the incident seen active: its event or this answer.
-func (s *sosRun) create(ctx context.Context, u *user, body contract.SOSCreate) bool {
-	b := s.b
-	t0 := time.Now()
-	s.mu.Lock()
-	s.createAt = t0
-	s.mu.Unlock()
-	var answer contract.IncidentBody
-	class, err := b.http.nativeCall(ctx, u.sess, "POST", contract.PathSOS, body, is2xx, &answer)
-	if !observe(b.sosCreate, t0, class, err) {
-		return false
-	}
-	inc := answer.Incident
-	if inc == nil {
-		return false
-	}
-	b.rememberIncident(u, inc.ID)
-	s.sawIncident(inc.ID)
-	s.mu.Lock()
-	s.createdID = inc.ID
-	if !s.created && (inc.State == contract.StateActive || inc.State == contract.StateAcknowledged) {
-		s.created = true
-		b.httpCreated.Record(time.Since(t0))
-	}
-	s.mu.Unlock()
-	return true
 }
 
 // deviceCheck is the SDK's GET /v1/sdk/sos before it relays a device SOS

@@ -132,6 +132,9 @@ func behaviourTable() []behaviourRow {
 		// behaviours.telemetry.relay: a perUser behaviour of its own, so
 		// its ticks (one peer each) do not share the telemetry period.
 		{"telemetry.relay", newRelay},
+		// behaviours.protection's native service start: a login step of its
+		// own after the SDK's (its device SOS work runs in the sos flow).
+		{"protection", newProtectionStart},
 	}
 }
 

@@ -113,38 +113,75 @@ func readBodyLog(t *testing.T, path string) []loggedRequest {
 var sosCreateBody = regexp.MustCompile(`^\{"timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(\d{3})?Z","latitude":-?\d+(\.\d+)?,"longitude":-?\d+(\.\d+)?,"altitude":-?\d+(\.\d+)?,"deviceId":"CF:82(:[0-9A-F]{2}){4}"\}$`)
 
 // TestProtectionModeAgainstNginxAndMosquitto runs device SOS with every
-// user in Android Protection Mode (contract §2.6, §6.6) against nginx and
-// mosquitto, with the 20 s countdown as the service has it, and checks
-// from nginx's side each user's calls, by client, in order, with the
-// headers of each client, and every POST /v1/sdk/sos body against §2.6
-// and the same cycle's sos/alerts payload.
+// user in Android Protection Mode (contract §2.4 item 6, §2.6, §6.6)
+// against nginx and mosquitto, with the 20 s countdown as the service has
+// it, and checks from nginx's side each user's calls, per client (told
+// apart by their headers) and in order, with the headers of each client,
+// and every POST /v1/sdk/sos body against §2.6 and the same cycle's
+// sos/alerts payload. After the SDK's login (GET /me, GET /v1/sdk/sos)
+// the service starts with its own GET; then per device cycle (hold 21 s):
 //
-//   - "none": GET /v1/sdk/sos answers {"incident":null}. A device cycle
-//     (hold 21 s) is: the service's GET; the SDK's GET, alert, GET; the
-//     service's POST /v1/sdk/sos at least the countdown after its GET;
-//     at the close, the SDK's GET (nothing visible, no cancel) and the
-//     service's POST /v1/sdk/sos/cancel, in either order.
-//   - "active": it answers an active incident: the service's and the SDK's
-//     GET, and nothing else for the whole hold: no POST, no alert.
+//   - "none": GET /v1/sdk/sos answers {"incident":null}. The SDK: GET,
+//     alert, GET, and at the close GET (nothing visible: no cancel). The
+//     service, at least the countdown after the cycle began: GET, then
+//     POST /v1/sdk/sos; at the close, GET and POST /v1/sdk/sos/cancel.
+//   - "active": it answers an active incident. The SDK: GET, and nothing
+//     else for the whole hold (no alert); the service: its GET at the
+//     countdown, and nothing else (no POST, no cancel).
 func TestProtectionModeAgainstNginxAndMosquitto(t *testing.T) {
 	const active = `{"incident":{"id":"inc-1","state":"active","createdAt":"2026-01-01T00:00:00.000Z","latitude":0,"longitude":0}}`
+	const get, create, cancel = "GET " + contract.PathSOS, "POST " + contract.PathSOS, "POST " + contract.PathSOSCancel
 	for _, tt := range []struct {
-		name, get string
-		cycle     []string // one complete device cycle, "native " marking the service's calls
+		name, get   string
+		sdk, native []string // one complete device cycle of each client
 	}{
-		{"none", `{"incident":null}`, []string{"native GET /v1/sdk/sos", "GET /v1/sdk/sos", "GET /v1/sdk/sos", "native POST /v1/sdk/sos", "GET /v1/sdk/sos", "native POST /v1/sdk/sos/cancel"}},
-		{"active", active, []string{"native GET /v1/sdk/sos", "GET /v1/sdk/sos"}},
+		{"none", `{"incident":null}`, []string{get, get, get}, []string{get, create, get, cancel}},
+		{"active", active, []string{get}, []string{get}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel() // each waits out the countdown: together, not in turn
 			m := startMosquitto(t)
 			httpURL, access := startProtectionNginx(t, tt.get)
-			runProtection(t, m, httpURL, access, tt.cycle)
+			runProtection(t, m, httpURL, access, tt.sdk, tt.native)
 		})
 	}
 }
 
-func runProtection(t *testing.T, m *mosquitto, httpURL, access string, cycle []string) {
+// clientCycles is one user's calls as nginx logged them, per client: the
+// login (the SDK's GET /me and GET /v1/sdk/sos, the service's start GET),
+// then the device cycles, cut into lengths of one complete cycle (the last
+// may be cut short by the stop).
+type clientCycles struct {
+	login, start []loggedRequest
+	sdk, native  [][]loggedRequest
+}
+
+func splitCycles(reqs []loggedRequest, sdkCycle, nativeCycle int) clientCycles {
+	var c clientCycles
+	var sdk, native []loggedRequest
+	for _, r := range reqs {
+		if r.native() {
+			native = append(native, r)
+		} else {
+			sdk = append(sdk, r)
+		}
+	}
+	c.login, sdk = sdk[:min(2, len(sdk))], sdk[min(2, len(sdk)):]
+	c.start, native = native[:min(1, len(native))], native[min(1, len(native)):]
+	c.sdk, c.native = slices.Collect(slices.Chunk(sdk, sdkCycle)), slices.Collect(slices.Chunk(native, nativeCycle))
+	return c
+}
+
+// complete counts the leading cycles both clients completed.
+func (c clientCycles) complete(sdkCycle, nativeCycle int) int {
+	n := 0
+	for n < len(c.sdk) && n < len(c.native) && len(c.sdk[n]) == sdkCycle && len(c.native[n]) == nativeCycle {
+		n++
+	}
+	return n
+}
+
+func runProtection(t *testing.T, m *mosquitto, httpURL, access string, sdkCycle, nativeCycle []string) {
 	const users = 3
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -174,9 +211,9 @@ behaviours:
   protection: { share: 100%% }
 `, users, scenario.ProtectionCountdown+time.Second), httpURL, m.TCPAddr)
 	// Run until every user has completed one cycle as nginx saw it: with
-	// its last call the service's cancel, or else (no create) once the
-	// next cycle began, so that the whole hold passed; at most a minute.
-	creates := slices.Contains(cycle, "native POST "+contract.PathSOS)
+	// the service's cancel, or else (no create) once the next cycle began,
+	// so that the whole hold passed; at most a minute.
+	creates := slices.Contains(nativeCycle, "POST "+contract.PathSOS)
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		byUser := map[string][]loggedRequest{}
@@ -185,8 +222,8 @@ behaviours:
 		}
 		done := 0
 		for _, reqs := range byUser {
-			calls := callsOf(reqs)
-			if len(calls) >= 2+len(cycle) && sameCycle(calls[2:2+len(cycle)], cycle) && (creates || len(calls) > 2+len(cycle)) {
+			c := splitCycles(reqs, len(sdkCycle), len(nativeCycle))
+			if c.complete(len(sdkCycle), len(nativeCycle)) >= 1 && (creates || len(c.sdk) >= 2) {
 				done++
 			}
 		}
@@ -233,40 +270,52 @@ behaviours:
 	defer mu.Unlock()
 	posts := 0
 	for user, reqs := range byUser {
-		// Login: /me then the rehydrating GET; then device cycles, each
-		// starting with the service's GET, the last one cut short by the
-		// stop (before its countdown ran out: no POST /v1/sdk/sos).
-		if len(reqs) < 2 || reqs[0].call() != "GET "+contract.PathMe || reqs[1].call() != "GET "+contract.PathSOS {
-			t.Errorf("%s: login calls %v", user, callsOf(reqs))
+		c := splitCycles(reqs, len(sdkCycle), len(nativeCycle))
+		if got := callsOf(c.login); !slices.Equal(got, []string{"GET " + contract.PathMe, "GET " + contract.PathSOS}) {
+			t.Errorf("%s: login calls %v", user, got)
 			continue
 		}
-		var cycles [][]loggedRequest
-		for _, r := range reqs[2:] {
-			if len(cycles) == 0 || callsOf([]loggedRequest{r})[0] == cycle[0] {
-				cycles = append(cycles, nil)
-			}
-			cycles[len(cycles)-1] = append(cycles[len(cycles)-1], r)
+		// The service starts after the SDK's login: its first call is its
+		// own GET, answered after the SDK's.
+		if got := callsOf(c.start); !slices.Equal(got, []string{"native GET " + contract.PathSOS}) {
+			t.Errorf("%s: the service's first call %v, want its start GET", user, got)
+			continue
+		} else if c.start[0].at.Before(c.login[1].at) {
+			t.Errorf("%s: the service's start GET answered before the SDK's login GET", user)
 		}
-		complete := 0
-		for k, cy := range cycles {
+		if len(c.native) > len(c.sdk) {
+			t.Errorf("%s: %d service cycles for %d device cycles", user, len(c.native), len(c.sdk))
+			continue
+		}
+		complete := c.complete(len(sdkCycle), len(nativeCycle))
+		if complete == 0 {
+			t.Errorf("%s: no complete device cycle in %s", user, strings.Join(callsOf(reqs), ", "))
+		}
+		for k, cy := range c.sdk {
+			if got := callsOf(cy); !slices.Equal(got, sdkCycle[:len(got)]) || len(got) < len(sdkCycle) && k < len(c.sdk)-1 {
+				t.Errorf("%s: cycle %d SDK calls %s, want %s", user, k+1, strings.Join(got, ", "), strings.Join(sdkCycle, ", "))
+			}
+		}
+		for k, cy := range c.native {
+			want := make([]string, len(nativeCycle))
+			for i, call := range nativeCycle {
+				want[i] = "native " + call
+			}
 			got := callsOf(cy)
-			if !sameCycle(got, cycle) {
-				if k < len(cycles)-1 || slices.Contains(got, "native POST "+contract.PathSOS) {
-					t.Errorf("%s: cycle %d calls %s, want %s", user, k+1, strings.Join(got, ", "), strings.Join(cycle, ", "))
-				}
+			if !slices.Equal(got, want[:len(got)]) || len(got) < len(want) && k < len(c.native)-1 {
+				t.Errorf("%s: cycle %d service calls %s, want %s", user, k+1, strings.Join(got, ", "), strings.Join(want, ", "))
 				continue
 			}
-			complete++
+			// The service's first call of a cycle, its check, waits for
+			// the countdown, from the SOS's start: just before the SDK's GET.
+			if d := cy[0].at.Sub(c.sdk[k][0].at); d < scenario.ProtectionCountdown-time.Second {
+				t.Errorf("%s: cycle %d: the service's GET %v after the SDK's, before the %v countdown", user, k+1, d, scenario.ProtectionCountdown)
+			}
 			for _, r := range cy {
-				if !r.native() || r.call() != "POST "+contract.PathSOS {
+				if r.call() != "POST "+contract.PathSOS {
 					continue
 				}
 				posts++
-				// The countdown runs from the SOS's start, just before the
-				// service's GET.
-				if d := r.at.Sub(cy[0].at); d < scenario.ProtectionCountdown-time.Second {
-					t.Errorf("%s: POST /v1/sdk/sos %v after the service's GET, before the %v countdown", user, d, scenario.ProtectionCountdown)
-				}
 				if !sosCreateBody.MatchString(r.body) {
 					t.Errorf("%s: POST /v1/sdk/sos body %s does not match contract §2.6", user, r.body)
 				}
@@ -277,9 +326,6 @@ behaviours:
 					t.Errorf("%s: POST /v1/sdk/sos body %s, want the alert's fields %s", user, r.body, want)
 				}
 			}
-		}
-		if complete == 0 {
-			t.Errorf("%s: no complete device cycle in %s", user, strings.Join(callsOf(reqs), ", "))
 		}
 	}
 	if creates {
@@ -304,18 +350,4 @@ func callsOf(reqs []loggedRequest) []string {
 		}
 	}
 	return calls
-}
-
-// sameCycle reports whether got is want, allowing the calls of the
-// cycle's close (the last two: the SDK's and the service's, concurrent) in
-// either order.
-func sameCycle(got, want []string) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	n := len(want)
-	if n >= 2 && strings.Join(got[:n-2], ",") == strings.Join(want[:n-2], ",") && got[n-2] == want[n-1] && got[n-1] == want[n-2] {
-		return true
-	}
-	return strings.Join(got, ",") == strings.Join(want, ",")
 }

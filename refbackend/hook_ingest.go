@@ -15,7 +15,8 @@ import (
 // sos/alerts raises the sender's SOS, tel/<own seg>/data is recorded as
 // telemetry. It runs before mochi answers the PUBLISH, so a message counts
 // as accepted exactly when a QoS 1 publisher gets a success PUBACK, and an
-// incident is visible on GET /v1/sdk/sos once the alert's PUBACK arrived.
+// incident is visible on GET /v1/sdk/sos once the alert's PUBACK arrived
+// (unless Faults.AlertDelay holds the alert back).
 //
 // With a capacity model, the message first passes through its resource's
 // queue (telemetry or sos): the hook holds it for its wait and service
@@ -124,19 +125,21 @@ func refusal(cl *mqtt.Client, pk packets.Packet, code packets.Code) error {
 
 // raiseAlert validates an sos/alerts payload (contract §3.5: JSON object,
 // RFC 3339 timestamp, latitude and longitude in range) and raises the SOS of
-// u, the user of the MQTT connection; the payload's userId is ignored.
+// u, the user of the MQTT connection; the payload's userId is ignored. With
+// Faults.AlertDelay the alert is accepted now and raised later.
 func raiseAlert(st *counters, life *lifecycle, u *user, payload []byte, now time.Time) error {
 	a, err := contract.ParseSOSAlert(payload)
 	if err != nil {
 		st.alertsRejected.Add(1)
 		return err
 	}
+	st.alertsAccepted.Add(1)
 	alt := float64(a.Altitude)
-	life.raise(u, sosPosition{
+	life.ingest(u, sosPosition{
 		latitude:  float64(a.Latitude),
 		longitude: float64(a.Longitude),
 		altitude:  &alt,
 		deviceID:  a.DeviceID,
-	}, viaMQTT, now)
+	}, now)
 	return nil
 }

@@ -88,9 +88,6 @@ const (
 func (l *lifecycle) raise(u *user, p sosPosition, via string, now time.Time) (inc *contract.Incident, created bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if via == viaMQTT {
-		l.stats.alertsAccepted.Add(1)
-	}
 	if in := u.incident; in != nil && l.faults != nil && l.faults().DuplicateIncidents {
 		// Injected non-idempotence: the open incident is forgotten (no
 		// event) and a second one opens below.
@@ -134,6 +131,35 @@ func (l *lifecycle) raise(u *user, p sosPosition, via string, now time.Time) (in
 		l.setState(u, in, contract.StateAcknowledged, now)
 	}
 	return in.view(), true
+}
+
+// ingest raises an accepted sos/alerts publish of u: at once, or with
+// Faults.AlertDelay through the scheduler, which keeps u's alerts in order
+// (a shorter delay set meanwhile waits for the alert before it) and drops
+// them at Close. A delayed alert raises with the time it is processed.
+func (l *lifecycle) ingest(u *user, p sosPosition, now time.Time) {
+	var delay time.Duration
+	if l.faults != nil {
+		delay = l.faults().AlertDelay
+	}
+	u.mu.Lock()
+	at := now.Add(delay)
+	if at.Before(u.lastAlertAt) {
+		at = u.lastAlertAt
+	}
+	u.lastAlertAt = at
+	u.mu.Unlock()
+	if !at.After(now) {
+		l.raise(u, p, viaMQTT, now)
+		return
+	}
+	l.stats.alertsPending.Add(1)
+	if l.sched.at(at, func() {
+		l.stats.alertsPending.Add(-1)
+		l.raise(u, p, viaMQTT, time.Now())
+	}) == nil { // server closing
+		l.stats.alertsPending.Add(-1)
+	}
 }
 
 // acknowledge is the operator acknowledging in, run by the scheduler.

@@ -266,3 +266,68 @@ func TestFaultDuplicateIncidents(t *testing.T) {
 	}
 	wantStatus(t, "create after fault", api.do(t, "POST", "/v1/sdk/sos", `{"latitude":1,"longitude":2}`), 200)
 }
+
+// With Faults.AlertDelay an alert is acknowledged at once and raised
+// later: POST /v1/sdk/sos overtakes it and opens the incident, which the
+// late alert then finds (one incident); alerts of a user keep their order
+// when the delay shrinks; Close drops the alerts still waiting.
+func TestFaultAlertDelay(t *testing.T) {
+	s := startServer(t, func(c *Config) {
+		c.AckDelay = time.Hour
+		c.Faults.AlertDelay = time.Minute
+	})
+	c, api := sosUser(t, s)
+	c.publish(t, contract.TopicSOSAlerts, alert(10, 20)) // PUBACKed at once
+	if st := s.Stats().SOS; st.AlertsAccepted != 1 || st.AlertsPending != 1 || st.IncidentsOpened != 0 {
+		t.Fatalf("after a delayed alert's PUBACK: sos stats = %+v", st)
+	}
+	if got := api.do(t, "GET", "/v1/sdk/sos", nil).incident(t); got != nil {
+		t.Fatalf("GET = %+v before the delayed alert is raised, want none", got)
+	}
+	r := api.do(t, "POST", "/v1/sdk/sos", `{"latitude":10.5,"longitude":20.5}`)
+	wantStatus(t, "create", r, 201)
+	created := r.incident(t)
+	wantEvent(t, c, created.ID, "active")
+
+	// A shorter delay set meanwhile: the next alert waits for the first.
+	if err := s.SetFaults(faults.Set{}); err != nil {
+		t.Fatal(err)
+	}
+	c.publish(t, contract.TopicSOSAlerts, alert(11, 21))
+	if st := s.Stats().SOS; st.AlertsPending != 2 || st.AlertsDuplicate != 0 {
+		t.Fatalf("an alert overtook an earlier delayed one: sos stats = %+v", st)
+	}
+	if err := s.SetFaults(faults.Set{AlertDelay: 50 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	c.publish(t, contract.TopicSOSAlerts, alert(12, 22))
+	s.Close() // the three alerts wait behind the one-minute one: dropped
+	if st := s.Stats().SOS; st.IncidentsOpened != 1 || st.AlertsDuplicate != 0 || st.AlertsAccepted != 3 {
+		t.Errorf("after Close: sos stats = %+v", st)
+	}
+}
+
+// A delayed alert is raised after the delay, in order, and finds the
+// incident POST /v1/sdk/sos opened meanwhile.
+func TestFaultAlertDelayAttachesToHTTPIncident(t *testing.T) {
+	s := startServer(t, func(c *Config) {
+		c.AckDelay = time.Hour
+		c.Faults.AlertDelay = 300 * time.Millisecond
+	})
+	c, api := sosUser(t, s)
+	c.publish(t, contract.TopicSOSAlerts, alert(10, 20))
+	c.publish(t, contract.TopicSOSAlerts, alert(11, 21))
+	r := api.do(t, "POST", "/v1/sdk/sos", `{"latitude":10.5,"longitude":20.5}`)
+	wantStatus(t, "create", r, 201)
+	created := r.incident(t)
+	wantEvent(t, c, created.ID, "active")
+	wantEvent(t, c, created.ID, "active") // each late alert re-publishes its state
+	wantEvent(t, c, created.ID, "active")
+	got := api.do(t, "GET", "/v1/sdk/sos", nil).incident(t)
+	if got == nil || got.ID != created.ID || got.Latitude != 11 {
+		t.Errorf("GET = %+v, want %s at the last alert's position (latitude 11)", got, created.ID)
+	}
+	if st := s.Stats().SOS; st.IncidentsOpened != 1 || st.AlertsDuplicate != 2 || st.AlertsPending != 0 || st.DuplicatesInjected != 0 {
+		t.Errorf("sos stats = %+v", st)
+	}
+}

@@ -151,6 +151,9 @@ type SOSStats struct {
 	IncidentsOpen int64 `json:"incidents_open"`
 	// AckPending is a gauge: operator acknowledgements scheduled now.
 	AckPending int64 `json:"ack_pending"`
+	// AlertsPending is a gauge: accepted alerts waiting for
+	// Faults.AlertDelay before they are raised.
+	AlertsPending int64 `json:"alerts_pending"`
 }
 
 // EventStats counts lifecycle events on sos/events/<seg>.
@@ -246,7 +249,7 @@ type counters struct {
 	alertsAccepted, alertsDuplicate, alertsRejected atomic.Int64
 	httpCreated, httpExisting, duplicatesInjected   atomic.Int64
 	opened, acknowledged, cancelled, resolved       atomic.Int64
-	open, ackPending                                atomic.Int64
+	open, ackPending, alertsPending                 atomic.Int64
 
 	eventsPublished, eventsDropped, eventsFailed, eventsPending atomic.Int64
 	eventsByStatus                                              keyed[string]
@@ -355,6 +358,7 @@ func (c *counters) snapshot(users []*user) Stats {
 			IncidentsResolved:     c.resolved.Load(),
 			IncidentsOpen:         c.open.Load(),
 			AckPending:            c.ackPending.Load(),
+			AlertsPending:         c.alertsPending.Load(),
 		},
 		Events: EventStats{
 			Published:         c.eventsPublished.Load(),

@@ -38,6 +38,7 @@ type user struct {
 	telRejected int64
 	lastPos     *Position
 	lastEventAt time.Time // due time of the user's latest scheduled event (keeps order)
+	lastAlertAt time.Time // due time of the user's latest delayed alert (keeps order)
 }
 
 // identities verifies credentials and holds the user registry. The registry

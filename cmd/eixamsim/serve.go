@@ -49,6 +49,7 @@ type serveOptions struct {
 	endpointLatency         []string
 	errorRate               []string
 	eventDelay              time.Duration
+	alertDelay              time.Duration
 	eventDrop               float64
 	duplicateIncidents      bool
 	tlsCert, tlsKey         string
@@ -92,6 +93,7 @@ func newServeCmd(e *env) *cobra.Command {
 	fs.StringArrayVar(&o.endpointLatency, "endpoint-latency", nil, "latency of one endpoint, `NAME=SPEC` (repeatable)")
 	fs.StringArrayVar(&o.errorRate, "error-rate", nil, "fraction of requests answered 503, `NAME=FRACTION` (repeatable; NAME * = every endpoint)")
 	fs.DurationVar(&o.eventDelay, "event-delay", 0, "extra delay of `DURATION` before every sos/events publish")
+	fs.DurationVar(&o.alertDelay, "alert-delay", 0, "ingest lag: an sos/alerts publish is acknowledged at once, its incident opened `DURATION` later (at most 1m)")
 	fs.Float64Var(&o.eventDrop, "event-drop", 0, "`FRACTION` (0..1) of lifecycle events never published")
 	fs.BoolVar(&o.duplicateIncidents, "duplicate-incidents", false, "not idempotent: every SOS (alert or POST /v1/sdk/sos) opens a new incident")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate `FILE`: all listeners use TLS (with --tls-key)")
@@ -256,7 +258,7 @@ func (o *serveOptions) faults() (faults.Set, error) {
 		}
 		f.ErrorRate[name] = rate
 	}
-	f.EventDelay, f.EventDropRate = o.eventDelay, o.eventDrop
+	f.EventDelay, f.EventDropRate, f.AlertDelay = o.eventDelay, o.eventDrop, o.alertDelay
 	f.DuplicateIncidents = o.duplicateIncidents
 	if err := f.Validate(); err != nil {
 		return f, usageError("serve: %v", strings.ReplaceAll(err.Error(), "\n", "; "))

@@ -145,6 +145,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{"rate not a number", []string{"--error-rate", "me=lots"}},
 		{"drop above 1", []string{"--event-drop", "2"}},
 		{"negative event delay", []string{"--event-delay", "-1s"}},
+		{"alert delay above its bound", []string{"--alert-delay", "2m"}},
 		{"cert without key", []string{"--tls-cert", file}},
 		{"nothing to serve", []string{"--mqtt", "", "--ws", "", "--http", ""}},
 		{"zero contacts", []string{"--max-contacts", "0"}},
