@@ -26,6 +26,8 @@ const (
 	Internal          Class = "internal"           // the simulator failed to build a message
 	AlreadyActive     Class = "already_active"     // a device SOS not relayed: an incident was already active
 	GetFailed         Class = "get_failed"         // a device SOS's closing GET /v1/sdk/sos failed
+	NotCreated        Class = "not_created"        // Protection Mode's create attempts all failed within the hold
+	InvalidResponse   Class = "invalid_response"   // a 2xx answer the SDK could not read
 )
 
 // StillIn is the class of an SOS left in a state it should have left.
@@ -52,4 +54,5 @@ var Fixed = []Class{
 	Backpressure, AuthRefused, ConnectionLost, Timeout, Cancelled,
 	ConnectionRefused, ConnectionReset, NoLocalPort, TLSVerify, Network,
 	Unfinished, NoEvent, NotVisible, Internal, AlreadyActive, GetFailed,
+	NotCreated, InvalidResponse,
 }

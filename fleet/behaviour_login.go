@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/errclass"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -56,7 +57,7 @@ func (b *login) run(ctx context.Context, u *user) error {
 			if err == nil {
 				canonical := contract.Trim(me.User.ExternalUserID) // as the SDK reads it (contract §2.3)
 				if canonical == "" || contract.Trim(me.User.ID) == "" {
-					class, err = "invalid_response", errors.New("GET /v1/sdk/me: user.id or user.external_user_id missing")
+					class, err = errclass.InvalidResponse, errors.New("GET /v1/sdk/me: user.id or user.external_user_id missing")
 				} else {
 					u.setCanonical(canonical)
 				}

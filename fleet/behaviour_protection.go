@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/contract"
+	"github.com/eixamsim/eixamsim/errclass"
 	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -128,7 +129,7 @@ attempts:
 			return
 		}
 		if time.Now().Add(b.backoff).After(s.start.Add(s.hold)) {
-			b.httpCreated.Error("not_created")
+			b.httpCreated.Error(errclass.NotCreated)
 			return
 		}
 		wait.Reset(b.backoff)

@@ -223,7 +223,7 @@ func (h *sdkHTTP) send(ctx context.Context, s scenario.Session, native bool, met
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return "invalid_response", fmt.Errorf("%s %s: %w", method, path, err)
+			return errclass.InvalidResponse, fmt.Errorf("%s %s: %w", method, path, err)
 		}
 	}
 	return "", nil
