@@ -115,7 +115,8 @@ func TestNetworkAddsNoGoroutinePerConnection(t *testing.T) {
 	off, _ := count("")
 	on, inNetem := count("  network: { mix: { wifi: 1, 3g: 1 } }\n")
 	t.Logf("%d idle users: %d goroutines without profiles, %d with (%d in netem)", users, off, on, inNetem)
-	if on > off+10 {
+	if on > off+users/4 { // one per connection would be +users; stragglers of other tests make a few
+
 		t.Errorf("%d goroutines with network profiles, %d without: the links add goroutines", on, off)
 	}
 	if inNetem > 2 {

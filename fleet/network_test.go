@@ -52,7 +52,7 @@ func TestNetworkOverEveryTransport(t *testing.T) {
 		sc := parse(t, `
 version: 1
 name: net
-duration: 2s
+duration: 60s
 identity: { app_id: demo-app, app_secret: demo-secret, user_id: "net-`+c.name+`-{{.N}}" }
 fleet:
   users: 5
@@ -61,14 +61,11 @@ fleet:
 behaviours: { telemetry: { every: 200ms } }
 `)
 		reg := metrics.NewRegistry()
-		r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: c.http, MQTTURL: c.mqtt, Metrics: reg,
-			TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		count := func(name string) int64 { return reg.Latency(name).Summary().Count }
+		runUntil(t, fleet.Config{Scenario: sc, HTTPURL: c.http, MQTTURL: c.mqtt, Metrics: reg,
+			TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, func() bool {
+			return count(scenario.UserLogin) == 5 && count(scenario.TelemetryPuback) >= 10
+		})
 		for _, name := range []string{scenario.UserLogin, scenario.TelemetryPuback, scenario.HTTPMe, scenario.MQTTConnect} {
 			total, twin := reg.Latency(name).Summary(), reg.Latency(scenario.MetricAtProfile(name, "lan20")).Summary()
 			if total.Count == 0 || total.Errors != 0 || twin.Count != total.Count || twin.Errors != 0 {

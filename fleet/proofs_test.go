@@ -241,7 +241,7 @@ behaviours:
 	}
 	list := reg.Latency(scenario.HTTPContactsList).Summary()
 	n := list.Count + list.Errors
-	if frac := float64(list.ErrorsBy["http_503"]) / float64(n); n < 80 || frac < 0.3 || frac > 0.7 {
+	if frac := float64(list.ErrorsBy["http_503"]) / float64(n); n < 40 || frac < 0.3 || frac > 0.7 { // 40 draws: ±2.5 sd; a loaded machine sends fewer than the 120 asked
 		t.Errorf("contacts_list: %d of %d answered 503 (%.0f%%), want about half", list.ErrorsBy["http_503"], n, frac*100)
 	}
 	if len(list.ErrorsBy) != 1 {
