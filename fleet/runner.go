@@ -124,6 +124,7 @@ type runner struct {
 	// users.
 	pacers sync.WaitGroup
 	status atomic.Pointer[Status]
+	churn  *churn      // fleet.churn; nil when off
 	steps  StageSource // nil: the scenario's stages
 	board  *stepBoard  // with steps: the step in progress, for the streams
 }
@@ -189,6 +190,7 @@ func New(cfg Config) (*Runner, error) {
 		backoff:      newBackoff(sc.Fleet.Reconnect),
 		loginTimeout: sc.Fleet.HTTPTimeout + sc.Fleet.ConnectTimeout*2,
 		m:            newRunMetrics(cfg.Metrics),
+		churn:        newChurn(sc, cfg.Metrics),
 		steps:        cfg.Steps,
 		logins:       make(chan struct{}, maxLogins(cfg.MaxLoginsInFlight)),
 	}
@@ -276,6 +278,9 @@ func (rn *Runner) Run(ctx context.Context) (Result, error) {
 	case <-done:
 	case <-grace.C:
 		r.log.Warn("some users did not stop in time", "grace", stopGrace)
+	}
+	if r.churn != nil {
+		r.churn.reaper.close()
 	}
 	for _, u := range r.users {
 		u.mu.Lock()
