@@ -26,6 +26,7 @@ const (
 	Internal          Class = "internal"           // the simulator failed to build a message
 	AlreadyActive     Class = "already_active"     // a device SOS not relayed: an incident was already active
 	GetFailed         Class = "get_failed"         // a device SOS's closing GET /v1/sdk/sos failed
+	NeverBack         Class = "never_back"         // a user an incident took away was still away at the end of the run
 )
 
 // StillIn is the class of an SOS left in a state it should have left.
@@ -51,5 +52,5 @@ func Puback(code byte) Class { return fmt.Sprintf("puback_0x%02x", code) }
 var Fixed = []Class{
 	Backpressure, AuthRefused, ConnectionLost, Timeout, Cancelled,
 	ConnectionRefused, ConnectionReset, NoLocalPort, TLSVerify, Network,
-	Unfinished, NoEvent, NotVisible, Internal, AlreadyActive, GetFailed,
+	Unfinished, NoEvent, NotVisible, Internal, AlreadyActive, GetFailed, NeverBack,
 }

@@ -23,8 +23,10 @@ type churn struct {
 	reaper   *reaper
 }
 
+// newChurn returns the run's churn with fleet.churn or events (nil with
+// neither; sc is nil without fleet.churn: only events make users leave).
 func newChurn(sc *scenario.Scenario, reg *metrics.Registry) *churn {
-	if sc.Fleet.Churn == nil {
+	if sc.Fleet.Churn == nil && len(sc.Events) == 0 {
 		return nil
 	}
 	c := &churn{sc: sc.Fleet.Churn, left: map[string]*metrics.Counter{}, returned: reg.Counter(scenario.UsersReturned),
@@ -41,6 +43,9 @@ var errRoamed = errors.New("roamed: the old connection went silent")
 // armLeave draws the life's time online and arms its leaving. Call with
 // u.mu held.
 func (u *user) armLeave(l *life) {
+	if u.r.churn.sc == nil {
+		return // events only
+	}
 	l.leave = time.AfterFunc(u.r.churn.sc.Online.Draw(u.rng), func() { u.leaveNow(l) })
 }
 
@@ -59,6 +64,19 @@ func (u *user) leaveNow(l *life) {
 		return
 	}
 	mode := c.sc.Leave.Pick(u.rng)
+	var away time.Duration
+	if mode != scenario.LeaveRoam {
+		away = c.sc.Offline.Draw(u.rng)
+	}
+	u.leaveLocked(l, mode, away, nil)
+}
+
+// leaveLocked makes the user, connected in life l, leave the mode's way,
+// to come back after away (a roam reconnects as after a loss instead);
+// ev is the incident it leaves in, nil for churn. Call with u.mu held; it
+// unlocks it.
+func (u *user) leaveLocked(l *life, mode string, away time.Duration, ev *eventRun) {
+	c := u.r.churn
 	if mode == scenario.LeaveRoam {
 		client, phone := l.client, l.phone
 		l.client, l.phone, l.leave = nil, nil, nil // the leave is armed again once reconnected
@@ -76,10 +94,10 @@ func (u *user) leaveNow(l *life) {
 		})
 		return
 	}
-	away := c.sc.Offline.Draw(u.rng)
 	u.detachLocked(l)
 	l.gaugeOff = true // gone at once, whatever the drain takes
 	u.r.m.online.Add(-1)
+	u.awayEvent, u.awaySince = ev, time.Now()
 	u.away = time.AfterFunc(away, u.back)
 	u.mu.Unlock()
 	c.left[mode].Inc()

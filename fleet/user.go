@@ -56,10 +56,14 @@ type user struct {
 	// moves its source address one on). lastEnd is closed when its last
 	// life has ended (its connection closed, or left silent): a new life
 	// waits for it, so that its CONNECT never meets the old session.
-	staged    bool
-	away      *time.Timer
-	roams     int
-	lastEnd   chan struct{}
+	staged  bool
+	away    *time.Timer
+	roams   int
+	lastEnd chan struct{}
+	// awayEvent is the incident the user left in (nil: churn, or not
+	// away), awaySince when it left.
+	awayEvent *eventRun
+	awaySince time.Time
 	canonical string
 	evTopic   string
 	dev       device
@@ -128,6 +132,10 @@ type life struct {
 	// after is the previous life's end (user.lastEnd), which bringUp
 	// waits for; ended is this life's, closed by finish.
 	after, ended chan struct{}
+	// event is the incident this life returns from (nil otherwise), and
+	// awaySince when the user left in it.
+	event     *eventRun
+	awaySince time.Time
 }
 
 // ticker is the timer of one perUser behaviour in one life.
@@ -155,7 +163,11 @@ func (u *user) start() {
 func (u *user) beginLocked(returning bool) {
 	l := &life{state: starting, started: time.Now(), done: make(chan struct{}), net: u.r.net, index: u.sess.Index,
 		returning: returning, after: u.lastEnd}
-	l.coldStart = returning && u.r.churn != nil && u.r.churn.sc.Back == scenario.BackColdStart
+	l.coldStart = returning && u.r.churn != nil && (u.r.churn.sc == nil || u.r.churn.sc.Back == scenario.BackColdStart)
+	if returning {
+		l.event, l.awaySince = u.awayEvent, u.awaySince
+	}
+	u.awayEvent = nil
 	u.life = l
 	u.started = true
 	l.work.Add(1)
@@ -287,6 +299,7 @@ func (u *user) bringUp(l *life) {
 			return
 		}
 	}
+	u.r.countAttempt(l)
 	ctx, cancel := context.WithTimeout(context.Background(), u.r.loginTimeout)
 	defer cancel()
 	if !l.loggedIn {
@@ -337,6 +350,9 @@ func (u *user) bringUp(l *life) {
 
 	if returned {
 		u.r.churn.returned.Inc()
+		if l.event != nil {
+			l.event.back(u, now, now.Sub(l.awaySince))
+		}
 	}
 	if reconnected {
 		u.r.net.record(u.sess.Index, u.r.m.reconnect, now.Sub(wasDown))
@@ -362,6 +378,9 @@ func (u *user) attemptFailed(l *life, err error) {
 		m = u.r.m.reconnect
 	}
 	u.r.net.fail(u.sess.Index, m, classOf(err), err)
+	if l.event != nil && !reconnecting {
+		l.event.failed(classOf(err))
+	}
 	u.retryLater(l, err)
 }
 

@@ -222,5 +222,6 @@ func spanString(s Span) string {
 	return s.Min.String() + ".." + s.Max.String()
 }
 
-// churnOn reports whether fleet.churn is on (for the catalogue's needs).
-func churnOn(f Fleet) bool { return f.Churn != nil }
+// churnOn reports whether users leave and come back: fleet.churn or
+// events (for the catalogue's needs).
+func churnOn(s *Scenario) bool { return s.Fleet.Churn != nil || len(s.Events) > 0 }

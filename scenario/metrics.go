@@ -112,7 +112,7 @@ type Metric struct {
 	needs []need // conditions of which at least one must hold for samples to exist; nil = always
 	// needsFleet, when set, must hold too: a condition on the fleet block
 	// (needsFleetKey, what to write), as fleet.churn's metrics have.
-	needsFleet    func(Fleet) bool
+	needsFleet    func(*Scenario) bool
 	needsFleetKey string
 	family        string // the throughput family its successes count in (ThroughputFamilies), or ""
 }
@@ -144,7 +144,7 @@ func ThroughputFamily(name string) string {
 
 // churnMetric is a catalogue entry of fleet.churn's.
 func churnMetric(name string, kind MetricKind, unit, desc string) Metric {
-	return Metric{Name: name, Kind: kind, Unit: unit, Description: desc, needsFleet: churnOn, needsFleetKey: "fleet.churn"}
+	return Metric{Name: name, Kind: kind, Unit: unit, Description: desc, needsFleet: churnOn, needsFleetKey: "fleet.churn or events"}
 }
 
 // need is a condition for a metric to get samples: a behaviour (or login
@@ -227,6 +227,9 @@ func catalogue() []Metric {
 // entry of its base metric under its own name; whether the address or
 // profile is one of the scenario's is for Validate to say.
 func LookupMetric(name string) (Metric, bool) {
+	if _, ok := EventOfMetric(name); ok {
+		return eventRecoveryMetric(name), true
+	}
 	if base, profile, ok := MetricProfile(name); ok {
 		m, found := LookupMetric(base)
 		if !found || m.Kind != KindLatency || strings.Contains(base, addressSep) {

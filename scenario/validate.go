@@ -313,7 +313,7 @@ func (v *validator) stagesOK() bool {
 // metricHasSamples reports whether a metric can get samples with the
 // scenario's behaviours, and if not, what to turn on.
 func (v *validator) metricHasSamples(m Metric) (bool, string) {
-	if m.needsFleet != nil && !m.needsFleet(v.s.Fleet) {
+	if m.needsFleet != nil && !m.needsFleet(v.s) {
 		return false, m.needsFleetKey
 	}
 	if len(m.needs) == 0 {
