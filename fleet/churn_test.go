@@ -60,14 +60,18 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 // churnRun runs the churn scenario for mode until until holds, stops it
 // and waits for the broker to have seen every session end. It returns the
 // fleet's registry and the broker's stats.
-func churnRun(t *testing.T, mode, back string, until func(reg *metrics.Registry) bool) (*metrics.Registry, refbackend.Stats) {
+func churnRun(t *testing.T, mode, back, transport string, until func(reg *metrics.Registry) bool) (*metrics.Registry, refbackend.Stats) {
 	t.Helper()
 	srv := startBackend(t, "demo-secret", 0)
 	defer srv.Close()
 	offline, extra := churnFleet(mode)
 	sc := parse(t, fmt.Sprintf(churnScenario, offline, mode, back, extra))
 	reg := metrics.NewRegistry()
-	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: srv.MQTTURL(), Metrics: reg, Logger: testLogger(t)})
+	mqttURL := srv.MQTTURL()
+	if transport == "ws" {
+		mqttURL = srv.WSURL()
+	}
+	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: mqttURL, Metrics: reg, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +96,22 @@ func churnRun(t *testing.T, mode, back string, until func(reg *metrics.Registry)
 // TestChurnLeaveModesAsTheBrokerSeesThem: each leave mode ends sessions
 // as the reference backend counts them (mqtt.disconnects_by_cause), in
 // the numbers the fleet counted. Every session that is not a churn leave
-// ends with the run's clean stop.
+// ends with the run's clean stop. Over WebSocket, a killed phone's socket
+// closes under the WebSocket (no close frame) and a vanished one's stays
+// open under it.
 func TestChurnLeaveModesAsTheBrokerSeesThem(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	inParallel(t, scenario.LeaveModes, func(t *testing.T, mode string) {
+	type leaveCase struct{ mode, transport string }
+	var cases []leaveCase
+	for _, mode := range scenario.LeaveModes {
+		cases = append(cases, leaveCase{mode, "tcp"})
+	}
+	cases = append(cases, leaveCase{scenario.LeaveKilled, "ws"}, leaveCase{scenario.LeaveVanished, "ws"})
+	inParallel(t, cases, func(t *testing.T, c leaveCase) {
+		mode := c.mode
 		counter := func(reg *metrics.Registry, name string) int64 { return reg.Counter(name).Value() }
 		left := scenario.UsersLeft(mode)
-		reg, st := churnRun(t, mode, scenario.BackColdStart, func(reg *metrics.Registry) bool {
+		reg, st := churnRun(t, mode, scenario.BackColdStart, c.transport, func(reg *metrics.Registry) bool {
 			switch mode {
 			case scenario.LeaveVanished:
 				return reg.Latency(scenario.MQTTGhostReaped).Summary().Count >= 10
@@ -156,7 +169,7 @@ func TestChurnLeaveModesAsTheBrokerSeesThem(t *testing.T) {
 		if d != want {
 			t.Errorf("broker's disconnects by cause\n %+v, want\n %+v", d, want)
 		}
-	}, func(m string) string { return m })
+	}, func(c leaveCase) string { return c.mode + "/" + c.transport })
 }
 
 // TestChurnBack: back: cold_start comes back with GET /v1/sdk/sos and no
@@ -164,7 +177,7 @@ func TestChurnLeaveModesAsTheBrokerSeesThem(t *testing.T) {
 func TestChurnBack(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	inParallel(t, []string{scenario.BackColdStart, scenario.BackLogin}, func(t *testing.T, back string) {
-		reg, st := churnRun(t, scenario.LeaveClean, back, func(reg *metrics.Registry) bool {
+		reg, st := churnRun(t, scenario.LeaveClean, back, "tcp", func(reg *metrics.Registry) bool {
 			return reg.Counter(scenario.UsersReturned).Value() >= 10
 		})
 		returned := reg.Counter(scenario.UsersReturned).Value()
