@@ -130,8 +130,8 @@ func (u *user) hangUp(client *paho.Client, phone *phoneConn, mode string) {
 		_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0}) // writes nothing; ends paho's goroutines
 		return
 	}
-	silent := time.Now()
+	silent, connects := time.Now(), u.connects.Load()
 	phone.end.Store(endVanished)
 	_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0}) // writes nothing; ends paho's goroutines
-	u.r.churn.reaper.add(phone.raw, silent, mode == scenario.LeaveRoam)
+	u.r.churn.reaper.add(phone.raw, silent, mode == scenario.LeaveRoam, &u.connects, connects)
 }

@@ -155,6 +155,9 @@ func TestChurnLeaveModesAsTheBrokerSeesThem(t *testing.T) {
 		case scenario.LeaveRoam:
 			taken := counter(reg, scenario.MQTTRoamTakenOver)
 			want = refbackend.DisconnectStats{Clean: connects - n, TakenOver: taken, ClosedWithoutDisconnect: n - taken}
+			if n := counter(reg, scenario.MQTTRoamDisconnect8E); n != taken {
+				t.Errorf("mqtt.roam.disconnect_0x8e = %d of %d takeovers: the reference backend says 0x8E to each", n, taken)
+			}
 			if c, s := counter(reg, scenario.MQTTRoamClosed), counter(reg, scenario.MQTTRoamSilent); c != 0 || s != 0 {
 				t.Errorf("mqtt.roam.closed = %d, mqtt.roam.silent = %d: the broker takes sessions over with DISCONNECT 0x8E", c, s)
 			}

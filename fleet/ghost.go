@@ -79,7 +79,17 @@ type ghost struct {
 	since time.Time // when it went silent
 	roam  bool
 	tail  []byte // the last bytes the broker sent it (tailKeep at most)
+	// connects is its user's count of CONNECTs sent, at; more when it
+	// ends means the user connected again meanwhile: a broker closing
+	// the ghost then is taking the session over, whether it says so
+	// (DISCONNECT 0x8E) or not.
+	connects *atomic.Uint64
+	at       uint64
 }
+
+// reconnected reports whether the ghost's user has sent a CONNECT since
+// the ghost went silent.
+func (g *ghost) reconnected() bool { return g.connects != nil && g.connects.Load() > g.at }
 
 // tailKeep is how much of the end of what the broker sent a ghost is
 // kept: enough for a DISCONNECT with a reason string.
@@ -118,11 +128,11 @@ func (g *ghost) takenOver() bool {
 // close, and closes those still open 3 × keep-alive after going silent. Its
 // timer runs only while there are ghosts.
 type reaper struct {
-	every, limit                          time.Duration
-	reaped                                *metrics.Latency
-	unreaped                              *metrics.Counter
-	takenOver                             *metrics.Counter // vanished ghosts ended by their user's return
-	roamTakenOver, roamClosed, roamSilent *metrics.Counter
+	every, limit                                  time.Duration
+	reaped                                        *metrics.Latency
+	unreaped                                      *metrics.Counter
+	takenOver                                     *metrics.Counter // vanished ghosts ended by their user's return
+	roamTakenOver, roam8E, roamClosed, roamSilent *metrics.Counter
 
 	mu     sync.Mutex
 	ghosts []*ghost
@@ -140,20 +150,22 @@ func newReaper(ka time.Duration, reg *metrics.Registry) *reaper {
 		unreaped:      reg.Counter(scenario.MQTTGhostUnreaped),
 		takenOver:     reg.Counter(scenario.MQTTGhostTakenOver),
 		roamTakenOver: reg.Counter(scenario.MQTTRoamTakenOver),
+		roam8E:        reg.Counter(scenario.MQTTRoamDisconnect8E),
 		roamClosed:    reg.Counter(scenario.MQTTRoamClosed),
 		roamSilent:    reg.Counter(scenario.MQTTRoamSilent),
 	}
 }
 
-// add hands the reaper a socket gone silent at since.
-func (p *reaper) add(raw net.Conn, since time.Time, roam bool) {
+// add hands the reaper a socket gone silent at since, its user having
+// sent at CONNECTs so far (connects; nil: not known).
+func (p *reaper) add(raw net.Conn, since time.Time, roam bool, connects *atomic.Uint64, at uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		raw.Close()
 		return
 	}
-	p.ghosts = append(p.ghosts, &ghost{raw: raw, since: since, roam: roam})
+	p.ghosts = append(p.ghosts, &ghost{raw: raw, since: since, roam: roam, connects: connects, at: at})
 	if p.timer == nil {
 		p.timer = time.AfterFunc(p.every, p.poll)
 	}
@@ -196,16 +208,22 @@ func (p *reaper) poll() {
 	p.timer.Reset(p.every)
 }
 
-// ended counts how a ghost ended: closed by the broker or not.
+// ended counts how a ghost ended: closed by the broker (on a takeover:
+// after its user's new CONNECT, or with DISCONNECT 0x8E) or not.
 func (p *reaper) ended(g *ghost, now time.Time, byBroker bool) {
+	said8E := byBroker && g.takenOver()
+	takenOver := said8E || byBroker && g.reconnected()
 	switch {
-	case g.roam && byBroker && g.takenOver():
+	case g.roam && takenOver:
 		p.roamTakenOver.Inc()
+		if said8E {
+			p.roam8E.Inc()
+		}
 	case g.roam && byBroker:
 		p.roamClosed.Inc()
 	case g.roam:
 		p.roamSilent.Inc()
-	case byBroker && g.takenOver():
+	case takenOver:
 		p.takenOver.Inc()
 	case byBroker:
 		p.reaped.Record(now.Sub(g.since))
@@ -214,9 +232,10 @@ func (p *reaper) ended(g *ghost, now time.Time, byBroker bool) {
 	}
 }
 
-// close closes the ghosts still open (the run is over; they count in
-// nothing) and stops the reaper.
+// close looks at the ghosts a last time, closes those still open (the
+// run is over; they count in nothing) and stops the reaper.
 func (p *reaper) close() {
+	p.poll() // what the broker closed since the last tick counts as usual
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true

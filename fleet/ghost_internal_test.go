@@ -44,7 +44,7 @@ func TestReaperSeesHowGhostsEnd(t *testing.T) {
 		c    net.Conn
 		roam bool
 	}{{closedC, false}, {takenC, false}, {silentC, false}, {roamC, true}, {roamSilentC, true}} {
-		p.add(g.c, now, g.roam)
+		p.add(g.c, now, g.roam, nil, 0)
 	}
 	// What the broker sends a ghost before closing it is read and dropped.
 	closedS.Write([]byte{0x30, 0x03, 0x00, 0x01, 'x'})
@@ -55,10 +55,10 @@ func TestReaperSeesHowGhostsEnd(t *testing.T) {
 	roamS.Close()
 	waitUntil(t, "every ghost ended", func() bool { return p.open() == 0 })
 	got := map[string]int64{}
-	for _, name := range []string{scenario.MQTTGhostUnreaped, scenario.MQTTGhostTakenOver, scenario.MQTTRoamTakenOver, scenario.MQTTRoamClosed, scenario.MQTTRoamSilent} {
+	for _, name := range []string{scenario.MQTTGhostUnreaped, scenario.MQTTGhostTakenOver, scenario.MQTTRoamTakenOver, scenario.MQTTRoamDisconnect8E, scenario.MQTTRoamClosed, scenario.MQTTRoamSilent} {
 		got[name] = reg.Counter(name).Value()
 	}
-	want := map[string]int64{scenario.MQTTGhostUnreaped: 1, scenario.MQTTGhostTakenOver: 1, scenario.MQTTRoamTakenOver: 1, scenario.MQTTRoamClosed: 0, scenario.MQTTRoamSilent: 1}
+	want := map[string]int64{scenario.MQTTGhostUnreaped: 1, scenario.MQTTGhostTakenOver: 1, scenario.MQTTRoamTakenOver: 1, scenario.MQTTRoamDisconnect8E: 1, scenario.MQTTRoamClosed: 0, scenario.MQTTRoamSilent: 1}
 	for name, n := range want {
 		if got[name] != n {
 			t.Errorf("%s = %d, want %d (all: %v)", name, got[name], n, got)

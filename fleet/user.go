@@ -64,6 +64,9 @@ type user struct {
 	// away), awaySince when it left.
 	awayEvent *eventRun
 	awaySince time.Time
+	// connects counts the CONNECTs the user has sent (the reaper tells a
+	// takeover of its ghost by it from a keep-alive expiry).
+	connects  atomic.Uint64
 	canonical string
 	evTopic   string
 	dev       device
@@ -557,6 +560,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, net.Conn, er
 		PingHandler:   ping, // keep-alive on a runtime timer, not a goroutine per connection
 	})
 	receiveMax := uint16(r.sc.Fleet.ReceiveMaximum)
+	u.connects.Add(1)
 	ack, err := client.Connect(ctx, &paho.Connect{
 		ClientID:     contract.ClientID(u.sess.AppID, u.sess.ExternalUserID),
 		KeepAlive:    uint16(r.sc.Fleet.KeepAlive / time.Second),

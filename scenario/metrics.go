@@ -55,17 +55,18 @@ const (
 	UsersNeverOnline  = "users.never_online"
 
 	// fleet.churn's metrics (recorded only with it on).
-	UsersLeftClean     = "users.left.clean"
-	UsersLeftKilled    = "users.left.killed"
-	UsersLeftVanished  = "users.left.vanished"
-	UsersLeftRoamed    = "users.left.roamed"
-	UsersReturned      = "users.returned"
-	MQTTGhostReaped    = "mqtt.ghost_reaped"
-	MQTTGhostUnreaped  = "mqtt.ghost_unreaped"
-	MQTTGhostTakenOver = "mqtt.ghost_taken_over"
-	MQTTRoamTakenOver  = "mqtt.roam.taken_over"
-	MQTTRoamClosed     = "mqtt.roam.closed"
-	MQTTRoamSilent     = "mqtt.roam.silent"
+	UsersLeftClean       = "users.left.clean"
+	UsersLeftKilled      = "users.left.killed"
+	UsersLeftVanished    = "users.left.vanished"
+	UsersLeftRoamed      = "users.left.roamed"
+	UsersReturned        = "users.returned"
+	MQTTGhostReaped      = "mqtt.ghost_reaped"
+	MQTTGhostUnreaped    = "mqtt.ghost_unreaped"
+	MQTTGhostTakenOver   = "mqtt.ghost_taken_over"
+	MQTTRoamTakenOver    = "mqtt.roam.taken_over"
+	MQTTRoamDisconnect8E = "mqtt.roam.disconnect_0x8e"
+	MQTTRoamClosed       = "mqtt.roam.closed"
+	MQTTRoamSilent       = "mqtt.roam.silent"
 )
 
 // UsersLeft returns the counter of the users that left the leave mode's
@@ -191,9 +192,10 @@ var (
 		churnMetric(UsersReturned, KindCounter, "users", "churn: users online again after leaving (clean, killed, vanished)"),
 		churnMetric(MQTTGhostReaped, KindLatency, "duration", "churn: a vanished user's socket gone silent -> the broker closed it (1.5 x keep-alive after the last packet it got, on a conforming broker)"),
 		churnMetric(MQTTGhostUnreaped, KindCounter, "sockets", "churn: vanished users' sockets still open 3 x keep-alive after going silent, closed by the simulator (a broker that holds dead phones)"),
-		churnMetric(MQTTGhostTakenOver, KindCounter, "sockets", "churn: vanished users' sockets ended by their own return before the broker reaped them (DISCONNECT 0x8E, session taken over)"),
-		churnMetric(MQTTRoamTakenOver, KindCounter, "sockets", "churn: roams whose old socket got DISCONNECT 0x8E (session taken over) and was closed"),
-		churnMetric(MQTTRoamClosed, KindCounter, "sockets", "churn: roams whose old socket was closed by the broker without DISCONNECT 0x8E"),
+		churnMetric(MQTTGhostTakenOver, KindCounter, "sockets", "churn: vanished users' sockets closed by the broker after their user's new CONNECT, or with DISCONNECT 0x8E: the return took the session over before a reap"),
+		churnMetric(MQTTRoamTakenOver, KindCounter, "sockets", "churn: roams whose old socket the broker closed after the reconnect's CONNECT, or with DISCONNECT 0x8E: the session was taken over"),
+		churnMetric(MQTTRoamDisconnect8E, KindCounter, "sockets", "churn: of mqtt.roam.taken_over, the old sockets that got DISCONNECT 0x8E (session taken over, MQTT 5) before the close"),
+		churnMetric(MQTTRoamClosed, KindCounter, "sockets", "churn: roams whose old socket the broker closed before the reconnect's CONNECT (a keep-alive expiry)"),
 		churnMetric(MQTTRoamSilent, KindCounter, "sockets", "churn: roams whose old socket the broker left open 3 x keep-alive (closed by the simulator)"),
 	}
 )
