@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eixamsim/eixamsim/fleet"
+	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/refbackend"
 	"github.com/eixamsim/eixamsim/scenario"
 )
@@ -183,5 +185,84 @@ fleet:
 	}
 	if t.Failed() {
 		t.Logf("mosquitto's last lines:\n%v", lines[max(0, len(lines)-20):])
+	}
+}
+
+// TestEventRecoveryAgainstMosquitto: an incident takes half of 100 users
+// away (vanished) and brings them back over 2..6 s; its recovery p100 is
+// the last return as mosquitto saw it (its log line of the last CONNECT,
+// stamped as the test read it), within 1 s (the fleet's clock stops at the
+// SUBACK, after the CONNECT).
+func TestEventRecoveryAgainstMosquitto(t *testing.T) {
+	m := startMosquitto(t)
+	defer m.Stop()
+	srv, err := refbackend.Start(context.Background(), refbackend.Config{
+		HTTPAddr: "127.0.0.1:0",
+		Apps:     map[string][]byte{"demo-app": []byte("demo-secret")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sc, err := scenario.Parse("event.yaml", []byte(`
+version: 1
+name: event
+duration: 12s
+identity: { app_id: demo-app, app_secret: demo-secret, user_id: "ev-{{.N}}" }
+fleet: { users: 100, connect_rate: 1000/s, keep_alive: 4s }
+events:
+  - { name: tower-down, at: 3s, leave: 50%, how: vanished, back: 2s..6s }
+`), scenario.Options{Getenv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := fleet.New(fleet.Config{Scenario: sc, HTTPURL: srv.HTTPURL(), MQTTURL: "tcp://" + m.TCPAddr, Metrics: metrics.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stamp each CONNECT mosquitto logs as the test reads it (the log is
+	// flushed per line; read every 10 ms).
+	ctx, cancel := context.WithCancel(t.Context())
+	var connects []time.Time
+	tailed := make(chan struct{})
+	go func() {
+		defer close(tailed)
+		seen := 0
+		for ctx.Err() == nil {
+			lines := m.Log(t)
+			for _, l := range lines[seen:] {
+				if mqConnected.MatchString(l) {
+					connects = append(connects, time.Now())
+				}
+			}
+			seen = len(lines)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	res, err := r.Run(t.Context())
+	cancel()
+	<-tailed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Events) != 1 || res.Events[0].Affected != 50 || res.Events[0].Back != 50 || res.Events[0].Recovery["100"] == nil {
+		t.Fatalf("event %+v", res.Events)
+	}
+	ev := res.Events[0]
+	var last time.Time
+	returns := 0
+	for _, c := range connects {
+		if c.After(ev.At) {
+			last, returns = c, returns+1
+		}
+	}
+	fleetLast := ev.At.Add(time.Duration(*ev.Recovery["100"] * float64(time.Second)))
+	t.Logf("recovery %v; mosquitto logged %d CONNECTs after the event, the last %v after it; the fleet's p100 %v after it",
+		ev.Recovery, returns, last.Sub(ev.At), fleetLast.Sub(ev.At))
+	if returns != ev.Affected {
+		t.Errorf("mosquitto logged %d CONNECTs after the event, %d users came back", returns, ev.Affected)
+	}
+	if d := fleetLast.Sub(last); d < -time.Second || d > time.Second {
+		t.Errorf("recovery p100 is %v off the last return mosquitto logged", d)
 	}
 }
