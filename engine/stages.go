@@ -125,7 +125,7 @@ func eventsSummary(res fleet.Result) []report.Event {
 	for _, e := range res.Events {
 		ev := report.Event{Name: e.Name, At: e.At, Affected: e.Affected, Back: e.Back, NeverBack: e.NeverBack,
 			Recovery: e.Recovery, Window: e.Window, LoginsPerS: e.LoginsPerS, ReconnectsPerS: e.ReconnectsPerS,
-			ErrorsBy: e.ErrorsBy, TelemetryUnsent: e.TelemetryUnsent}
+			ErrorsBy: e.ErrorsBy, TelemetryUnsent: e.TelemetryUnsent, SOSNotRaised: e.SOSNotRaised}
 		if !e.At.IsZero() {
 			at := e.At.Sub(res.Start).Seconds()
 			ev.AtS = &at

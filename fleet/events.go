@@ -43,6 +43,12 @@ type EventResult struct {
 	// while the affected users were away (the run's end closes an absence
 	// still going on).
 	TelemetryUnsent int64 `json:"telemetry_unsent"`
+	// SOSNotRaised is how many of the open-model SOS alerts the affected
+	// users would have raised while away, had they been online: the SOS
+	// rate's arrivals over each absence, divided among the users online at
+	// the event (an expectation; the fleet hands the arrivals themselves
+	// to the users still online).
+	SOSNotRaised float64 `json:"sos_not_raised"`
 }
 
 // RecoveryShares are the keys of EventResult.Recovery, in order.
@@ -54,6 +60,8 @@ type eventRun struct {
 	rng      *rand.Rand // who leaves and when each comes back; used only by fire
 	recovery *metrics.Latency
 	every    []time.Duration // the periods of the per-user telemetry ticks
+	sos      rateCurve       // the SOS arrival rate (nil without)
+	start    time.Time       // the run's start, for sos
 
 	open               atomic.Bool // fired and not everyone back yet
 	logins, reconnects atomic.Int64
@@ -64,6 +72,8 @@ type eventRun struct {
 	lastBack           time.Time
 	errorsBy           map[string]int64
 	unsent             int64
+	online             int     // users connected at the event
+	sosDue             float64 // SOS arrivals due during the absences, all users
 }
 
 // newEvents prepares the scenario's incidents.
@@ -75,7 +85,7 @@ func newEvents(sc *scenario.Scenario, seed uint64, reg *metrics.Registry) []*eve
 	}
 	for i, ev := range sc.Events {
 		out = append(out, &eventRun{ev: ev, rng: newRand(seed, domainEvent, i), recovery: reg.Latency(scenario.EventRecovery(ev.Name)),
-			every: every, errorsBy: map[string]int64{}})
+			every: every, sos: newRateCurve(sc, scenario.BehaviourSOS), errorsBy: map[string]int64{}})
 	}
 	return out
 }
@@ -90,6 +100,7 @@ func (r *runner) scheduleEvents(start time.Time) (stop func()) {
 		timers  []*time.Timer
 	)
 	for _, e := range r.events {
+		e.start = start
 		timers = append(timers, time.AfterFunc(time.Until(start.Add(e.ev.At)), func() {
 			mu.Lock()
 			if stopped {
@@ -124,7 +135,7 @@ func (r *runner) fire(e *eventRun) {
 	e.rng.Shuffle(len(users), func(i, j int) { users[i], users[j] = users[j], users[i] })
 	n := int(math.Round(e.ev.Leave * float64(len(users))))
 	e.mu.Lock()
-	e.at = now
+	e.at, e.online = now, len(users)
 	e.open.Store(true)
 	e.mu.Unlock()
 	affected := 0
@@ -164,6 +175,7 @@ func (e *eventRun) back(_ *user, now time.Time, away time.Duration) {
 	e.backs = append(e.backs, since)
 	e.lastBack = now
 	e.unsent += e.ticksIn(away)
+	e.sosDue += e.sos.expected(now.Add(-away).Sub(e.start), now.Sub(e.start))
 	if len(e.backs) >= e.affected && e.affected > 0 {
 		e.open.Store(false)
 	}
@@ -186,14 +198,20 @@ func (e *eventRun) failed(class string) {
 	e.mu.Unlock()
 }
 
-// countAttempt counts a login or reconnect attempt of life l in every
+// countAttempt counts a login or reconnect attempt of u's life l in every
 // incident still recovering.
-func (r *runner) countAttempt(l *life) {
-	for _, e := range r.events {
+func (u *user) countAttempt(l *life) {
+	if len(u.r.events) == 0 {
+		return
+	}
+	u.mu.Lock()
+	reconnect := l.everOnline
+	u.mu.Unlock()
+	for _, e := range u.r.events {
 		if !e.open.Load() {
 			continue
 		}
-		if l.everOnline {
+		if reconnect {
 			e.reconnects.Add(1)
 		} else {
 			e.logins.Add(1)
@@ -201,7 +219,7 @@ func (r *runner) countAttempt(l *life) {
 	}
 }
 
-// results closes the incidents at the run's end: users still away are
+// eventResults closes the incidents at the run's end: users still away are
 // never back (an error of the recovery metric), and their absence so far
 // counts in the telemetry that fell due.
 func (r *runner) eventResults(end time.Time) []EventResult {
@@ -223,8 +241,13 @@ func (r *runner) eventResults(end time.Time) []EventResult {
 			e.recovery.Error(errclass.NeverBack)
 		}
 		res.TelemetryUnsent = e.unsent
+		sosDue := e.sosDue
 		for _, d := range away[e] {
 			res.TelemetryUnsent += e.ticksIn(d)
+			sosDue += e.sos.expected(end.Add(-d).Sub(e.start), end.Sub(e.start))
+		}
+		if e.online > 0 {
+			res.SOSNotRaised = sosDue / float64(e.online)
 		}
 		backs := slices.Clone(e.backs)
 		slices.Sort(backs)

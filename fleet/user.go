@@ -302,7 +302,7 @@ func (u *user) bringUp(l *life) {
 			return
 		}
 	}
-	u.r.countAttempt(l)
+	u.countAttempt(l)
 	ctx, cancel := context.WithTimeout(context.Background(), u.r.loginTimeout)
 	defer cancel()
 	if !l.loggedIn {

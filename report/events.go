@@ -33,6 +33,9 @@ type Event struct {
 	// TelemetryUnsent counts the per-user telemetry ticks that fell due
 	// while the affected users were away.
 	TelemetryUnsent int64 `json:"telemetry_unsent"`
+	// SOSNotRaised is the open-model SOS alerts the affected users would
+	// have raised while away (an expectation from the SOS rate).
+	SOSNotRaised float64 `json:"sos_not_raised"`
 }
 
 // recoveryShares are the keys of Event.Recovery in order.
@@ -61,7 +64,7 @@ func (e Event) Line() string {
 		}
 		errs = fmt.Sprintf("%d (%s)", n, strings.Join(parts, " "))
 	}
-	return fmt.Sprintf("%s at %s: %d users left, %d back, %d never back; back online: %s; during the %s recovery %.1f logins/s, %.1f reconnect attempts/s, errors %s; telemetry due while away %d",
+	return fmt.Sprintf("%s at %s: %d users left, %d back, %d never back; back online: %s; during the %s recovery %.1f logins/s, %.1f reconnect attempts/s, errors %s; telemetry due while away %d, SOS not raised %.1f",
 		e.Name, fmtSeconds(*e.AtS), e.Affected, e.Back, e.NeverBack, strings.Join(rec, ", "), fmtSeconds(e.Window),
-		e.LoginsPerS, e.ReconnectsPerS, errs, e.TelemetryUnsent)
+		e.LoginsPerS, e.ReconnectsPerS, errs, e.TelemetryUnsent, e.SOSNotRaised)
 }

@@ -404,18 +404,19 @@ func view(c chart, wide bool) (chartView, error) {
 
 // eventRow is one incident in the events table.
 type eventRow struct {
-	Name, At                   string
-	Affected, Back, NeverBack  int
-	Recovery                   []string // 50, 90, 99, 100 %
-	Logins, Reconnects, Errors string
-	Unsent                     int64
+	Name, At                        string
+	Affected, Back, NeverBack       int
+	Recovery                        []string // 50, 90, 99, 100 %
+	Logins, Reconnects, Errors, SOS string
+	Unsent                          int64
 }
 
 func eventRows(s *Summary) []eventRow {
 	var out []eventRow
 	for _, e := range s.Events {
 		r := eventRow{Name: e.Name, At: "did not happen", Affected: e.Affected, Back: e.Back, NeverBack: e.NeverBack,
-			Logins: fmt.Sprintf("%.1f", e.LoginsPerS), Reconnects: fmt.Sprintf("%.1f", e.ReconnectsPerS), Errors: "0", Unsent: e.TelemetryUnsent}
+			Logins: fmt.Sprintf("%.1f", e.LoginsPerS), Reconnects: fmt.Sprintf("%.1f", e.ReconnectsPerS), Errors: "0", Unsent: e.TelemetryUnsent,
+			SOS: fmt.Sprintf("%.1f", e.SOSNotRaised)}
 		if e.AtS != nil {
 			r.At = fmtSeconds(*e.AtS)
 		}
