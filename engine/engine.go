@@ -262,7 +262,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	sum.Meta.ScenarioHash = hash
 	sh.meta(sum.Meta)
 	sum.UsersOnline = tk.online.summary()
-	if opts.Steps == nil { // a capacity search's steps are not its stages
+	// A capacity search's steps are not its stages; with churn, users
+	// leave during the ramp, so users.online times no connect rate.
+	if opts.Steps == nil && sc.Fleet.Churn == nil {
 		sum.Connect = report.ConnectOf(sum.Stages, sum.Series, sc.Fleet.ConnectRate.PerSecond)
 	}
 	wholeRun(tk.mon, sum)
@@ -369,6 +371,7 @@ func buildSummary(sc *scenario.Scenario, tgt report.Target, res fleet.Result, re
 		Series:    report.SeriesFrom(c.Series()),
 	}
 	s.Stages = stagesSummary(res.Stages, c)
+	s.Events = eventsSummary(res)
 	for _, m := range reg.Summaries() {
 		s.Metrics[m.Name] = report.MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}

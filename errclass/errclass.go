@@ -28,6 +28,7 @@ const (
 	GetFailed         Class = "get_failed"         // a device SOS's closing GET /v1/sdk/sos failed
 	NotCreated        Class = "not_created"        // Protection Mode's create attempts all failed within the hold
 	InvalidResponse   Class = "invalid_response"   // a 2xx answer the SDK could not read
+	NeverBack         Class = "never_back"         // a user an incident took away was still away at the end of the run
 )
 
 // StillIn is the class of an SOS left in a state it should have left.
@@ -54,5 +55,5 @@ var Fixed = []Class{
 	Backpressure, AuthRefused, ConnectionLost, Timeout, Cancelled,
 	ConnectionRefused, ConnectionReset, NoLocalPort, TLSVerify, Network,
 	Unfinished, NoEvent, NotVisible, Internal, AlreadyActive, GetFailed,
-	NotCreated, InvalidResponse,
+	NotCreated, InvalidResponse, NeverBack,
 }

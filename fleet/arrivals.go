@@ -64,6 +64,22 @@ func newRateCurve(sc *scenario.Scenario, behaviour string) rateCurve {
 	return curve
 }
 
+// expected returns the number of arrivals due between a and b (offsets
+// from the run's start) by the curve.
+func (c rateCurve) expected(a, b time.Duration) float64 {
+	n := 0.0
+	for _, seg := range c {
+		lo, hi := max(a, seg.start), min(b, seg.end)
+		if hi <= lo || seg.end <= seg.start {
+			continue
+		}
+		d := (seg.end - seg.start).Seconds()
+		at := func(t time.Duration) float64 { return seg.from + (seg.to-seg.from)*(t-seg.start).Seconds()/d }
+		n += (at(lo) + at(hi)) / 2 * (hi - lo).Seconds()
+	}
+	return n
+}
+
 // offset returns the offset in the segment at which its expected number of
 // arrivals reaches s, for s in [0, area).
 func (seg segment) offset(s float64) time.Duration {

@@ -126,3 +126,28 @@ func absDur(d time.Duration) time.Duration {
 
 // seeded returns the schedule source of table row 0 for a run seed.
 func seeded(seed uint64) *rand.Rand { return newRand(seed, domainSchedule, 0) }
+
+// TestRateCurveExpected: the arrivals due between two offsets are the
+// curve's integral there, across a step and a linear ramp.
+func TestRateCurveExpected(t *testing.T) {
+	c := newRateCurve(stages(
+		scenario.Stage{Users: 1, For: 10 * time.Second, Rates: map[string]scenario.Rate{"sos": {PerSecond: 2}}},
+		scenario.Stage{Users: 1, For: 10 * time.Second, Rates: map[string]scenario.Rate{"sos": {PerSecond: 4}}, Ramp: scenario.RampLinear},
+	), scenario.BehaviourSOS)
+	for _, tt := range []struct {
+		a, b time.Duration
+		want float64
+	}{
+		{0, 10 * time.Second, 20},
+		{5 * time.Second, 15 * time.Second, 10 + 12.5}, // 5 s at 2/s, then 2 → 3/s over 5 s
+		{15 * time.Second, time.Minute, 17.5},          // 3 → 4/s over 5 s; nothing past the end
+		{3 * time.Second, 3 * time.Second, 0},
+	} {
+		if got := c.expected(tt.a, tt.b); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("expected(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+	if n := rateCurve(nil).expected(0, time.Hour); n != 0 {
+		t.Errorf("no curve: %v", n)
+	}
+}

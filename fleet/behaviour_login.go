@@ -38,19 +38,25 @@ func newLogin(e env) behaviour {
 
 func (b *login) when() trigger { return trigger{kind: atLogin} }
 
-func (b *login) claim(_ *occurrence, u *user, _ *life) work {
-	return func(ctx context.Context) error { return b.run(ctx, u) }
+func (b *login) claim(_ *occurrence, u *user, l *life) work {
+	coldStart := l.coldStart // set before the life starts, never changed
+	return func(ctx context.Context) error { return b.run(ctx, u, coldStart) }
 }
 
 // missed does nothing: login steps are not arrivals.
 func (b *login) missed(*occurrence, string) {}
 
 // run makes the login calls of user u; the first failure ends it, with
-// the step's error class.
-func (b *login) run(ctx context.Context, u *user) error {
+// the step's error class. A cold start (the SDK's start with a stored
+// session, contract §6.1) leaves out GET /v1/sdk/me: the canonical id is
+// the one the first login got.
+func (b *login) run(ctx context.Context, u *user, coldStart bool) error {
 	for _, step := range b.steps {
 		switch step {
 		case scenario.LoginMe:
+			if coldStart {
+				continue
+			}
 			var me contract.Me
 			t0 := time.Now()
 			class, err := b.http.call(ctx, u.sess, "GET", contract.PathMe, nil, is2xx, &me)

@@ -102,14 +102,16 @@ func (c connectMetrics) Fail(class string, err error) {
 	}
 }
 
-// netDialer dials user n's broker connection. It turns TCP keep-alive
-// off (net.Dialer's default sends a probe after 15 s idle, and costs four
-// setsockopt calls a connection): a phone's MQTT socket has none, and
-// MQTT's own keep-alive (pinger) is what finds a dead connection.
-func (d *dialer) netDialer(n int) *net.Dialer {
+// netDialer dials user n's broker connection from its source address,
+// shift addresses further on (a roamed phone reconnects from another
+// one). It turns TCP keep-alive off (net.Dialer's default sends a probe
+// after 15 s idle, and costs four setsockopt calls a connection): a
+// phone's MQTT socket has none, and MQTT's own keep-alive (pinger) is what
+// finds a dead connection.
+func (d *dialer) netDialer(n, shift int) *net.Dialer {
 	nd := &net.Dialer{KeepAlive: -1}
 	if len(d.sources) > 0 {
-		nd.LocalAddr = &net.TCPAddr{IP: d.sources[n%len(d.sources)]}
+		nd.LocalAddr = &net.TCPAddr{IP: d.sources[(n+shift)%len(d.sources)]}
 	}
 	return nd
 }
@@ -132,9 +134,25 @@ func (d *dialer) tlsFor(hostport string) *tls.Config {
 // dial connects user n (its index in the whole run) to its broker and
 // returns a connection paho can use from several goroutines. With the
 // network on, the TCP connection is on the user's link (a *netem.Conn,
-// a sync.Locker as paho needs), under TLS or WebSocket alike.
-func (d *dialer) dial(ctx context.Context, n int) (net.Conn, error) {
-	tcp := d.netDialer(n).DialContext
+// a sync.Locker as paho needs), under TLS or WebSocket alike. shift moves
+// the source address (netDialer). With phone set (churn), the connection
+// is a *phoneConn that knows its TCP socket.
+func (d *dialer) dial(ctx context.Context, n, shift int, phone bool) (net.Conn, error) {
+	var raw net.Conn
+	tcp := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.netDialer(n, shift).DialContext(ctx, network, addr)
+		raw = c
+		return c, err
+	}
+	conn, err := d.dialOn(ctx, n, tcp)
+	if err != nil || !phone {
+		return conn, err
+	}
+	return &phoneConn{Conn: conn, raw: raw}, nil
+}
+
+// dialOn connects user n to its broker over the TCP dial function tcp.
+func (d *dialer) dialOn(ctx context.Context, n int, tcp func(context.Context, string, string) (net.Conn, error)) (net.Conn, error) {
 	if link := d.net.link(n); link != nil {
 		tcp = link.Dial(tcp)
 	}

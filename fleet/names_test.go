@@ -20,7 +20,7 @@ version: 1
 name: all
 duration: 1s
 identity: { app_id: a, app_secret: s }
-fleet: { users: 1 }
+fleet: { users: 1, churn: { online: 1m, offline: 1m } }
 behaviours:
   telemetry: { every: 1s, relay: { peers: 1 } }
   sos: { rate: 1/s, origin: device }

@@ -83,6 +83,8 @@ type Result struct {
 	// scenario's, or one picked from the clock when it gives none (see
 	// Runner.Seed). Never 0.
 	Seed uint64 `json:"seed"`
+	// Events is how each of the scenario's incidents went, in its order.
+	Events []EventResult `json:"events,omitempty"`
 }
 
 // Status is a live view of a running fleet, for progress displays.
@@ -124,6 +126,8 @@ type runner struct {
 	// users.
 	pacers sync.WaitGroup
 	status atomic.Pointer[Status]
+	churn  *churn      // fleet.churn or events; nil with neither
+	events []*eventRun // the scenario's incidents
 	steps  StageSource // nil: the scenario's stages
 	board  *stepBoard  // with steps: the step in progress, for the streams
 }
@@ -189,6 +193,8 @@ func New(cfg Config) (*Runner, error) {
 		backoff:      newBackoff(sc.Fleet.Reconnect),
 		loginTimeout: sc.Fleet.HTTPTimeout + sc.Fleet.ConnectTimeout*2,
 		m:            newRunMetrics(cfg.Metrics),
+		churn:        newChurn(sc, cfg.Metrics),
+		events:       newEvents(sc, seed, cfg.Metrics),
 		steps:        cfg.Steps,
 		logins:       make(chan struct{}, maxLogins(cfg.MaxLoginsInFlight)),
 	}
@@ -263,10 +269,13 @@ func (rn *Runner) Run(ctx context.Context) (Result, error) {
 
 	streamsCtx, stopStreams := context.WithCancel(ctx)
 	r.startStreams(streamsCtx, res.Start)
+	stopEvents := r.scheduleEvents(res.Start)
 	res.Stages, res.Completed = r.control(ctx, res.Start)
+	stopEvents()
 	stopStreams()
 	r.pacers.Wait()
 
+	eventsEnd := time.Now()
 	r.stopAll()
 	done := make(chan struct{})
 	go func() { r.work.Wait(); close(done) }()
@@ -277,12 +286,18 @@ func (rn *Runner) Run(ctx context.Context) (Result, error) {
 	case <-grace.C:
 		r.log.Warn("some users did not stop in time", "grace", stopGrace)
 	}
+	if r.churn != nil {
+		r.churn.reaper.close()
+	}
 	for _, u := range r.users {
 		u.mu.Lock()
 		if u.started && !u.everOnline {
 			r.m.neverOnline.Inc()
 		}
 		u.mu.Unlock()
+	}
+	if len(r.events) > 0 {
+		res.Events = r.eventResults(eventsEnd)
 	}
 	res.End = time.Now()
 	return res, nil

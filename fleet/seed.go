@@ -23,6 +23,7 @@ const (
 	domainSchedule randDomain = iota + 1 // an arrival schedule (Poisson gaps), by table row
 	domainStream                         // an arrival stream's choices (user picks, claims), by table row
 	domainUser                           // a user (position, jitter, backoff, per-user ticks), by index
+	domainEvent                          // an incident (who leaves, when each comes back), by its index in events
 )
 
 // newRand returns the random source of owner index in domain d for the

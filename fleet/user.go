@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,9 +50,26 @@ type user struct {
 	// is counted in users.never_online at the end of the run.
 	started, everOnline bool
 	onlinePos           int // index in runner.online.users, -1 if absent
-	canonical           string
-	evTopic             string
-	dev                 device
+	// staged is set while the stages keep the user in the fleet (from
+	// start to stop); away is the churn timer of its return while it is
+	// away (nil otherwise), roams how many times it roamed (each roam
+	// moves its source address one on). lastEnd is closed when its last
+	// life has ended (its connection closed, or left silent): a new life
+	// waits for it, so that its CONNECT never meets the old session.
+	staged  bool
+	away    *time.Timer
+	roams   int
+	lastEnd chan struct{}
+	// awayEvent is the incident the user left in (nil: churn, or not
+	// away), awaySince when it left.
+	awayEvent *eventRun
+	awaySince time.Time
+	// connects counts the CONNECTs the user has sent (the reaper tells a
+	// takeover of its ghost by it from a keep-alive expiry).
+	connects  atomic.Uint64
+	canonical string
+	evTopic   string
+	dev       device
 }
 
 type lifeState int
@@ -71,6 +89,9 @@ type life struct {
 	// SOS holding its incident) ends early.
 	done   chan struct{}
 	client *paho.Client
+	// phone is client's connection when churn is on (nil otherwise): how a
+	// churned user ends it.
+	phone *phoneConn
 	// clientCtx ends when client's connection is lost, failing the
 	// publishes still waiting for a PUBACK on it: paho keeps QoS 1
 	// messages in its session past the connection, and this client will
@@ -103,6 +124,21 @@ type life struct {
 	// behaviour listens (an SOS in progress); nil otherwise. Setting it is
 	// how that behaviour reserves the user: a second one finds it taken.
 	events func(now time.Time, p *paho.Publish)
+
+	// Churn (fleet.churn): leave is the timer of the user's leaving,
+	// armed when the life comes online; returning is set for a life that
+	// is a return after leaving, coldStart when it returns as the SDK's
+	// cold start (no GET /v1/sdk/me); gaugeOff once users.online no
+	// longer counts it (a leaving user is gone at once).
+	leave                          *time.Timer
+	returning, coldStart, gaugeOff bool
+	// after is the previous life's end (user.lastEnd), which bringUp
+	// waits for; ended is this life's, closed by finish.
+	after, ended chan struct{}
+	// event is the incident this life returns from (nil otherwise), and
+	// awaySince when the user left in it.
+	event     *eventRun
+	awaySince time.Time
 }
 
 // ticker is the timer of one perUser behaviour in one life.
@@ -113,57 +149,93 @@ type ticker struct {
 	occ   occurrence // the tick being claimed, reused (guarded by user.mu)
 }
 
-// start gives the user a new life and begins logging in.
+// start puts the user in the fleet: it gets a new life and begins
+// logging in (unless it is away: churn brings it back).
 func (u *user) start() {
 	u.mu.Lock()
-	if u.life != nil {
-		u.mu.Unlock()
+	defer u.mu.Unlock()
+	u.staged = true
+	if u.life != nil || u.away != nil {
 		return
 	}
-	l := &life{state: starting, started: time.Now(), done: make(chan struct{}), net: u.r.net, index: u.sess.Index}
+	u.beginLocked(false)
+}
+
+// beginLocked gives the user a new life, a return after leaving when
+// returning is set. Call with u.mu held.
+func (u *user) beginLocked(returning bool) {
+	l := &life{state: starting, started: time.Now(), done: make(chan struct{}), net: u.r.net, index: u.sess.Index,
+		returning: returning, after: u.lastEnd}
+	l.coldStart = returning && u.r.churn != nil && (u.r.churn.sc == nil || u.r.churn.sc.Back == scenario.BackColdStart)
+	if returning {
+		l.event, l.awaySince = u.awayEvent, u.awaySince
+	}
+	u.awayEvent = nil
 	u.life = l
 	u.started = true
 	l.work.Add(1)
-	u.mu.Unlock()
 	u.r.goWork(func() {
 		defer l.work.Done()
 		u.bringUp(l)
 	})
 }
 
-// stop ends the user's life: no new work starts, work in progress is told
-// to end early (l.done) and drained, then the MQTT client disconnects
-// cleanly. It blocks until done and is safe to call when offline.
+// stop takes the user out of the fleet: a pending return is cancelled, and
+// its life ends: no new work starts, work in progress is told to end early
+// (l.done) and drained, then the MQTT client disconnects cleanly. It
+// blocks until done and is safe to call when offline.
 func (u *user) stop() {
 	u.mu.Lock()
+	u.staged = false
+	stopTimer(u.away)
+	u.away = nil
 	l := u.life
 	if l == nil {
 		u.mu.Unlock()
 		return
 	}
+	u.detachLocked(l)
+	u.mu.Unlock()
+	u.finish(l, scenario.LeaveClean)
+}
+
+// detachLocked ends life l as the user's: nothing new starts in it, work
+// in progress is told to end (l.done), and it is no longer online. Call
+// with u.mu held; finish then ends its connection.
+func (u *user) detachLocked(l *life) {
 	u.life = nil
 	l.stopped = true
 	close(l.done)
 	u.countUnfinished(l)
 	u.r.online.remove(u)
 	stopTimer(l.retryTimer)
+	stopTimer(l.leave)
 	for _, t := range l.ticks {
 		t.timer.Stop()
 	}
-	u.mu.Unlock()
+	l.ended = make(chan struct{})
+	u.lastEnd = l.ended
+}
 
+// finish ends a detached life: it waits for the work in progress, then
+// ends the connection the leave mode's way (scenario.LeaveClean: a
+// DISCONNECT, as at a ramp-down).
+func (u *user) finish(l *life, mode string) {
+	defer close(l.ended)
 	l.work.Wait()
 
 	u.mu.Lock()
-	client := l.client
-	l.client = nil
+	client, phone, counted := l.client, l.phone, !l.gaugeOff
+	l.client, l.phone = nil, nil
 	if l.cancelClient != nil {
 		l.cancelClient()
 	}
 	u.mu.Unlock()
 	if client != nil {
-		u.r.m.online.Add(-1)
-		_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0})
+		if counted {
+			u.r.m.online.Add(-1)
+		}
+		u.hangUp(client, phone, mode)
 	}
 	u.r.http.release(u.sess.Index) // the life's HTTP connections end with it (network on)
 }
@@ -206,6 +278,13 @@ func (u *user) connected(l *life) bool {
 // failure it schedules a retry per the reconnect policy.
 func (u *user) bringUp(l *life) {
 	defer func() { u.r.gate.open(time.Now()) }() // the first attempt's end opens the arrival streams
+	if l.after != nil {
+		select {
+		case <-l.after: // the previous life's connection has ended
+		case <-l.done:
+			return
+		}
+	}
 	if !l.loggedIn && len(u.r.loginSteps) > 0 {
 		// Wait for a login slot before the attempt's timeout starts: the
 		// cap queues logins here rather than at the backend, and the wait
@@ -223,6 +302,7 @@ func (u *user) bringUp(l *life) {
 			return
 		}
 	}
+	u.countAttempt(l)
 	ctx, cancel := context.WithTimeout(context.Background(), u.r.loginTimeout)
 	defer cancel()
 	if !l.loggedIn {
@@ -241,7 +321,7 @@ func (u *user) bringUp(l *life) {
 	if !ok {
 		return
 	}
-	client, err := u.connect(ctx, l)
+	client, conn, err := u.connect(ctx, l)
 	if err != nil {
 		u.attemptFailed(l, err)
 		return
@@ -255,6 +335,7 @@ func (u *user) bringUp(l *life) {
 		return
 	}
 	l.client = client
+	l.phone, _ = conn.(*phoneConn)
 	l.clientCtx, l.cancelClient = context.WithCancel(context.Background())
 	wasDown, reconnected := l.downSince, l.everOnline
 	l.state, l.attempts, l.downSince, l.everOnline = online, 0, time.Time{}, true
@@ -264,8 +345,18 @@ func (u *user) bringUp(l *life) {
 	if l.ticks == nil {
 		u.armTicks(l, now)
 	}
+	returned := l.returning && !reconnected
+	if u.r.churn != nil && l.leave == nil {
+		u.armLeave(l)
+	}
 	u.mu.Unlock()
 
+	if returned {
+		u.r.churn.returned.Inc()
+		if l.event != nil {
+			l.event.back(u, now, now.Sub(l.awaySince))
+		}
+	}
 	if reconnected {
 		u.r.net.record(u.sess.Index, u.r.m.reconnect, now.Sub(wasDown))
 	} else {
@@ -290,6 +381,9 @@ func (u *user) attemptFailed(l *life, err error) {
 		m = u.r.m.reconnect
 	}
 	u.r.net.fail(u.sess.Index, m, classOf(err), err)
+	if l.event != nil && !reconnecting {
+		l.event.failed(classOf(err))
+	}
 	u.retryLater(l, err)
 }
 
@@ -411,15 +505,18 @@ func (u *user) setCanonicalLocked(id string) {
 // connect opens a fresh MQTT 5 connection with clean start and subscribes
 // to the user's event topic, measuring both (contract §3.1). Its error
 // carries the failing step's class (see classOf).
-func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
+func (u *user) connect(ctx context.Context, l *life) (*paho.Client, net.Conn, error) {
 	r := u.r
 	t0 := time.Now()
 	connect := r.dial.metrics(u.sess.Index)
-	conn, err := r.dial.dial(ctx, u.sess.Index)
+	u.mu.Lock()
+	shift := u.roams
+	u.mu.Unlock()
+	conn, err := r.dial.dial(ctx, u.sess.Index, shift, r.churn != nil)
 	if err != nil {
 		err = fmt.Errorf("connect: %w", err)
 		connect.Fail(classifyNetError(err), err)
-		return nil, classed(classifyNetError(err), err)
+		return nil, nil, classed(classifyNetError(err), err)
 	}
 	// hungUp ends when the connection fails before the user is online
 	// (from then on lost handles it), so that a broker hanging up during
@@ -463,6 +560,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		PingHandler:   ping, // keep-alive on a runtime timer, not a goroutine per connection
 	})
 	receiveMax := uint16(r.sc.Fleet.ReceiveMaximum)
+	u.connects.Add(1)
 	ack, err := client.Connect(ctx, &paho.Connect{
 		ClientID:     contract.ClientID(u.sess.AppID, u.sess.ExternalUserID),
 		KeepAlive:    uint16(r.sc.Fleet.KeepAlive / time.Second),
@@ -481,7 +579,7 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 		}
 		err = fmt.Errorf("connect: %w", err)
 		connect.Fail(class, err)
-		return nil, classed(class, err)
+		return nil, nil, classed(class, err)
 	}
 	connect.Record(time.Since(t0))
 
@@ -507,10 +605,10 @@ func (u *user) connect(ctx context.Context, l *life) (*paho.Client, error) {
 	if err != nil {
 		r.net.fail(u.sess.Index, r.m.subscribe, class, err)
 		_ = client.Disconnect(&paho.Disconnect{ReasonCode: 0})
-		return nil, classed(class, err)
+		return nil, nil, classed(class, err)
 	}
 	r.net.record(u.sess.Index, r.m.subscribe, time.Since(t1))
-	return client, nil
+	return client, conn, nil
 }
 
 // classConnectionLost is the error class of an operation whose connection

@@ -56,6 +56,7 @@ type chart struct {
 	Stacked bool
 	Lines   []chartLine
 	Stages  []float64 // stage boundaries in seconds, drawn as vertical lines
+	Events  []float64 // incidents (summary events) in seconds, drawn as red vertical lines
 	XMax    float64   // end of the time axis in seconds (overTime)
 }
 

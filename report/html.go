@@ -81,6 +81,7 @@ type page struct {
 	GenVerdict  string
 	Stages      []stageRow
 	PerStage    []stageMetricRow // key metrics per stage (StageMetrics)
+	Events      []eventRow
 	Counters    []param
 	Params      []param
 	Notes       []string
@@ -235,15 +236,20 @@ func buildPage(s *Summary, hs intervalSource) (*page, error) {
 	}
 	pg.Stages = stageRows(s)
 	pg.PerStage = stageMetricRows(s)
+	pg.Events = eventRows(s)
 	pg.GenVerdict, pg.GenPanel = generatorPanel(s)
 	for _, name := range sortedKeys(s.Counters) {
 		pg.Counters = append(pg.Counters, param{name, fmt.Sprint(s.Counters[name])})
 	}
 
 	stages := stageBoundaries(s)
+	events, eventNote := eventMarks(s)
 	groups := groupSeries(s.Series)
-	for _, c := range []chart{usersChart(groups, s), throughputChart(groups), errorsChart(groups, s)} {
+	for i, c := range []chart{usersChart(groups, s), throughputChart(groups), errorsChart(groups, s)} {
 		c.Stages, c.XMax = stages, s.Seconds
+		if i == 0 {
+			c.Events, c.Caption = events, c.Caption+eventNote
+		}
 		v, err := view(c, true)
 		if err != nil {
 			return nil, err
@@ -259,6 +265,7 @@ func buildPage(s *Summary, hs intervalSource) (*page, error) {
 		logs[name] = ll
 		c := latencyChart(name, ll, s.Seconds)
 		c.Stages, c.XMax = stages, s.Seconds
+		c.Events, c.Caption = events, c.Caption+eventNote
 		v, err := view(c, false)
 		if err != nil {
 			return nil, err
@@ -393,6 +400,60 @@ func view(c chart, wide bool) (chartView, error) {
 	}
 	v.SVG = svg
 	return v, nil
+}
+
+// eventRow is one incident in the events table.
+type eventRow struct {
+	Name, At                        string
+	Affected, Back, NeverBack       int
+	Recovery                        []string // 50, 90, 99, 100 %
+	Logins, Reconnects, Errors, SOS string
+	Unsent                          int64
+}
+
+func eventRows(s *Summary) []eventRow {
+	var out []eventRow
+	for _, e := range s.Events {
+		r := eventRow{Name: e.Name, At: "did not happen", Affected: e.Affected, Back: e.Back, NeverBack: e.NeverBack,
+			Logins: fmt.Sprintf("%.1f", e.LoginsPerS), Reconnects: fmt.Sprintf("%.1f", e.ReconnectsPerS), Errors: "0", Unsent: e.TelemetryUnsent,
+			SOS: fmt.Sprintf("%.1f", e.SOSNotRaised)}
+		if e.AtS != nil {
+			r.At = fmtSeconds(*e.AtS)
+		}
+		for _, share := range recoveryShares {
+			v := "never"
+			if p := e.Recovery[share]; p != nil {
+				v = fmtSeconds(*p)
+			}
+			r.Recovery = append(r.Recovery, v)
+		}
+		if len(e.ErrorsBy) > 0 {
+			var parts []string
+			for _, c := range sortedKeys(e.ErrorsBy) {
+				parts = append(parts, fmt.Sprintf("%s=%d", c, e.ErrorsBy[c]))
+			}
+			r.Errors = strings.Join(parts, " ")
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// eventMarks are the times of the incidents that happened, in seconds
+// since the run started, and the caption sentence that names them.
+func eventMarks(s *Summary) ([]float64, string) {
+	var xs []float64
+	var names []string
+	for _, e := range s.Events {
+		if e.AtS != nil {
+			xs = append(xs, *e.AtS)
+			names = append(names, fmt.Sprintf("%s at %s", e.Name, fmtSeconds(*e.AtS)))
+		}
+	}
+	if len(xs) == 0 {
+		return nil, ""
+	}
+	return xs, " Red lines: events " + strings.Join(names, ", ") + "."
 }
 
 // stageBoundaries are the starts of every stage but the first, in seconds

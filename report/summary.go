@@ -51,17 +51,19 @@ const (
 // docs/results.md: durations in milliseconds (_ms), run times in seconds
 // (_s), rates per second (_per_s), instants in RFC 3339.
 type Summary struct {
-	Schema     string            `json:"schema"`
-	Version    int               `json:"schema_version"`
-	Name       string            `json:"name"`
-	Scenario   any               `json:"scenario"` // the resolved scenario, secrets redacted
-	Meta       *Meta             `json:"meta,omitempty"`
-	Target     Target            `json:"target"`
-	Start      time.Time         `json:"start"`
-	End        time.Time         `json:"end"`
-	Seconds    float64           `json:"duration_s"`
-	EndReason  EndReason         `json:"end_reason"`
-	Stages     []Stage           `json:"stages"`
+	Schema    string    `json:"schema"`
+	Version   int       `json:"schema_version"`
+	Name      string    `json:"name"`
+	Scenario  any       `json:"scenario"` // the resolved scenario, secrets redacted
+	Meta      *Meta     `json:"meta,omitempty"`
+	Target    Target    `json:"target"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Seconds   float64   `json:"duration_s"`
+	EndReason EndReason `json:"end_reason"`
+	Stages    []Stage   `json:"stages"`
+	// Events is how each incident of the scenario went; absent without.
+	Events     []Event           `json:"events,omitempty"`
 	Metrics    map[string]Metric `json:"metrics"`
 	Counters   map[string]int64  `json:"counters"`
 	Thresholds []Verdict         `json:"thresholds"`

@@ -169,6 +169,9 @@ func addLines(p *plot.Plot, c chart, hovers *[]hoverPoint) (xmax float64, err er
 	if c.Kind == overTime && len(c.Stages) > 0 {
 		p.Add(vlines{xs: c.Stages, div: xdiv, style: draw.LineStyle{Color: color.Gray{Y: 0xaa}, Width: vg.Points(0.75), Dashes: []vg.Length{vg.Points(2), vg.Points(2)}}})
 	}
+	if c.Kind == overTime && len(c.Events) > 0 {
+		p.Add(vlines{xs: c.Events, div: xdiv, style: draw.LineStyle{Color: eventColor, Width: vg.Points(1.25)}})
+	}
 	if c.Latency {
 		ydiv, _ = latencyUnit(c)
 	}
@@ -401,6 +404,9 @@ func parseHex(s string) color.Color {
 	}
 	return color.RGBA{R: r, G: g, B: b, A: 0xff}
 }
+
+// eventColor marks incidents on the time charts.
+var eventColor = color.RGBA{R: 0xc0, G: 0x39, B: 0x2b, A: 0xff}
 
 // vlines draws vertical lines across the whole plot area at data x values
 // (stage boundaries). It has no data range, so it never stretches an axis.

@@ -34,6 +34,13 @@ func WriteText(w io.Writer, s *Summary) error {
 	tw.Flush()
 	writeProfileTable(&b, s)
 	writeStageTable(&b, s)
+	if len(s.Events) > 0 {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, "events:")
+		for _, e := range s.Events {
+			fmt.Fprintf(&b, "  %s\n", e.Line())
+		}
+	}
 	if len(s.Counters) > 0 {
 		fmt.Fprintln(&b)
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)

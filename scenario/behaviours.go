@@ -26,6 +26,10 @@ import (
 // (every) behaviour a users search offers its throughput on.
 const BehaviourTelemetry = "telemetry"
 
+// BehaviourSOS is the SOS behaviour's name: the open-model alerts an
+// incident's users do not raise while away (fleet events).
+const BehaviourSOS = "sos"
+
 // Behaviours is what online users do. A nil block is off.
 type Behaviours struct {
 	// Login is the HTTP sequence each user runs before MQTT CONNECT, in

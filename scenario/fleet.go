@@ -37,6 +37,7 @@ type Fleet struct {
 	HTTPTimeout    time.Duration // bound on one HTTP request, > 0 (the SDK has none); default DefaultHTTPTimeout
 	SourceIPs      []netip.Addr  // local addresses to bind, used round-robin; nil = the system's choice
 	Network        Network       // the users' mobile links; the zero value (block not written) is off
+	Churn          *Churn        // users leaving and coming back within their stage; nil (not written) is off
 }
 
 // Reconnect policies.
@@ -179,6 +180,18 @@ var fleetKeys = keys[Fleet]{
 			}
 		},
 		echo: func(f *Fleet) (any, bool) { return f.Network, f.Network.On() }},
+	{name: "churn", shape: shapeMapping, block: churnKeys, doc: "users leave (clean, killed, vanished, roam) and come back while their stage keeps them in the fleet (default off)",
+		decode: func(d *decoder, n *yaml.Node, p string, f *Fleet) bool {
+			f.Churn = &Churn{}
+			churnKeys.read(d, n, p, f.Churn)
+			return true
+		},
+		check: func(v *validator, p string, f *Fleet) {
+			if f.Churn != nil {
+				churnKeys.check(v, p, f.Churn)
+			}
+		},
+		echo: func(f *Fleet) (any, bool) { return f.Churn, f.Churn != nil }},
 }
 
 // positiveDuration is a check that a duration is > 0.

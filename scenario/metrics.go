@@ -53,7 +53,35 @@ const (
 	ArrivalsScheduled = "arrivals.scheduled"
 	ArrivalsStarted   = "arrivals.started"
 	UsersNeverOnline  = "users.never_online"
+
+	// fleet.churn's metrics (recorded only with it on).
+	UsersLeftClean       = "users.left.clean"
+	UsersLeftKilled      = "users.left.killed"
+	UsersLeftVanished    = "users.left.vanished"
+	UsersLeftRoamed      = "users.left.roamed"
+	UsersReturned        = "users.returned"
+	MQTTGhostReaped      = "mqtt.ghost_reaped"
+	MQTTGhostUnreaped    = "mqtt.ghost_unreaped"
+	MQTTGhostTakenOver   = "mqtt.ghost_taken_over"
+	MQTTRoamTakenOver    = "mqtt.roam.taken_over"
+	MQTTRoamDisconnect8E = "mqtt.roam.disconnect_0x8e"
+	MQTTRoamClosed       = "mqtt.roam.closed"
+	MQTTRoamSilent       = "mqtt.roam.silent"
 )
+
+// UsersLeft returns the counter of the users that left the leave mode's
+// way (LeaveModes).
+func UsersLeft(mode string) string {
+	switch mode {
+	case LeaveClean:
+		return UsersLeftClean
+	case LeaveKilled:
+		return UsersLeftKilled
+	case LeaveVanished:
+		return UsersLeftVanished
+	}
+	return UsersLeftRoamed
+}
 
 // Why an open-model arrival was dropped: the error class on the metric of
 // the behaviour whose arrival it was, and, under ArrivalsDropped + "." +
@@ -82,8 +110,12 @@ type Metric struct {
 	Unit        string     `json:"unit"` // "duration" for latencies, else what is counted
 	Description string     `json:"description"`
 
-	needs  []need // conditions of which at least one must hold for samples to exist; nil = always
-	family string // the throughput family its successes count in (ThroughputFamilies), or ""
+	needs []need // conditions of which at least one must hold for samples to exist; nil = always
+	// needsFleet, when set, must hold too: a condition on the fleet block
+	// (needsFleetKey, what to write), as fleet.churn's metrics have.
+	needsFleet    func(*Scenario) bool
+	needsFleetKey string
+	family        string // the throughput family its successes count in (ThroughputFamilies), or ""
 }
 
 // Throughput families: the kinds of operation whose successes per second
@@ -109,6 +141,11 @@ func ThroughputFamily(name string) string {
 		}
 	}
 	return ""
+}
+
+// churnMetric is a catalogue entry of fleet.churn's.
+func churnMetric(name string, kind MetricKind, unit, desc string) Metric {
+	return Metric{Name: name, Kind: kind, Unit: unit, Description: desc, needsFleet: churnOn, needsFleetKey: "fleet.churn or events"}
 }
 
 // need is a condition for a metric to get samples: a behaviour (or login
@@ -148,6 +185,18 @@ var (
 			Description: "open-model arrivals handed to an online user"},
 		{Name: UsersNeverOnline, Kind: KindCounter, Unit: "users",
 			Description: "users started during the run that never came online (every login attempt failed or was unfinished)"},
+		churnMetric(UsersLeftClean, KindCounter, "users", "churn: users that logged out (MQTT DISCONNECT, then close)"),
+		churnMetric(UsersLeftKilled, KindCounter, "users", "churn: users whose app was killed (connection closed without DISCONNECT)"),
+		churnMetric(UsersLeftVanished, KindCounter, "users", "churn: users that lost coverage (socket left open and silent, no FIN)"),
+		churnMetric(UsersLeftRoamed, KindCounter, "users", "churn: Wi-Fi/4G handovers (old socket left silent, reconnect with the same client id at once)"),
+		churnMetric(UsersReturned, KindCounter, "users", "churn: users online again after leaving (clean, killed, vanished)"),
+		churnMetric(MQTTGhostReaped, KindLatency, "duration", "churn: a vanished user's socket gone silent -> the broker closed it (1.5 x keep-alive after the last packet it got, on a conforming broker)"),
+		churnMetric(MQTTGhostUnreaped, KindCounter, "sockets", "churn: vanished users' sockets still open 3 x keep-alive after going silent, closed by the simulator (a broker that holds dead phones)"),
+		churnMetric(MQTTGhostTakenOver, KindCounter, "sockets", "churn: vanished users' sockets closed by the broker after their user's new CONNECT, or with DISCONNECT 0x8E: the return took the session over before a reap"),
+		churnMetric(MQTTRoamTakenOver, KindCounter, "sockets", "churn: roams whose old socket the broker closed after the reconnect's CONNECT, or with DISCONNECT 0x8E: the session was taken over"),
+		churnMetric(MQTTRoamDisconnect8E, KindCounter, "sockets", "churn: of mqtt.roam.taken_over, the old sockets that got DISCONNECT 0x8E (session taken over, MQTT 5) before the close"),
+		churnMetric(MQTTRoamClosed, KindCounter, "sockets", "churn: roams whose old socket the broker closed before the reconnect's CONNECT (a keep-alive expiry)"),
+		churnMetric(MQTTRoamSilent, KindCounter, "sockets", "churn: roams whose old socket the broker left open 3 x keep-alive (closed by the simulator)"),
 	}
 )
 
@@ -181,6 +230,9 @@ func catalogue() []Metric {
 // base metric under its own name; whether the address or profile is one
 // of the scenario's is for Validate to say.
 func LookupMetric(name string) (Metric, bool) {
+	if _, ok := EventOfMetric(name); ok {
+		return eventRecoveryMetric(name), true
+	}
 	if base, profile, ok := MetricProfile(name); ok {
 		m, found := LookupMetric(base)
 		if !found || m.Kind != KindLatency || strings.Contains(base, addressSep) {

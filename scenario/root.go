@@ -91,6 +91,13 @@ var scenarioKeys = keys[Scenario]{
 		},
 		check: checkStages,
 		echo:  always(func(s *Scenario) any { return s.Stages })},
+	{name: "events", shape: shapeBlocks, block: eventKeys, doc: "incidents: at a time, a share of the online users leaves at once (clean, killed, vanished) and comes back spread over a window",
+		decode: func(d *decoder, n *yaml.Node, p string, s *Scenario) bool {
+			s.Events = d.readEvents(n, p)
+			return true
+		},
+		check: checkEvents,
+		echo:  func(s *Scenario) (any, bool) { return s.Events, len(s.Events) > 0 }},
 	{name: "behaviours", shape: shapeMapping, block: behavioursBlock{}, doc: "what online users do: " + strings.Join(behaviourNames(), ", "),
 		decode: func(d *decoder, n *yaml.Node, p string, s *Scenario) bool {
 			s.Behaviours = d.readBehaviours(n, p)

@@ -29,6 +29,7 @@ type Scenario struct {
 	Identity   Identity   // who the users are
 	Fleet      Fleet      // how users connect
 	Stages     []Stage    // the online-users schedule, at least one stage
+	Events     []Event    // incidents: shares of the online users leaving at once; nil for none
 	Behaviours Behaviours // what users do while online
 	Thresholds Thresholds // pass/fail rules
 	Output     Output     // where results go

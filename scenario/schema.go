@@ -108,6 +108,11 @@ func (thresholdsBlock) schema() map[string]any {
 			"description": "a metric's rules judged on one stage only",
 			"anyOf":       rules,
 		},
+		// event.<name>.recovery: an incident's recovery (events).
+		`^` + regexp.QuoteMeta(eventPrefix) + `[A-Za-z0-9._-]+` + regexp.QuoteMeta(eventRecoverySuffix) + `(\{stage=[A-Za-z0-9._-]+\})?$`: map[string]any{
+			"description": "event.<name>.recovery (latency): " + eventRecoveryMetric("").Description,
+			"anyOf":       rules,
+		},
 	}
 	return s
 }

@@ -216,6 +216,9 @@ func (v *validator) checkThresholds(p string, th *Thresholds) {
 				v.checkMetricProfile(mp, suffix)
 			}
 		}
+		if ev, ok := EventOfMetric(mr.Metric); ok {
+			v.checkMetricEvent(mp, ev)
+		}
 		if on, want := v.metricHasSamples(m); !on {
 			v.keyErrorf(mp, "has no samples in this scenario: it needs %s (a rule on it could never be checked)", want)
 		}

@@ -313,6 +313,9 @@ func (v *validator) stagesOK() bool {
 // metricHasSamples reports whether a metric can get samples with the
 // scenario's behaviours, and if not, what to turn on.
 func (v *validator) metricHasSamples(m Metric) (bool, string) {
+	if m.needsFleet != nil && !m.needsFleet(v.s) {
+		return false, m.needsFleetKey
+	}
 	if len(m.needs) == 0 {
 		return true, ""
 	}

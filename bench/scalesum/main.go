@@ -34,7 +34,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: scalesum sample|eixamsim|rawpaho|header|burstrow|bursttable [flags]")
+		fmt.Fprintln(os.Stderr, "usage: scalesum sample|eixamsim|rawpaho|header|burstrow|bursttable|churnheader|churnrow [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -70,6 +70,11 @@ func main() {
 		err = burstRow(run, *summary, *samples, *timeFile, *access, fs.Args())
 	case "bursttable":
 		err = burstTable(fs.Arg(0))
+	case "churnheader":
+		fmt.Println("| run | logins (returns) | users online, mean | CPU all-in | CPU ms/login | RSS, mean | RSS/online user | errors |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	case "churnrow":
+		err = churnRow(fs.Arg(0), *summary, *samples, *timeFile)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -301,6 +306,48 @@ func eixamsimRow(summaryPath, samplesPath, timePath string) error {
 }
 
 func p99(s *report.Summary, metric string) float64 { return s.Metrics[metric].P99 }
+
+// churnRow is one run of bench/churn.sh: CPU per login (every login,
+// returns included: user.login's samples) and RSS per online user (the
+// mean RSS over the steady stage against the mean users online there).
+func churnRow(label, summaryPath, samplesPath, timePath string) error {
+	sum, err := report.ReadSummaryFile(filepath.Dir(summaryPath))
+	if err != nil {
+		return err
+	}
+	s, err := readSamples(samplesPath)
+	if err != nil {
+		return err
+	}
+	all, err := cpuAllIn(timePath)
+	if err != nil {
+		return err
+	}
+	start := float64(sum.Start.UnixNano()) / 1e9
+	a, b := sum.Stages[0].End.Sub(sum.Start).Seconds(), sum.Seconds-5 // the steady stage
+	var online, n float64
+	for _, p := range sum.Series {
+		if p.T-p.Seconds >= a && p.T <= b {
+			online += float64(p.Values[scenario.UsersOnline])
+			n++
+		}
+	}
+	var rss, m float64
+	for _, p := range s {
+		if p.t >= start+a && p.t <= start+b {
+			rss += float64(p.rss)
+			m++
+		}
+	}
+	if n == 0 || m == 0 {
+		return fmt.Errorf("%s: no samples in the steady stage", label)
+	}
+	online, rss = online/n, rss/m
+	logins := sum.Metrics[scenario.UserLogin].Count
+	fmt.Printf("| %s | %d (%d) | %.0f | %.0f s | %.2f | %.0f MiB | %.1f KiB | %d |\n", label, logins, sum.Counters[scenario.UsersReturned],
+		online, all, all/float64(max(logins, 1))*1e3, rss/1024, rss/online, sum.TotalErrors())
+	return nil
+}
 
 // rawRow reads each rawpaho process's output: its closing line and its
 // "tick UNIX ACKED" lines.
