@@ -156,13 +156,23 @@ fleet:
 	// Ghosts the reaper never saw end were closed with the run.
 	leftOpen := v[scenario.UsersLeftVanished] - reaped.Count - v[scenario.MQTTGhostTakenOver] - v[scenario.MQTTGhostUnreaped] +
 		v[scenario.UsersLeftRoamed] - v[scenario.MQTTRoamTakenOver] - v[scenario.MQTTRoamClosed] - v[scenario.MQTTRoamSilent]
+	timeouts, takeovers := reaped.Count+v[scenario.MQTTRoamClosed], v[scenario.MQTTRoamTakenOver]+v[scenario.MQTTGhostTakenOver]
+	// The reaper sees a ghost's end at its next tick (keep-alive/20): one
+	// that mosquitto expired just before the user's new CONNECT is seen
+	// closed after it and counted a takeover (mosquitto sends no 0x8E to
+	// tell them apart). Such a ghost moves one from one count to the other:
+	// their sum must hold, and the shift stay within 5 % of the takeovers.
+	if shift := count[mqTimeout] - timeouts; shift > 0 && shift == takeovers-count[mqTakenOver] && shift*20 <= takeovers {
+		timeouts, takeovers = timeouts+shift, takeovers-shift
+		t.Logf("%d ghosts expired by mosquitto just before their user's return, counted as takeovers by the fleet", shift)
+	}
 	for _, c := range []struct {
 		what      string
 		got, want int64
 	}{
 		{"sockets closed without DISCONNECT (killed + ghosts open at the end)", count[mqClosed], v[scenario.UsersLeftKilled] + v[scenario.MQTTGhostUnreaped] + v[scenario.MQTTRoamSilent] + leftOpen},
-		{"keep-alive expiries (reaped ghosts + roams expired before the reconnect)", count[mqTimeout], reaped.Count + v[scenario.MQTTRoamClosed]},
-		{"takeovers (roams + vanished users back before the reap)", count[mqTakenOver], v[scenario.MQTTRoamTakenOver] + v[scenario.MQTTGhostTakenOver]},
+		{"keep-alive expiries (reaped ghosts + roams expired before the reconnect)", count[mqTimeout], timeouts},
+		{"takeovers (roams + vanished users back before the reap)", count[mqTakenOver], takeovers},
 		{"clean disconnects (logouts + the users online at the end)", count[mqClean], connects - count[mqClosed] - count[mqTimeout] - count[mqTakenOver]},
 	} {
 		if !near(c.got, c.want) {
