@@ -22,22 +22,7 @@ go build -o "$out/eixamsim" ./cmd/eixamsim
 go build -o "$out/scalesum" ./bench/scalesum
 export EIXAM_APP_SECRET=demo-secret
 
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-waitport() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "churn.sh: nothing listens on 127.0.0.1:$1" >&2
-	return 1
-}
+. bench/lib.sh # pids, run_pids, cleanup on exit, listening, waitport
 
 cat >"$out/mosquitto.conf" <<CONF
 listener 21030 127.0.0.1

@@ -75,28 +75,7 @@ go build -o "$out/scalesum" ./bench/scalesum
 export EIXAM_APP_SECRET=demo-secret
 
 rc=0 drops=0 # the last run's exit code and listen overflows (measure)
-pids=()     # the brokers and nginx, for the whole script
-run_pids=() # the generator and sampler of the run in progress
-cleanup() {
-	for p in "${run_pids[@]}" "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# listening PORT: whether anything accepts connections on 127.0.0.1:PORT.
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# waitport PORT PID: wait up to 10 s for PID to listen on PORT.
-waitport() {
-	for _ in $(seq 100); do
-		listening "$1" && return 0
-		kill -0 "$2" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "connect-burst.sh: nothing of ours listens on 127.0.0.1:$1 (see $out)" >&2
-	return 1
-}
+. bench/lib.sh # pids, run_pids, cleanup on exit, listening, waitport
 
 # brokers USERS: how many brokers (and generator processes) USERS need.
 brokers() { echo $((($1 + per - 1) / per)); }

@@ -34,23 +34,7 @@ go build -o "$out/rawpaho" ./bench/rawpaho
 go build -o "$out/scalesum" ./bench/scalesum
 export EIXAM_APP_SECRET=demo-secret
 
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# waitport PORT: wait up to 10 s for a listener.
-waitport() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "scale.sh: nothing listens on 127.0.0.1:$1" >&2
-	return 1
-}
+. bench/lib.sh # pids, run_pids, cleanup on exit, listening, waitport
 
 mqtt=""
 for i in $(seq 1 "$brokers"); do
