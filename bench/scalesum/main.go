@@ -248,16 +248,23 @@ func cpuAllIn(path string) (float64, error) {
 	return cpu, nil
 }
 
-func eixamsimRow(summaryPath, samplesPath, timePath string) error {
+// readRun reads one eixamsim run's files: its summary, the RSS samples
+// and the CPU all-in from GNU time's output.
+func readRun(summaryPath, samplesPath, timePath string) (*report.Summary, []samplePoint, float64, error) {
 	sum, err := report.ReadSummaryFile(filepath.Dir(summaryPath))
 	if err != nil {
-		return err
+		return nil, nil, 0, err
 	}
 	s, err := readSamples(samplesPath)
 	if err != nil {
-		return err
+		return nil, nil, 0, err
 	}
 	all, err := cpuAllIn(timePath)
+	return sum, s, all, err
+}
+
+func eixamsimRow(summaryPath, samplesPath, timePath string) error {
+	sum, s, all, err := readRun(summaryPath, samplesPath, timePath)
 	if err != nil {
 		return err
 	}
@@ -311,15 +318,7 @@ func p99(s *report.Summary, metric string) float64 { return s.Metrics[metric].P9
 // returns included: user.login's samples) and RSS per online user (the
 // mean RSS over the steady stage against the mean users online there).
 func churnRow(label, summaryPath, samplesPath, timePath string) error {
-	sum, err := report.ReadSummaryFile(filepath.Dir(summaryPath))
-	if err != nil {
-		return err
-	}
-	s, err := readSamples(samplesPath)
-	if err != nil {
-		return err
-	}
-	all, err := cpuAllIn(timePath)
+	sum, s, all, err := readRun(summaryPath, samplesPath, timePath)
 	if err != nil {
 		return err
 	}
