@@ -38,8 +38,8 @@ type Event struct {
 	SOSNotRaised float64 `json:"sos_not_raised"`
 }
 
-// recoveryShares are the keys of Event.Recovery in order.
-var recoveryShares = []string{"50", "90", "99", "100"}
+// RecoveryShares are the keys of Event.Recovery in order.
+var RecoveryShares = []string{"50", "90", "99", "100"}
 
 // Line is the event as one line of summary.txt.
 func (e Event) Line() string {
@@ -47,7 +47,7 @@ func (e Event) Line() string {
 		return fmt.Sprintf("%s: did not happen (the run ended first)", e.Name)
 	}
 	var rec []string
-	for _, share := range recoveryShares {
+	for _, share := range RecoveryShares {
 		v := "never"
 		if p := e.Recovery[share]; p != nil {
 			v = fmtSeconds(*p)

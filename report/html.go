@@ -420,7 +420,7 @@ func eventRows(s *Summary) []eventRow {
 		if e.AtS != nil {
 			r.At = fmtSeconds(*e.AtS)
 		}
-		for _, share := range recoveryShares {
+		for _, share := range RecoveryShares {
 			v := "never"
 			if p := e.Recovery[share]; p != nil {
 				v = fmtSeconds(*p)
