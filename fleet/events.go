@@ -11,7 +11,6 @@ import (
 
 	"github.com/eixamsim/eixamsim/errclass"
 	"github.com/eixamsim/eixamsim/metrics"
-	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -183,7 +182,7 @@ func (u *user) countAttempt(l *life) {
 // eventResults closes the incidents at the run's end: users still away are
 // never back (an error of the recovery metric), and their absence so far
 // counts in the telemetry that fell due.
-func (r *runner) eventResults(end time.Time) []report.Event {
+func (r *runner) eventResults(end time.Time) []metrics.Event {
 	away := map[*eventRun][]time.Duration{}
 	for _, u := range r.users {
 		u.mu.Lock()
@@ -192,10 +191,10 @@ func (r *runner) eventResults(end time.Time) []report.Event {
 		}
 		u.mu.Unlock()
 	}
-	var out []report.Event
+	var out []metrics.Event
 	for _, e := range r.events {
 		e.mu.Lock()
-		res := report.Event{Name: e.ev.Name, At: e.at, Affected: e.affected, Back: len(e.backs), ErrorsBy: maps.Clone(e.errorsBy),
+		res := metrics.Event{Name: e.ev.Name, At: e.at, Affected: e.affected, Back: len(e.backs), ErrorsBy: maps.Clone(e.errorsBy),
 			Recovery: map[string]*float64{}}
 		res.NeverBack = e.affected - len(e.backs)
 		for range res.NeverBack {
@@ -212,11 +211,11 @@ func (r *runner) eventResults(end time.Time) []report.Event {
 		}
 		backs := slices.Clone(e.backs)
 		slices.Sort(backs)
-		for _, share := range report.RecoveryShares {
+		for _, share := range metrics.RecoveryShares {
 			res.Recovery[share] = nil
 		}
 		if e.affected > 0 {
-			for _, share := range report.RecoveryShares {
+			for _, share := range metrics.RecoveryShares {
 				p := map[string]float64{"50": 0.5, "90": 0.9, "99": 0.99, "100": 1}[share]
 				k := int(math.Ceil(p * float64(e.affected)))
 				if k >= 1 && k <= len(backs) {

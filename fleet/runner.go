@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/eixamsim/eixamsim/metrics"
-	"github.com/eixamsim/eixamsim/report"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -85,7 +84,7 @@ type Result struct {
 	// Runner.Seed). Never 0.
 	Seed uint64 `json:"seed"`
 	// Events is how each of the scenario's incidents went, in its order.
-	Events []report.Event `json:"events,omitempty"`
+	Events []metrics.Event `json:"events,omitempty"`
 }
 
 // Status is a live view of a running fleet, for progress displays.
