@@ -371,7 +371,7 @@ func buildSummary(sc *scenario.Scenario, tgt report.Target, res fleet.Result, re
 		Series:    report.SeriesFrom(c.Series()),
 	}
 	s.Stages = stagesSummary(res.Stages, c)
-	s.Events = eventsSummary(res)
+	s.Events = res.Events
 	for _, m := range reg.Summaries() {
 		s.Metrics[m.Name] = report.MetricFrom(m, seconds).WithSamples(reg.Latency(m.Name).ErrorSamples())
 	}

@@ -118,19 +118,3 @@ func ruleMetrics(th scenario.Thresholds, abortOnly bool) []string {
 	}
 	return names
 }
-
-// eventsSummary is the events of summary.json, from the fleet's results.
-func eventsSummary(res fleet.Result) []report.Event {
-	var out []report.Event
-	for _, e := range res.Events {
-		ev := report.Event{Name: e.Name, At: e.At, Affected: e.Affected, Back: e.Back, NeverBack: e.NeverBack,
-			Recovery: e.Recovery, Window: e.Window, LoginsPerS: e.LoginsPerS, ReconnectsPerS: e.ReconnectsPerS,
-			ErrorsBy: e.ErrorsBy, TelemetryUnsent: e.TelemetryUnsent, SOSNotRaised: e.SOSNotRaised}
-		if !e.At.IsZero() {
-			at := e.At.Sub(res.Start).Seconds()
-			ev.AtS = &at
-		}
-		out = append(out, ev)
-	}
-	return out
-}

@@ -14,46 +14,6 @@ import (
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
-// EventResult is how one incident (scenario events) went: who it took
-// away, how fast they came back, what the recovery cost.
-type EventResult struct {
-	Name string    `json:"name"`
-	At   time.Time `json:"at"` // when it happened; zero when the run ended before it
-	// Affected counts the users that left in it (the share of those
-	// online then); Back those online again before the run ended.
-	Affected  int `json:"users_affected"`
-	Back      int `json:"users_back"`
-	NeverBack int `json:"users_never_back"`
-	// Recovery holds, for 50, 90, 99 and 100 % of the affected users,
-	// the seconds from the event until that many were online again; nil
-	// for a share that never came back.
-	Recovery map[string]*float64 `json:"recovery_s"`
-	// Window is the recovery's length in seconds: from the event to the
-	// last return (or to the run's end while some were still away).
-	Window float64 `json:"recovery_window_s"`
-	// LoginsPerS and ReconnectsPerS are the fleet's login and reconnect
-	// attempts per second during the window (every user's, not only the
-	// affected: the herd as the backend sees it).
-	LoginsPerS     float64 `json:"logins_per_s"`
-	ReconnectsPerS float64 `json:"reconnect_attempts_per_s"`
-	// ErrorsBy counts the affected users' failed attempts to come back,
-	// by error class.
-	ErrorsBy map[string]int64 `json:"errors_by_class"`
-	// TelemetryUnsent counts the per-user telemetry ticks that fell due
-	// while the affected users were away (the run's end closes an absence
-	// still going on).
-	TelemetryUnsent int64 `json:"telemetry_unsent"`
-	// SOSNotRaised is how many of the open-model SOS alerts the affected
-	// users would have raised while away, had they been online: the SOS
-	// rate's arrivals over each absence, divided among the users online at
-	// the event (an expectation; the fleet hands the arrivals themselves
-	// to the users still online).
-	SOSNotRaised float64 `json:"sos_not_raised"`
-}
-
-// RecoveryShares are the keys of EventResult.Recovery, in order.
-var RecoveryShares = []string{"50", "90", "99", "100"}
-
 // eventRun is one incident in a run.
 type eventRun struct {
 	ev       scenario.Event
@@ -222,7 +182,7 @@ func (u *user) countAttempt(l *life) {
 // eventResults closes the incidents at the run's end: users still away are
 // never back (an error of the recovery metric), and their absence so far
 // counts in the telemetry that fell due.
-func (r *runner) eventResults(end time.Time) []EventResult {
+func (r *runner) eventResults(end time.Time) []metrics.Event {
 	away := map[*eventRun][]time.Duration{}
 	for _, u := range r.users {
 		u.mu.Lock()
@@ -231,10 +191,10 @@ func (r *runner) eventResults(end time.Time) []EventResult {
 		}
 		u.mu.Unlock()
 	}
-	var out []EventResult
+	var out []metrics.Event
 	for _, e := range r.events {
 		e.mu.Lock()
-		res := EventResult{Name: e.ev.Name, At: e.at, Affected: e.affected, Back: len(e.backs), ErrorsBy: maps.Clone(e.errorsBy),
+		res := metrics.Event{Name: e.ev.Name, At: e.at, Affected: e.affected, Back: len(e.backs), ErrorsBy: maps.Clone(e.errorsBy),
 			Recovery: map[string]*float64{}}
 		res.NeverBack = e.affected - len(e.backs)
 		for range res.NeverBack {
@@ -251,11 +211,11 @@ func (r *runner) eventResults(end time.Time) []EventResult {
 		}
 		backs := slices.Clone(e.backs)
 		slices.Sort(backs)
-		for _, share := range RecoveryShares {
+		for _, share := range metrics.RecoveryShares {
 			res.Recovery[share] = nil
 		}
 		if e.affected > 0 {
-			for _, share := range RecoveryShares {
+			for _, share := range metrics.RecoveryShares {
 				p := map[string]float64{"50": 0.5, "90": 0.9, "99": 0.99, "100": 1}[share]
 				k := int(math.Ceil(p * float64(e.affected)))
 				if k >= 1 && k <= len(backs) {
@@ -265,6 +225,8 @@ func (r *runner) eventResults(end time.Time) []EventResult {
 			}
 		}
 		if !e.at.IsZero() {
+			atS := e.at.Sub(e.start).Seconds()
+			res.AtS = &atS
 			last := end
 			if res.NeverBack == 0 && !e.lastBack.IsZero() {
 				last = e.lastBack

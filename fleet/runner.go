@@ -84,7 +84,7 @@ type Result struct {
 	// Runner.Seed). Never 0.
 	Seed uint64 `json:"seed"`
 	// Events is how each of the scenario's incidents went, in its order.
-	Events []EventResult `json:"events,omitempty"`
+	Events []metrics.Event `json:"events,omitempty"`
 }
 
 // Status is a live view of a running fleet, for progress displays.

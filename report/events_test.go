@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eixamsim/eixamsim/metrics"
 )
 
 // TestEventsShown: an incident is a red line on the users-online and
@@ -11,7 +13,7 @@ import (
 func TestEventsShown(t *testing.T) {
 	run := makeRun(t)
 	at, p50, p100 := 2.0, 0.5, 1.5
-	run.sum.Events = []Event{{Name: "tower-down", At: run.sum.Start.Add(2 * time.Second), AtS: &at, Affected: 10, Back: 9, NeverBack: 1,
+	run.sum.Events = []metrics.Event{{Name: "tower-down", At: run.sum.Start.Add(2 * time.Second), AtS: &at, Affected: 10, Back: 9, NeverBack: 1,
 		Recovery: map[string]*float64{"50": &p50, "90": &p100, "99": nil, "100": nil}, Window: 3, LoginsPerS: 3.3,
 		ErrorsBy: map[string]int64{"http_503": 2}, TelemetryUnsent: 40, SOSNotRaised: 1.25}}
 	pg, err := buildPage(run.sum, run.hs)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/eixamsim/eixamsim/metrics"
 	"github.com/eixamsim/eixamsim/scenario"
 )
 
@@ -420,7 +421,7 @@ func eventRows(s *Summary) []eventRow {
 		if e.AtS != nil {
 			r.At = fmtSeconds(*e.AtS)
 		}
-		for _, share := range recoveryShares {
+		for _, share := range metrics.RecoveryShares {
 			v := "never"
 			if p := e.Recovery[share]; p != nil {
 				v = fmtSeconds(*p)

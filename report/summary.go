@@ -63,7 +63,7 @@ type Summary struct {
 	EndReason EndReason `json:"end_reason"`
 	Stages    []Stage   `json:"stages"`
 	// Events is how each incident of the scenario went; absent without.
-	Events     []Event           `json:"events,omitempty"`
+	Events     []metrics.Event   `json:"events,omitempty"`
 	Metrics    map[string]Metric `json:"metrics"`
 	Counters   map[string]int64  `json:"counters"`
 	Thresholds []Verdict         `json:"thresholds"`

@@ -38,7 +38,7 @@ func WriteText(w io.Writer, s *Summary) error {
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, "events:")
 		for _, e := range s.Events {
-			fmt.Fprintf(&b, "  %s\n", e.Line())
+			fmt.Fprintf(&b, "  %s\n", EventLine(e))
 		}
 	}
 	if len(s.Counters) > 0 {
