@@ -39,9 +39,13 @@ const maxResponseBytes = 1 << 20
 // wrapping of the body). call sets the timeout itself, on the request's
 // context, over the same span: until the body is read.
 type sdkHTTP struct {
-	bases     []string // user n's requests go to bases[n % len]
-	timeout   time.Duration
-	transport *http.Transport
+	bases []string // user n's requests go to bases[n % len]
+	// nativeBases are bases with their trailing slashes stripped, as the
+	// Android service joins them (contract §2.6): built once, not per
+	// request.
+	nativeBases []string
+	timeout     time.Duration
+	transport   *http.Transport
 	// With the network on: users[n - net.offset] is user n's transport,
 	// on its link; nil otherwise.
 	net   *fleetNet
@@ -65,6 +69,10 @@ const (
 func newSDKHTTP(bases []string, tlsConf *tls.Config, timeout time.Duration, users int, sources []net.IP, nw *fleetNet) *sdkHTTP {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	h := &sdkHTTP{bases: bases, timeout: timeout, net: nw}
+	h.nativeBases = make([]string, len(bases))
+	for i, b := range bases {
+		h.nativeBases[i] = strings.TrimRight(b, "/")
+	}
 	if nw != nil {
 		h.users = make([]*http.Transport, len(nw.users))
 		for i := range h.users {
@@ -150,7 +158,7 @@ func (h *sdkHTTP) nativeURL(s scenario.Session, path string) string {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	return strings.TrimRight(h.bases[s.Index%len(h.bases)], "/") + path
+	return h.nativeBases[s.Index%len(h.nativeBases)] + path
 }
 
 // call sends one request with the SDK's headers and decodes a JSON answer

@@ -120,6 +120,17 @@ type sdkRequest struct{ method, uri, appID, userID, auth, contentType, accept st
 
 func readSDKLog(t *testing.T, path string) []sdkRequest {
 	t.Helper()
+	var reqs []sdkRequest
+	for _, p := range readNginxLog(t, path, 7) {
+		reqs = append(reqs, sdkRequest{p[0], p[1], p[2], p[3], p[4], p[5], p[6]})
+	}
+	return reqs
+}
+
+// readNginxLog reads an nginx access log of tab-separated lines of fields
+// fields each; nil if nginx wrote none.
+func readNginxLog(t *testing.T, path string, fields int) [][]string {
+	t.Helper()
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return nil
@@ -128,16 +139,19 @@ func readSDKLog(t *testing.T, path string) []sdkRequest {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var reqs []sdkRequest
+	var lines [][]string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		p := strings.Split(sc.Text(), "\t")
-		if len(p) != 7 {
+		if len(p) != fields {
 			t.Fatalf("nginx log line with %d fields", len(p))
 		}
-		reqs = append(reqs, sdkRequest{p[0], p[1], p[2], p[3], p[4], p[5], p[6]})
+		lines = append(lines, p)
 	}
-	return reqs
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
 
 // alertPayload is the sos/alerts payload byte for byte as the contract

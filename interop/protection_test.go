@@ -1,11 +1,9 @@
 package interop
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -69,21 +67,8 @@ func (r loggedRequest) call() string { return r.method + " " + r.uri }
 
 func readBodyLog(t *testing.T, path string) []loggedRequest {
 	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var reqs []loggedRequest
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		p := strings.Split(sc.Text(), "\t")
-		if len(p) != 9 {
-			t.Fatalf("nginx log line with %d fields", len(p))
-		}
+	for _, p := range readNginxLog(t, path, 9) {
 		for i, v := range p {
 			if v == "-" { // nginx's mark for an empty value outside escape=json
 				v = ""
